@@ -1,0 +1,1 @@
+"""Example Begasist channel (being written)."""

@@ -1,0 +1,123 @@
+"""Begasist core: the public API channel plugins and the suite code against.
+
+A channel package imports only what this module exports.
+"""
+
+from begasist_core.bus.publisher import Publisher
+from begasist_core.events import (
+    ChannelCommand,
+    ChannelState,
+    ChannelStateChanged,
+    ConfigChanged,
+    Event,
+    EventDecodeError,
+    MessageReceived,
+    MessageSend,
+    MessageStatusChanged,
+    StreamNames,
+    WebhookReceived,
+    decode_event,
+    encode_event,
+    make_event,
+)
+from begasist_core.hookspecs import ENTRY_POINT_GROUP
+from begasist_core.models import (
+    Attachment,
+    AttachmentKind,
+    ChannelName,
+    ChannelSettings,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    GuestIdentity,
+    HotelSlug,
+    InvalidName,
+    Message,
+    ReplyMode,
+    new_id,
+    utc_now,
+)
+from begasist_core.plugins.channel import (
+    Capabilities,
+    Channel,
+    InboundPayload,
+    SendReceipt,
+    TextOverflow,
+    WebhookRequest,
+    WebhookResponse,
+)
+from begasist_core.plugins.context import ChannelContext, ChannelKeys, SentLedger
+from begasist_core.plugins.errors import (
+    ChannelError,
+    MessageTooLong,
+    ParseError,
+    PermanentSendError,
+    PluginLoadError,
+    UnsupportedCommand,
+    WebhookNotSupported,
+    WebhookRejected,
+    WebhookSignatureError,
+)
+from begasist_core.plugins.markers import hookimpl
+from begasist_core.plugins.responder import ReplyDraft, ReplyRequest, Responder
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Attachment",
+    "AttachmentKind",
+    "Capabilities",
+    "Channel",
+    "ChannelCommand",
+    "ChannelContext",
+    "ChannelError",
+    "ChannelKeys",
+    "ChannelName",
+    "ChannelSettings",
+    "ChannelState",
+    "ChannelStateChanged",
+    "ConfigChanged",
+    "Conversation",
+    "ConversationStatus",
+    "DeliveryStatus",
+    "Direction",
+    "Event",
+    "EventDecodeError",
+    "GuestIdentity",
+    "HotelSlug",
+    "InboundPayload",
+    "InvalidName",
+    "Message",
+    "MessageReceived",
+    "MessageSend",
+    "MessageStatusChanged",
+    "MessageTooLong",
+    "ParseError",
+    "PermanentSendError",
+    "PluginLoadError",
+    "Publisher",
+    "ReplyDraft",
+    "ReplyMode",
+    "ReplyRequest",
+    "Responder",
+    "SendReceipt",
+    "SentLedger",
+    "StreamNames",
+    "TextOverflow",
+    "UnsupportedCommand",
+    "WebhookNotSupported",
+    "WebhookReceived",
+    "WebhookRejected",
+    "WebhookRequest",
+    "WebhookResponse",
+    "WebhookSignatureError",
+    "__version__",
+    "decode_event",
+    "encode_event",
+    "hookimpl",
+    "make_event",
+    "new_id",
+    "utc_now",
+]

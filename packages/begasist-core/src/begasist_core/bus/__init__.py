@@ -1,0 +1,1 @@
+"""The Redis Streams bus: publish, consume with consumer groups, dead letters."""

@@ -1,0 +1,130 @@
+"""The ``data`` of each event type: one pydantic model per type."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import (
+    AwareDatetime,
+    Base64Bytes,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    model_validator,
+)
+
+from begasist_core.models.messages import DeliveryStatus, Direction, Message, utc_now
+from begasist_core.models.names import ChannelName
+
+__all__ = [
+    "ChannelCommand",
+    "ChannelState",
+    "ChannelStateChanged",
+    "ConfigChanged",
+    "MessageReceived",
+    "MessageSend",
+    "MessageStatusChanged",
+    "WebhookReceived",
+]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MessageReceived(_Payload):
+    """A guest's message, normalized by the channel (bot -> suite)."""
+
+    message: Message
+
+    @model_validator(mode="after")
+    def _inbound_with_provider_id(self) -> Self:
+        if self.message.direction is not Direction.INBOUND:
+            raise ValueError("message.received carries an inbound message")
+        if not self.message.provider_message_id:
+            raise ValueError("an inbound message needs its provider_message_id")
+        return self
+
+
+class MessageStatusChanged(_Payload):
+    """A delivery receipt for an outbound message (bot -> suite)."""
+
+    channel: ChannelName
+    provider_message_id: Annotated[str, Field(min_length=1, max_length=512)]
+    message_id: Annotated[str | None, Field(max_length=64)] = None
+    """Begasist's id of the message, when the channel knows it."""
+    status: DeliveryStatus
+    failed: bool = False
+    error: Annotated[str | None, Field(max_length=2000)] = None
+    at: AwareDatetime = Field(default_factory=utc_now)
+
+
+class ChannelState(StrEnum):
+    """What a channel's supervisor reports about it."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    PAIRING = "pairing"
+    """Waiting for a person to pair the device (a QR code is shown)."""
+    BACKOFF = "backoff"
+    """Crashed; waiting to restart."""
+    STOPPED = "stopped"
+    DISABLED = "disabled"
+    MISCONFIGURED = "misconfigured"
+    """Its settings do not validate; it is not started until they change."""
+
+
+class ChannelStateChanged(_Payload):
+    """A channel's state changed in a bot (bot -> suite)."""
+
+    channel: ChannelName
+    state: ChannelState
+    detail: Annotated[str | None, Field(max_length=2000)] = None
+    restarts: NonNegativeInt = 0
+    retry_in_seconds: NonNegativeFloat | None = None
+    config_version: NonNegativeInt | None = None
+
+
+class ConfigChanged(_Payload):
+    """The hotel's channel settings changed; the bot fetches them (suite -> bot)."""
+
+    version: NonNegativeInt
+
+
+class ChannelCommand(_Payload):
+    """An operator's command to one channel of a bot (suite -> bot)."""
+
+    channel: ChannelName
+    command: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    """``restart`` is handled by the runtime; other commands go to the channel."""
+    arguments: dict[str, str] = Field(default_factory=dict)
+
+
+class MessageSend(_Payload):
+    """An outbound message to send once (suite -> bot)."""
+
+    message: Message
+
+    @model_validator(mode="after")
+    def _outbound(self) -> Self:
+        if self.message.direction is not Direction.OUTBOUND:
+            raise ValueError("message.send carries an outbound message")
+        return self
+
+
+class WebhookReceived(_Payload):
+    """A provider's webhook request, already verified by the suite (suite -> bot).
+
+    The body travels as the exact bytes received (base64 in JSON), so the bot
+    parses what the provider signed.
+    """
+
+    channel: ChannelName
+    method: Annotated[str, Field(pattern=r"^[A-Z]{3,7}$")] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+    body: Base64Bytes = b""
+    received_at: AwareDatetime = Field(default_factory=utc_now)

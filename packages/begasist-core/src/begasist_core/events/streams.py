@@ -1,0 +1,61 @@
+"""Stream and key names, all under one configurable prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from begasist_core.models.names import validate_hotel_slug
+
+__all__ = ["DEFAULT_PREFIX", "STREAM_EVENT_TYPES", "StreamNames"]
+
+DEFAULT_PREFIX: Final = "begasist"
+
+STREAM_EVENT_TYPES: Final[dict[str, tuple[str, ...]]] = {
+    "control": ("config.changed", "channel.command"),
+    "outbound": ("message.send",),
+    "ingress": ("webhook.received",),
+    "events": ("message.received", "message.status", "channel.state"),
+}
+"""Which event types each stream carries (the dead-letter stream holds any entry)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamNames:
+    """The names of every stream and key, for one prefix.
+
+    Tests give each run its own prefix, so that runs sharing a server never
+    see each other's keys.
+    """
+
+    prefix: str = DEFAULT_PREFIX
+
+    def control(self, hotel: str) -> str:
+        """Suite -> one hotel's bot: ``config.changed``, ``channel.command``."""
+        return f"{self.prefix}:hotel:{validate_hotel_slug(hotel)}:control"
+
+    def outbound(self, hotel: str) -> str:
+        """Suite -> one hotel's bot: ``message.send``."""
+        return f"{self.prefix}:hotel:{validate_hotel_slug(hotel)}:outbound"
+
+    def ingress(self, hotel: str) -> str:
+        """Suite -> one hotel's bot: ``webhook.received``, already verified."""
+        return f"{self.prefix}:hotel:{validate_hotel_slug(hotel)}:ingress"
+
+    @property
+    def events(self) -> str:
+        """Bots -> suite: ``message.received``, ``message.status``, ``channel.state``."""
+        return f"{self.prefix}:events"
+
+    @property
+    def dead(self) -> str:
+        """Entries that failed their last delivery, with the error."""
+        return f"{self.prefix}:dead"
+
+    def hotel_key(self, hotel: str, *parts: str) -> str:
+        """A plain key in a hotel's namespace: lease, presence, QR, cursors."""
+        return ":".join((self.prefix, "hotel", validate_hotel_slug(hotel), *parts))
+
+    def key(self, *parts: str) -> str:
+        """A plain key outside any hotel: idempotency markers, error notes."""
+        return ":".join((self.prefix, *parts))

@@ -1,0 +1,41 @@
+"""Begasist's shared data models: names, settings, messages, conversations."""
+
+from begasist_core.models.conversations import Conversation, ConversationStatus
+from begasist_core.models.ids import new_id
+from begasist_core.models.messages import (
+    Attachment,
+    AttachmentKind,
+    DeliveryStatus,
+    Direction,
+    GuestIdentity,
+    Message,
+    utc_now,
+)
+from begasist_core.models.names import (
+    ChannelName,
+    HotelSlug,
+    InvalidName,
+    validate_channel_name,
+    validate_hotel_slug,
+)
+from begasist_core.models.settings import ChannelSettings, ReplyMode
+
+__all__ = [
+    "Attachment",
+    "AttachmentKind",
+    "ChannelName",
+    "ChannelSettings",
+    "Conversation",
+    "ConversationStatus",
+    "DeliveryStatus",
+    "Direction",
+    "GuestIdentity",
+    "HotelSlug",
+    "InvalidName",
+    "Message",
+    "ReplyMode",
+    "new_id",
+    "utc_now",
+    "validate_channel_name",
+    "validate_hotel_slug",
+]

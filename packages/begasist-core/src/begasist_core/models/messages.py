@@ -1,0 +1,152 @@
+"""The normalized cross-channel message, its guest identity, attachments and status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
+
+from begasist_core.models.ids import new_id
+from begasist_core.models.names import ChannelName, HotelSlug
+
+__all__ = [
+    "Attachment",
+    "AttachmentKind",
+    "DeliveryStatus",
+    "Direction",
+    "GuestIdentity",
+    "Message",
+    "utc_now",
+]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC (every timestamp in Begasist is)."""
+    return datetime.now(UTC)
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    """From a guest to the hotel."""
+    OUTBOUND = "outbound"
+    """From the hotel (staff or assistant) to a guest."""
+
+
+class DeliveryStatus(StrEnum):
+    """Where an outbound message is on its way to the guest.
+
+    The order is ``queued < sent < delivered < read`` and a message only moves
+    forward: a late ``delivered`` receipt after ``read`` changes nothing.
+    Failure is not a step of this order but a flag on the message
+    (:attr:`Message.failed`), because a provider may report a failure after a
+    message was sent.
+    """
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+
+    @property
+    def rank(self) -> int:
+        return _STATUS_RANK[self]
+
+    def advanced_to(self, other: DeliveryStatus) -> DeliveryStatus:
+        """The later of ``self`` and ``other``: status never moves backwards."""
+        return other if other.rank > self.rank else self
+
+
+_STATUS_RANK = {status: rank for rank, status in enumerate(DeliveryStatus)}
+
+
+class GuestIdentity(BaseModel):
+    """Who a guest is on one channel: a phone number, an email address, a chat id.
+
+    The pair ``(channel, address)`` identifies a guest on that channel; the
+    suite links identities of one person across channels.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: ChannelName
+    address: Annotated[str, Field(min_length=1, max_length=320)]
+    display_name: Annotated[str | None, Field(max_length=200)] = None
+
+
+class AttachmentKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACT = "contact"
+    OTHER = "other"
+
+
+class Attachment(BaseModel):
+    """Metadata of a file or rich element attached to a message, never its bytes.
+
+    The bytes stay with the provider (``provider_ref``) or in the suite's media
+    store (``url``); events carry only this description.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: AttachmentKind
+    mime_type: Annotated[str | None, Field(max_length=255)] = None
+    filename: Annotated[str | None, Field(max_length=255)] = None
+    size_bytes: NonNegativeInt | None = None
+    sha256: Annotated[str | None, Field(pattern=r"^[0-9a-f]{64}$")] = None
+    provider_ref: Annotated[str | None, Field(max_length=1024)] = None
+    url: Annotated[str | None, Field(max_length=2048)] = None
+    caption: Annotated[str | None, Field(max_length=4096)] = None
+
+
+class Message(BaseModel):
+    """One message of a conversation, the same shape on every channel.
+
+    Identity: ``id`` is Begasist's own ULID. For inbound messages the triple
+    ``(hotel, channel, provider_message_id)`` is unique, which is what makes a
+    replayed webhook or a redelivered event change nothing.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: Annotated[str, Field(default_factory=new_id, min_length=1, max_length=64)]
+    hotel: HotelSlug
+    channel: ChannelName
+    conversation_key: Annotated[str, Field(min_length=1, max_length=512)]
+    """The channel's own thread key: a WhatsApp number, an email thread root id."""
+    direction: Direction
+    guest: GuestIdentity
+    text: Annotated[str, Field(max_length=65536)] = ""
+    attachments: tuple[Attachment, ...] = ()
+    provider_message_id: Annotated[str | None, Field(max_length=512)] = None
+    reply_to: Annotated[str | None, Field(max_length=512)] = None
+    """The provider message id of the message this one answers, if any."""
+    created_at: AwareDatetime = Field(default_factory=utc_now)
+    updated_at: AwareDatetime = Field(default_factory=utc_now)
+    status: DeliveryStatus = DeliveryStatus.QUEUED
+    failed: bool = False
+    failure_reason: Annotated[str | None, Field(max_length=2000)] = None
+
+    def with_status(
+        self,
+        status: DeliveryStatus,
+        *,
+        at: datetime | None = None,
+        failed: bool = False,
+        failure_reason: str | None = None,
+    ) -> Self:
+        """A copy moved forward to *status* (never backwards); a failure sticks."""
+        return self.model_copy(
+            update={
+                "status": self.status.advanced_to(status),
+                "updated_at": max(self.updated_at, at or utc_now()),
+                "failed": self.failed or failed,
+                "failure_reason": failure_reason if failed else self.failure_reason,
+            }
+        )

@@ -1,0 +1,213 @@
+"""The ``Channel`` base class: what a channel plugin implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, ClassVar, Generic, TypeVar
+
+import anyio
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt
+
+from begasist_core.events.payloads import (
+    ChannelCommand,
+    MessageReceived,
+    MessageStatusChanged,
+    WebhookReceived,
+)
+from begasist_core.models.messages import AttachmentKind, Message, utc_now
+from begasist_core.models.settings import ChannelSettings
+from begasist_core.plugins.errors import (
+    MessageTooLong,
+    UnsupportedCommand,
+    WebhookNotSupported,
+)
+
+if TYPE_CHECKING:
+    from begasist_core.plugins.context import ChannelContext
+
+__all__ = [
+    "Capabilities",
+    "Channel",
+    "InboundPayload",
+    "SendReceipt",
+    "TextOverflow",
+    "WebhookRequest",
+    "WebhookResponse",
+]
+
+SettingsT = TypeVar("SettingsT", bound=ChannelSettings)
+
+InboundPayload = MessageReceived | MessageStatusChanged
+"""What ``parse`` turns a webhook into, and what ``context.emit`` publishes."""
+
+
+class TextOverflow(StrEnum):
+    """What a channel does with text longer than ``max_text_length``."""
+
+    SPLIT = "split"
+    """Send it as several messages, each within the limit."""
+    REJECT = "reject"
+    """Refuse it with :class:`MessageTooLong`."""
+
+
+class Capabilities(BaseModel):
+    """What a channel can do; the suite and the responder adapt to it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_text_length: PositiveInt | None = None
+    """Longest text one provider message holds, in characters (None: no limit)."""
+    text_overflow: TextOverflow = TextOverflow.SPLIT
+    media_kinds: frozenset[AttachmentKind] = frozenset()
+    """Attachment kinds the channel can send."""
+    templates: bool = False
+    """Outside the reply window, only provider-approved templates can be sent."""
+    delivery_receipts: bool = False
+    """The provider reports delivered/read (``message.status`` events)."""
+    reply_window: timedelta | None = None
+    """How long after the guest's last message free text may be sent (None: always)."""
+    threading: bool = False
+    """Replies can reference the message they answer (``reply_to``)."""
+    webhook_ingress: bool = False
+    """The provider calls ``/webhooks/{hotel}/{channel}``: ``verify`` and ``parse`` apply."""
+    qr_pairing: bool = False
+    """The channel pairs by a QR code shown in the admin (state ``pairing``)."""
+
+
+class SendReceipt(BaseModel):
+    """What the provider answered to a send: one id per provider message."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message_id: str
+    provider_message_ids: Annotated[tuple[str, ...], Field(min_length=1)]
+    sent_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+class WebhookRequest(BaseModel):
+    """An incoming webhook request as the suite received it, body as exact bytes.
+
+    Header names are lower-cased, so ``request.headers["x-hub-signature-256"]``
+    works whatever the sender wrote.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    query: dict[str, str] = Field(default_factory=dict)
+    body: bytes = b""
+
+    def __init__(self, **data: object) -> None:
+        headers = data.get("headers")
+        if isinstance(headers, dict):
+            data["headers"] = {str(k).lower(): str(v) for k, v in headers.items()}
+        super().__init__(**data)
+
+
+class WebhookResponse(BaseModel):
+    """What the suite answers a verified webhook, and whether it enqueues it.
+
+    A GET handshake (a provider proving the URL) answers its challenge with
+    ``enqueue=False``; a verified delivery answers 200 and is enqueued.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status_code: int = 200
+    body: bytes = b""
+    media_type: str = "text/plain"
+    enqueue: bool = True
+
+
+class Channel(ABC, Generic[SettingsT]):
+    """A way of talking to guests: subclass it and register the subclass.
+
+    Class attributes declare the channel: ``name`` (also its entry-point name),
+    ``Settings`` (a :class:`ChannelSettings` subclass, secrets as ``SecretStr``)
+    and ``capabilities``. An instance lives in a bot for one hotel; the runtime
+    builds it with a :class:`ChannelContext` and runs it under a supervisor.
+    """
+
+    name: ClassVar[str]
+    Settings: ClassVar[type[ChannelSettings]] = ChannelSettings
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, context: ChannelContext[SettingsT]) -> None:
+        self.context = context
+
+    @property
+    def settings(self) -> SettingsT:
+        return self.context.settings
+
+    async def run(self) -> None:
+        """Connect and receive until cancelled; emit what arrives via ``context.emit``.
+
+        Contract: runs until cancelled and then returns promptly (within a
+        second), releasing its connections; an exception means the channel
+        crashed and the supervisor restarts it with backoff. The default suits
+        channels that only receive by webhook: it waits to be cancelled.
+        """
+        await anyio.sleep_forever()
+
+    @abstractmethod
+    async def send(self, message: Message) -> SendReceipt:
+        """Send an outbound message to ``message.guest`` and return the receipt.
+
+        Contract: idempotent per ``message.id``: a second call with the same
+        id sends nothing and returns the first receipt (``context.sent`` is
+        the ledger for that). Text longer than ``capabilities.max_text_length``
+        is handled per ``text_overflow`` (:meth:`split_text` does it). Raise
+        :class:`PermanentSendError` when retrying cannot help.
+        """
+
+    @classmethod
+    def verify(cls, request: WebhookRequest, settings: ChannelSettings) -> WebhookResponse:
+        """Check a webhook request in the suite, on the raw bytes, with no I/O.
+
+        Contract: raise :class:`WebhookSignatureError` for a missing or bad
+        signature (nothing is stored), return a :class:`WebhookResponse` to
+        accept it or answer a handshake.
+        """
+        raise WebhookNotSupported(f"the {cls.name} channel takes no webhooks")
+
+    async def parse(self, webhook: WebhookReceived) -> Sequence[InboundPayload]:
+        """Turn a verified webhook into events, in the bot.
+
+        Contract: for a body it cannot read, raise :class:`ParseError` and
+        nothing else. A body with nothing of interest returns ``[]``.
+        """
+        raise WebhookNotSupported(f"the {self.name} channel takes no webhooks")
+
+    async def command(self, command: ChannelCommand) -> None:
+        """Handle an operator's ``channel.command`` other than ``restart``."""
+        raise UnsupportedCommand(f"the {self.name} channel has no command {command.command!r}")
+
+    @classmethod
+    def split_text(cls, text: str) -> list[str]:
+        """*text* as the parts this channel sends, per its capabilities.
+
+        Splits at the last whitespace before the limit where there is one.
+        Raises :class:`MessageTooLong` when the policy is ``reject``.
+        """
+        limit = cls.capabilities.max_text_length
+        if limit is None or len(text) <= limit:
+            return [text]
+        if cls.capabilities.text_overflow is TextOverflow.REJECT:
+            raise MessageTooLong(
+                f"{len(text)} characters exceed the {cls.name} limit of {limit}"
+            )
+        parts: list[str] = []
+        rest = text
+        while len(rest) > limit:
+            cut = rest.rfind(" ", 0, limit + 1)
+            if cut <= 0:
+                cut = limit
+            parts.append(rest[:cut])
+            rest = rest[cut:].lstrip(" ")
+        if rest:
+            parts.append(rest)
+        return parts

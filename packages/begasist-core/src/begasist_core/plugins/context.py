@@ -1,0 +1,121 @@
+"""What the runtime hands a channel: its hotel, settings, event sink, keys and ledger."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Generic, TypeVar
+
+from redis.asyncio import Redis
+
+from begasist_core.bus.publisher import Publisher
+from begasist_core.events.codec import make_event
+from begasist_core.events.payloads import ChannelState, MessageReceived, MessageStatusChanged
+from begasist_core.events.streams import StreamNames
+from begasist_core.models.settings import ChannelSettings
+from begasist_core.plugins.channel import InboundPayload, SendReceipt
+
+__all__ = ["ChannelContext", "ChannelKeys", "SentLedger", "StateReporter", "inbound_event_key"]
+
+SettingsT = TypeVar("SettingsT", bound=ChannelSettings)
+
+StateReporter = Callable[[ChannelState, str | None], Awaitable[None]]
+
+SENT_LEDGER_TTL = timedelta(days=7)
+"""How long a send is remembered: redeliveries come within minutes, not weeks."""
+
+
+def inbound_event_key(hotel: str, payload: InboundPayload) -> str:
+    """The idempotency key of an inbound event: one per provider message (and status)."""
+    if isinstance(payload, MessageReceived):
+        message = payload.message
+        return f"message.received:{hotel}:{message.channel}:{message.provider_message_id}"
+    flag = ":failed" if payload.failed else ""
+    return (
+        f"message.status:{hotel}:{payload.channel}:{payload.provider_message_id}"
+        f":{payload.status.value}{flag}"
+    )
+
+
+class ChannelKeys:
+    """Plain Redis keys private to one channel of one hotel (QR codes, cursors).
+
+    Never store a secret here: nothing secret travels in Redis.
+    """
+
+    def __init__(self, redis: Redis, names: StreamNames, hotel: str, channel: str) -> None:
+        self._redis = redis
+        self._prefix = names.hotel_key(hotel, "channel", channel)
+
+    def full_name(self, name: str) -> str:
+        return f"{self._prefix}:{name}"
+
+    async def get(self, name: str) -> bytes | None:
+        value: bytes | None = await self._redis.get(self.full_name(name))
+        return value
+
+    async def set(self, name: str, value: bytes | str, *, ttl: timedelta | None = None) -> None:
+        await self._redis.set(self.full_name(name), value, px=ttl)
+
+    async def delete(self, name: str) -> None:
+        await self._redis.delete(self.full_name(name))
+
+
+class SentLedger:
+    """Remembers what was sent per message id, so ``send`` can be idempotent."""
+
+    def __init__(self, keys: ChannelKeys) -> None:
+        self._keys = keys
+
+    async def get(self, message_id: str) -> SendReceipt | None:
+        raw = await self._keys.get(f"sent:{message_id}")
+        return None if raw is None else SendReceipt.model_validate_json(raw)
+
+    async def record(self, receipt: SendReceipt) -> None:
+        await self._keys.set(
+            f"sent:{receipt.message_id}", receipt.model_dump_json(), ttl=SENT_LEDGER_TTL
+        )
+
+
+class ChannelContext(Generic[SettingsT]):
+    """Everything a channel instance may touch outside itself.
+
+    ``emit`` publishes an inbound event to the events stream with its
+    idempotency key; ``report_state`` tells the supervisor (for example that
+    the channel waits for QR pairing); ``keys`` and ``sent`` are Redis-backed.
+    """
+
+    def __init__(
+        self,
+        *,
+        hotel: str,
+        channel: str,
+        settings: SettingsT,
+        redis: Redis,
+        publisher: Publisher,
+        names: StreamNames,
+        report_state: StateReporter | None = None,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.hotel = hotel
+        self.channel = channel
+        self.settings = settings
+        self.names = names
+        self.keys = ChannelKeys(redis, names, hotel, channel)
+        self.sent = SentLedger(self.keys)
+        self.logger = logger or logging.getLogger(f"begasist.channel.{channel}.{hotel}")
+        self._publisher = publisher
+        self._report_state = report_state
+
+    async def emit(self, payload: InboundPayload) -> None:
+        """Publish a guest's message or a delivery status to the suite."""
+        if not isinstance(payload, MessageReceived | MessageStatusChanged):
+            raise TypeError(f"cannot emit {type(payload).__name__}")
+        event = make_event(self.hotel, payload, key=inbound_event_key(self.hotel, payload))
+        await self._publisher.publish(self.names.events, event)
+
+    async def report_state(self, state: ChannelState, detail: str | None = None) -> None:
+        """Report a state the supervisor cannot see, such as ``pairing``."""
+        if self._report_state is not None:
+            await self._report_state(state, detail)

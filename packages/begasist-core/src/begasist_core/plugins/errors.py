@@ -1,0 +1,67 @@
+"""The typed errors of the channel plugin API."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChannelError",
+    "MessageTooLong",
+    "ParseError",
+    "PermanentSendError",
+    "PluginLoadError",
+    "UnsupportedCommand",
+    "WebhookNotSupported",
+    "WebhookRejected",
+    "WebhookSignatureError",
+]
+
+
+class ChannelError(Exception):
+    """Base of every error a channel raises on purpose."""
+
+
+class ParseError(ChannelError):
+    """A webhook body cannot be turned into events.
+
+    ``Channel.parse`` raises this, and only this, for input it cannot read: the
+    runtime dead-letters the entry with the message and goes on. The
+    conformance kit feeds garbage to every channel to hold it to that.
+    """
+
+
+class WebhookRejected(ChannelError):
+    """``Channel.verify`` refuses a request; the suite answers ``status_code``."""
+
+    status_code: int = 400
+
+
+class WebhookSignatureError(WebhookRejected):
+    """The request's signature is missing or wrong (answered 401, nothing stored)."""
+
+    status_code = 401
+
+
+class WebhookNotSupported(WebhookRejected):
+    """The channel takes no webhooks (answered 404)."""
+
+    status_code = 404
+
+
+class MessageTooLong(ChannelError):
+    """The text exceeds what the channel can send and its policy is to refuse."""
+
+
+class PermanentSendError(ChannelError):
+    """Sending failed and retrying cannot help (bad recipient, refused content).
+
+    The runtime reports the message as failed and acks it. Any other exception
+    from ``send`` is treated as transient: the entry is retried, then
+    dead-lettered.
+    """
+
+
+class UnsupportedCommand(ChannelError):
+    """The channel does not know a ``channel.command``."""
+
+
+class PluginLoadError(Exception):
+    """A plugin failed to import or register; it is quarantined, never fatal."""
