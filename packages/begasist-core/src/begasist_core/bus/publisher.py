@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, cast
 
 from redis.asyncio import Redis
 
@@ -28,10 +28,10 @@ class Publisher:
 
     async def publish(self, stream: str, event: Event) -> bytes:
         """Append one event; return its entry id once Redis has it."""
-        entry_id: bytes = await self._redis.xadd(
+        entry_id = await self._redis.xadd(
             stream, {ENTRY_FIELD: encode_event(event)}, maxlen=self._maxlen, approximate=True
         )
-        return entry_id
+        return cast(bytes, entry_id)
 
     async def publish_many(self, stream: str, events: Iterable[Event]) -> list[bytes]:
         """Append several events in one round trip (a pipeline, not a transaction)."""

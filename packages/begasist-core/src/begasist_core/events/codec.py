@@ -110,9 +110,7 @@ def make_event(hotel: str, data: BaseModel, *, key: str | None = None) -> Event:
         event_class = _EVENT_FOR_PAYLOAD[type(data)]
     except KeyError:
         raise TypeError(f"{type(data).__name__} is not an event payload") from None
-    event: Event = event_class.model_validate(
-        {"hotel": hotel, "data": data, "key": key or ""}
-    )  # type: ignore[assignment]
+    event: Event = event_class.model_validate({"hotel": hotel, "data": data, "key": key or ""})  # type: ignore[assignment]
     return event
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -32,7 +32,7 @@ __all__ = [
     "WebhookReceivedEvent",
 ]
 
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION: Final = 1
 """The envelope version this code writes and reads; a reader refuses a later one."""
 
 

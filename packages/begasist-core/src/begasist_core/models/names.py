@@ -6,7 +6,13 @@ from typing import Annotated
 
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-__all__ = ["ChannelName", "HotelSlug", "InvalidName", "validate_channel_name", "validate_hotel_slug"]
+__all__ = [
+    "ChannelName",
+    "HotelSlug",
+    "InvalidName",
+    "validate_channel_name",
+    "validate_hotel_slug",
+]
 
 HOTEL_SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
 CHANNEL_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
@@ -53,5 +59,6 @@ def validate_channel_name(value: str) -> str:
         return _channel_adapter.validate_python(value)
     except ValidationError:
         raise InvalidName(
-            f"invalid channel name {value!r}: use a lowercase letter, then up to 31 of a-z, 0-9, '_'"
+            f"invalid channel name {value!r}: "
+            "use a lowercase letter, then up to 31 of a-z, 0-9 and '_'"
         ) from None

@@ -197,9 +197,7 @@ class Channel(ABC, Generic[SettingsT]):
         if limit is None or len(text) <= limit:
             return [text]
         if cls.capabilities.text_overflow is TextOverflow.REJECT:
-            raise MessageTooLong(
-                f"{len(text)} characters exceed the {cls.name} limit of {limit}"
-            )
+            raise MessageTooLong(f"{len(text)} characters exceed the {cls.name} limit of {limit}")
         parts: list[str] = []
         rest = text
         while len(rest) > limit:

@@ -52,8 +52,10 @@ class ChannelKeys:
         return f"{self._prefix}:{name}"
 
     async def get(self, name: str) -> bytes | None:
-        value: bytes | None = await self._redis.get(self.full_name(name))
-        return value
+        value = await self._redis.get(self.full_name(name))
+        return (
+            value if value is None else bytes(value, "utf-8") if isinstance(value, str) else value
+        )
 
     async def set(self, name: str, value: bytes | str, *, ttl: timedelta | None = None) -> None:
         await self._redis.set(self.full_name(name), value, px=ttl)

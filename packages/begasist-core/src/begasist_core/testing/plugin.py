@@ -1,1 +1,13 @@
-"""pytest plugin of the conformance kit (filled in by the kit)."""
+"""The pytest plugin of the conformance kit, registered through the ``pytest11`` entry point.
+
+Installing begasist-core gives any test suite these fixtures.
+"""
+
+from begasist_core.testing.redis import (
+    anyio_backend,
+    begasist_names,
+    begasist_redis,
+    begasist_redis_url,
+)
+
+__all__ = ["anyio_backend", "begasist_names", "begasist_redis", "begasist_redis_url"]

@@ -1,0 +1,179 @@
+"""Where a bot gets its hotel's channel settings: the suite's API, a file, or memory."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
+
+from begasist_core.models.names import HotelSlug
+
+__all__ = [
+    "FileSettingsSource",
+    "HotelSettings",
+    "HttpSettingsSource",
+    "SettingsSource",
+    "SettingsUnavailable",
+    "StaticSettingsSource",
+    "UnknownHotel",
+]
+
+
+class HotelSettings(BaseModel):
+    """One hotel's channel settings at one config version.
+
+    ``channels`` maps a channel name to its raw settings; each channel's own
+    ``Settings`` model validates its entry, so a source need not know them.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hotel: HotelSlug
+    version: NonNegativeInt
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class UnknownHotel(LookupError):
+    """The source has no such hotel."""
+
+
+class SettingsUnavailable(RuntimeError):
+    """The source cannot answer now (network, bad file); the caller may retry."""
+
+
+class SettingsSource(Protocol):
+    """Fetches a hotel's channel settings; ``version`` is the cheap change check."""
+
+    async def fetch(self, hotel: str) -> HotelSettings:
+        """The hotel's settings; raises :class:`UnknownHotel` or :class:`SettingsUnavailable`."""
+        ...
+
+    async def version(self, hotel: str) -> int:
+        """The hotel's current config version, for the periodic missed-event check."""
+        ...
+
+
+class StaticSettingsSource:
+    """Settings held in memory: for tests, the conformance kit and embedding."""
+
+    def __init__(self, hotels: dict[str, dict[str, dict[str, Any]]] | None = None) -> None:
+        self._hotels: dict[str, HotelSettings] = {}
+        for hotel, channels in (hotels or {}).items():
+            self.update(hotel, channels)
+
+    def update(self, hotel: str, channels: dict[str, dict[str, Any]]) -> HotelSettings:
+        """Replace a hotel's channels and bump its version; return the new settings."""
+        previous = self._hotels.get(hotel)
+        settings = HotelSettings(
+            hotel=hotel,
+            version=(previous.version + 1) if previous else 1,
+            channels=channels,
+        )
+        self._hotels[hotel] = settings
+        return settings
+
+    async def fetch(self, hotel: str) -> HotelSettings:
+        try:
+            return self._hotels[hotel]
+        except KeyError:
+            raise UnknownHotel(f"no settings for hotel {hotel!r}") from None
+
+    async def version(self, hotel: str) -> int:
+        return (await self.fetch(hotel)).version
+
+
+class FileSettingsSource:
+    """Settings from a TOML file, for development; re-read on every fetch.
+
+    Layout::
+
+        [hotels.plaza]
+        version = 3            # optional; default: the file's mtime in ns
+        [hotels.plaza.channels.demo]
+        enabled = true
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def fetch(self, hotel: str) -> HotelSettings:
+        document = await self._read()
+        hotels = document.get("hotels", {})
+        if hotel not in hotels:
+            raise UnknownHotel(f"hotel {hotel!r} is not in {self.path}")
+        entry = dict(hotels[hotel])
+        version = entry.pop("version", None)
+        if version is None:
+            version = (await anyio.Path(self.path).stat()).st_mtime_ns
+        try:
+            return HotelSettings(
+                hotel=hotel, version=version, channels=entry.pop("channels", {}), **entry
+            )
+        except ValidationError as error:
+            raise SettingsUnavailable(f"{self.path}: hotel {hotel!r}: {error}") from None
+
+    async def version(self, hotel: str) -> int:
+        return (await self.fetch(hotel)).version
+
+    async def _read(self) -> dict[str, Any]:
+        try:
+            text = await anyio.Path(self.path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SettingsUnavailable(f"settings file {self.path} does not exist") from None
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise SettingsUnavailable(f"{self.path} is not valid TOML: {error}") from None
+
+
+class HttpSettingsSource:
+    """Settings from the suite's bot endpoint, authenticated with each hotel's bot token.
+
+    ``GET {base_url}/api/v1/hotels/{hotel}/bot/settings`` answers a
+    :class:`HotelSettings` document (secrets in clear, over TLS, to the bot
+    only); ``.../bot/settings/version`` answers ``{"version": n}``.
+    """
+
+    def __init__(self, base_url: str, tokens: Mapping[str, str], *, timeout: float = 10.0) -> None:
+        self._tokens = dict(tokens)
+        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+
+    async def fetch(self, hotel: str) -> HotelSettings:
+        response = await self._get(f"/api/v1/hotels/{hotel}/bot/settings", hotel)
+        try:
+            return HotelSettings.model_validate_json(response.content)
+        except ValidationError as error:
+            raise SettingsUnavailable(f"the suite sent invalid settings: {error}") from None
+
+    async def version(self, hotel: str) -> int:
+        response = await self._get(f"/api/v1/hotels/{hotel}/bot/settings/version", hotel)
+        try:
+            return int(response.json()["version"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise SettingsUnavailable(f"the suite sent an invalid version: {error}") from None
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def _get(self, path: str, hotel: str) -> httpx.Response:
+        token = self._tokens.get(hotel)
+        if token is None:
+            raise SettingsUnavailable(f"no bot token for hotel {hotel!r}")
+        try:
+            response = await self._client.get(path, headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as error:
+            raise SettingsUnavailable(f"cannot reach the suite: {error}") from None
+        if response.status_code == 404:
+            raise UnknownHotel(f"the suite knows no hotel {hotel!r} (or the token is not for it)")
+        if response.status_code in (401, 403):
+            raise SettingsUnavailable(
+                f"the suite refused the bot token for {hotel!r} ({response.status_code})"
+            )
+        if response.status_code >= 400:
+            raise SettingsUnavailable(f"the suite answered {response.status_code}")
+        return response

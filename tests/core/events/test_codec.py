@@ -1,0 +1,70 @@
+"""The envelope codec: round trips, and a typed reason for every bad entry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from begasist_core import (
+    ConfigChanged,
+    Direction,
+    GuestIdentity,
+    Message,
+    MessageReceived,
+    decode_event,
+    encode_event,
+    make_event,
+)
+from begasist_core.events import (
+    ConfigChangedEvent,
+    InvalidEvent,
+    MalformedEvent,
+    UnknownEventType,
+    UnsupportedEventVersion,
+)
+
+
+def inbound(provider_id: str = "wamid.1") -> Message:
+    return Message(
+        hotel="plaza",
+        channel="whatsapp",
+        conversation_key="+34600000000",
+        direction=Direction.INBOUND,
+        guest=GuestIdentity(channel="whatsapp", address="+34600000000"),
+        text="Is breakfast included?",
+        provider_message_id=provider_id,
+    )
+
+
+def test_round_trip_keeps_every_field() -> None:
+    event = make_event("plaza", MessageReceived(message=inbound()), key="k1")
+    assert decode_event(encode_event(event)) == event
+
+
+def test_key_defaults_to_the_event_id() -> None:
+    event = make_event("plaza", ConfigChanged(version=2))
+    assert isinstance(event, ConfigChangedEvent)
+    assert event.key == event.id
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"\xff not json", MalformedEvent),
+        (b"[1, 2]", MalformedEvent),
+        (b'{"v": 2, "type": "config.changed"}', UnsupportedEventVersion),
+        (b'{"v": 1, "type": "booking.created", "hotel": "plaza", "data": {}}', UnknownEventType),
+        (b'{"v": 1, "type": "config.changed", "hotel": "Bad Slug", "data": {}}', InvalidEvent),
+    ],
+)
+def test_bad_entries_raise_their_typed_error(raw: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error) as caught:
+        decode_event(raw)
+    assert caught.value.reason in {"malformed", "unknown_type", "unsupported_version", "invalid"}
+
+
+def test_received_event_must_carry_an_inbound_message() -> None:
+    document = json.loads(encode_event(make_event("plaza", MessageReceived(message=inbound()))))
+    document["data"]["message"]["direction"] = "outbound"
+    with pytest.raises(InvalidEvent, match="inbound"):
+        decode_event(json.dumps(document))
