@@ -8,10 +8,11 @@ __all__ = ["Backoff"]
 
 
 class Backoff:
-    """Delays that grow ``initial * factor**n`` up to ``maximum``, drawn with full jitter.
+    """Delays that grow ``initial * factor**n`` up to ``maximum``, with jitter.
 
-    Jitter (a uniform draw in the upper half of the ceiling, so it never spins) keeps many bots that lost
-    Redis at once from reconnecting in lock step. ``reset()`` after a success.
+    Each delay is drawn uniformly from the upper half of its ceiling: never
+    near zero, so a retry loop never spins, and spread, so many bots that lost
+    Redis at once do not reconnect in lock step. ``reset()`` after a success.
     """
 
     def __init__(
