@@ -1,0 +1,90 @@
+"""The channelbot process: plugins, Redis, one HotelBot per hotel, signals."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import anyio
+from redis.asyncio import Redis
+
+from begasist_core.bus.connection import (
+    REDIS_UNAVAILABLE,
+    RedisOutage,
+    redis_from_url,
+    redis_label,
+)
+from begasist_core.channelbot.config import BotConfig
+from begasist_core.channelbot.hotel import HotelBot
+from begasist_core.channelbot.settings_source import SettingsSource
+from begasist_core.events.streams import StreamNames
+from begasist_core.plugins.channel import Channel
+
+__all__ = ["run_channelbot"]
+
+log = logging.getLogger("begasist.channelbot")
+
+
+async def run_channelbot(
+    *,
+    config: BotConfig,
+    hotels: Sequence[str],
+    source: SettingsSource,
+    channel_classes: Mapping[str, type[Channel[Any]]],
+    redis_url: str,
+    instance: str,
+) -> None:
+    """Serve *hotels* until SIGTERM or SIGINT, then drain and return."""
+    redis = redis_from_url(redis_url)
+    names = StreamNames(prefix=config.prefix)
+    try:
+        await _wait_for_redis(redis, redis_url)
+        bots = [
+            HotelBot(
+                hotel=hotel,
+                redis=redis,
+                names=names,
+                source=source,
+                channel_classes=channel_classes,
+                instance=instance,
+                config=config,
+            )
+            for hotel in hotels
+        ]
+        async with anyio.create_task_group() as group:
+            group.start_soon(_drain_on_signal, bots)
+            async with anyio.create_task_group() as hotel_group:
+                for bot in bots:
+                    hotel_group.start_soon(bot.run)
+            # Every hotel has stopped (drained): the signal watcher can go.
+            group.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await redis.aclose()
+    log.info("stopped")
+
+
+async def _wait_for_redis(redis: Redis, label: str) -> None:
+    outage = RedisOutage(redis_label(label), logger=log)
+    while True:
+        try:
+            await redis.ping()
+        except REDIS_UNAVAILABLE as error:
+            await outage.failed(error)
+        else:
+            outage.succeeded()
+            return
+
+
+async def _drain_on_signal(bots: Sequence[HotelBot]) -> None:
+    with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for received in signals:
+            log.info("%s: draining (no new work; in-flight work finishes or is handed back)",
+                     signal.Signals(received).name)
+            async with anyio.create_task_group() as group:
+                for bot in bots:
+                    group.start_soon(bot.drain)
+            return
+

@@ -1,0 +1,213 @@
+"""The ``channelbot`` command line: run bots for hotels, list plugins, write schemas."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import secrets
+import socket
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+
+from begasist_core.channelbot.app import run_channelbot
+from begasist_core.channelbot.config import BotConfig
+from begasist_core.channelbot.settings_source import (
+    FileSettingsSource,
+    HttpSettingsSource,
+    SettingsSource,
+    SettingsUnavailable,
+    UnknownHotel,
+)
+from begasist_core.channelbot.supervisor import describe_validation_error
+from begasist_core.engine import EmbeddedEngine, EmbeddedEngineUnavailable
+from begasist_core.models.names import InvalidName, validate_hotel_slug
+from begasist_core.plugins.channel import Channel
+from begasist_core.plugins.manager import PluginManager, PluginStatus, format_plugin_table
+
+__all__ = ["main"]
+
+log = logging.getLogger("begasist.channelbot")
+
+EXIT_USAGE = 2
+"""Bad arguments or configuration: an unknown hotel, a missing setting."""
+
+
+class UsageError(Exception):
+    """A problem the operator fixes in the command line or the configuration."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="channelbot",
+        description="Run Begasist channel bots: one active bot per hotel, a standby for each.",
+    )
+    parser.add_argument(
+        "--hotel",
+        action="append",
+        default=[],
+        metavar="SLUG",
+        help="a hotel to serve (repeat for several)",
+    )
+    parser.add_argument("--settings-file", type=Path, help="TOML settings (development)")
+    parser.add_argument("--suite-url", help="the suite's base URL (default: BEGASIST_SUITE_URL)")
+    parser.add_argument("--redis-url", help="Redis URL (default: BEGASIST_REDIS_URL)")
+    parser.add_argument(
+        "--embedded-engine",
+        action="store_true",
+        help="with no Redis URL, start a private embedded Valkey (development only)",
+    )
+    parser.add_argument("--instance", help="this bot's name (default: host-pid-random)")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING... (default: INFO)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    plugins = commands.add_parser("plugins", help="list channel plugins and their status")
+    plugins.add_argument("--json", action="store_true", help="print JSON")
+    schema = commands.add_parser("schema", help="write the event JSON Schemas and AsyncAPI")
+    schema.add_argument("--out", type=Path, default=Path("docs/schema"))
+    schema.add_argument(
+        "--check", action="store_true", help="exit 1 if the files differ from the models"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = BotConfig()
+    except ValidationError as error:
+        parser.error(f"invalid BEGASIST_* setting: {describe_validation_error(error)}")
+    logging.basicConfig(
+        level=(args.log_level or config.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if args.command == "plugins":
+        return _list_plugins(as_json=args.json)
+    if args.command == "schema":
+        return _schema(args.out, check=args.check)
+    try:
+        return _run(args, config)
+    except UsageError as problem:
+        print(f"channelbot: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _list_plugins(*, as_json: bool) -> int:
+    manager = PluginManager()
+    manager.load_entry_points()
+    if as_json:
+        print(json.dumps([info.model_dump(mode="json") for info in manager.plugins], indent=2))
+    else:
+        print(format_plugin_table(manager.plugins))
+    return 0
+
+
+def _schema(out: Path, *, check: bool) -> int:
+    from begasist_core.schema import check_schema_documents, write_schema_documents
+
+    if check:
+        stale = check_schema_documents(out)
+        for name in stale:
+            print(f"out of date: {out / name}", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_schema_documents(out):
+        print(path)
+    return 0
+
+
+def _run(args: argparse.Namespace, config: BotConfig) -> int:
+    if not args.hotel:
+        raise UsageError("give at least one --hotel")
+    try:
+        hotels = [validate_hotel_slug(hotel) for hotel in dict.fromkeys(args.hotel)]
+    except InvalidName as invalid:
+        raise UsageError(str(invalid)) from None
+    source = _settings_source(args, config, hotels)
+    manager = PluginManager()
+    manager.load_entry_points()
+    for info in manager.plugins:
+        if info.status is PluginStatus.QUARANTINED:
+            log.warning("plugin %s is quarantined: %s", info.name, info.error)
+    anyio.run(_preflight, source, hotels, manager.channels)
+    instance = args.instance or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+    with ExitStack() as stack:
+        redis_url = args.redis_url or config.redis_url
+        if not redis_url:
+            if not args.embedded_engine:
+                raise UsageError(
+                    "missing setting BEGASIST_REDIS_URL (or --redis-url); "
+                    "for development, --embedded-engine starts a private Valkey"
+                )
+            try:
+                redis_url = stack.enter_context(EmbeddedEngine()).url
+            except EmbeddedEngineUnavailable as missing:
+                raise UsageError(str(missing)) from None
+        log.info("instance %s serving %s", instance, ", ".join(hotels))
+        anyio.run(
+            lambda: run_channelbot(
+                config=config,
+                hotels=hotels,
+                source=source,
+                channel_classes=manager.channels,
+                redis_url=redis_url,
+                instance=instance,
+            )
+        )
+    return 0
+
+
+def _settings_source(
+    args: argparse.Namespace, config: BotConfig, hotels: list[str]
+) -> SettingsSource:
+    settings_file = args.settings_file or config.settings_file
+    if settings_file is not None:
+        return FileSettingsSource(settings_file)
+    suite_url = args.suite_url or config.suite_url
+    if not suite_url:
+        raise UsageError(
+            "missing setting BEGASIST_SUITE_URL (or --suite-url, or --settings-file for development)"
+        )
+    tokens = {hotel: token.get_secret_value() for hotel, token in config.bot_tokens.items()}
+    if config.bot_token is not None and len(hotels) == 1:
+        tokens.setdefault(hotels[0], config.bot_token.get_secret_value())
+    missing = [hotel for hotel in hotels if hotel not in tokens]
+    if missing:
+        raise UsageError(
+            f"missing setting BEGASIST_BOT_TOKEN for {', '.join(missing)} "
+            '(one hotel: BEGASIST_BOT_TOKEN; several: BEGASIST_BOT_TOKENS=\'{"plaza": "..."}\')'
+        )
+    return HttpSettingsSource(suite_url, tokens)
+
+
+async def _preflight(
+    source: SettingsSource, hotels: list[str], channel_classes: dict[str, type[Channel[Any]]]
+) -> None:
+    """Fail fast, before taking any lease, on what an operator must fix."""
+    for hotel in hotels:
+        try:
+            settings = await source.fetch(hotel)
+        except (UnknownHotel, SettingsUnavailable) as problem:
+            raise UsageError(str(problem)) from None
+        for name, raw in settings.channels.items():
+            channel_class = channel_classes.get(name)
+            if channel_class is None:
+                log.warning("hotel %s: channel %s is configured but not installed", hotel, name)
+                continue
+            try:
+                channel_class.Settings.model_validate(raw)
+            except ValidationError as error:
+                raise UsageError(
+                    f"hotel {hotel}: channel {name}: {describe_validation_error(error)}"
+                ) from None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

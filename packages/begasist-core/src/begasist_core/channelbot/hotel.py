@@ -1,0 +1,390 @@
+"""One hotel in a bot: lease, channels, the three inbound streams, presence, reload."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+from redis.asyncio import Redis
+
+from begasist_core.bus.connection import REDIS_UNAVAILABLE, RedisOutage, redis_label
+from begasist_core.bus.consumer import ConsumerOptions, Delivery, StreamConsumer
+from begasist_core.bus.dead_letters import DeadLetters
+from begasist_core.bus.publisher import Publisher
+from begasist_core.channelbot.config import BotConfig
+from begasist_core.channelbot.lease import HotelLease, LeaseLost
+from begasist_core.channelbot.presence import ChannelPresence, Presence, PresenceRecord
+from begasist_core.channelbot.settings_source import (
+    HotelSettings,
+    SettingsSource,
+    SettingsUnavailable,
+)
+from begasist_core.channelbot.supervisor import ChannelSupervisor
+from begasist_core.events.codec import make_event
+from begasist_core.events.envelope import (
+    ChannelCommandEvent,
+    ConfigChangedEvent,
+    Event,
+    MessageSendEvent,
+    WebhookReceivedEvent,
+)
+from begasist_core.events.payloads import ChannelStateChanged, MessageStatusChanged
+from begasist_core.events.streams import StreamNames
+from begasist_core.models.messages import DeliveryStatus, utc_now
+from begasist_core.models.settings import ChannelSettings
+from begasist_core.plugins.channel import Channel
+from begasist_core.plugins.context import ChannelContext, StateReporter
+from begasist_core.plugins.errors import PermanentSendError
+
+__all__ = ["HotelBot", "UnexpectedEvent"]
+
+log = logging.getLogger("begasist.channelbot")
+
+CONSUMER_GROUP = "channelbot"
+
+
+class UnexpectedEvent(ValueError):
+    """An event of a type that does not belong on the stream it came from."""
+
+
+@dataclass
+class _RunningChannel:
+    supervisor: ChannelSupervisor
+    scope: anyio.CancelScope
+    finished: anyio.Event = field(default_factory=anyio.Event)
+
+
+class HotelBot:
+    """Serves one hotel while it holds the hotel's lease, as standby otherwise.
+
+    :meth:`run` waits for the lease, starts every configured channel under a
+    supervisor, consumes the hotel's control, outbound and ingress streams,
+    beats its presence and checks the config version; it returns to standby if
+    the lease is lost. :meth:`drain` is the SIGTERM path: stop taking work,
+    finish or hand back what is in flight, release the lease.
+    """
+
+    def __init__(
+        self,
+        *,
+        hotel: str,
+        redis: Redis,
+        names: StreamNames,
+        source: SettingsSource,
+        channel_classes: Mapping[str, type[Channel[Any]]],
+        instance: str,
+        config: BotConfig,
+    ) -> None:
+        self.hotel = hotel
+        self.instance = instance
+        self.config_version: int | None = None
+        self.channels: dict[str, _RunningChannel] = {}
+        self._redis = redis
+        self._names = names
+        self._source = source
+        self._classes = channel_classes
+        self._config = config
+        self._publisher = Publisher(redis)
+        self._dead_letters = DeadLetters(redis, names)
+        self._lease = HotelLease(
+            redis, names, hotel, instance, ttl=timedelta(seconds=config.lease_ttl_seconds)
+        )
+        self._presence = Presence(
+            redis, names, hotel, ttl=timedelta(seconds=config.heartbeat_seconds * 3)
+        )
+        self._started_at = utc_now()
+        self._consumers: list[tuple[StreamConsumer, anyio.Event]] = []
+        self._channel_group: TaskGroup | None = None
+        self._reload_lock = anyio.Lock()
+        self._run_scope: anyio.CancelScope | None = None
+        # Set the first time this bot becomes the hotel's active bot.
+        self.ready = anyio.Event()
+
+    @property
+    def lease(self) -> HotelLease:
+        return self._lease
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve the hotel until cancelled or drained; ``started`` once it is first active."""
+        outage = RedisOutage(redis_label(self._redis), logger=log)
+        announce: TaskStatus[None] = task_status
+        with anyio.CancelScope() as self._run_scope:
+            while True:
+                try:
+                    await self._lease.acquire()
+                    outage.succeeded()
+                    await self._serve(announce)
+                except* LeaseLost as lost:
+                    log.error("%s; returning to standby", lost.exceptions[0])
+                except* (*REDIS_UNAVAILABLE, SettingsUnavailable) as failures:
+                    await outage.failed(failures.exceptions[0])
+                finally:
+                    if self.ready.is_set():
+                        announce = anyio.TASK_STATUS_IGNORED
+                    with anyio.CancelScope(shield=True), anyio.move_on_after(3):
+                        await self._step_down()
+
+    async def drain(self) -> None:
+        """Stop taking work; in-flight entries finish or are handed back; then stop."""
+        for consumer, _ in self._consumers:
+            consumer.stop()
+        with anyio.move_on_after(self._config.drain_seconds):
+            for _, finished in self._consumers:
+                await finished.wait()
+        if self._run_scope is not None:
+            self._run_scope.cancel()
+
+    async def reload(self) -> None:
+        """Fetch the settings and restart only the channels whose settings changed."""
+        async with self._reload_lock:
+            settings = await self._source.fetch(self.hotel)
+            if settings.version == self.config_version:
+                return
+            await self._apply(settings)
+
+    async def _serve(self, task_status: TaskStatus[None]) -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._keep_lease)
+            async with anyio.create_task_group() as channels:
+                self._channel_group = channels
+                await self._apply(await self._source.fetch(self.hotel))
+                for stream, handler in (
+                    (self._names.control(self.hotel), self._on_control),
+                    (self._names.outbound(self.hotel), self._on_outbound),
+                    (self._names.ingress(self.hotel), self._on_ingress),
+                ):
+                    consumer = StreamConsumer(
+                        self._redis,
+                        stream=stream,
+                        group=CONSUMER_GROUP,
+                        consumer=self.instance,
+                        handler=handler,
+                        dead_letters=self._dead_letters,
+                        options=ConsumerOptions(
+                            claim_idle_seconds=self._config.claim_idle_seconds,
+                            max_deliveries=self._config.max_deliveries,
+                        ),
+                        logger=log,
+                    )
+                    await group.start(self._consume, consumer)
+                group.start_soon(self._heartbeat)
+                group.start_soon(self._check_version)
+                await self._beat()
+                log.info(
+                    "ready: hotel %s (fence %s, config v%s, channels: %s)",
+                    self.hotel,
+                    self._lease.fence,
+                    self.config_version,
+                    ", ".join(
+                        f"{name}={running.supervisor.state.value}"
+                        for name, running in sorted(self.channels.items())
+                    )
+                    or "none",
+                )
+                self.ready.set()
+                task_status.started()
+                await anyio.sleep_forever()
+
+    async def _consume(
+        self, consumer: StreamConsumer, *, task_status: TaskStatus[None]
+    ) -> None:
+        finished = anyio.Event()
+        self._consumers.append((consumer, finished))
+        try:
+            await consumer.run(task_status=task_status)
+        finally:
+            finished.set()
+
+    async def _keep_lease(self) -> None:
+        await self._lease.keep()
+
+    async def _step_down(self) -> None:
+        self._consumers.clear()
+        self.channels.clear()
+        self._channel_group = None
+        try:
+            await self._presence.clear()
+            await self._lease.release()
+        except REDIS_UNAVAILABLE as error:
+            log.warning("hotel %s: could not release the lease cleanly: %s", self.hotel, error)
+
+    async def _apply(self, settings: HotelSettings) -> None:
+        """Start, stop or restart channels so they match *settings*."""
+        names = set(self.channels) | set(settings.channels)
+        for name in sorted(names):
+            wanted = settings.channels.get(name)
+            running = self.channels.get(name)
+            if running is not None and running.supervisor.raw_settings == wanted:
+                running.supervisor.config_version = settings.version
+                continue
+            if running is not None:
+                await self._stop_channel(name)
+            if wanted is not None:
+                self._start_channel(name, wanted, settings.version)
+        if self.config_version is not None and settings.version != self.config_version:
+            log.info(
+                "hotel %s: config v%s -> v%s", self.hotel, self.config_version, settings.version
+            )
+        self.config_version = settings.version
+
+    def _start_channel(self, name: str, raw: dict[str, Any], version: int) -> None:
+        assert self._channel_group is not None
+        supervisor = ChannelSupervisor(
+            hotel=self.hotel,
+            name=name,
+            channel_class=self._classes.get(name),
+            raw_settings=raw,
+            config_version=version,
+            make_context=lambda settings, report: self._context(name, settings, report),
+            publish_state=self._publish_state,
+        )
+        running = _RunningChannel(supervisor, anyio.CancelScope())
+        self.channels[name] = running
+        self._channel_group.start_soon(self._supervise, running)
+
+    async def _supervise(self, running: _RunningChannel) -> None:
+        try:
+            with running.scope:
+                await running.supervisor.run()
+        finally:
+            running.finished.set()
+
+    async def _stop_channel(self, name: str) -> None:
+        running = self.channels.pop(name)
+        running.scope.cancel()
+        await running.finished.wait()
+
+    def _context(
+        self, name: str, settings: ChannelSettings, report: StateReporter
+    ) -> ChannelContext[Any]:
+        return ChannelContext(
+            hotel=self.hotel,
+            channel=name,
+            settings=settings,
+            redis=self._redis,
+            publisher=self._publisher,
+            names=self._names,
+            report_state=report,
+        )
+
+    async def _publish_state(self, change: ChannelStateChanged) -> None:
+        # A state report must never take a channel down: without Redis it is
+        # dropped (the presence key carries the state once Redis is back).
+        try:
+            await self._publisher.publish(self._names.events, make_event(self.hotel, change))
+            if self._lease.fence is not None:
+                await self._beat()
+        except REDIS_UNAVAILABLE as error:
+            log.warning("hotel %s: channel state not published: %s", self.hotel, error)
+
+    async def _heartbeat(self) -> None:
+        outage = RedisOutage(redis_label(self._redis), logger=log)
+        while True:
+            await anyio.sleep(self._config.heartbeat_seconds)
+            try:
+                await self._beat()
+                outage.succeeded()
+            except REDIS_UNAVAILABLE as error:
+                await outage.failed(error)
+
+    async def _beat(self) -> None:
+        await self._presence.beat(
+            PresenceRecord(
+                instance=self.instance,
+                pid=os.getpid(),
+                fence=self._lease.fence,
+                started_at=self._started_at,
+                config_version=self.config_version,
+                channels={
+                    name: ChannelPresence(
+                        state=running.supervisor.state,
+                        detail=running.supervisor.detail,
+                        restarts=running.supervisor.restarts,
+                    )
+                    for name, running in self.channels.items()
+                },
+            )
+        )
+
+    async def _check_version(self) -> None:
+        """Catch a missed ``config.changed``: compare the source's version now and then."""
+        while True:
+            await anyio.sleep(self._config.version_check_seconds)
+            try:
+                if await self._source.version(self.hotel) != self.config_version:
+                    log.info("hotel %s: config version moved without an event", self.hotel)
+                    await self.reload()
+            except Exception as error:  # the check must outlive a bad fetch
+                log.warning("hotel %s: config version check failed: %s", self.hotel, error)
+
+    async def _on_control(self, event: Event, delivery: Delivery) -> None:
+        if isinstance(event, ConfigChangedEvent):
+            if event.data.version != self.config_version:
+                await self.reload()
+        elif isinstance(event, ChannelCommandEvent):
+            command = event.data
+            running = self.channels.get(command.channel)
+            if running is None:
+                log.warning("hotel %s: command for unknown channel %s", self.hotel, command.channel)
+            elif command.command == "restart":
+                running.supervisor.restart()
+            else:
+                await running.supervisor.ready_instance().command(command)
+        else:
+            raise UnexpectedEvent(f"{event.type} does not belong on the control stream")
+
+    async def _on_outbound(self, event: Event, delivery: Delivery) -> None:
+        if not isinstance(event, MessageSendEvent):
+            raise UnexpectedEvent(f"{event.type} does not belong on the outbound stream")
+        message = event.data.message
+        running = self.channels.get(message.channel)
+        if running is None:
+            await self._publish_failure(message.channel, message.id, "channel not configured")
+            return
+        channel = running.supervisor.ready_instance()
+        # Fencing: never send on a lease that may have passed to another bot.
+        self._lease.ensure_held()
+        try:
+            receipt = await channel.send(message)
+        except PermanentSendError as refused:
+            await self._publish_failure(message.channel, message.id, str(refused))
+            return
+        for provider_id in receipt.provider_message_ids:
+            status = MessageStatusChanged(
+                channel=message.channel,
+                provider_message_id=provider_id,
+                message_id=message.id,
+                status=DeliveryStatus.SENT,
+                at=receipt.sent_at,
+            )
+            await channel.context.emit(status)
+
+    async def _publish_failure(self, channel: str, message_id: str, reason: str) -> None:
+        failure = MessageStatusChanged(
+            channel=channel,
+            provider_message_id=f"unsent:{message_id}",
+            message_id=message_id,
+            status=DeliveryStatus.QUEUED,
+            failed=True,
+            error=reason,
+        )
+        await self._publisher.publish(
+            self._names.events,
+            make_event(self.hotel, failure, key=f"message.failed:{self.hotel}:{message_id}"),
+        )
+
+    async def _on_ingress(self, event: Event, delivery: Delivery) -> None:
+        if not isinstance(event, WebhookReceivedEvent):
+            raise UnexpectedEvent(f"{event.type} does not belong on the ingress stream")
+        running = self.channels.get(event.data.channel)
+        if running is None:
+            raise UnexpectedEvent(f"webhook for unconfigured channel {event.data.channel}")
+        channel = running.supervisor.ready_instance()
+        for payload in await channel.parse(event.data):
+            await channel.context.emit(payload)

@@ -1,0 +1,168 @@
+"""The per-hotel lease: one active bot per hotel, with a fencing token.
+
+The lease is a plain key with a TTL holding ``"<fence>:<instance>"``. Taking it
+increments the hotel's fence counter, so every tenure has a number larger than
+any before it; the holder renews it well before it expires. A second bot
+waits as hot standby and takes the lease within one TTL of the holder dying.
+
+A holder that cannot renew (Redis lost, or another instance holds the key)
+must stop acting at once: :meth:`HotelLease.ensure_held` checks, before each
+side effect, that the last successful renewal is still within the TTL, so a
+paused or partitioned process never acts on an expired lease.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+import anyio
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError, TimeoutError
+
+from begasist_core.events.streams import StreamNames
+
+__all__ = ["HotelLease", "LeaseLost"]
+
+log = logging.getLogger("begasist.channelbot.lease")
+
+# Take the lease if free and number the tenure, atomically, so a failed attempt
+# by a standby costs nothing and fences only ever grow.
+_ACQUIRE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+local fence = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
+return fence
+"""
+# Renew only if we still hold it: compare-and-expire, atomically.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+# Release only if we still hold it: a late release must not drop a successor's lease.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class LeaseLost(RuntimeError):
+    """This instance no longer holds the hotel's lease and must stop acting for it."""
+
+
+class HotelLease:
+    """Acquire, keep and release one hotel's lease."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        names: StreamNames,
+        hotel: str,
+        instance: str,
+        *,
+        ttl: timedelta = timedelta(seconds=10),
+    ) -> None:
+        self.hotel = hotel
+        self.instance = instance
+        self.ttl = ttl
+        self.fence: int | None = None
+        self._redis = redis
+        self._key = names.hotel_key(hotel, "lease")
+        self._fence_key = names.hotel_key(hotel, "lease", "fence")
+        self._valid_until = 0.0
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
+
+    @property
+    def token(self) -> str:
+        return f"{self.fence}:{self.instance}"
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    @property
+    def _ttl_ms(self) -> int:
+        return int(self.ttl.total_seconds() * 1000)
+
+    @property
+    def renew_interval(self) -> float:
+        """Renew three times per TTL: two renewals can fail before the lease lapses."""
+        return self.ttl.total_seconds() / 3
+
+    async def try_acquire(self) -> bool:
+        """Take the lease if it is free; True when this instance now holds it."""
+        started = time.monotonic()
+        fence = int(
+            await self._acquire(
+                keys=[self._key, self._fence_key], args=[self.instance, self._ttl_ms]
+            )
+        )
+        if not fence:
+            return False
+        self.fence = fence
+        self._valid_until = started + self.ttl.total_seconds()
+        return True
+
+    async def acquire(self, *, poll: float | None = None) -> None:
+        """Wait as standby until the lease is ours (polls a few times per TTL)."""
+        interval = poll if poll is not None else self.renew_interval
+        announced = False
+        while not await self.try_acquire():
+            if not announced:
+                holder = await self._redis.get(self._key)
+                log.info(
+                    "hotel %s: lease held by %s; waiting as standby",
+                    self.hotel,
+                    holder.decode() if isinstance(holder, bytes) else holder,
+                )
+                announced = True
+            await anyio.sleep(interval)
+        log.info("hotel %s: lease acquired (fence %s)", self.hotel, self.fence)
+
+    async def renew(self) -> None:
+        """Extend the lease; raise :class:`LeaseLost` if another instance holds it."""
+        started = time.monotonic()
+        if not await self._renew(keys=[self._key], args=[self.token, self._ttl_ms]):
+            self._valid_until = 0.0
+            raise LeaseLost(f"hotel {self.hotel}: lease {self.token} was lost")
+        self._valid_until = started + self.ttl.total_seconds()
+
+    async def keep(self) -> None:
+        """Renew until cancelled; raise :class:`LeaseLost` when it cannot be kept.
+
+        A connection error is retried until the lease would have expired: past
+        that moment another instance may hold it, so this one must stop.
+        """
+        while True:
+            await anyio.sleep(self.renew_interval)
+            try:
+                await self.renew()
+            except (ConnectionError, TimeoutError) as error:
+                if time.monotonic() >= self._valid_until:
+                    raise LeaseLost(
+                        f"hotel {self.hotel}: could not renew the lease before it expired"
+                    ) from error
+                log.warning("hotel %s: lease renewal failed (%s); retrying", self.hotel, error)
+
+    def ensure_held(self) -> None:
+        """Raise :class:`LeaseLost` unless the lease is certainly still ours."""
+        if time.monotonic() >= self._valid_until:
+            raise LeaseLost(f"hotel {self.hotel}: lease expired")
+
+    async def release(self) -> None:
+        """Give the lease up at once so a standby takes over without waiting a TTL."""
+        if self.fence is None:
+            return
+        self._valid_until = 0.0
+        await self._release(keys=[self._key], args=[self.token])
+        log.info("hotel %s: lease released (fence %s)", self.hotel, self.fence)
+        self.fence = None

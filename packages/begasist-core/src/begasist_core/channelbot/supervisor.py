@@ -1,0 +1,176 @@
+"""A supervisor per channel: build it, run it, restart it with backoff, report its state."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+from pydantic import ValidationError
+
+from begasist_core.backoff import Backoff
+from begasist_core.events.payloads import ChannelState, ChannelStateChanged
+from begasist_core.models.settings import ChannelSettings
+from begasist_core.plugins.channel import Channel
+from begasist_core.plugins.context import ChannelContext, StateReporter
+
+__all__ = ["ChannelSupervisor", "ChannelUnavailable", "describe_validation_error"]
+
+log = logging.getLogger("begasist.channelbot.supervisor")
+
+ContextFactory = Callable[[ChannelSettings, StateReporter], ChannelContext[Any]]
+StatePublisher = Callable[[ChannelStateChanged], Awaitable[None]]
+
+_SERVING_STATES = frozenset({ChannelState.RUNNING, ChannelState.PAIRING})
+
+
+class ChannelUnavailable(RuntimeError):
+    """The channel is not running now (starting, backing off); retry the work later."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Which settings are wrong and why, without echoing any value (values may be secret)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or '(settings)'}: {item['msg']}"
+        for item in error.errors(include_url=False, include_input=False, include_context=False)
+    )
+
+
+class ChannelSupervisor:
+    """Keeps one channel of one hotel running until cancelled.
+
+    A crash (``run()`` raising, or returning) is followed by a restart after an
+    exponential backoff with jitter; a run that lasted ``stable_after``
+    seconds resets the backoff. Every state change is published as a
+    ``channel.state`` event. Settings that do not validate leave the channel
+    ``misconfigured`` (not restarted) until they change.
+    """
+
+    def __init__(
+        self,
+        *,
+        hotel: str,
+        name: str,
+        channel_class: type[Channel[Any]] | None,
+        raw_settings: dict[str, Any],
+        config_version: int,
+        make_context: ContextFactory,
+        publish_state: StatePublisher,
+        backoff: Backoff | None = None,
+        stable_after: float = 60.0,
+    ) -> None:
+        self.hotel = hotel
+        self.name = name
+        self.channel_class = channel_class
+        self.raw_settings = raw_settings
+        self.config_version = config_version
+        self.state = ChannelState.STOPPED
+        self.detail: str | None = None
+        self.restarts = 0
+        self.instance: Channel[Any] | None = None
+        self._make_context = make_context
+        self._publish_state = publish_state
+        self._backoff = backoff or Backoff(initial=0.5, maximum=60.0)
+        self._stable_after = stable_after
+        self._attempt_scope: anyio.CancelScope | None = None
+
+    def ready_instance(self) -> Channel[Any]:
+        """The live channel, or :class:`ChannelUnavailable` if it is not serving."""
+        if self.instance is None or self.state not in _SERVING_STATES:
+            raise ChannelUnavailable(f"channel {self.name} of {self.hotel} is {self.state.value}")
+        return self.instance
+
+    def restart(self) -> None:
+        """Restart now, skipping any backoff (the ``restart`` command)."""
+        self._backoff.reset()
+        if self._attempt_scope is not None:
+            self._attempt_scope.cancel()
+
+    async def run(self) -> None:
+        """Supervise until cancelled; reports ``stopped`` on the way out."""
+        try:
+            settings = self._validated_settings()
+            if isinstance(settings, str):
+                log.warning("hotel %s: channel %s is misconfigured: %s", self.hotel, self.name, settings)
+                await self._set_state(ChannelState.MISCONFIGURED, settings)
+                await anyio.sleep_forever()
+            elif not settings.enabled:
+                await self._set_state(ChannelState.DISABLED)
+                await anyio.sleep_forever()
+            else:
+                await self._keep_running(settings)
+        finally:
+            self.instance = None
+            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                await self._set_state(ChannelState.STOPPED)
+
+    def _validated_settings(self) -> ChannelSettings | str:
+        """The channel's settings, or what is wrong with them (no values: they may be secret)."""
+        if self.channel_class is None:
+            return f"channel {self.name!r} is not installed or is quarantined"
+        try:
+            return self.channel_class.Settings.model_validate(self.raw_settings)
+        except ValidationError as error:
+            return describe_validation_error(error)
+
+    async def _keep_running(self, settings: ChannelSettings) -> None:
+        assert self.channel_class is not None
+        while True:
+            await self._set_state(ChannelState.STARTING)
+            started = time.monotonic()
+            error: BaseException | None = None
+            with anyio.CancelScope() as scope:
+                self._attempt_scope = scope
+                try:
+                    context = self._make_context(settings, self._reported_by_channel)
+                    self.instance = self.channel_class(context)
+                    await self._set_state(ChannelState.RUNNING)
+                    await self.instance.run()
+                    error = RuntimeError("run() returned; a channel runs until cancelled")
+                except Exception as crash:
+                    error = crash
+                finally:
+                    self.instance = None
+                    self._attempt_scope = None
+            if scope.cancelled_caught:
+                # restart(): go again at once.
+                self.restarts += 1
+                continue
+            if time.monotonic() - started >= self._stable_after:
+                self._backoff.reset()
+            delay = self._backoff.next_delay()
+            self.restarts += 1
+            log.error(
+                "hotel %s: channel %s crashed (%s: %s); restart %d in %.1fs",
+                self.hotel,
+                self.name,
+                type(error).__name__,
+                error,
+                self.restarts,
+                delay,
+            )
+            await self._set_state(
+                ChannelState.BACKOFF, f"{type(error).__name__}: {error}", retry_in=delay
+            )
+            await anyio.sleep(delay)
+
+    async def _reported_by_channel(self, state: ChannelState, detail: str | None) -> None:
+        await self._set_state(state, detail)
+
+    async def _set_state(
+        self, state: ChannelState, detail: str | None = None, *, retry_in: float | None = None
+    ) -> None:
+        self.state = state
+        self.detail = detail
+        await self._publish_state(
+            ChannelStateChanged(
+                channel=self.name,
+                state=state,
+                detail=self.detail,
+                restarts=self.restarts,
+                retry_in_seconds=retry_in,
+                config_version=self.config_version,
+            )
+        )

@@ -1,0 +1,79 @@
+"""Channels for the runtime's tests: they record what happens to them in Redis.
+
+This module is also copied next to a throwaway ``*.dist-info`` so that a
+channelbot subprocess discovers it through the ``begasist.channels`` entry point.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import anyio
+from redis.asyncio import Redis
+
+from begasist_core import (
+    Capabilities,
+    Channel,
+    ChannelSettings,
+    Message,
+    SendReceipt,
+    hookimpl,
+)
+
+
+class ProbeSettings(ChannelSettings):
+    label: str = "probe"
+    send_seconds: float = 0.0
+    crash_after_seconds: float | None = None
+    probe_redis_url: str | None = None
+
+
+class ProbeChannel(Channel[ProbeSettings]):
+    """Counts its starts and sends in Redis keys under ``{prefix}:probe:{name}:``."""
+
+    name = "probe"
+    Settings = ProbeSettings
+    capabilities = Capabilities(max_text_length=1000)
+
+    def _log_key(self, what: str) -> str:
+        return f"{self.context.names.prefix}:probe:{self.name}:{what}"
+
+    def _redis(self) -> Redis:
+        url = self.settings.probe_redis_url or os.environ["PROBE_REDIS_URL"]
+        return Redis.from_url(url)
+
+    async def _record(self, what: str, value: str) -> None:
+        client = self._redis()
+        try:
+            await client.rpush(self._log_key(what), value)
+        finally:
+            await client.aclose()
+
+    async def run(self) -> None:
+        await self._record("starts", self.settings.label)
+        if self.settings.crash_after_seconds is not None:
+            await anyio.sleep(self.settings.crash_after_seconds)
+            raise RuntimeError("probe crash")
+        await anyio.sleep_forever()
+
+    async def send(self, message: Message) -> SendReceipt:
+        previous = await self.context.sent.get(message.id)
+        if previous is not None:
+            return previous
+        await self._record("send_started", message.id)
+        await anyio.sleep(self.settings.send_seconds)
+        receipt = SendReceipt(message_id=message.id, provider_message_ids=(f"p-{message.id}",))
+        await self.context.sent.record(receipt)
+        await self._record("sent", message.id)
+        return receipt
+
+
+class EchoProbeChannel(ProbeChannel):
+    name = "echo_probe"
+
+
+@hookimpl
+def begasist_register_channels(register: Any) -> None:
+    register(ProbeChannel)
+    register(EchoProbeChannel)

@@ -1,0 +1,82 @@
+"""The channelbot command line: clear errors and exit code 2 for what an operator must fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from begasist_core.channelbot.cli import main
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    path = tmp_path / "hotels.toml"
+    path.write_text(
+        "[hotels.plaza]\nversion = 1\n"
+        "[hotels.plaza.channels.demo]\nwebhook_secret = 'shh'\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_bot_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("BEGASIST_REDIS_URL", "BEGASIST_SUITE_URL", "BEGASIST_BOT_TOKEN",
+                     "BEGASIST_BOT_TOKENS", "BEGASIST_SETTINGS_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+def test_unknown_hotel_is_a_usage_error(
+    settings_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run(capsys, "--hotel", "ritz", "--settings-file", str(settings_file))
+    assert code == 2
+    assert "hotel 'ritz' is not in" in err
+
+
+def test_invalid_hotel_slug_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(capsys, "--hotel", "Bad Slug", "--settings-file", "x.toml")
+    assert code == 2
+    assert "invalid hotel slug" in err
+
+
+def test_missing_redis_url_is_a_usage_error(
+    settings_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run(capsys, "--hotel", "plaza", "--settings-file", str(settings_file))
+    assert code == 2
+    assert "missing setting BEGASIST_REDIS_URL" in err
+
+
+def test_missing_settings_source_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(capsys, "--hotel", "plaza")
+    assert code == 2
+    assert "missing setting BEGASIST_SUITE_URL" in err
+
+
+def test_missing_bot_token_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(capsys, "--hotel", "plaza", "--suite-url", "http://127.0.0.1:9")
+    assert code == 2
+    assert "missing setting BEGASIST_BOT_TOKEN" in err
+
+
+def test_a_missing_channel_setting_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "hotels.toml"
+    path.write_text("[hotels.plaza]\nversion = 1\n[hotels.plaza.channels.demo]\n", encoding="utf-8")
+    code, err = run(capsys, "--hotel", "plaza", "--settings-file", str(path))
+    assert code == 2
+    assert "channel demo: webhook_secret: Field required" in err
+
+
+def test_no_hotel_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(capsys)
+    assert code == 2
+    assert "--hotel" in err

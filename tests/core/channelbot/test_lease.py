@@ -1,0 +1,68 @@
+"""The per-hotel lease: one holder, fencing, standby takeover, safe release."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import anyio
+import pytest
+from redis.asyncio import Redis
+
+from begasist_core.channelbot.lease import HotelLease, LeaseLost
+from begasist_core.events.streams import StreamNames
+
+pytestmark = pytest.mark.anyio
+
+
+def lease(redis: Redis, names: StreamNames, instance: str, ttl: float = 1.0) -> HotelLease:
+    return HotelLease(redis, names, "plaza", instance, ttl=timedelta(seconds=ttl))
+
+
+async def test_only_one_instance_holds_the_lease(
+    begasist_redis: Redis, begasist_names: StreamNames
+) -> None:
+    first, second = lease(begasist_redis, begasist_names, "a"), lease(begasist_redis, begasist_names, "b")
+    assert await first.try_acquire()
+    assert not await second.try_acquire()
+    first.ensure_held()
+    await first.release()
+    assert await second.try_acquire()
+    assert second.fence is not None
+    assert second.fence > 1  # every tenure gets a larger fencing token
+
+
+async def test_a_standby_takes_over_within_the_ttl_when_the_holder_stops_renewing(
+    begasist_redis: Redis, begasist_names: StreamNames
+) -> None:
+    holder = lease(begasist_redis, begasist_names, "a", ttl=0.6)
+    standby = lease(begasist_redis, begasist_names, "b", ttl=0.6)
+    assert await holder.try_acquire()
+    with anyio.fail_after(0.6 + 2 * standby.renew_interval + 0.5):
+        await standby.acquire()
+    with pytest.raises(LeaseLost):
+        holder.ensure_held()
+    with pytest.raises(LeaseLost):
+        await holder.renew()
+
+
+async def test_a_late_release_does_not_drop_the_successors_lease(
+    begasist_redis: Redis, begasist_names: StreamNames
+) -> None:
+    old = lease(begasist_redis, begasist_names, "a", ttl=0.3)
+    new = lease(begasist_redis, begasist_names, "b", ttl=5)
+    assert await old.try_acquire()
+    await anyio.sleep(0.4)
+    assert await new.try_acquire()
+    await old.release()
+    assert await begasist_redis.get(new.key) == new.token.encode()
+
+
+async def test_keep_renews_until_cancelled(
+    begasist_redis: Redis, begasist_names: StreamNames
+) -> None:
+    holder = lease(begasist_redis, begasist_names, "a", ttl=0.3)
+    assert await holder.try_acquire()
+    with anyio.move_on_after(1.0):
+        await holder.keep()
+    holder.ensure_held()
+    assert await begasist_redis.get(holder.key) == holder.token.encode()
