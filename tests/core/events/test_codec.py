@@ -11,6 +11,7 @@ from begasist_core import (
     GuestIdentity,
     Message,
     MessageReceived,
+    WebhookReceived,
     decode_event,
     encode_event,
     make_event,
@@ -67,4 +68,28 @@ def test_received_event_must_carry_an_inbound_message() -> None:
     document = json.loads(encode_event(make_event("plaza", MessageReceived(message=inbound()))))
     document["data"]["message"]["direction"] = "outbound"
     with pytest.raises(InvalidEvent, match="inbound"):
+        decode_event(json.dumps(document))
+
+
+@pytest.mark.parametrize("field", ["v", "id", "ts", "key"])
+def test_a_stored_envelope_without_its_identity_is_refused(field: str) -> None:
+    document = json.loads(encode_event(make_event("plaza", ConfigChanged(version=1))))
+    del document[field]
+    with pytest.raises(InvalidEvent, match=f"envelope lacks {field}"):
+        decode_event(json.dumps(document))
+
+
+def test_webhook_body_is_exact_bytes_in_python_and_base64_in_json() -> None:
+    raw = b"abcd"  # valid base64 too: must stay these four bytes
+    event = make_event("plaza", WebhookReceived(channel="demo", body=raw))
+    assert event.data.body == raw
+    document = json.loads(encode_event(event))
+    assert document["data"]["body"] == "YWJjZA=="
+    assert decode_event(encode_event(event)).data.body == raw
+
+
+def test_shared_models_refuse_unknown_fields() -> None:
+    document = json.loads(encode_event(make_event("plaza", MessageReceived(message=inbound()))))
+    document["data"]["message"]["txet"] = "typo"
+    with pytest.raises(InvalidEvent, match="txet"):
         decode_event(json.dumps(document))

@@ -8,7 +8,9 @@ from typing import Any, Final
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from begasist_core.events.envelope import (
+    DECODING,
     ENVELOPE_VERSION,
+    REQUIRED_ON_READ,
     ChannelCommandEvent,
     ChannelStateEvent,
     ConfigChangedEvent,
@@ -126,7 +128,7 @@ def decode_event(raw: bytes | str) -> Event:
     so a consumer can dead-letter the entry with its reason and go on.
     """
     try:
-        return _event_adapter.validate_json(raw)
+        return _event_adapter.validate_json(raw, context=DECODING)
     except ValidationError as error:
         raise _classify(raw, error) from None
 
@@ -139,14 +141,18 @@ def _classify(raw: bytes | str, error: ValidationError) -> EventDecodeError:
         return MalformedEvent(f"entry is not JSON: {not_json}")
     if not isinstance(document, dict):
         return MalformedEvent(f"entry is JSON {type(document).__name__}, not an object")
-    version = document.get("v")
-    if version != ENVELOPE_VERSION:
+    # A later version may have other fields, so the version is judged first.
+    if "v" in document and document["v"] != ENVELOPE_VERSION:
         return UnsupportedEventVersion(
-            f"envelope version {version!r} is not supported (this reader reads v{ENVELOPE_VERSION})"
+            f"envelope version {document['v']!r} is not supported "
+            f"(this reader reads v{ENVELOPE_VERSION})"
         )
     event_type = document.get("type")
-    if event_type not in EVENT_TYPES:
+    if "type" in document and event_type not in EVENT_TYPES:
         return UnknownEventType(f"unknown event type {event_type!r}")
+    missing = [name for name in REQUIRED_ON_READ if name not in document]
+    if missing:
+        return InvalidEvent(f"envelope lacks {', '.join(missing)}")
     summary = "; ".join(
         f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
         for item in error.errors(include_url=False)[:5]

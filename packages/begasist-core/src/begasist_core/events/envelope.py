@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 
 from begasist_core.events.payloads import (
     ChannelCommand,
@@ -35,6 +42,12 @@ __all__ = [
 ENVELOPE_VERSION: Final = 1
 """The envelope version this code writes and reads; a reader refuses a later one."""
 
+REQUIRED_ON_READ: Final = ("v", "id", "type", "hotel", "ts", "key", "data")
+"""Fields a stored envelope must have: writers fill defaults, readers never do."""
+
+DECODING: Final[dict[str, bool]] = {"decoding": True}
+"""Validation context of :func:`~begasist_core.events.decode_event` (identity-checked)."""
+
 
 class EventEnvelope(BaseModel):
     """Fields every event has: ``{"v", "id", "type", "hotel", "ts", "key", "data"}``.
@@ -54,8 +67,16 @@ class EventEnvelope(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _key_defaults_to_id(cls, values: Any) -> Any:
-        if isinstance(values, dict) and not values.get("key"):
+    def _key_defaults_to_id(cls, values: Any, info: ValidationInfo) -> Any:
+        if not isinstance(values, dict):
+            return values
+        if info.context is DECODING:
+            # A stored entry must carry its own identity: defaults made up on
+            # read would give a redelivered entry a new id and idempotency key.
+            missing = [name for name in REQUIRED_ON_READ if name not in values]
+            if missing:
+                raise ValueError(f"envelope lacks {', '.join(missing)}")
+        elif not values.get("key"):
             values = dict(values)
             values.setdefault("id", new_id())
             values["key"] = values["id"]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import (
     AwareDatetime,
-    Base64Bytes,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     NonNegativeFloat,
     NonNegativeInt,
+    PlainSerializer,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -29,6 +33,26 @@ __all__ = [
     "MessageStatusChanged",
     "WebhookReceived",
 ]
+
+
+def _bytes_from_base64(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error as error:
+        raise ValueError(f"not base64: {error}") from None
+
+
+RawBytes = Annotated[
+    bytes,
+    BeforeValidator(_bytes_from_base64),
+    PlainSerializer(
+        lambda raw: base64.b64encode(raw).decode("ascii"), return_type=str, when_used="json"
+    ),
+    WithJsonSchema({"type": "string", "contentEncoding": "base64"}),
+]
+"""Exact bytes: given as ``bytes`` in Python, carried as a base64 string in JSON."""
 
 
 class _Payload(BaseModel):
@@ -126,5 +150,5 @@ class WebhookReceived(_Payload):
     method: Annotated[str, Field(pattern=r"^[A-Z]{3,7}$")] = "POST"
     headers: dict[str, str] = Field(default_factory=dict)
     query: dict[str, str] = Field(default_factory=dict)
-    body: Base64Bytes = b""
+    body: RawBytes = b""
     received_at: AwareDatetime = Field(default_factory=utc_now)

@@ -23,7 +23,7 @@ class ConversationStatus(StrEnum):
 class Conversation(BaseModel):
     """A thread with one guest on one channel, keyed by ``(hotel, channel, key)``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: Annotated[str, Field(default_factory=new_id, min_length=1, max_length=64)]
     hotel: HotelSlug

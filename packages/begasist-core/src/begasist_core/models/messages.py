@@ -68,7 +68,7 @@ class GuestIdentity(BaseModel):
     suite links identities of one person across channels.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     channel: ChannelName
     address: Annotated[str, Field(min_length=1, max_length=320)]
@@ -93,7 +93,7 @@ class Attachment(BaseModel):
     store (``url``); events carry only this description.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: AttachmentKind
     mime_type: Annotated[str | None, Field(max_length=255)] = None
@@ -113,7 +113,7 @@ class Message(BaseModel):
     replayed webhook or a redelivered event change nothing.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: Annotated[str, Field(default_factory=new_id, min_length=1, max_length=64)]
     hotel: HotelSlug
