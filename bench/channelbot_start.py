@@ -88,10 +88,14 @@ def main() -> None:
     starts = [ready for ready, _ in results]
     rss = [memory for _, memory in results]
     print(f"channelbot cold start over {args.runs} runs (two channels) against {url}")
-    print(f"  start to ready: median {statistics.median(starts):.3f} s, max {max(starts):.3f} s"
-          f"  (target <= 1.0 s: {'met' if max(starts) <= 1.0 else 'NOT met'})")
-    print(f"  RSS: median {statistics.median(rss):.1f} MB, max {max(rss):.1f} MB"
-          f"  (target <= 80 MB: {'met' if max(rss) <= 80 else 'NOT met'})")
+    print(
+        f"  start to ready: median {statistics.median(starts):.3f} s, max {max(starts):.3f} s"
+        f"  (target <= 1.0 s: {'met' if max(starts) <= 1.0 else 'NOT met'})"
+    )
+    print(
+        f"  RSS: median {statistics.median(rss):.1f} MB, max {max(rss):.1f} MB"
+        f"  (target <= 80 MB: {'met' if max(rss) <= 80 else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

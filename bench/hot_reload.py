@@ -25,15 +25,14 @@ from redis.asyncio import Redis
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _idle_channels import IdleChannel, OtherIdleChannel  # noqa: E402
-
-from begasist_core import ConfigChanged, decode_event, make_event  # noqa: E402
-from begasist_core.bus.publisher import Publisher  # noqa: E402
-from begasist_core.channelbot.config import BotConfig  # noqa: E402
-from begasist_core.channelbot.hotel import HotelBot  # noqa: E402
-from begasist_core.channelbot.settings_source import StaticSettingsSource  # noqa: E402
-from begasist_core.engine import EmbeddedEngine  # noqa: E402
-from begasist_core.events import ChannelState, ChannelStateEvent, StreamNames  # noqa: E402
+from _idle_channels import IdleChannel, OtherIdleChannel
+from begasist_core import ConfigChanged, decode_event, make_event
+from begasist_core.bus.publisher import Publisher
+from begasist_core.channelbot.config import BotConfig
+from begasist_core.channelbot.hotel import HotelBot
+from begasist_core.channelbot.settings_source import StaticSettingsSource
+from begasist_core.engine import EmbeddedEngine
+from begasist_core.events import ChannelState, ChannelStateEvent, StreamNames
 
 
 async def measure(url: str, trials: int) -> list[float]:
@@ -57,9 +56,7 @@ async def measure(url: str, trials: int) -> list[float]:
             for trial in range(1, trials + 1):
                 last = await redis.xrevrange(names.events, count=1)
                 cursor = last[0][0] if last else b"0-0"
-                settings = source.update(
-                    "plaza", {"idle": {"label": str(trial)}, "other_idle": {}}
-                )
+                settings = source.update("plaza", {"idle": {"label": str(trial)}, "other_idle": {}})
                 started = time.perf_counter()
                 await publisher.publish(
                     names.control("plaza"),

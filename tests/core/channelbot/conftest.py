@@ -7,22 +7,24 @@ from typing import Any
 
 import anyio
 import pytest
-from redis.asyncio import Redis
-
 from begasist_core.channelbot.config import BotConfig
 from begasist_core.channelbot.hotel import HotelBot
 from begasist_core.channelbot.settings_source import StaticSettingsSource
 from begasist_core.events.streams import StreamNames
+from redis.asyncio import Redis
 
 from .probe_channels import EchoProbeChannel, ProbeChannel
 
 PROBE_CLASSES = {"probe": ProbeChannel, "echo_probe": EchoProbeChannel}
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 5.0) -> None:
-    """Poll *check* until it is true; fail the test after *timeout* seconds."""
-    with anyio.fail_after(timeout):
-        while not await check():
+async def eventually(check: Callable[[], Awaitable[bool]], *, within: float = 5.0) -> None:
+    """Poll *check* until it is true; fail the test after *within* seconds.
+
+    Polling is the point: the state lives in Redis or in another process.
+    """
+    with anyio.fail_after(within):
+        while not await check():  # noqa: ASYNC110
             await anyio.sleep(0.02)
 
 
@@ -39,12 +41,8 @@ def fast_config(**overrides: Any) -> BotConfig:
 
 
 @pytest.fixture
-def make_bot(
-    begasist_redis: Redis, begasist_names: StreamNames
-) -> Callable[..., HotelBot]:
-    def make(
-        source: StaticSettingsSource, *, instance: str = "bot-1", **config: Any
-    ) -> HotelBot:
+def make_bot(begasist_redis: Redis, begasist_names: StreamNames) -> Callable[..., HotelBot]:
+    def make(source: StaticSettingsSource, *, instance: str = "bot-1", **config: Any) -> HotelBot:
         return HotelBot(
             hotel="plaza",
             redis=begasist_redis,

@@ -10,8 +10,6 @@ import os
 from typing import Any
 
 import anyio
-from redis.asyncio import Redis
-
 from begasist_core import (
     Capabilities,
     Channel,
@@ -20,6 +18,7 @@ from begasist_core import (
     SendReceipt,
     hookimpl,
 )
+from redis.asyncio import Redis
 
 
 class ProbeSettings(ChannelSettings):

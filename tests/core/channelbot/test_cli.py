@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from begasist_core.channelbot.cli import main
 
 
@@ -13,8 +12,7 @@ from begasist_core.channelbot.cli import main
 def settings_file(tmp_path: Path) -> Path:
     path = tmp_path / "hotels.toml"
     path.write_text(
-        "[hotels.plaza]\nversion = 1\n"
-        "[hotels.plaza.channels.demo]\nwebhook_secret = 'shh'\n",
+        "[hotels.plaza]\nversion = 1\n[hotels.plaza.channels.demo]\nwebhook_secret = 'shh'\n",
         encoding="utf-8",
     )
     return path
@@ -22,8 +20,13 @@ def settings_file(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def no_bot_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for variable in ("BEGASIST_REDIS_URL", "BEGASIST_SUITE_URL", "BEGASIST_BOT_TOKEN",
-                     "BEGASIST_BOT_TOKENS", "BEGASIST_SETTINGS_FILE"):
+    for variable in (
+        "BEGASIST_REDIS_URL",
+        "BEGASIST_SUITE_URL",
+        "BEGASIST_BOT_TOKEN",
+        "BEGASIST_BOT_TOKENS",
+        "BEGASIST_SETTINGS_FILE",
+    ):
         monkeypatch.delenv(variable, raising=False)
 
 

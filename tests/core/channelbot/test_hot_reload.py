@@ -6,14 +6,13 @@ from collections.abc import Callable
 
 import anyio
 import pytest
-from redis.asyncio import Redis
-
 from begasist_core import ConfigChanged, decode_event, make_event
 from begasist_core.bus.publisher import Publisher
 from begasist_core.channelbot.hotel import HotelBot
 from begasist_core.channelbot.settings_source import StaticSettingsSource
 from begasist_core.events import ChannelState, ChannelStateEvent
 from begasist_core.events.streams import StreamNames
+from redis.asyncio import Redis
 
 from .conftest import eventually, probe_log
 
@@ -92,9 +91,7 @@ async def test_a_removed_channel_stops_and_an_added_one_starts(
     begasist_names: StreamNames,
     make_bot: Callable[..., HotelBot],
 ) -> None:
-    source = StaticSettingsSource(
-        {"plaza": {"probe": {"probe_redis_url": begasist_redis_url}}}
-    )
+    source = StaticSettingsSource({"plaza": {"probe": {"probe_redis_url": begasist_redis_url}}})
     bot = make_bot(source)
     async with anyio.create_task_group() as group:
         await group.start(bot.run)

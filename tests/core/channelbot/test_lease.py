@@ -6,10 +6,9 @@ from datetime import timedelta
 
 import anyio
 import pytest
-from redis.asyncio import Redis
-
 from begasist_core.channelbot.lease import HotelLease, LeaseLost
 from begasist_core.events.streams import StreamNames
+from redis.asyncio import Redis
 
 pytestmark = pytest.mark.anyio
 
@@ -21,7 +20,10 @@ def lease(redis: Redis, names: StreamNames, instance: str, ttl: float = 1.0) -> 
 async def test_only_one_instance_holds_the_lease(
     begasist_redis: Redis, begasist_names: StreamNames
 ) -> None:
-    first, second = lease(begasist_redis, begasist_names, "a"), lease(begasist_redis, begasist_names, "b")
+    first, second = (
+        lease(begasist_redis, begasist_names, "a"),
+        lease(begasist_redis, begasist_names, "b"),
+    )
     assert await first.try_acquire()
     assert not await second.try_acquire()
     first.ensure_held()

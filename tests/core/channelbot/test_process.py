@@ -13,13 +13,12 @@ from pathlib import Path
 
 import anyio
 import pytest
-from redis.asyncio import Redis
-
 from begasist_core import Direction, GuestIdentity, Message, MessageSend, make_event
 from begasist_core.bus.publisher import Publisher
 from begasist_core.channelbot.presence import PresenceRecord
 from begasist_core.events import MessageSendEvent
 from begasist_core.events.streams import StreamNames
+from redis.asyncio import Redis
 
 from .conftest import eventually, probe_log
 
@@ -74,8 +73,15 @@ def start_bot(
         log = (tmp_path / f"{instance}.log").open("wb")
         logs.append(log)
         process = subprocess.Popen(
-            [sys.executable, "-m", "begasist_core.channelbot.cli", "--hotel", "plaza",
-             "--instance", instance],
+            [
+                sys.executable,
+                "-m",
+                "begasist_core.channelbot.cli",
+                "--hotel",
+                "plaza",
+                "--instance",
+                instance,
+            ],
             env=bot_environment,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -112,7 +118,9 @@ def send_event(text: str) -> tuple[str, MessageSendEvent]:
 
 
 async def test_standby_takes_over_after_kill_9_and_finishes_the_dead_bots_send(
-    begasist_redis: Redis, begasist_names: StreamNames, start_bot: Callable[[str], subprocess.Popen[bytes]]
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    start_bot: Callable[[str], subprocess.Popen[bytes]],
 ) -> None:
     active = start_bot("bot-a")
 
@@ -120,7 +128,7 @@ async def test_standby_takes_over_after_kill_9_and_finishes_the_dead_bots_send(
         record = await presence(begasist_redis, begasist_names)
         return record is not None and record.instance == instance
 
-    await eventually(lambda: is_active("bot-a"), timeout=20)
+    await eventually(lambda: is_active("bot-a"), within=20)
     first = await presence(begasist_redis, begasist_names)
     assert first is not None
     start_bot("bot-b")
@@ -136,28 +144,32 @@ async def test_standby_takes_over_after_kill_9_and_finishes_the_dead_bots_send(
     await eventually(send_started)
     active.kill()  # SIGKILL mid-send: no lease release, the entry stays pending
     killed_at = time.monotonic()
-    await eventually(lambda: is_active("bot-b"), timeout=LEASE_TTL * 4 + 5)
+    await eventually(lambda: is_active("bot-b"), within=LEASE_TTL * 4 + 5)
     takeover = time.monotonic() - killed_at
     second = await presence(begasist_redis, begasist_names)
     assert second is not None
-    assert second.fence is not None and first.fence is not None and second.fence > first.fence
+    assert second.fence is not None
+    assert first.fence is not None
+    assert second.fence > first.fence
 
     async def sent_once() -> bool:
         return await probe_log(begasist_redis, begasist_names, "probe", "sent") == [message_id]
 
-    await eventually(sent_once, timeout=15)
+    await eventually(sent_once, within=15)
     print(f"takeover after kill -9: {takeover:.2f}s (lease TTL {LEASE_TTL}s)")
 
 
 async def test_sigterm_drains_in_flight_work_and_releases_the_lease(
-    begasist_redis: Redis, begasist_names: StreamNames, start_bot: Callable[[str], subprocess.Popen[bytes]]
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    start_bot: Callable[[str], subprocess.Popen[bytes]],
 ) -> None:
     bot = start_bot("bot-a")
 
     async def active() -> bool:
         return await presence(begasist_redis, begasist_names) is not None
 
-    await eventually(active, timeout=20)
+    await eventually(active, within=20)
     sends = [send_event(f"message {n}") for n in range(3)]
     await Publisher(begasist_redis).publish_many(
         begasist_names.outbound("plaza"),
@@ -170,7 +182,7 @@ async def test_sigterm_drains_in_flight_work_and_releases_the_lease(
     await eventually(first_send_started)
     bot.send_signal(signal.SIGTERM)
     with anyio.fail_after(15):
-        while bot.poll() is None:
+        while bot.poll() is None:  # noqa: ASYNC110 - waiting on another process
             await anyio.sleep(0.05)
     assert bot.returncode == 0
 
@@ -184,4 +196,4 @@ async def test_sigterm_drains_in_flight_work_and_releases_the_lease(
     async def all_sent_once() -> bool:
         return await probe_log(begasist_redis, begasist_names, "probe", "sent") == ids
 
-    await eventually(all_sent_once, timeout=20)
+    await eventually(all_sent_once, within=20)

@@ -6,8 +6,6 @@ from typing import Any
 
 import anyio
 import pytest
-from redis.asyncio import Redis
-
 from begasist_core.backoff import Backoff
 from begasist_core.bus.publisher import Publisher
 from begasist_core.channelbot.supervisor import ChannelSupervisor, ChannelUnavailable
@@ -15,6 +13,7 @@ from begasist_core.events import ChannelState, ChannelStateChanged
 from begasist_core.events.streams import StreamNames
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.context import ChannelContext, StateReporter
+from redis.asyncio import Redis
 
 from .conftest import eventually, probe_log
 from .probe_channels import ProbeChannel
@@ -123,7 +122,9 @@ async def test_restart_command_restarts_at_once(
     begasist_redis: Redis, begasist_redis_url: str, begasist_names: StreamNames
 ) -> None:
     states: list[ChannelStateChanged] = []
-    sup = supervisor(begasist_redis, begasist_names, {"probe_redis_url": begasist_redis_url}, states)
+    sup = supervisor(
+        begasist_redis, begasist_names, {"probe_redis_url": begasist_redis_url}, states
+    )
     async with anyio.create_task_group() as group:
         group.start_soon(sup.run)
 

@@ -81,10 +81,11 @@ async def _wait_for_redis(redis: Redis, label: str) -> None:
 async def _drain_on_signal(bots: Sequence[HotelBot]) -> None:
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for received in signals:
-            log.info("%s: draining (no new work; in-flight work finishes or is handed back)",
-                     signal.Signals(received).name)
+            log.info(
+                "%s: draining (no new work; in-flight work finishes or is handed back)",
+                signal.Signals(received).name,
+            )
             async with anyio.create_task_group() as group:
                 for bot in bots:
                     group.start_soon(bot.drain)
             return
-

@@ -9,7 +9,7 @@ import os
 import secrets
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -173,7 +173,8 @@ def _settings_source(
     suite_url = args.suite_url or config.suite_url
     if not suite_url:
         raise UsageError(
-            "missing setting BEGASIST_SUITE_URL (or --suite-url, or --settings-file for development)"
+            "missing setting BEGASIST_SUITE_URL "
+            "(or --suite-url, or --settings-file for development)"
         )
     tokens = {hotel: token.get_secret_value() for hotel, token in config.bot_tokens.items()}
     if config.bot_token is not None and len(hotels) == 1:
@@ -188,7 +189,9 @@ def _settings_source(
 
 
 async def _preflight(
-    source: SettingsSource, hotels: list[str], channel_classes: dict[str, type[Channel[Any]]]
+    source: SettingsSource,
+    hotels: list[str],
+    channel_classes: Mapping[str, type[Channel[Any]]],
 ) -> None:
     """Fail fast, before taking any lease, on what an operator must fix."""
     for hotel in hotels:

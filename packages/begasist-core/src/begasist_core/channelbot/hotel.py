@@ -191,9 +191,7 @@ class HotelBot:
                 task_status.started()
                 await anyio.sleep_forever()
 
-    async def _consume(
-        self, consumer: StreamConsumer, *, task_status: TaskStatus[None]
-    ) -> None:
+    async def _consume(self, consumer: StreamConsumer, *, task_status: TaskStatus[None]) -> None:
         finished = anyio.Event()
         self._consumers.append((consumer, finished))
         try:

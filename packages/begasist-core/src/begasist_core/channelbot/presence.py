@@ -40,9 +40,7 @@ class PresenceRecord(BaseModel):
 class Presence:
     """Writes the presence key; it expires by itself when the bot stops beating."""
 
-    def __init__(
-        self, redis: Redis, names: StreamNames, hotel: str, *, ttl: timedelta
-    ) -> None:
+    def __init__(self, redis: Redis, names: StreamNames, hotel: str, *, ttl: timedelta) -> None:
         self._redis = redis
         self.key = names.hotel_key(hotel, "presence")
         self.ttl = ttl

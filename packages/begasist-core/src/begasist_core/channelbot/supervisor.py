@@ -93,7 +93,9 @@ class ChannelSupervisor:
         try:
             settings = self._validated_settings()
             if isinstance(settings, str):
-                log.warning("hotel %s: channel %s is misconfigured: %s", self.hotel, self.name, settings)
+                log.warning(
+                    "hotel %s: channel %s is misconfigured: %s", self.hotel, self.name, settings
+                )
                 await self._set_state(ChannelState.MISCONFIGURED, settings)
                 await anyio.sleep_forever()
             elif not settings.enabled:
