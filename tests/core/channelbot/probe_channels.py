@@ -6,7 +6,9 @@ channelbot subprocess discovers it through the ``begasist.channels`` entry point
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
@@ -14,8 +16,15 @@ from begasist_core import (
     Capabilities,
     Channel,
     ChannelSettings,
+    Direction,
+    GuestIdentity,
+    InboundPayload,
     Message,
+    MessageReceived,
+    ParseError,
+    PermanentSendError,
     SendReceipt,
+    WebhookReceived,
     hookimpl,
 )
 from redis.asyncio import Redis
@@ -56,7 +65,29 @@ class ProbeChannel(Channel[ProbeSettings]):
             raise RuntimeError("probe crash")
         await anyio.sleep_forever()
 
+    async def parse(self, webhook: WebhookReceived) -> Sequence[InboundPayload]:
+        try:
+            document = json.loads(webhook.body)
+            guest = GuestIdentity(channel=self.name, address=str(document["from"]))
+            return [
+                MessageReceived(
+                    message=Message(
+                        hotel=self.context.hotel,
+                        channel=self.name,
+                        conversation_key=guest.address,
+                        direction=Direction.INBOUND,
+                        guest=guest,
+                        text=str(document["text"]),
+                        provider_message_id=str(document["id"]),
+                    )
+                )
+            ]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ParseError(f"not a probe webhook: {error}") from None
+
     async def send(self, message: Message) -> SendReceipt:
+        if message.text == "refuse me":
+            raise PermanentSendError("the probe refuses this text")
         previous = await self.context.sent.get(message.id)
         if previous is not None:
             return previous

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,30 @@ def test_no_hotel_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, err = run(capsys)
     assert code == 2
     assert "--hotel" in err
+
+
+def test_plugins_json_lists_a_broken_plugin_as_quarantined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "begasist_broken.py").write_text("raise RuntimeError('boom at import')\n")
+    dist_info = site / "begasist_broken-0.0.1.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: begasist-broken\nVersion: 0.0.1\n", encoding="utf-8"
+    )
+    (dist_info / "entry_points.txt").write_text(
+        "[begasist.channels]\nbroken = begasist_broken\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.delenv("BEGASIST_LOAD_PLUGINS", raising=False)
+
+    assert main(["plugins", "--json"]) == 0
+    plugins = {info["name"]: info for info in json.loads(capsys.readouterr().out)}
+    assert plugins["demo"]["status"] == "ok"
+    broken = plugins["broken"]
+    assert broken["status"] == "quarantined"
+    assert broken["distribution"] == "begasist-broken"
+    assert broken["version"] == "0.0.1"
+    assert "boom at import" in broken["error"]

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anyio
+from anyio import CancelScope
 from redis.asyncio import Redis
 
 from begasist_core.bus.connection import (
@@ -39,22 +40,22 @@ async def run_channelbot(
     """Serve *hotels* until SIGTERM or SIGINT, then drain and return."""
     redis = redis_from_url(redis_url)
     names = StreamNames(prefix=config.prefix)
+    bots = [
+        HotelBot(
+            hotel=hotel,
+            redis=redis,
+            names=names,
+            source=source,
+            channel_classes=channel_classes,
+            instance=instance,
+            config=config,
+        )
+        for hotel in hotels
+    ]
     try:
-        await _wait_for_redis(redis, redis_url)
-        bots = [
-            HotelBot(
-                hotel=hotel,
-                redis=redis,
-                names=names,
-                source=source,
-                channel_classes=channel_classes,
-                instance=instance,
-                config=config,
-            )
-            for hotel in hotels
-        ]
         async with anyio.create_task_group() as group:
-            group.start_soon(_drain_on_signal, bots)
+            group.start_soon(_drain_on_signal, bots, group.cancel_scope)
+            await _wait_for_redis(redis, redis_url)
             async with anyio.create_task_group() as hotel_group:
                 for bot in bots:
                     hotel_group.start_soon(bot.run)
@@ -78,7 +79,8 @@ async def _wait_for_redis(redis: Redis, label: str) -> None:
             return
 
 
-async def _drain_on_signal(bots: Sequence[HotelBot]) -> None:
+async def _drain_on_signal(bots: Sequence[HotelBot], everything: CancelScope) -> None:
+    """On SIGTERM or SIGINT, drain every hotel; before Redis was reached, just stop."""
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for received in signals:
             log.info(
@@ -88,4 +90,6 @@ async def _drain_on_signal(bots: Sequence[HotelBot]) -> None:
             async with anyio.create_task_group() as group:
                 for bot in bots:
                     group.start_soon(bot.drain)
+            # A bot still waiting for Redis or for its lease has nothing in flight.
+            everything.cancel()
             return
