@@ -104,8 +104,18 @@ async def test_a_refused_send_is_reported_failed_and_not_retried(
         )
 
     await eventually(failed)
-    pending = await begasist_redis.xpending(begasist_names.outbound("plaza"), "channelbot")
-    assert pending["pending"] == 0
+
+    async def acked() -> bool:  # acks follow the handler, so wait for it
+        pending = await begasist_redis.xpending(begasist_names.outbound("plaza"), "channelbot")
+        return bool(pending["pending"] == 0)
+
+    await eventually(acked)
+    statuses = [
+        e
+        for e in await events_of(begasist_redis, begasist_names)
+        if isinstance(e, MessageStatusEvent)
+    ]
+    assert len(statuses) == 1, "a refused send is not retried"
 
 
 async def test_a_send_to_an_unconfigured_channel_fails_cleanly(
