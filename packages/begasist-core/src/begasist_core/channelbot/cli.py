@@ -26,9 +26,9 @@ from begasist_core.channelbot.settings_source import (
     SettingsUnavailable,
     UnknownHotel,
 )
-from begasist_core.channelbot.supervisor import describe_validation_error
 from begasist_core.engine import EmbeddedEngine, EmbeddedEngineUnavailable
 from begasist_core.models.names import InvalidName, validate_hotel_slug
+from begasist_core.models.validation import describe_validation_error
 from begasist_core.plugins.channel import Channel
 from begasist_core.plugins.manager import PluginManager, PluginStatus, format_plugin_table
 

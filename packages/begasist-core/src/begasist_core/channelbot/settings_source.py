@@ -12,6 +12,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError
 
 from begasist_core.models.names import HotelSlug
+from begasist_core.models.validation import describe_validation_error
 
 __all__ = [
     "FileSettingsSource",
@@ -104,18 +105,22 @@ class FileSettingsSource:
     async def fetch(self, hotel: str) -> HotelSettings:
         document = await self._read()
         hotels = document.get("hotels", {})
+        if not isinstance(hotels, dict):
+            raise SettingsUnavailable(f"{self.path}: [hotels] must be a table")
         if hotel not in hotels:
             raise UnknownHotel(f"hotel {hotel!r} is not in {self.path}")
-        entry = dict(hotels[hotel])
-        version = entry.pop("version", None)
-        if version is None:
-            version = (await anyio.Path(self.path).stat()).st_mtime_ns
+        entry = hotels[hotel]
+        if not isinstance(entry, dict):
+            raise SettingsUnavailable(f"{self.path}: [hotels.{hotel}] must be a table")
+        fields = dict(entry)
+        if "version" not in fields:
+            fields["version"] = (await anyio.Path(self.path).stat()).st_mtime_ns
         try:
-            return HotelSettings(
-                hotel=hotel, version=version, channels=entry.pop("channels", {}), **entry
-            )
+            return HotelSettings.model_validate({"hotel": hotel, **fields})
         except ValidationError as error:
-            raise SettingsUnavailable(f"{self.path}: hotel {hotel!r}: {error}") from None
+            raise SettingsUnavailable(
+                f"{self.path}: hotel {hotel!r}: {describe_validation_error(error)}"
+            ) from None
 
     async def version(self, hotel: str) -> int:
         return (await self.fetch(hotel)).version
@@ -148,7 +153,9 @@ class HttpSettingsSource:
         try:
             return HotelSettings.model_validate_json(response.content)
         except ValidationError as error:
-            raise SettingsUnavailable(f"the suite sent invalid settings: {error}") from None
+            raise SettingsUnavailable(
+                f"the suite sent invalid settings: {describe_validation_error(error)}"
+            ) from None
 
     async def version(self, hotel: str) -> int:
         response = await self._get(f"/api/v1/hotels/{hotel}/bot/settings/version", hotel)

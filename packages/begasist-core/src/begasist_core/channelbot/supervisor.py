@@ -13,10 +13,11 @@ from pydantic import ValidationError
 from begasist_core.backoff import Backoff
 from begasist_core.events.payloads import ChannelState, ChannelStateChanged
 from begasist_core.models.settings import ChannelSettings
+from begasist_core.models.validation import describe_validation_error
 from begasist_core.plugins.channel import Channel
 from begasist_core.plugins.context import ChannelContext, StateReporter
 
-__all__ = ["ChannelSupervisor", "ChannelUnavailable", "describe_validation_error"]
+__all__ = ["ChannelSupervisor", "ChannelUnavailable"]
 
 log = logging.getLogger("begasist.channelbot.supervisor")
 
@@ -28,14 +29,6 @@ _SERVING_STATES = frozenset({ChannelState.RUNNING, ChannelState.PAIRING})
 
 class ChannelUnavailable(RuntimeError):
     """The channel is not running now (starting, backing off); retry the work later."""
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    """Which settings are wrong and why, without echoing any value (values may be secret)."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in item['loc']) or '(settings)'}: {item['msg']}"
-        for item in error.errors(include_url=False, include_input=False, include_context=False)
-    )
 
 
 class ChannelSupervisor:
