@@ -113,6 +113,8 @@ class FileSettingsSource:
         if not isinstance(entry, dict):
             raise SettingsUnavailable(f"{self.path}: [hotels.{hotel}] must be a table")
         fields = dict(entry)
+        if "hotel" in fields:
+            raise SettingsUnavailable(f"{self.path}: [hotels.{hotel}] may not set 'hotel'")
         if "version" not in fields:
             fields["version"] = (await anyio.Path(self.path).stat()).st_mtime_ns
         try:
@@ -151,18 +153,26 @@ class HttpSettingsSource:
     async def fetch(self, hotel: str) -> HotelSettings:
         response = await self._get(f"/api/v1/hotels/{hotel}/bot/settings", hotel)
         try:
-            return HotelSettings.model_validate_json(response.content)
+            settings = HotelSettings.model_validate_json(response.content)
         except ValidationError as error:
             raise SettingsUnavailable(
                 f"the suite sent invalid settings: {describe_validation_error(error)}"
             ) from None
+        if settings.hotel != hotel:
+            raise SettingsUnavailable(
+                f"the suite sent settings of {settings.hotel!r} when asked for {hotel!r}"
+            )
+        return settings
 
     async def version(self, hotel: str) -> int:
         response = await self._get(f"/api/v1/hotels/{hotel}/bot/settings/version", hotel)
         try:
-            return int(response.json()["version"])
+            version = response.json()["version"]
         except (ValueError, KeyError, TypeError) as error:
             raise SettingsUnavailable(f"the suite sent an invalid version: {error}") from None
+        if type(version) is not int or version < 0:
+            raise SettingsUnavailable("the suite sent an invalid version: not a whole number >= 0")
+        return version
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -59,7 +59,7 @@ class EventEnvelope(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     v: Literal[1] = ENVELOPE_VERSION
-    id: Annotated[str, Field(default_factory=new_id, min_length=1, max_length=64)]
+    id: str = Field(default_factory=new_id, min_length=1, max_length=64)
     type: str
     hotel: HotelSlug
     ts: AwareDatetime = Field(default_factory=utc_now)

@@ -25,7 +25,7 @@ class Conversation(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: Annotated[str, Field(default_factory=new_id, min_length=1, max_length=64)]
+    id: str = Field(default_factory=new_id, min_length=1, max_length=64)
     hotel: HotelSlug
     channel: ChannelName
     key: Annotated[str, Field(min_length=1, max_length=512)]

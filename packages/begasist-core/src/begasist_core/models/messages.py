@@ -115,7 +115,7 @@ class Message(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: Annotated[str, Field(default_factory=new_id, min_length=1, max_length=64)]
+    id: str = Field(default_factory=new_id, min_length=1, max_length=64)
     hotel: HotelSlug
     channel: ChannelName
     conversation_key: Annotated[str, Field(min_length=1, max_length=512)]
@@ -142,11 +142,16 @@ class Message(BaseModel):
         failure_reason: str | None = None,
     ) -> Self:
         """A copy moved forward to *status* (never backwards); a failure sticks."""
+        when = at or utc_now()
+        if when.tzinfo is None:
+            raise ValueError("status times must be timezone-aware")
         return self.model_copy(
             update={
                 "status": self.status.advanced_to(status),
-                "updated_at": max(self.updated_at, at or utc_now()),
+                "updated_at": max(self.updated_at, when),
                 "failed": self.failed or failed,
-                "failure_reason": failure_reason if failed else self.failure_reason,
+                "failure_reason": (failure_reason or self.failure_reason)
+                if failed
+                else self.failure_reason,
             }
         )
