@@ -46,16 +46,19 @@ class WebhookNotSupported(WebhookRejected):
     status_code = 404
 
 
-class MessageTooLong(ChannelError):
-    """The text exceeds what the channel can send and its policy is to refuse."""
-
-
 class PermanentSendError(ChannelError):
     """Sending failed and retrying cannot help (bad recipient, refused content).
 
     The runtime reports the message as failed and acks it. Any other exception
     from ``send`` is treated as transient: the entry is retried, then
     dead-lettered.
+    """
+
+
+class MessageTooLong(PermanentSendError):
+    """The text exceeds what the channel can send and its policy is to refuse.
+
+    A permanent failure: the runtime reports the message failed at once.
     """
 
 

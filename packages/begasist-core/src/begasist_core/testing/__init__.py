@@ -1,0 +1,50 @@
+"""The channel conformance kit: fixtures, a harness and the suite every channel passes.
+
+Installing begasist-core registers :mod:`begasist_core.testing.plugin` with
+pytest (``pytest11``), so the fixtures are there in any test suite; the suite
+is a class to subclass::
+
+    from begasist_core.testing import ChannelConformance
+
+    class TestMyChannel(ChannelConformance):
+        channel_class = MyChannel
+        ...
+"""
+
+import pytest
+
+# The suite's asserts are its error messages: have pytest rewrite them, as it
+# does for test modules. This runs before the submodules are imported.
+pytest.register_assert_rewrite("begasist_core.testing.conformance")
+
+from begasist_core.testing.conformance import (  # noqa: E402
+    GARBAGE_BODIES,
+    RUN_STOP_LIMIT_SECONDS,
+    SECRET_FIELD_PATTERN,
+    ChannelConformance,
+)
+from begasist_core.testing.fixtures import make_channel_harness  # noqa: E402
+from begasist_core.testing.harness import (  # noqa: E402
+    DEFAULT_HOTEL,
+    Bus,
+    ChannelHarness,
+    EventCapture,
+    RunOutcome,
+    Transmission,
+    TransmissionReader,
+)
+
+__all__ = [
+    "DEFAULT_HOTEL",
+    "GARBAGE_BODIES",
+    "RUN_STOP_LIMIT_SECONDS",
+    "SECRET_FIELD_PATTERN",
+    "Bus",
+    "ChannelConformance",
+    "ChannelHarness",
+    "EventCapture",
+    "RunOutcome",
+    "Transmission",
+    "TransmissionReader",
+    "make_channel_harness",
+]

@@ -1,0 +1,446 @@
+"""The channel conformance suite: the contract every channel is held to, as tests.
+
+Subclass :class:`ChannelConformance` in a test module (the class name must
+start with ``Test``), set ``channel_class`` and provide the ``channel_settings``
+and ``read_transmissions`` fixtures; pytest then runs every check against the
+channel on the test Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from types import UnionType
+from typing import Any, ClassVar, Final, Union, get_args, get_origin
+
+import anyio
+import pytest
+from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
+
+from begasist_core.channelbot.settings_source import StaticSettingsSource
+from begasist_core.events.codec import decode_event, encode_event, make_event
+from begasist_core.events.payloads import MessageReceived, MessageStatusChanged
+from begasist_core.models.names import InvalidName, validate_channel_name
+from begasist_core.models.settings import ChannelSettings
+from begasist_core.plugins.channel import (
+    Capabilities,
+    Channel,
+    TextOverflow,
+    WebhookRequest,
+    WebhookResponse,
+)
+from begasist_core.plugins.errors import MessageTooLong, ParseError, WebhookRejected
+from begasist_core.testing.fixtures import make_channel_harness
+from begasist_core.testing.harness import (
+    DEFAULT_HOTEL,
+    Bus,
+    ChannelHarness,
+    TransmissionReader,
+)
+
+__all__ = ["GARBAGE_BODIES", "RUN_STOP_LIMIT_SECONDS", "SECRET_FIELD_PATTERN", "ChannelConformance"]
+
+RUN_STOP_LIMIT_SECONDS: Final = 1.0
+"""How long ``run()`` may take to return once cancelled."""
+
+SECRET_FIELD_PATTERN: Final = re.compile(
+    r"secret|token|passw(or)?d|passphrase|credential|private|(^|_)(api_?)?key($|_)|apikey",
+    re.IGNORECASE,
+)
+"""Settings field names that must be ``SecretStr`` (exempt one with ``not_secret_fields``)."""
+
+_DEEP: Final = 100_000
+
+GARBAGE_BODIES: Final[Mapping[str, bytes]] = {
+    "empty": b"",
+    "binary": b"\x00\xff\xfe\x80\x81",
+    "invalid-utf8": b'{"messages": "\xff\xfe"}',
+    "not-json": b"not json",
+    "truncated-json": b'{"messages": [{"id": ',
+    "json-null": b"null",
+    "json-number": b"42",
+    "json-string": b'"hello"',
+    "json-array": b"[]",
+    "empty-object": b"{}",
+    "wrong-types": b'{"messages": 5, "statuses": "x"}',
+    "wrong-item-types": b'{"messages": [5, null, "x"], "statuses": [[]]}',
+    "missing-fields": b'{"messages": [{}], "statuses": [{}]}',
+    "nan": b'{"messages": [{"id": NaN, "text": Infinity}]}',
+    "huge-integer": b'{"messages": [{"id": ' + b"9" * 5000 + b"}]}",
+    "deeply-nested-array": b"[" * _DEEP + b"]" * _DEEP,
+    "deeply-nested-object": b'{"a":' * _DEEP + b"1" + b"}" * _DEEP,
+    "huge": b'{"messages": [{"text": "' + b"a" * 4_000_000 + b'"}]}',
+    "control-characters": b'{"messages": [{"id": "\x00", "text": "\x01\x1b"}]}',
+}
+"""Bodies no channel can read: ``parse`` must raise :class:`ParseError` or return ``[]``."""
+
+_SAMPLE_SENTENCE: Final = (
+    "Your room is ready and the breakfast is served from seven until half past ten "
+    "in the garden restaurant on the ground floor next to the reception desk"
+)
+
+
+class ChannelConformance:
+    """The contract tests; subclass as ``TestMyChannel(ChannelConformance)``.
+
+    Set :attr:`channel_class`; override the ``channel_settings`` and
+    ``read_transmissions`` fixtures, and for a webhook channel the
+    ``signed_webhook`` fixture. Class attributes tune the rest.
+    """
+
+    pytestmark: ClassVar[list[pytest.MarkDecorator]] = [pytest.mark.anyio]
+
+    channel_class: ClassVar[type[Channel[Any]]]
+    hotel: ClassVar[str] = DEFAULT_HOTEL
+    guest_address: ClassVar[str] = "guest-1"
+    """Where test messages go: a valid address for the channel (a phone number, an email)."""
+    extra_garbage_bodies: ClassVar[Sequence[bytes]] = ()
+    """More unreadable bodies for ``parse``, beside :data:`GARBAGE_BODIES`."""
+    webhook_headers: ClassVar[Mapping[str, str]] = {"content-type": "application/json"}
+    """Headers of the garbage webhooks."""
+    not_secret_fields: ClassVar[frozenset[str]] = frozenset()
+    """Settings fields whose names look secret but are not (``key_id``)."""
+    signature_covers_body: ClassVar[bool] = True
+    """The webhook signature signs the body, so a changed body must be rejected."""
+    run_warmup_seconds: ClassVar[float] = 0.3
+    """How long ``run()`` runs before the cancellation test cancels it."""
+
+    @pytest.fixture
+    def channel_settings(self) -> Mapping[str, Any]:
+        """The channel's raw settings (as a settings source holds them): override this."""
+        pytest.fail(f"{type(self).__name__} must define the channel_settings fixture")
+
+    @pytest.fixture
+    def read_transmissions(self) -> TransmissionReader:
+        """How to read what the channel's provider stand-in received: override this."""
+        pytest.fail(f"{type(self).__name__} must define the read_transmissions fixture")
+
+    @pytest.fixture
+    def signed_webhook(self, channel_settings: Mapping[str, Any]) -> WebhookRequest | None:
+        """A webhook request the provider would send, signed for ``channel_settings``."""
+        return None
+
+    @pytest.fixture
+    async def channel_harness(
+        self,
+        channel_settings: Mapping[str, Any],
+        read_transmissions: TransmissionReader,
+        begasist_bus: Bus,
+        begasist_settings_source: StaticSettingsSource,
+    ) -> ChannelHarness[Channel[Any]]:
+        return await make_channel_harness(
+            self.channel_class,
+            channel_settings,
+            bus=begasist_bus,
+            source=begasist_settings_source,
+            read_transmissions=read_transmissions,
+            hotel=self.hotel,
+        )
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "garbage_body" in metafunc.fixturenames:
+            bodies = dict(GARBAGE_BODIES)
+            for index, body in enumerate(self.extra_garbage_bodies):
+                bodies[f"extra-{index}"] = body
+            metafunc.parametrize("garbage_body", list(bodies.values()), ids=list(bodies))
+
+    # -- declaration ---------------------------------------------------------
+
+    def test_name_is_a_valid_channel_name(self) -> None:
+        name = getattr(self.channel_class, "name", None)
+        assert isinstance(name, str), "the channel class declares no name"
+        try:
+            validate_channel_name(name)
+        except InvalidName as invalid:
+            pytest.fail(str(invalid))
+
+    def test_capabilities_is_a_valid_manifest(self) -> None:
+        capabilities = self.channel_class.capabilities
+        assert isinstance(capabilities, Capabilities), f"{capabilities!r} is not Capabilities"
+        assert Capabilities.model_validate(capabilities.model_dump()) == capabilities
+
+    def test_webhook_channels_implement_verify_and_parse(self) -> None:
+        if not self.channel_class.capabilities.webhook_ingress:
+            pytest.skip("the channel declares no webhook ingress")
+        missing = [name for name in ("verify", "parse") if not _overrides(self.channel_class, name)]
+        assert not missing, f"webhook_ingress is declared but {' and '.join(missing)} is not"
+
+    # -- settings ------------------------------------------------------------
+
+    def test_settings_extend_channel_settings(self) -> None:
+        settings = self.channel_class.Settings
+        assert isinstance(settings, type)
+        assert issubclass(settings, ChannelSettings)
+
+    def test_settings_validate_the_given_settings(
+        self, channel_settings: Mapping[str, Any]
+    ) -> None:
+        settings = self.channel_class.Settings.model_validate(dict(channel_settings))
+        assert isinstance(settings, self.channel_class.Settings)
+
+    def test_settings_json_schema_builds(self) -> None:
+        """The admin form and the API validation are generated from this schema."""
+        schema = self.channel_class.Settings.model_json_schema()
+        assert schema["type"] == "object"
+
+    def test_secret_looking_fields_are_secret_str(self) -> None:
+        offending = [
+            path
+            for path, annotation in _fields(self.channel_class.Settings)
+            if _looks_secret(path, self.not_secret_fields) and not _is_secret_type(annotation)
+        ]
+        assert not offending, f"declare these settings as SecretStr: {', '.join(offending)}"
+
+    def test_secrets_never_appear_in_repr_or_json(
+        self, channel_settings: Mapping[str, Any]
+    ) -> None:
+        raw = dict(channel_settings)
+        secrets = {
+            name: value
+            for name, value in raw.items()
+            if _looks_secret(name, self.not_secret_fields) and isinstance(value, str) and value
+        }
+        for name, annotation in _fields(self.channel_class.Settings):
+            if "." not in name and _is_secret_type(annotation) and name not in secrets:
+                canary = {**raw, name: f"canary-{name}-c4f1e9d2"}
+                try:
+                    self.channel_class.Settings.model_validate(canary)
+                except ValidationError:
+                    continue  # its own constraints refuse the canary: nothing to check with
+                raw, secrets[name] = canary, canary[name]
+        settings = self.channel_class.Settings.model_validate(raw)
+        renderings = {
+            "repr()": repr(settings),
+            "str()": str(settings),
+            "model_dump_json()": settings.model_dump_json(),
+            "model_dump(mode='json')": json.dumps(settings.model_dump(mode="json")),
+        }
+        leaks = [
+            f"{name} in {how}"
+            for name, secret in secrets.items()
+            for how, text in renderings.items()
+            if secret in text
+        ]
+        assert not leaks, f"secrets leak: {'; '.join(leaks)}"
+
+    # -- send ----------------------------------------------------------------
+
+    async def test_send_transmits_and_returns_the_receipt(
+        self, channel_harness: ChannelHarness[Channel[Any]]
+    ) -> None:
+        channel = channel_harness.build()
+        message = channel_harness.outbound("Hello from the hotel", address=self.guest_address)
+        receipt = await channel.send(message)
+        transmitted = await channel_harness.transmitted()
+        assert receipt.message_id == message.id
+        assert [part.text for part in transmitted] == [message.text]
+        assert len(receipt.provider_message_ids) == len(transmitted)
+
+    async def test_send_is_idempotent_per_message_id(
+        self, channel_harness: ChannelHarness[Channel[Any]]
+    ) -> None:
+        channel = channel_harness.build()
+        message = channel_harness.outbound("Your table is booked", address=self.guest_address)
+        first = await channel.send(message)
+        again = await channel.send(message)
+        transmitted = await channel_harness.transmitted()
+        times = len(transmitted)
+        assert times == 1, f"the same message id was transmitted {times} times"
+        assert again == first, "the second send must return the first receipt"
+
+    async def test_send_is_idempotent_across_restarts(
+        self, channel_harness: ChannelHarness[Channel[Any]]
+    ) -> None:
+        message = channel_harness.outbound("See you tomorrow", address=self.guest_address)
+        first = await channel_harness.build().send(message)
+        after_restart = await channel_harness.build().send(message)
+        transmitted = await channel_harness.transmitted()
+        assert len(transmitted) == 1, "after a restart, the same message id was transmitted again"
+        assert after_restart == first
+
+    @pytest.mark.parametrize("shape", ["words", "one-long-word"])
+    async def test_overlong_text_is_handled_per_capabilities(
+        self, channel_harness: ChannelHarness[Channel[Any]], shape: str
+    ) -> None:
+        capabilities = self.channel_class.capabilities
+        limit = capabilities.max_text_length
+        if limit is None:
+            pytest.skip("the channel declares no max_text_length")
+        text = _overlong_text(limit, shape)
+        if text is None:
+            pytest.skip("the limit is longer than the longest message")
+        message = channel_harness.outbound(text, address=self.guest_address)
+        channel = channel_harness.build()
+        if capabilities.text_overflow is TextOverflow.REJECT:
+            with pytest.raises(MessageTooLong):
+                await channel.send(message)
+            assert await channel_harness.transmitted() == [], "a rejected text was transmitted"
+            return
+        receipt = await channel.send(message)
+        parts = [part.text for part in await channel_harness.transmitted()]
+        assert len(parts) > 1, "an over-long text was not split"
+        too_long = [len(part) for part in parts if len(part) > limit]
+        assert not too_long, f"parts of {too_long} characters exceed the limit of {limit}"
+        assert _squash("".join(parts)) == _squash(text), "splitting lost or changed text"
+        assert len(receipt.provider_message_ids) == len(parts)
+
+    # -- run -----------------------------------------------------------------
+
+    async def test_run_returns_promptly_when_cancelled(
+        self, channel_harness: ChannelHarness[Channel[Any]]
+    ) -> None:
+        limit = RUN_STOP_LIMIT_SECONDS
+        outcome = await channel_harness.run_then_cancel(warmup=self.run_warmup_seconds, limit=limit)
+        if outcome.error is not None:
+            raise AssertionError(f"run() raised {_describe(outcome.error)}") from outcome.error
+        assert not outcome.returned_early, "run() returned before it was cancelled"
+        assert outcome.stop_seconds is not None, (
+            f"run() had not returned {limit} s after cancellation "
+            "(does it swallow the cancellation, shield it, or block the event loop?)"
+        )
+        assert outcome.stop_seconds <= limit, (
+            f"run() took {outcome.stop_seconds:.2f} s to return after cancellation"
+        )
+
+    # -- webhooks ------------------------------------------------------------
+
+    async def test_parse_of_garbage_raises_only_parse_error(
+        self, channel_harness: ChannelHarness[Channel[Any]], garbage_body: bytes
+    ) -> None:
+        self._require_webhooks()
+        channel = channel_harness.build()
+        webhook = channel_harness.webhook(garbage_body, headers=self.webhook_headers)
+        try:
+            with anyio.fail_after(10):
+                payloads = await channel.parse(webhook)
+        except ParseError:
+            return
+        except Exception as error:
+            pytest.fail(f"parse() raised {_describe(error)}; it may raise only ParseError")
+        assert list(payloads) == [], f"parse() of garbage returned {payloads!r}"
+
+    def test_verify_accepts_the_signed_webhook(
+        self, signed_webhook: WebhookRequest | None, channel_settings: Mapping[str, Any]
+    ) -> None:
+        request = self._require_signed(signed_webhook)
+        response = self.channel_class.verify(request, self._settings(channel_settings))
+        assert isinstance(response, WebhookResponse)
+
+    def test_verify_rejects_a_changed_body(
+        self, signed_webhook: WebhookRequest | None, channel_settings: Mapping[str, Any]
+    ) -> None:
+        request = self._require_signed(signed_webhook)
+        if not self.signature_covers_body:
+            pytest.skip("the channel's signature does not cover the body")
+        changed = request.model_copy(update={"body": request.body + b" "})
+        with pytest.raises(WebhookRejected):
+            self.channel_class.verify(changed, self._settings(channel_settings))
+
+    def test_verify_rejects_a_request_without_credentials(
+        self, signed_webhook: WebhookRequest | None, channel_settings: Mapping[str, Any]
+    ) -> None:
+        request = self._require_signed(signed_webhook)
+        bare = WebhookRequest(method=request.method, body=request.body)
+        with pytest.raises(WebhookRejected):
+            self.channel_class.verify(bare, self._settings(channel_settings))
+
+    async def test_parse_of_the_signed_webhook_gives_events_of_this_channel(
+        self,
+        signed_webhook: WebhookRequest | None,
+        channel_harness: ChannelHarness[Channel[Any]],
+    ) -> None:
+        request = self._require_signed(signed_webhook)
+        webhook = channel_harness.webhook(request.body, headers=request.headers)
+        channel = channel_harness.build()
+        payloads = list(await channel.parse(webhook))
+        assert payloads, "the signed webhook parsed to no events"
+        for payload in payloads:
+            assert isinstance(payload, MessageReceived | MessageStatusChanged)
+            if isinstance(payload, MessageReceived):
+                assert payload.message.hotel == channel_harness.hotel
+                assert payload.message.channel == self.channel_class.name
+            else:
+                assert payload.channel == self.channel_class.name
+            event = make_event(channel_harness.hotel, payload)
+            assert decode_event(encode_event(event)) == event
+        again = list(await channel.parse(webhook))
+        assert [_provider_id(p) for p in again] == [_provider_id(p) for p in payloads], (
+            "parsing the same webhook twice must give the same provider ids (for idempotency)"
+        )
+
+    # -- helpers -------------------------------------------------------------
+
+    def _settings(self, channel_settings: Mapping[str, Any]) -> ChannelSettings:
+        return self.channel_class.Settings.model_validate(dict(channel_settings))
+
+    def _require_webhooks(self) -> None:
+        if not self.channel_class.capabilities.webhook_ingress:
+            pytest.skip("the channel declares no webhook ingress")
+
+    def _require_signed(self, signed_webhook: WebhookRequest | None) -> WebhookRequest:
+        self._require_webhooks()
+        if signed_webhook is None:
+            pytest.skip("no signed_webhook fixture: verify is not exercised")
+        return signed_webhook
+
+
+def _overrides(channel_class: type[Channel[Any]], name: str) -> bool:
+    """Whether a class between *channel_class* and Channel defines *name* itself."""
+    own = [klass for klass in channel_class.__mro__ if issubclass(klass, Channel)]
+    return any(name in vars(klass) for klass in own if klass is not Channel)
+
+
+def _fields(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted path, annotation)`` of every field, nested models included."""
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        yield path, info.annotation
+        for nested in _models_in(info.annotation):
+            yield from _fields(nested, f"{path}.")
+
+
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for argument in get_args(annotation):
+        yield from _models_in(argument)
+
+
+def _looks_secret(path: str, exempt: frozenset[str]) -> bool:
+    name = path.rsplit(".", 1)[-1]
+    return path not in exempt and SECRET_FIELD_PATTERN.search(name) is not None
+
+
+def _is_secret_type(annotation: Any) -> bool:
+    """SecretStr or SecretBytes, optionally ``| None``."""
+    if get_origin(annotation) in (Union, UnionType):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return bool(members) and all(_is_secret_type(member) for member in members)
+    return isinstance(annotation, type) and issubclass(annotation, SecretStr | SecretBytes)
+
+
+def _overlong_text(limit: int, shape: str) -> str | None:
+    length = min(2 * limit + 7, 65_536)
+    if length <= limit:
+        return None
+    if shape == "one-long-word":
+        return ("abcdefghijklmnopqrstuvwxyz0123456789" * (length // 36 + 1))[:length]
+    sentence = _SAMPLE_SENTENCE + " "
+    return (sentence * (length // len(sentence) + 1))[:length].rstrip()
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def _provider_id(payload: MessageReceived | MessageStatusChanged) -> str | None:
+    if isinstance(payload, MessageReceived):
+        return payload.message.provider_message_id
+    return payload.provider_message_id
+
+
+def _describe(error: BaseException) -> str:
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return f"{type(error).__name__}: {error}"
