@@ -378,3 +378,9 @@ def test_describe_validation_error_names_fields_but_never_values() -> None:
     assert "port: " in description
     assert "pasword: Extra inputs are not permitted" in description
     assert "imap-password-0042" not in description
+
+
+def test_new_id_round_trips_through_an_independent_ulid_implementation() -> None:
+    for _ in range(1000):
+        identifier = new_id()
+        assert str(ULID.from_str(identifier)) == identifier
