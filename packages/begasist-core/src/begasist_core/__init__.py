@@ -3,6 +3,10 @@
 A channel package imports only what this module exports.
 """
 
+from begasist_core.bus.connection import REDIS_UNAVAILABLE, RedisOutage, redis_from_url
+from begasist_core.bus.consumer import ConsumerOptions, Delivery, Handler, StreamConsumer
+from begasist_core.bus.dead_letters import DeadLetter, DeadLetters, UnknownDeadLetter
+from begasist_core.bus.idempotency import Idempotency, InFlight
 from begasist_core.bus.publisher import Publisher
 from begasist_core.events import (
     ChannelCommand,
@@ -59,6 +63,7 @@ from begasist_core.plugins.errors import (
     WebhookRejected,
     WebhookSignatureError,
 )
+from begasist_core.plugins.manager import PluginInfo, PluginManager, PluginStatus, UnknownChannel
 from begasist_core.plugins.markers import hookimpl
 from begasist_core.plugins.responder import ReplyDraft, ReplyRequest, Responder
 
@@ -66,6 +71,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "REDIS_UNAVAILABLE",
     "Attachment",
     "AttachmentKind",
     "Capabilities",
@@ -79,14 +85,21 @@ __all__ = [
     "ChannelState",
     "ChannelStateChanged",
     "ConfigChanged",
+    "ConsumerOptions",
     "Conversation",
     "ConversationStatus",
+    "DeadLetter",
+    "DeadLetters",
+    "Delivery",
     "DeliveryStatus",
     "Direction",
     "Event",
     "EventDecodeError",
     "GuestIdentity",
+    "Handler",
     "HotelSlug",
+    "Idempotency",
+    "InFlight",
     "InboundPayload",
     "InvalidName",
     "Message",
@@ -96,16 +109,23 @@ __all__ = [
     "MessageTooLong",
     "ParseError",
     "PermanentSendError",
+    "PluginInfo",
     "PluginLoadError",
+    "PluginManager",
+    "PluginStatus",
     "Publisher",
+    "RedisOutage",
     "ReplyDraft",
     "ReplyMode",
     "ReplyRequest",
     "Responder",
     "SendReceipt",
     "SentLedger",
+    "StreamConsumer",
     "StreamNames",
     "TextOverflow",
+    "UnknownChannel",
+    "UnknownDeadLetter",
     "UnsupportedCommand",
     "WebhookNotSupported",
     "WebhookReceived",
@@ -119,5 +139,6 @@ __all__ = [
     "hookimpl",
     "make_event",
     "new_id",
+    "redis_from_url",
     "utc_now",
 ]

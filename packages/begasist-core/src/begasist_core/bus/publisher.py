@@ -10,13 +10,32 @@ from redis.asyncio import Redis
 from begasist_core.events.codec import encode_event
 from begasist_core.events.envelope import Event
 
-__all__ = ["DEFAULT_MAXLEN", "ENTRY_FIELD", "Publisher"]
+__all__ = ["DEFAULT_MAXLEN", "ENTRY_FIELD", "PUBLISH_CHUNK", "Publisher"]
 
 ENTRY_FIELD: Final = b"e"
 """The one field of every stream entry; its value is the envelope's JSON."""
 
 DEFAULT_MAXLEN: Final = 100_000
-"""Entries kept per stream: trimming is approximate (``MAXLEN ~``), so it is cheap."""
+"""Entries kept per stream: trimming is approximate (``MAXLEN ~``), so it is cheap.
+
+Trimming does not wait for consumers: a group lagging by more than this loses
+the oldest entries. Size it above the longest backlog you accept.
+"""
+
+PUBLISH_CHUNK: Final = 1000
+"""Events per script call in :meth:`Publisher.publish_many`: Redis runs a call
+to its end before serving anyone else, so a call stays around a millisecond."""
+
+# One XADD per envelope inside Redis, the ids returned as one string: a
+# pipeline of XADDs costs several times more per event in redis-py's
+# pure-Python command packing and reply parsing (see docs/benchmarks.md).
+_PUBLISH_MANY_SCRIPT: Final = """
+local ids = {}
+for i = 3, #ARGV do
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[i])
+end
+return table.concat(ids, ' ')
+"""
 
 
 class Publisher:
@@ -25,6 +44,7 @@ class Publisher:
     def __init__(self, redis: Redis, *, maxlen: int = DEFAULT_MAXLEN) -> None:
         self._redis = redis
         self._maxlen = maxlen
+        self._publish_many = redis.register_script(_PUBLISH_MANY_SCRIPT)
 
     async def publish(self, stream: str, event: Event) -> bytes:
         """Append one event; return its entry id once Redis has it."""
@@ -34,14 +54,17 @@ class Publisher:
         return cast(bytes, entry_id)
 
     async def publish_many(self, stream: str, events: Iterable[Event]) -> list[bytes]:
-        """Append several events in one round trip (a pipeline, not a transaction)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for event in events:
-                pipe.xadd(
-                    stream,
-                    {ENTRY_FIELD: encode_event(event)},
-                    maxlen=self._maxlen,
-                    approximate=True,
-                )
-            entry_ids: list[bytes] = await pipe.execute()
+        """Append several events in order; return their entry ids once Redis has them all.
+
+        One round trip per :data:`PUBLISH_CHUNK` events, each chunk one script
+        call: no other client's command runs between its entries.
+        """
+        payloads = [encode_event(event) for event in events]
+        entry_ids: list[bytes] = []
+        for start in range(0, len(payloads), PUBLISH_CHUNK):
+            joined = await self._publish_many(
+                keys=[stream],
+                args=[self._maxlen, ENTRY_FIELD, *payloads[start : start + PUBLISH_CHUNK]],
+            )
+            entry_ids.extend(cast(bytes, joined).split(b" "))
         return entry_ids

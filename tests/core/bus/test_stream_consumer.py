@@ -1,0 +1,385 @@
+"""StreamConsumer on a real server: ack after success, reclaim, dead letters, stop, kill -9."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+import pytest
+from begasist_core import ConfigChanged, Event, decode_event, encode_event, make_event
+from begasist_core.bus import (
+    ENTRY_FIELD,
+    ConsumerOptions,
+    DeadLetters,
+    Delivery,
+    Handler,
+    Idempotency,
+    Publisher,
+    StreamConsumer,
+)
+from begasist_core.events import StreamNames
+from redis.asyncio import Redis
+
+pytestmark = pytest.mark.anyio
+
+GROUP = "workers"
+FAST = ConsumerOptions(
+    block_seconds=0.05, claim_idle_seconds=0.1, reclaim_interval_seconds=0.05, max_deliveries=3
+)
+
+
+def config_event(version: int) -> Event:
+    return make_event("plaza", ConfigChanged(version=version))
+
+
+def consumer_for(
+    redis: Redis,
+    names: StreamNames,
+    handler: Handler,
+    *,
+    name: str = "one",
+    options: ConsumerOptions | None = None,
+) -> StreamConsumer:
+    return StreamConsumer(
+        redis,
+        stream=names.events,
+        group=GROUP,
+        consumer=name,
+        handler=handler,
+        dead_letters=DeadLetters(redis, names),
+        options=options or ConsumerOptions(),
+    )
+
+
+async def eventually(check: Callable[[], Awaitable[object]]) -> None:
+    """Poll a condition on the server (no event to wait for); the caller sets the deadline."""
+    while True:
+        if await check():
+            return
+        await anyio.sleep(0.01)
+
+
+async def pending_count(redis: Redis, stream: str) -> int:
+    return int((await redis.xpending(stream, GROUP))["pending"])
+
+
+async def test_published_events_are_handled_in_order_and_acked(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    # Published before the group exists: the group starts at 0, so they count.
+    await publisher.publish_many(stream, [config_event(0), config_event(1)])
+    seen: list[tuple[int, Delivery]] = []
+    all_seen = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        seen.append((event.data.version, delivery))
+        if len(seen) == 4:
+            all_seen.set()
+
+    consumer = consumer_for(begasist_redis, begasist_names, handler)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        await publisher.publish_many(stream, [config_event(2), config_event(3)])
+        with anyio.fail_after(5):
+            await all_seen.wait()
+        consumer.stop()
+
+    assert [version for version, _ in seen] == [0, 1, 2, 3]
+    assert {(d.stream, d.deliveries) for _, d in seen} == {(stream, 1)}
+    assert await pending_count(begasist_redis, stream) == 0
+
+
+async def test_a_failing_handler_leaves_its_entry_pending_with_the_error_noted(
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    publisher: Publisher,
+    dead_letters: DeadLetters,
+) -> None:
+    stream = begasist_names.events
+    ids = await publisher.publish_many(stream, [config_event(n) for n in range(3)])
+    handled: list[int] = []
+    done = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        if event.data.version == 1:
+            raise RuntimeError("provider said no")
+        handled.append(event.data.version)
+        if len(handled) == 2:
+            done.set()
+
+    consumer = consumer_for(begasist_redis, begasist_names, handler)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await done.wait()
+        consumer.stop()
+
+    assert handled == [0, 2]
+    pending = await begasist_redis.xpending_range(stream, GROUP, "-", "+", 10)
+    assert [(p["message_id"], p["times_delivered"]) for p in pending] == [(ids[1], 1)]
+    noted = await dead_letters.noted_error(source_stream=stream, group=GROUP, source_id=ids[1])
+    assert noted == "RuntimeError: provider said no"
+
+
+async def test_an_entry_that_keeps_failing_is_buried_after_max_deliveries(
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    publisher: Publisher,
+    dead_letters: DeadLetters,
+) -> None:
+    stream = begasist_names.events
+    event = config_event(7)
+    [entry_id] = await publisher.publish_many(stream, [event])
+    attempts: list[int] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        attempts.append(delivery.deliveries)
+        raise ValueError(f"attempt {delivery.deliveries} failed")
+
+    async def buried() -> bool:
+        return bool(await dead_letters.list())
+
+    consumer = consumer_for(begasist_redis, begasist_names, handler, options=FAST)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await eventually(buried)
+        consumer.stop()
+
+    assert attempts == [1, 2, 3]
+    [dead] = await dead_letters.list()
+    assert (dead.source_stream, dead.source_id, dead.group) == (stream, entry_id.decode(), GROUP)
+    assert (dead.reason, dead.deliveries) == ("handler_failed", 3)
+    assert dead.error == "ValueError: attempt 3 failed"
+    assert decode_event(dead.payload) == event
+    assert await pending_count(begasist_redis, stream) == 0
+
+
+async def test_an_entry_whose_consumer_died_on_its_last_delivery_is_buried_on_reclaim(
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    publisher: Publisher,
+    dead_letters: DeadLetters,
+) -> None:
+    stream = begasist_names.events
+    await begasist_redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    [entry_id] = await publisher.publish_many(stream, [config_event(1)])
+    # Three consumers each took the entry and vanished; one noted an error first.
+    await begasist_redis.xreadgroup(GROUP, "ghost", {stream: ">"}, count=1)
+    for _ in range(2):
+        await begasist_redis.xclaim(stream, GROUP, "ghost", 0, [entry_id])
+    await dead_letters.note_error(
+        source_stream=stream, group=GROUP, source_id=entry_id, error="TimeoutError: smtp"
+    )
+    handled: list[Event] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        handled.append(event)
+
+    async def nothing_pending() -> bool:
+        return await pending_count(begasist_redis, stream) == 0
+
+    consumer = consumer_for(begasist_redis, begasist_names, handler, options=FAST)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await eventually(nothing_pending)
+        consumer.stop()
+
+    assert handled == []
+    [dead] = await dead_letters.list()
+    assert (dead.deliveries, dead.error) == (3, "TimeoutError: smtp")
+
+
+async def test_malformed_entries_are_buried_with_their_reason_and_the_loop_goes_on(
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    publisher: Publisher,
+    dead_letters: DeadLetters,
+) -> None:
+    stream = begasist_names.events
+    valid = json.loads(encode_event(config_event(1)))
+    bad_entries: list[dict[bytes, bytes]] = [
+        {ENTRY_FIELD: b"{not json"},
+        {ENTRY_FIELD: json.dumps({**valid, "type": "guest.teleported"}).encode()},
+        {ENTRY_FIELD: json.dumps({**valid, "v": 2}).encode()},
+        {b"x": b"no e field"},
+        {ENTRY_FIELD: json.dumps({**valid, "data": {"version": -1}}).encode()},
+    ]
+    for fields in bad_entries:
+        await begasist_redis.xadd(stream, fields)  # type: ignore[arg-type]
+    good = config_event(2)
+    await publisher.publish(stream, good)
+    handled: list[Event] = []
+    done = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        handled.append(event)
+        done.set()
+
+    consumer = consumer_for(begasist_redis, begasist_names, handler)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await done.wait()
+        consumer.stop()
+
+    assert handled == [good]
+    dead = list(reversed(await dead_letters.list()))
+    assert [d.reason for d in dead] == [
+        "malformed",
+        "unknown_type",
+        "unsupported_version",
+        "malformed",
+        "invalid",
+    ]
+    assert "no 'e' field (fields: x)" in dead[3].error
+    assert "guest.teleported" in dead[1].error
+    assert dead[0].payload == "{not json"
+    assert {d.deliveries for d in dead} == {1}
+    assert await pending_count(begasist_redis, stream) == 0
+
+
+async def test_stop_lets_the_handler_in_flight_finish_and_hands_back_the_rest(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    ids = await publisher.publish_many(stream, [config_event(n) for n in range(5)])
+    entered, release = anyio.Event(), anyio.Event()
+    first: list[Delivery] = []
+
+    async def slow_handler(event: Event, delivery: Delivery) -> None:
+        first.append(delivery)
+        entered.set()
+        await release.wait()
+
+    consumer = consumer_for(begasist_redis, begasist_names, slow_handler)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await entered.wait()
+        consumer.stop()
+        release.set()
+
+    assert [d.entry_id for d in first] == [ids[0]]
+    pending = await begasist_redis.xpending_range(stream, GROUP, "-", "+", 10)
+    assert [p["message_id"] for p in pending] == ids[1:]
+    # Handing back does not count as a delivery, and the entries look idle
+    # for longer than the default claim_idle (30 s): claimable right away.
+    assert {p["times_delivered"] for p in pending} == {1}
+    assert min(p["time_since_delivered"] for p in pending) > 30_000
+
+    taken: list[Delivery] = []
+    all_taken = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        taken.append(delivery)
+        if len(taken) == 4:
+            all_taken.set()
+
+    successor = consumer_for(begasist_redis, begasist_names, handler, name="two")
+    async with anyio.create_task_group() as group:
+        await group.start(successor.run)
+        with anyio.fail_after(5):
+            await all_taken.wait()
+        successor.stop()
+
+    assert [(d.entry_id, d.deliveries) for d in taken] == [(i, 2) for i in ids[1:]]
+    assert await pending_count(begasist_redis, stream) == 0
+
+
+async def test_stop_cuts_a_blocking_read_short(
+    begasist_redis: Redis, begasist_redis_url: str, begasist_names: StreamNames
+) -> None:
+    async def handler(event: Event, delivery: Delivery) -> None:
+        raise AssertionError("nothing was published")
+
+    name = f"{begasist_names.prefix}-reader"
+    reader = Redis.from_url(begasist_redis_url, client_name=name)
+
+    async def blocked() -> bool:
+        clients = await begasist_redis.client_list()
+        return any(c["name"] == name and "b" in c["flags"] for c in clients)
+
+    patient = ConsumerOptions(block_seconds=60, reclaim_interval_seconds=60)
+    consumer = consumer_for(reader, begasist_names, handler, options=patient)
+    try:
+        with anyio.fail_after(2):
+            async with anyio.create_task_group() as group:
+                await group.start(consumer.run)
+                await eventually(blocked)
+                consumer.stop()
+        # The interrupted read's connection was dropped, not returned half-read.
+        assert await reader.ping()
+    finally:
+        await reader.aclose()
+
+
+@pytest.mark.slow
+async def test_no_event_is_lost_or_applied_twice_when_a_consumer_is_killed_mid_batch(
+    begasist_redis: Redis,
+    begasist_redis_url: str,
+    begasist_names: StreamNames,
+    publisher: Publisher,
+) -> None:
+    stream, total = begasist_names.events, 20
+    events = [config_event(n) for n in range(total)]
+    await publisher.publish_many(stream, events)
+    child = await anyio.open_process(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("consumer_child.py")),
+            begasist_redis_url,
+            begasist_names.prefix,
+            stream,
+            GROUP,
+            "doomed",
+            "4",  # effects applied before it hangs mid-batch
+            "10",  # batch size
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=None,
+        stderr=None,
+    )
+    try:
+        with anyio.fail_after(20):  # a cold interpreter start can be slow
+            await eventually(lambda: begasist_redis.exists(begasist_names.key("child-hung")))
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+
+    effects = begasist_names.key("effects")
+    idempotency = Idempotency(begasist_redis, begasist_names, namespace="effects")
+    outcomes: dict[str, list[tuple[int, bool]]] = {}
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        applied = await idempotency.once(
+            event.key, lambda pipe: pipe.hincrby(effects, event.key, 1)
+        )
+        outcomes.setdefault(event.key, []).append((delivery.deliveries, applied))
+
+    async def settled() -> bool:
+        return len(outcomes) == total and await pending_count(begasist_redis, stream) == 0
+
+    rescuer = consumer_for(begasist_redis, begasist_names, handler, name="rescuer", options=FAST)
+    async with anyio.create_task_group() as group:
+        await group.start(rescuer.run)
+        with anyio.fail_after(5):
+            await eventually(settled)
+        rescuer.stop()
+
+    counts = await begasist_redis.hgetall(effects)
+    assert counts == {event.key.encode(): b"1" for event in events}
+    # The four the dead consumer applied came back and were recognised as done;
+    # the rest of its batch came back once; the unread ten came once.
+    assert [outcomes[e.key] for e in events[:4]] == [[(2, False)]] * 4
+    assert [outcomes[e.key] for e in events[4:10]] == [[(2, True)]] * 6
+    assert [outcomes[e.key] for e in events[10:]] == [[(1, True)]] * 10
