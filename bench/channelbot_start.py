@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 
 import psutil
+import redis
 
 
 def environment(workdir: Path, url: str) -> dict[str, str]:
@@ -51,6 +52,17 @@ def environment(workdir: Path, url: str) -> dict[str, str]:
         "BEGASIST_SETTINGS_FILE": str(settings),
         "BEGASIST_LOAD_PLUGINS": "idle",
     }
+
+
+def delete_keys(url: str, prefix: str) -> None:
+    """Leave the server as it was: the runs' streams, presence and lease keys go."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 def one_run(env: dict[str, str]) -> tuple[float, float]:
@@ -84,7 +96,10 @@ def main() -> None:
     url = os.environ.get("BEGASIST_REDIS_URL", "redis://127.0.0.1:6379/0")
     with tempfile.TemporaryDirectory() as workdir:
         env = environment(Path(workdir), url)
-        results = [one_run(env) for _ in range(args.runs)]
+        try:
+            results = [one_run(env) for _ in range(args.runs)]
+        finally:
+            delete_keys(url, env["BEGASIST_PREFIX"])
     starts = [ready for ready, _ in results]
     rss = [memory for _, memory in results]
     print(f"channelbot cold start over {args.runs} runs (two channels) against {url}")

@@ -8,7 +8,6 @@ from typing import Any, Final
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from begasist_core.events.envelope import (
-    DECODING,
     ENVELOPE_VERSION,
     REQUIRED_ON_READ,
     ChannelCommandEvent,
@@ -29,6 +28,8 @@ from begasist_core.events.payloads import (
     MessageStatusChanged,
     WebhookReceived,
 )
+from begasist_core.models.ids import new_id
+from begasist_core.models.messages import utc_now
 
 __all__ = [
     "EVENT_TYPES",
@@ -112,7 +113,17 @@ def make_event(hotel: str, data: BaseModel, *, key: str | None = None) -> Event:
         event_class = _EVENT_FOR_PAYLOAD[type(data)]
     except KeyError:
         raise TypeError(f"{type(data).__name__} is not an event payload") from None
-    event: Event = event_class.model_validate({"hotel": hotel, "data": data, "key": key or ""})  # type: ignore[assignment]
+    event_id = new_id()
+    event: Event = event_class.model_validate(  # type: ignore[assignment]
+        {
+            "v": ENVELOPE_VERSION,
+            "id": event_id,
+            "hotel": hotel,
+            "ts": utc_now(),
+            "key": key or event_id,
+            "data": data,
+        }
+    )
     return event
 
 
@@ -128,7 +139,7 @@ def decode_event(raw: bytes | str) -> Event:
     so a consumer can dead-letter the entry with its reason and go on.
     """
     try:
-        return _event_adapter.validate_json(raw, context=DECODING)
+        return _event_adapter.validate_json(raw)
     except ValidationError as error:
         raise _classify(raw, error) from None
 
