@@ -56,7 +56,10 @@ class ProbeChannel(Channel[ProbeSettings]):
         try:
             await client.rpush(self._log_key(what), value)
         finally:
-            await client.aclose()
+            # Shielded: a channel is often cancelled mid-record, and an
+            # interrupted aclose() would leak the connection.
+            with anyio.CancelScope(shield=True):
+                await client.aclose()
 
     async def run(self) -> None:
         await self._record("starts", self.settings.label)
