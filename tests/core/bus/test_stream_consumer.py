@@ -20,6 +20,7 @@ from begasist_core.bus import (
     Handler,
     Idempotency,
     Publisher,
+    RejectedEvent,
     StreamConsumer,
 )
 from begasist_core.events import StreamNames
@@ -160,6 +161,38 @@ async def test_an_entry_that_keeps_failing_is_buried_after_max_deliveries(
     assert (dead.reason, dead.deliveries) == ("handler_failed", 3)
     assert dead.error == "ValueError: attempt 3 failed"
     assert decode_event(dead.payload) == event
+    assert await pending_count(begasist_redis, stream) == 0
+
+
+async def test_a_rejected_event_is_buried_at_once_and_the_loop_goes_on(
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    publisher: Publisher,
+    dead_letters: DeadLetters,
+) -> None:
+    stream = begasist_names.events
+    poisoned, fine = config_event(1), config_event(2)
+    await publisher.publish_many(stream, [poisoned, fine])
+    attempts: list[int] = []
+    handled = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        if event == poisoned:
+            attempts.append(delivery.deliveries)
+            raise RejectedEvent("cannot ever be applied")
+        handled.set()
+
+    consumer = consumer_for(begasist_redis, begasist_names, handler, options=FAST)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await handled.wait()
+        consumer.stop()
+
+    assert attempts == [1]
+    [dead] = await dead_letters.list()
+    assert (dead.reason, dead.deliveries, dead.error) == ("rejected", 1, "cannot ever be applied")
+    assert decode_event(dead.payload) == poisoned
     assert await pending_count(begasist_redis, stream) == 0
 
 

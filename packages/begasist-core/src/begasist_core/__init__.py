@@ -4,7 +4,13 @@ A channel package imports only what this module exports.
 """
 
 from begasist_core.bus.connection import REDIS_UNAVAILABLE, RedisOutage, redis_from_url
-from begasist_core.bus.consumer import ConsumerOptions, Delivery, Handler, StreamConsumer
+from begasist_core.bus.consumer import (
+    ConsumerOptions,
+    Delivery,
+    Handler,
+    RejectedEvent,
+    StreamConsumer,
+)
 from begasist_core.bus.dead_letters import DeadLetter, DeadLetters, UnknownDeadLetter
 from begasist_core.bus.idempotency import Idempotency, InFlight
 from begasist_core.bus.publisher import Publisher
@@ -115,6 +121,7 @@ __all__ = [
     "PluginStatus",
     "Publisher",
     "RedisOutage",
+    "RejectedEvent",
     "ReplyDraft",
     "ReplyMode",
     "ReplyRequest",

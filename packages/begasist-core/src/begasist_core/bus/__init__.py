@@ -6,7 +6,13 @@ from begasist_core.bus.connection import (
     redis_from_url,
     redis_label,
 )
-from begasist_core.bus.consumer import ConsumerOptions, Delivery, Handler, StreamConsumer
+from begasist_core.bus.consumer import (
+    ConsumerOptions,
+    Delivery,
+    Handler,
+    RejectedEvent,
+    StreamConsumer,
+)
 from begasist_core.bus.dead_letters import DeadLetter, DeadLetters, UnknownDeadLetter
 from begasist_core.bus.idempotency import Idempotency, InFlight
 from begasist_core.bus.publisher import DEFAULT_MAXLEN, ENTRY_FIELD, Publisher
@@ -24,6 +30,7 @@ __all__ = [
     "InFlight",
     "Publisher",
     "RedisOutage",
+    "RejectedEvent",
     "StreamConsumer",
     "UnknownDeadLetter",
     "redis_from_url",

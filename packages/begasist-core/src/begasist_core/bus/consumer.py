@@ -22,7 +22,7 @@ from begasist_core.bus.publisher import ENTRY_FIELD
 from begasist_core.events.codec import EventDecodeError, decode_event
 from begasist_core.events.envelope import Event
 
-__all__ = ["ConsumerOptions", "Delivery", "Handler", "StreamConsumer"]
+__all__ = ["ConsumerOptions", "Delivery", "Handler", "RejectedEvent", "StreamConsumer"]
 
 HAND_BACK_IDLE_MS: Final = 365 * 24 * 3600 * 1000
 """Idle time given to handed-back entries: past any claim_idle, so they are claimable now.
@@ -48,7 +48,17 @@ class Delivery:
 
 
 Handler = Callable[[Event, Delivery], Awaitable[None]]
-"""Applies one event. Return = done (the entry is acked); raise = retry it later."""
+"""Applies one event. Return = done (the entry is acked); raise = retry it later;
+raise :class:`RejectedEvent` = dead-letter it now."""
+
+
+class RejectedEvent(Exception):
+    """Raised by a handler for an event that retrying cannot help (it is unreadable,
+    or does not belong on its stream): the entry goes to the dead stream at once,
+    with ``reason`` and the message, instead of after ``max_deliveries`` attempts.
+    """
+
+    reason: str = "rejected"
 
 
 @dataclass(frozen=True)
@@ -212,6 +222,8 @@ class StreamConsumer:
             delivery = Delivery(self.stream, entry_id, deliveries)
             try:
                 await handler(event, delivery)
+            except RejectedEvent as rejected:
+                await self._bury(entry_id, raw, rejected.reason, str(rejected), deliveries)
             except Exception as error:
                 await self._handler_failed(delivery, raw, error)
             else:

@@ -14,7 +14,7 @@ from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
 
 from begasist_core.bus.connection import REDIS_UNAVAILABLE, RedisOutage, redis_label
-from begasist_core.bus.consumer import ConsumerOptions, Delivery, StreamConsumer
+from begasist_core.bus.consumer import ConsumerOptions, Delivery, RejectedEvent, StreamConsumer
 from begasist_core.bus.dead_letters import DeadLetters
 from begasist_core.bus.publisher import Publisher
 from begasist_core.channelbot.config import BotConfig
@@ -40,7 +40,7 @@ from begasist_core.models.messages import DeliveryStatus, utc_now
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import Channel
 from begasist_core.plugins.context import ChannelContext, StateReporter
-from begasist_core.plugins.errors import PermanentSendError
+from begasist_core.plugins.errors import ParseError, PermanentSendError
 
 __all__ = ["HotelBot", "UnexpectedEvent"]
 
@@ -49,8 +49,16 @@ log = logging.getLogger("begasist.channelbot")
 CONSUMER_GROUP = "channelbot"
 
 
-class UnexpectedEvent(ValueError):
-    """An event of a type that does not belong on the stream it came from."""
+class UnexpectedEvent(RejectedEvent):
+    """An event that does not belong on the stream it came from (dead-lettered at once)."""
+
+    reason = "unexpected"
+
+
+class UnreadableWebhook(RejectedEvent):
+    """The channel could not parse a webhook: retrying would fail the same way."""
+
+    reason = "unparseable"
 
 
 @dataclass
@@ -384,5 +392,9 @@ class HotelBot:
         if running is None:
             raise UnexpectedEvent(f"webhook for unconfigured channel {event.data.channel}")
         channel = running.supervisor.ready_instance()
-        for payload in await channel.parse(event.data):
+        try:
+            payloads = await channel.parse(event.data)
+        except ParseError as unreadable:
+            raise UnreadableWebhook(f"ParseError: {unreadable}") from unreadable
+        for payload in payloads:
             await channel.context.emit(payload)
