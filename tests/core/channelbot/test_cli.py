@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from begasist_core.channelbot.cli import main
+from begasist_core.testing import write_distribution
 
 
 @pytest.fixture
@@ -89,16 +90,12 @@ def test_no_hotel_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
 def test_plugins_json_lists_a_broken_plugin_as_quarantined(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "begasist_broken.py").write_text("raise RuntimeError('boom at import')\n")
-    dist_info = site / "begasist_broken-0.0.1.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: begasist-broken\nVersion: 0.0.1\n", encoding="utf-8"
-    )
-    (dist_info / "entry_points.txt").write_text(
-        "[begasist.channels]\nbroken = begasist_broken\n", encoding="utf-8"
+    site = write_distribution(
+        tmp_path / "site",
+        name="begasist-broken",
+        version="0.0.1",
+        modules={"begasist_broken": "raise RuntimeError('boom at import')\n"},
+        entry_points={"broken": "begasist_broken"},
     )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delenv("BEGASIST_LOAD_PLUGINS", raising=False)

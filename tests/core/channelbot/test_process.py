@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from begasist_core.bus.publisher import Publisher
 from begasist_core.channelbot.presence import PresenceRecord
 from begasist_core.events import MessageSendEvent
 from begasist_core.events.streams import StreamNames
+from begasist_core.testing import write_distribution
 from redis.asyncio import Redis
 
 from .conftest import eventually, probe_log
@@ -32,16 +32,11 @@ def bot_environment(
     tmp_path: Path, begasist_redis_url: str, begasist_names: StreamNames
 ) -> dict[str, str]:
     """Environment for a bot subprocess that discovers the probe channels by entry point."""
-    site = tmp_path / "site"
-    site.mkdir()
-    shutil.copy(Path(__file__).with_name("probe_channels.py"), site / "begasist_probe.py")
-    dist_info = site / "begasist_probe-0.0.0.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: begasist-probe\nVersion: 0.0.0\n", encoding="utf-8"
-    )
-    (dist_info / "entry_points.txt").write_text(
-        "[begasist.channels]\nprobe = begasist_probe\n", encoding="utf-8"
+    site = write_distribution(
+        tmp_path / "site",
+        name="begasist-probe",
+        modules={"begasist_probe": Path(__file__).with_name("probe_channels.py").read_text()},
+        entry_points={"probe": "begasist_probe"},
     )
     settings = tmp_path / "hotels.toml"
     settings.write_text(

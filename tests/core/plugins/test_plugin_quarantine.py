@@ -13,6 +13,7 @@ from uuid import uuid4
 import pytest
 from begasist_channel_demo import DemoChannel
 from begasist_core.plugins.manager import PluginInfo, PluginManager, PluginStatus
+from begasist_core.testing import write_distribution
 
 CHANNEL_MODULE = """
 from typing import ClassVar
@@ -50,21 +51,20 @@ def distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
         "imports": 'raise ImportError("libfoo.so.1: cannot open shared object file")\n',
         "exits": "import sys\n\nsys.exit(3)\n",
     }
-    for name, source in modules.items():
-        (tmp_path / f"{prefix}_{name}.py").write_text(textwrap.dedent(source))
-    dist_info = tmp_path / "begasist_qtest-1.0.dist-info"
-    dist_info.mkdir()
-    metadata = "Metadata-Version: 2.1\nName: begasist-qtest\nVersion: 1.0\n"
-    (dist_info / "METADATA").write_text(metadata)
-    (dist_info / "entry_points.txt").write_text(
-        "[begasist.channels]\n"
-        f"qt_good = {prefix}_good\n"
-        f"qt_hook = {prefix}_hook\n"
-        # Sorts after qt_good, so it is the later plugin to claim the name.
-        f"qt_later_duplicate = {prefix}_duplicate\n"
-        f"qt_imports = {prefix}_imports\n"
-        f"qt_exits = {prefix}_exits\n"
-        f"qt_missing = {prefix}_not_there\n"
+    write_distribution(
+        tmp_path,
+        name="begasist-qtest",
+        version="1.0",
+        modules={f"{prefix}_{name}": textwrap.dedent(source) for name, source in modules.items()},
+        entry_points={
+            "qt_good": f"{prefix}_good",
+            "qt_hook": f"{prefix}_hook",
+            # Sorts after qt_good, so it is the later plugin to claim the name.
+            "qt_later_duplicate": f"{prefix}_duplicate",
+            "qt_imports": f"{prefix}_imports",
+            "qt_exits": f"{prefix}_exits",
+            "qt_missing": f"{prefix}_not_there",
+        },
     )
     monkeypatch.syspath_prepend(tmp_path)  # also invalidates the import caches
     importlib.invalidate_caches()

@@ -23,6 +23,7 @@ from begasist_core.testing.conformance import (  # noqa: E402
     SECRET_FIELD_PATTERN,
     ChannelConformance,
 )
+from begasist_core.testing.distributions import write_distribution  # noqa: E402
 from begasist_core.testing.fixtures import make_channel_harness  # noqa: E402
 from begasist_core.testing.harness import (  # noqa: E402
     DEFAULT_HOTEL,
@@ -47,4 +48,5 @@ __all__ = [
     "Transmission",
     "TransmissionReader",
     "make_channel_harness",
+    "write_distribution",
 ]
