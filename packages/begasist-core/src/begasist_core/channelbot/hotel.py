@@ -215,7 +215,7 @@ class HotelBot:
         self.channels.clear()
         self._channel_group = None
         try:
-            await self._presence.clear()
+            await self._presence.clear(self.instance)
             await self._lease.release()
         except REDIS_UNAVAILABLE as error:
             log.warning("hotel %s: could not release the lease cleanly: %s", self.hotel, error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Annotated
 
@@ -37,6 +38,15 @@ class PresenceRecord(BaseModel):
     channels: Annotated[dict[str, ChannelPresence], Field(default_factory=dict)]
 
 
+_CLEAR_IF_OURS = """
+local record = redis.call('GET', KEYS[1])
+if record and string.find(record, ARGV[1], 1, true) then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
 class Presence:
     """Writes the presence key; it expires by itself when the bot stops beating."""
 
@@ -44,6 +54,7 @@ class Presence:
         self._redis = redis
         self.key = names.hotel_key(hotel, "presence")
         self.ttl = ttl
+        self._clear_if_ours = redis.register_script(_CLEAR_IF_OURS)
 
     async def beat(self, record: PresenceRecord) -> None:
         await self._redis.set(self.key, record.model_dump_json(), px=self.ttl)
@@ -52,5 +63,9 @@ class Presence:
         raw = await self._redis.get(self.key)
         return None if raw is None else PresenceRecord.model_validate_json(raw)
 
-    async def clear(self) -> None:
-        await self._redis.delete(self.key)
+    async def clear(self, instance: str) -> None:
+        """Delete the key if *instance* wrote it: never a successor's (or the active bot's)."""
+        # Compare-and-delete in Lua: between a read and a delete here, a
+        # successor could have written its own record.
+        marker = '"instance":' + json.dumps(instance, ensure_ascii=False)
+        await self._clear_if_ours(keys=[self.key], args=[marker])
