@@ -99,6 +99,9 @@ class StreamConsumer:
     * An entry that is not a valid event is buried at once with the reason.
     * Redis errors never end :meth:`run`: it logs once (:class:`RedisOutage`),
       backs off, and carries on, recreating the group if Redis lost it.
+    * *guard*, if given, is called before every read, reclaim and entry; an
+      exception from it ends :meth:`run` (after handing back what it holds).
+      A bot passes its lease check, so it never acts on an expired lease.
     """
 
     def __init__(
@@ -113,6 +116,7 @@ class StreamConsumer:
         options: ConsumerOptions = ConsumerOptions(),
         logger: logging.Logger | None = None,
         backoff: Backoff | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> None:
         self.stream = stream
         self.group = group
@@ -129,6 +133,7 @@ class StreamConsumer:
         self._stopping = False
         self._interrupt: anyio.CancelScope | None = None
         self._next_reclaim = 0.0
+        self._guard = guard
 
     def stop(self) -> None:
         """Stop gracefully: no new entries; the handler in flight finishes and is acked.
@@ -149,29 +154,38 @@ class StreamConsumer:
         so entries published before it existed are consumed too.
         """
         started = False
-        while not self._stopping:
-            try:
-                if not self._group_ready:
-                    await self._create_group()
-                if not started:
-                    task_status.started()
-                    started = True
-                await self._step()
-            except REDIS_UNAVAILABLE as error:
-                with self._interruptible():
-                    await self._outage.failed(error)
-            except RedisError as error:
-                await self._on_redis_error(error)
-            else:
-                self._outage.succeeded()
-                self._error_backoff.reset()
+        try:
+            while not self._stopping:
+                try:
+                    if not self._group_ready:
+                        await self._create_group()
+                    if not started:
+                        task_status.started()
+                        started = True
+                    await self._step()
+                except REDIS_UNAVAILABLE as error:
+                    with self._interruptible():
+                        await self._outage.failed(error)
+                except RedisError as error:
+                    await self._on_redis_error(error)
+                else:
+                    self._outage.succeeded()
+                    self._error_backoff.reset()
+        finally:
+            if started:
+                # Also when cancelled (a drain that ran out of time, a lost lease):
+                # what this consumer holds is claimable at once, not after claim_idle.
+                with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                    try:
+                        await self._hand_back()
+                    except RedisError as error:
+                        self._log.warning("%s: could not hand back: %s", self.stream, error)
         if not started:
             # Stopped before the group existed: nothing was read, nothing to hand back.
             task_status.started()
-            return
-        await self._hand_back()
 
     async def _step(self) -> None:
+        self._check_guard()
         if anyio.current_time() >= self._next_reclaim:
             await self._reclaim_stale_entries()
             self._next_reclaim = anyio.current_time() + self._options.reclaim_interval_seconds
@@ -205,10 +219,20 @@ class StreamConsumer:
     async def _process(self, entries: Sequence[Entry], counts: dict[bytes, int] | None) -> None:
         """Handle *entries* in order; ack the handled ones in one round trip."""
         handled: list[bytes] = []
+        try:
+            await self._handle_each(entries, counts, handled)
+        finally:
+            if handled:
+                await self._redis.xack(self.stream, self.group, *handled)
+
+    async def _handle_each(
+        self, entries: Sequence[Entry], counts: dict[bytes, int] | None, handled: list[bytes]
+    ) -> None:
         handler = self._handler
         for entry_id, fields in entries:
             if self._stopping:
                 break
+            self._check_guard()
             deliveries = 1 if counts is None else counts.get(entry_id, 1)
             raw = fields.get(ENTRY_FIELD)
             if raw is None:
@@ -219,6 +243,10 @@ class StreamConsumer:
             except EventDecodeError as error:
                 await self._bury(entry_id, raw, error.reason, str(error), deliveries)
                 continue
+            except Exception as error:  # decode_event promises otherwise; never die of an entry
+                text = f"{type(error).__name__}: {error}"
+                await self._bury(entry_id, raw, "malformed", text, deliveries)
+                continue
             delivery = Delivery(self.stream, entry_id, deliveries)
             try:
                 await handler(event, delivery)
@@ -228,8 +256,12 @@ class StreamConsumer:
                 await self._handler_failed(delivery, raw, error)
             else:
                 handled.append(entry_id)
-        if handled:
-            await self._redis.xack(self.stream, self.group, *handled)
+
+    def _check_guard(self) -> None:
+        # The guard (a bot's lease check) raises to stop this consumer: its
+        # exception leaves run(), unlike a handler's, which is counted and retried.
+        if self._guard is not None:
+            self._guard()
 
     async def _handler_failed(self, delivery: Delivery, raw: bytes, error: Exception) -> None:
         text = f"{type(error).__name__}: {error}"

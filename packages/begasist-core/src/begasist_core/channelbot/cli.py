@@ -136,31 +136,9 @@ def _run(args: argparse.Namespace, config: BotConfig) -> int:
     for info in manager.plugins:
         if info.status is PluginStatus.QUARANTINED:
             log.warning("plugin %s is quarantined: %s", info.name, info.error)
-    anyio.run(_preflight, source, hotels, manager.channels)
     instance = args.instance or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
-    with ExitStack() as stack:
-        redis_url = args.redis_url or config.redis_url
-        if not redis_url:
-            if not args.embedded_engine:
-                raise UsageError(
-                    "missing setting BEGASIST_REDIS_URL (or --redis-url); "
-                    "for development, --embedded-engine starts a private Valkey"
-                )
-            try:
-                redis_url = stack.enter_context(EmbeddedEngine()).url
-            except EmbeddedEngineUnavailable as missing:
-                raise UsageError(str(missing)) from None
-        log.info("instance %s serving %s", instance, ", ".join(hotels))
-        anyio.run(
-            lambda: run_channelbot(
-                config=config,
-                hotels=hotels,
-                source=source,
-                channel_classes=manager.channels,
-                redis_url=redis_url,
-                instance=instance,
-            )
-        )
+    # One event loop for everything: the HTTP source's connections belong to it.
+    anyio.run(_serve, args, config, hotels, source, manager.channels, instance)
     return 0
 
 
@@ -188,6 +166,42 @@ def _settings_source(
     return HttpSettingsSource(suite_url, tokens)
 
 
+async def _serve(
+    args: argparse.Namespace,
+    config: BotConfig,
+    hotels: list[str],
+    source: SettingsSource,
+    channel_classes: Mapping[str, type[Channel[Any]]],
+    instance: str,
+) -> None:
+    try:
+        await _preflight(source, hotels, channel_classes)
+        with ExitStack() as stack:
+            redis_url = args.redis_url or config.redis_url
+            if not redis_url:
+                if not args.embedded_engine:
+                    raise UsageError(
+                        "missing setting BEGASIST_REDIS_URL (or --redis-url); "
+                        "for development, --embedded-engine starts a private Valkey"
+                    )
+                try:
+                    redis_url = stack.enter_context(EmbeddedEngine()).url
+                except EmbeddedEngineUnavailable as missing:
+                    raise UsageError(str(missing)) from None
+            log.info("instance %s serving %s", instance, ", ".join(hotels))
+            await run_channelbot(
+                config=config,
+                hotels=hotels,
+                source=source,
+                channel_classes=channel_classes,
+                redis_url=redis_url,
+                instance=instance,
+            )
+    finally:
+        with anyio.CancelScope(shield=True):
+            await source.aclose()
+
+
 async def _preflight(
     source: SettingsSource,
     hotels: list[str],
@@ -209,6 +223,11 @@ async def _preflight(
             except ValidationError as error:
                 raise UsageError(
                     f"hotel {hotel}: channel {name}: {describe_validation_error(error)}"
+                ) from None
+            except Exception as error:  # a plugin's validator may raise anything
+                raise UsageError(
+                    f"hotel {hotel}: channel {name}: settings validation raised "
+                    f"{type(error).__name__}"
                 ) from None
 
 

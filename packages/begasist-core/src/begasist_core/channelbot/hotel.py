@@ -25,7 +25,7 @@ from begasist_core.channelbot.settings_source import (
     SettingsSource,
     SettingsUnavailable,
 )
-from begasist_core.channelbot.supervisor import ChannelSupervisor
+from begasist_core.channelbot.supervisor import ChannelSupervisor, ChannelUnavailable
 from begasist_core.events.codec import make_event
 from begasist_core.events.envelope import (
     ChannelCommandEvent,
@@ -41,12 +41,16 @@ from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import Channel
 from begasist_core.plugins.context import ChannelContext, StateReporter
 from begasist_core.plugins.errors import ParseError, PermanentSendError
+from begasist_core.plugins.redaction import redact
 
 __all__ = ["HotelBot", "UnexpectedEvent"]
 
 log = logging.getLogger("begasist.channelbot")
 
 CONSUMER_GROUP = "channelbot"
+
+READY_WAIT_SECONDS = 5.0
+"""How long a send or webhook waits for its channel to (re)start before retrying later."""
 
 
 class UnexpectedEvent(RejectedEvent):
@@ -59,6 +63,15 @@ class UnreadableWebhook(RejectedEvent):
     """The channel could not parse a webhook: retrying would fail the same way."""
 
     reason = "unparseable"
+
+
+class ChannelCallFailed(RuntimeError):
+    """A channel's send, parse or command raised; the message has secrets redacted."""
+
+
+def _summary(error: BaseException, settings: ChannelSettings | None = None) -> str:
+    text = f"{type(error).__name__}: {error}"
+    return text if settings is None else redact(text, settings)
 
 
 @dataclass
@@ -132,6 +145,16 @@ class HotelBot:
                     log.error("%s; returning to standby", lost.exceptions[0])
                 except* (*REDIS_UNAVAILABLE, SettingsUnavailable) as failures:
                     await outage.failed(failures.exceptions[0])
+                except* Exception as failures:
+                    # Anything else (a Redis refusal such as OOM, a hotel the
+                    # source no longer knows) ends this tenure, not the process:
+                    # other hotels in the same bot go on.
+                    log.error(
+                        "hotel %s: stopped by %s; retrying with backoff",
+                        self.hotel,
+                        _summary(failures.exceptions[0]),
+                    )
+                    await outage.failed(failures.exceptions[0])
                 finally:
                     if self.ready.is_set():
                         announce = anyio.TASK_STATUS_IGNORED
@@ -179,6 +202,7 @@ class HotelBot:
                             max_deliveries=self._config.max_deliveries,
                         ),
                         logger=log,
+                        guard=self._lease.ensure_held,
                     )
                     await group.start(self._consume, consumer)
                 group.start_soon(self._heartbeat)
@@ -230,9 +254,13 @@ class HotelBot:
                 running.supervisor.config_version = settings.version
                 continue
             if running is not None:
-                await self._stop_channel(name)
+                # The entry stays while the old instance stops, so a send in
+                # that moment waits for the new one instead of failing.
+                await self._stop_channel(running)
             if wanted is not None:
                 self._start_channel(name, wanted, settings.version)
+            else:
+                self.channels.pop(name, None)
         if self.config_version is not None and settings.version != self.config_version:
             log.info(
                 "hotel %s: config v%s -> v%s", self.hotel, self.config_version, settings.version
@@ -261,10 +289,28 @@ class HotelBot:
         finally:
             running.finished.set()
 
-    async def _stop_channel(self, name: str) -> None:
-        running = self.channels.pop(name)
+    async def _stop_channel(self, running: _RunningChannel) -> None:
         running.scope.cancel()
         await running.finished.wait()
+
+    async def _ready_channel(self, name: str) -> Channel[Any] | None:
+        """The serving instance of *name*, waiting briefly through a restart.
+
+        None if the hotel has no such channel; :class:`ChannelUnavailable` (a
+        retry later) if it does not serve within ``READY_WAIT_SECONDS``.
+        """
+        with anyio.move_on_after(READY_WAIT_SECONDS):
+            while True:
+                running = self.channels.get(name)
+                if running is None:
+                    return None
+                try:
+                    return running.supervisor.ready_instance()
+                except ChannelUnavailable:
+                    await anyio.sleep(0.05)
+        running = self.channels.get(name)
+        state = running.supervisor.state.value if running else "gone"
+        raise ChannelUnavailable(f"channel {name} of {self.hotel} is {state}")
 
     def _context(
         self, name: str, settings: ChannelSettings, report: StateReporter
@@ -280,6 +326,10 @@ class HotelBot:
         )
 
     async def _publish_state(self, change: ChannelStateChanged) -> None:
+        # A bot that lost its lease must not speak for the hotel: its "stopped"
+        # would overwrite the state of the successor's running channel.
+        if not self._lease.is_held():
+            return
         # A state report must never take a channel down: without Redis it is
         # dropped (the presence key carries the state once Redis is back).
         try:
@@ -300,6 +350,8 @@ class HotelBot:
                 await outage.failed(error)
 
     async def _beat(self) -> None:
+        if not self._lease.is_held():
+            return
         await self._presence.beat(
             PresenceRecord(
                 instance=self.instance,
@@ -341,7 +393,11 @@ class HotelBot:
             elif command.command == "restart":
                 running.supervisor.restart()
             else:
-                await running.supervisor.ready_instance().command(command)
+                channel = running.supervisor.ready_instance()
+                try:
+                    await channel.command(command)
+                except Exception as error:
+                    raise ChannelCallFailed(_summary(error, channel.settings)) from None
         else:
             raise UnexpectedEvent(f"{event.type} does not belong on the control stream")
 
@@ -349,18 +405,20 @@ class HotelBot:
         if not isinstance(event, MessageSendEvent):
             raise UnexpectedEvent(f"{event.type} does not belong on the outbound stream")
         message = event.data.message
-        running = self.channels.get(message.channel)
-        if running is None:
+        channel = await self._ready_channel(message.channel)
+        if channel is None:
             await self._publish_failure(message.channel, message.id, "channel not configured")
             return
-        channel = running.supervisor.ready_instance()
         # Fencing: never send on a lease that may have passed to another bot.
         self._lease.ensure_held()
         try:
             receipt = await channel.send(message)
         except PermanentSendError as refused:
-            await self._publish_failure(message.channel, message.id, str(refused))
+            reason = redact(str(refused), channel.settings)
+            await self._publish_failure(message.channel, message.id, reason)
             return
+        except Exception as error:
+            raise ChannelCallFailed(_summary(error, channel.settings)) from None
         for provider_id in receipt.provider_message_ids:
             status = MessageStatusChanged(
                 channel=message.channel,
@@ -388,13 +446,14 @@ class HotelBot:
     async def _on_ingress(self, event: Event, delivery: Delivery) -> None:
         if not isinstance(event, WebhookReceivedEvent):
             raise UnexpectedEvent(f"{event.type} does not belong on the ingress stream")
-        running = self.channels.get(event.data.channel)
-        if running is None:
+        channel = await self._ready_channel(event.data.channel)
+        if channel is None:
             raise UnexpectedEvent(f"webhook for unconfigured channel {event.data.channel}")
-        channel = running.supervisor.ready_instance()
         try:
             payloads = await channel.parse(event.data)
         except ParseError as unreadable:
-            raise UnreadableWebhook(f"ParseError: {unreadable}") from unreadable
+            raise UnreadableWebhook(_summary(unreadable, channel.settings)) from None
+        except Exception as error:
+            raise ChannelCallFailed(_summary(error, channel.settings)) from None
         for payload in payloads:
             await channel.context.emit(payload)

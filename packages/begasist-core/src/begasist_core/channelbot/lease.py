@@ -143,20 +143,29 @@ class HotelLease:
         that moment another instance may hold it, so this one must stop.
         """
         while True:
-            await anyio.sleep(self.renew_interval)
-            try:
-                await self.renew()
-            except (ConnectionError, TimeoutError) as error:
-                if time.monotonic() >= self._valid_until:
-                    raise LeaseLost(
-                        f"hotel {self.hotel}: could not renew the lease before it expired"
-                    ) from error
-                log.warning("hotel %s: lease renewal failed (%s); retrying", self.hotel, error)
+            await anyio.sleep(min(self.renew_interval, self._remaining()))
+            # A renewal that hangs (a partition) must not outlive the lease:
+            # past that moment another instance may hold it.
+            with anyio.move_on_after(self._remaining()):
+                try:
+                    await self.renew()
+                    continue
+                except (ConnectionError, TimeoutError) as error:
+                    log.warning("hotel %s: lease renewal failed (%s); retrying", self.hotel, error)
+            if self._remaining() <= 0:
+                raise LeaseLost(f"hotel {self.hotel}: could not renew the lease before it expired")
+
+    def is_held(self) -> bool:
+        """Whether the lease is certainly still ours (renewed less than a TTL ago)."""
+        return self._remaining() > 0
 
     def ensure_held(self) -> None:
         """Raise :class:`LeaseLost` unless the lease is certainly still ours."""
-        if time.monotonic() >= self._valid_until:
+        if not self.is_held():
             raise LeaseLost(f"hotel {self.hotel}: lease expired")
+
+    def _remaining(self) -> float:
+        return self._valid_until - time.monotonic()
 
     async def release(self) -> None:
         """Give the lease up at once so a standby takes over without waiting a TTL."""

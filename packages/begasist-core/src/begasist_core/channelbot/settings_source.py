@@ -58,6 +58,10 @@ class SettingsSource(Protocol):
         """The hotel's current config version, for the periodic missed-event check."""
         ...
 
+    async def aclose(self) -> None:
+        """Release connections; the source is not used afterwards."""
+        ...
+
 
 class StaticSettingsSource:
     """Settings held in memory: for tests, the conformance kit and embedding."""
@@ -86,6 +90,9 @@ class StaticSettingsSource:
 
     async def version(self, hotel: str) -> int:
         return (await self.fetch(hotel)).version
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
 
 class FileSettingsSource:
@@ -126,6 +133,9 @@ class FileSettingsSource:
 
     async def version(self, hotel: str) -> int:
         return (await self.fetch(hotel)).version
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
     async def _read(self) -> dict[str, Any]:
         try:

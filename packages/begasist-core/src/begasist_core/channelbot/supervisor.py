@@ -16,6 +16,7 @@ from begasist_core.models.settings import ChannelSettings
 from begasist_core.models.validation import describe_validation_error
 from begasist_core.plugins.channel import Channel
 from begasist_core.plugins.context import ChannelContext, StateReporter
+from begasist_core.plugins.redaction import redact
 
 __all__ = ["ChannelSupervisor", "ChannelUnavailable"]
 
@@ -109,6 +110,8 @@ class ChannelSupervisor:
             return self.channel_class.Settings.model_validate(self.raw_settings)
         except ValidationError as error:
             return describe_validation_error(error)
+        except Exception as error:  # a plugin's validator may raise anything
+            return f"settings validation raised {type(error).__name__}"
 
     async def _keep_running(self, settings: ChannelSettings) -> None:
         assert self.channel_class is not None
@@ -137,19 +140,22 @@ class ChannelSupervisor:
                 self._backoff.reset()
             delay = self._backoff.next_delay()
             self.restarts += 1
+            summary = redact(f"{type(error).__name__}: {error}", settings)
             log.error(
-                "hotel %s: channel %s crashed (%s: %s); restart %d in %.1fs",
+                "hotel %s: channel %s crashed (%s); restart %d in %.1fs",
                 self.hotel,
                 self.name,
-                type(error).__name__,
-                error,
+                summary,
                 self.restarts,
                 delay,
             )
-            await self._set_state(
-                ChannelState.BACKOFF, f"{type(error).__name__}: {error}", retry_in=delay
-            )
-            await anyio.sleep(delay)
+            await self._set_state(ChannelState.BACKOFF, summary, retry_in=delay)
+            with anyio.CancelScope() as waiting:
+                self._attempt_scope = waiting  # restart() skips the rest of the wait
+                try:
+                    await anyio.sleep(delay)
+                finally:
+                    self._attempt_scope = None
 
     async def _reported_by_channel(self, state: ChannelState, detail: str | None) -> None:
         await self._set_state(state, detail)

@@ -148,8 +148,8 @@ def _classify(raw: bytes | str, error: ValidationError) -> EventDecodeError:
     # The fast path failed; find out why, for a reason a person can act on.
     try:
         document: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as not_json:
-        return MalformedEvent(f"entry is not JSON: {not_json}")
+    except (ValueError, RecursionError) as not_json:  # deep nesting overflows json's stack
+        return MalformedEvent(f"entry is not JSON: {type(not_json).__name__}: {not_json}")
     if not isinstance(document, dict):
         return MalformedEvent(f"entry is JSON {type(document).__name__}, not an object")
     # A later version may have other fields, so the version is judged first.

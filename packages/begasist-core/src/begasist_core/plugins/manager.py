@@ -240,7 +240,8 @@ class PluginManager:
                 caller(register=register)
             except PluginLoadError:
                 raise
-            except Exception as error:
+            # A hook may raise anything, SystemExit included; none of it is the host's.
+            except (Exception, SystemExit) as error:
                 raise PluginLoadError(f"{hook_name} failed: {_describe(error)}") from error
         # A hook that swallowed register's refusal still registered something invalid.
         if registrations.refused is not None:
