@@ -45,6 +45,7 @@ def consumer_for(
     *,
     name: str = "one",
     options: ConsumerOptions | None = None,
+    guard: Callable[[], None] | None = None,
 ) -> StreamConsumer:
     return StreamConsumer(
         redis,
@@ -54,6 +55,7 @@ def consumer_for(
         handler=handler,
         dead_letters=DeadLetters(redis, names),
         options=options or ConsumerOptions(),
+        guard=guard,
     )
 
 
@@ -416,3 +418,205 @@ async def test_no_event_is_lost_or_applied_twice_when_a_consumer_is_killed_mid_b
     assert [outcomes[e.key] for e in events[:4]] == [[(2, False)]] * 4
     assert [outcomes[e.key] for e in events[4:10]] == [[(2, True)]] * 6
     assert [outcomes[e.key] for e in events[10:]] == [[(1, True)]] * 10
+
+
+DAY_MS = 24 * 3600 * 1000
+
+
+class LeaseGone(Exception):
+    """A guard's own exception, as a bot's lease check raises it."""
+
+
+async def test_an_entry_nested_too_deep_for_json_is_buried_as_malformed_and_the_loop_goes_on(
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    publisher: Publisher,
+    dead_letters: DeadLetters,
+) -> None:
+    stream = begasist_names.events
+    nested = b"[" * 100_000  # overflows the JSON parser's stack: a RecursionError inside
+    await begasist_redis.xadd(stream, {ENTRY_FIELD: nested})
+    good = config_event(2)
+    await publisher.publish(stream, good)
+    handled: list[Event] = []
+    done = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        handled.append(event)
+        done.set()
+
+    consumer = consumer_for(begasist_redis, begasist_names, handler)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await done.wait()
+        consumer.stop()
+
+    assert handled == [good]
+    [dead] = await dead_letters.list()
+    assert (dead.reason, dead.deliveries) == ("malformed", 1)
+    # The codec's own verdict, not the consumer's catch-all.
+    assert dead.error.startswith("entry is not JSON: RecursionError")
+    assert dead.payload == nested.decode()
+    assert await pending_count(begasist_redis, stream) == 0
+
+
+async def test_an_entry_that_makes_the_decoder_raise_anything_is_buried_as_malformed(
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    publisher: Publisher,
+    dead_letters: DeadLetters,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = begasist_names.events
+
+    def broken_decoder(raw: bytes | str) -> Event:
+        if raw == b"trips the decoder":
+            raise KeyError("a decoder bug")
+        return decode_event(raw)
+
+    monkeypatch.setattr("begasist_core.bus.consumer.decode_event", broken_decoder)
+    await begasist_redis.xadd(stream, {ENTRY_FIELD: b"trips the decoder"})
+    good = config_event(2)
+    await publisher.publish(stream, good)
+    handled: list[Event] = []
+    done = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        handled.append(event)
+        done.set()
+
+    consumer = consumer_for(begasist_redis, begasist_names, handler)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await done.wait()
+        consumer.stop()
+
+    assert handled == [good]
+    [dead] = await dead_letters.list()
+    assert (dead.reason, dead.error) == ("malformed", "KeyError: 'a decoder bug'")
+    assert dead.payload == "trips the decoder"
+    assert await pending_count(begasist_redis, stream) == 0
+
+
+async def test_a_cancelled_consumer_hands_back_the_entries_it_holds(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    ids = await publisher.publish_many(stream, [config_event(n) for n in range(4)])
+    entered = anyio.Event()
+
+    async def stuck_handler(event: Event, delivery: Delivery) -> None:
+        entered.set()
+        await anyio.sleep_forever()
+
+    consumer = consumer_for(begasist_redis, begasist_names, stuck_handler)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await entered.wait()
+        # Cancelled, not stopped: a drain that ran out of time.
+        group.cancel_scope.cancel()
+
+    # The whole batch is still pending (nothing was handled), with its delivery
+    # count unchanged and an idle time far past any claim_idle.
+    pending = await begasist_redis.xpending_range(stream, GROUP, "-", "+", 10)
+    assert [p["message_id"] for p in pending] == ids
+    assert {p["times_delivered"] for p in pending} == {1}
+    assert min(p["time_since_delivered"] for p in pending) > DAY_MS
+
+    taken: list[Delivery] = []
+    all_taken = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        taken.append(delivery)
+        if len(taken) == len(ids):
+            all_taken.set()
+
+    # The default claim_idle (30 s): only a hand-back makes them claimable now.
+    successor = consumer_for(begasist_redis, begasist_names, handler, name="two")
+    async with anyio.create_task_group() as group:
+        await group.start(successor.run)
+        with anyio.fail_after(5):
+            await all_taken.wait()
+        successor.stop()
+
+    assert [(d.entry_id, d.deliveries) for d in taken] == [(i, 2) for i in ids]
+    assert await pending_count(begasist_redis, stream) == 0
+
+
+async def test_a_guard_that_raises_ends_run_acking_the_handled_and_handing_back_the_rest(
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    publisher: Publisher,
+    dead_letters: DeadLetters,
+) -> None:
+    stream = begasist_names.events
+    ids = await publisher.publish_many(stream, [config_event(n) for n in range(4)])
+    handled: list[int] = []
+
+    def guard() -> None:
+        # The lease runs out after two entries of the batch were handled.
+        if len(handled) == 2:
+            raise LeaseGone("lease expired")
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        handled.append(event.data.version)
+
+    consumer = consumer_for(begasist_redis, begasist_names, handler, guard=guard)
+    with (
+        anyio.fail_after(5),
+        pytest.RaisesGroup(pytest.RaisesExc(LeaseGone, match="^lease expired$")),
+    ):
+        async with anyio.create_task_group() as group:
+            await group.start(consumer.run)
+
+    assert handled == [0, 1]
+    # The two handled are acked; the two not handled are handed back, with
+    # no delivery counted against them and no error noted.
+    pending = await begasist_redis.xpending_range(stream, GROUP, "-", "+", 10)
+    assert [p["message_id"] for p in pending] == ids[2:]
+    assert {p["times_delivered"] for p in pending} == {1}
+    assert min(p["time_since_delivered"] for p in pending) > DAY_MS
+    for entry_id in ids[2:]:
+        noted = await dead_letters.noted_error(
+            source_stream=stream, group=GROUP, source_id=entry_id
+        )
+        assert noted is None
+    assert await dead_letters.list() == []
+
+
+async def test_a_guard_that_never_raises_is_asked_before_every_entry_and_changes_nothing(
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    publisher: Publisher,
+    dead_letters: DeadLetters,
+) -> None:
+    stream = begasist_names.events
+    await publisher.publish_many(stream, [config_event(n) for n in range(3)])
+    handled: list[int] = []
+    asked_after: list[int] = []
+    done = anyio.Event()
+
+    def guard() -> None:
+        asked_after.append(len(handled))
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        handled.append(event.data.version)
+        if len(handled) == 3:
+            done.set()
+
+    consumer = consumer_for(begasist_redis, begasist_names, handler, guard=guard)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await done.wait()
+        consumer.stop()
+
+    assert handled == [0, 1, 2]
+    assert {0, 1, 2} <= set(asked_after)
+    assert await pending_count(begasist_redis, stream) == 0
+    assert await dead_letters.list() == []

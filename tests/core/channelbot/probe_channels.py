@@ -27,14 +27,18 @@ from begasist_core import (
     WebhookReceived,
     hookimpl,
 )
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
 
 class ProbeSettings(ChannelSettings):
     label: str = "probe"
     send_seconds: float = 0.0
+    stop_seconds: float = 0.0
+    """How long run() takes to wind down when cancelled (a slow disconnect)."""
     crash_after_seconds: float | None = None
     probe_redis_url: str | None = None
+    api_token: SecretStr = SecretStr("")
 
 
 class ProbeChannel(Channel[ProbeSettings]):
@@ -63,10 +67,15 @@ class ProbeChannel(Channel[ProbeSettings]):
 
     async def run(self) -> None:
         await self._record("starts", self.settings.label)
-        if self.settings.crash_after_seconds is not None:
-            await anyio.sleep(self.settings.crash_after_seconds)
-            raise RuntimeError("probe crash")
-        await anyio.sleep_forever()
+        try:
+            if self.settings.crash_after_seconds is not None:
+                await anyio.sleep(self.settings.crash_after_seconds)
+                token = self.settings.api_token.get_secret_value()
+                raise RuntimeError(f"probe crash (GET /bot{token}/poll failed)")
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.sleep(self.settings.stop_seconds)
 
     async def parse(self, webhook: WebhookReceived) -> Sequence[InboundPayload]:
         try:

@@ -6,12 +6,16 @@ import os
 import signal
 import socket
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import anyio
 import pytest
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
+from begasist_core.channelbot.settings_source import HotelSettings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -98,3 +102,71 @@ async def test_an_unreachable_redis_is_one_log_line_and_retried_with_backoff() -
         assert len(outage_lines) == 1, lines
         assert "retrying with backoff" in outage_lines[0]
         assert await stop(process) == 0
+
+
+TOKEN = "plaza-bot-token-5f2c"
+
+
+class StubSuite(BaseHTTPRequestHandler):
+    """The suite's bot endpoints for one hotel, answering only with its bot token."""
+
+    settings = HotelSettings(
+        hotel="plaza", version=4, channels={"demo": {"webhook_secret": "wh-secret-value"}}
+    )
+
+    def do_GET(self) -> None:
+        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            self._answer(401, b"{}")
+        elif self.path == "/api/v1/hotels/plaza/bot/settings":
+            self._answer(200, self.settings.model_dump_json().encode())
+        elif self.path == "/api/v1/hotels/plaza/bot/settings/version":
+            self._answer(200, b'{"version": 4}')
+        else:
+            self._answer(404, b"{}")
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads the bot's log, not the stub's."""
+
+
+@pytest.fixture
+def stub_suite() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), StubSuite)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+async def test_a_bot_runs_on_settings_from_the_suite_and_never_logs_the_secrets(
+    stub_suite: str,
+) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "begasist_core.channelbot.cli",
+        "--hotel",
+        "plaza",
+        "--suite-url",
+        stub_suite,
+        "--embedded-engine",
+    ]
+    env = environment(BEGASIST_BOT_TOKEN=TOKEN, BEGASIST_LOG_LEVEL="DEBUG")
+    async with await anyio.open_process(command, env=env) as process:
+        lines = await read_until(process, "ready: hotel plaza", within=30)
+        assert any("config v4" in line for line in lines)
+        assert await stop(process) == 0
+        lines += await collect_for(process, 1.0)
+    log = "\n".join(lines)
+    assert TOKEN not in log
+    assert "wh-secret-value" not in log

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import anyio
 import pytest
+from anyio.abc import ByteStream, SocketAttribute, SocketStream
 from begasist_core.channelbot.lease import HotelLease, LeaseLost
 from begasist_core.events.streams import StreamNames
 from redis.asyncio import Redis
@@ -68,3 +70,44 @@ async def test_keep_renews_until_cancelled(
         await holder.keep()
     holder.ensure_held()
     assert await begasist_redis.get(holder.key) == holder.token.encode()
+
+
+async def test_a_renewal_that_hangs_cannot_outlive_the_lease(
+    begasist_redis: Redis, begasist_redis_url: str, begasist_names: StreamNames
+) -> None:
+    """A partition (packets dropped, no error) must end the tenure within the TTL."""
+    target = urlsplit(begasist_redis_url)
+    frozen = anyio.Event()
+
+    async def forward(source: ByteStream, sink: ByteStream) -> None:
+        async for chunk in source:
+            if frozen.is_set():
+                await anyio.sleep_forever()  # swallow traffic like a dead link
+            await sink.send(chunk)
+
+    async def relay(client: SocketStream) -> None:
+        async with (
+            client,
+            await anyio.connect_tcp(target.hostname or "", target.port or 6379) as server,
+            anyio.create_task_group() as pipes,
+        ):
+            pipes.start_soon(forward, client, server)
+            pipes.start_soon(forward, server, client)
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(SocketAttribute.local_port)
+    # No socket timeout: only the lease's own deadline can end a hung renewal.
+    via_proxy = Redis(host="127.0.0.1", port=port)
+    holder = lease(via_proxy, begasist_names, "a", ttl=1.0)
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(listener.serve, relay)
+            assert await holder.try_acquire()
+            frozen.set()
+            with anyio.fail_after(3), pytest.raises(LeaseLost):
+                await holder.keep()
+            group.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            await listener.aclose()
+            await via_proxy.aclose(close_connection_pool=True)

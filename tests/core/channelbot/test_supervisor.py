@@ -27,6 +27,7 @@ def supervisor(
     raw: dict[str, Any],
     states: list[ChannelStateChanged],
     channel_class: type[ProbeChannel] | None = ProbeChannel,
+    backoff: Backoff | None = None,
 ) -> ChannelSupervisor:
     def make_context(settings: ChannelSettings, report: StateReporter) -> ChannelContext[Any]:
         return ChannelContext(
@@ -50,7 +51,7 @@ def supervisor(
         config_version=1,
         make_context=make_context,
         publish_state=publish,
-        backoff=Backoff(initial=0.05, maximum=0.2),
+        backoff=backoff or Backoff(initial=0.05, maximum=0.2),
     )
 
 
@@ -141,3 +142,40 @@ async def test_restart_command_restarts_at_once(
 
 async def _has_state(states: list[ChannelStateChanged], state: ChannelState) -> bool:
     return any(s.state is state for s in states)
+
+
+async def test_a_crash_report_never_carries_the_channels_secrets(
+    begasist_redis: Redis, begasist_redis_url: str, begasist_names: StreamNames
+) -> None:
+    states: list[ChannelStateChanged] = []
+    token = "123456:very-secret-token"
+    raw = {"probe_redis_url": begasist_redis_url, "crash_after_seconds": 0, "api_token": token}
+    sup = supervisor(begasist_redis, begasist_names, raw, states)
+    async with anyio.create_task_group() as group:
+        group.start_soon(sup.run)
+        await eventually(lambda: _has_state(states, ChannelState.BACKOFF))
+        group.cancel_scope.cancel()
+    detail = next(s.detail for s in states if s.state is ChannelState.BACKOFF) or ""
+    assert "GET /bot***/poll failed" in detail
+    assert token not in detail
+
+
+async def test_restart_cuts_a_running_backoff_short(
+    begasist_redis: Redis, begasist_redis_url: str, begasist_names: StreamNames
+) -> None:
+    states: list[ChannelStateChanged] = []
+    raw = {"probe_redis_url": begasist_redis_url, "crash_after_seconds": 0}
+    # A backoff far longer than the test's patience: only restart() can end it.
+    sup = supervisor(
+        begasist_redis, begasist_names, raw, states, backoff=Backoff(initial=60, maximum=60)
+    )
+    async with anyio.create_task_group() as group:
+        group.start_soon(sup.run)
+        await eventually(lambda: _has_state(states, ChannelState.BACKOFF))
+        sup.restart()
+
+        async def started_again() -> bool:
+            return len(await probe_log(begasist_redis, begasist_names, "probe", "starts")) == 2
+
+        await eventually(started_again, within=3)
+        group.cancel_scope.cancel()

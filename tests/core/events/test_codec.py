@@ -64,6 +64,12 @@ def test_bad_entries_raise_their_typed_error(raw: bytes, error: type[Exception])
     assert caught.value.reason in {"malformed", "unknown_type", "unsupported_version", "invalid"}
 
 
+def test_json_nested_too_deep_to_parse_is_malformed() -> None:
+    # Python's json gives up with RecursionError; decode_event promises its own errors only.
+    with pytest.raises(MalformedEvent, match=r"^entry is not JSON: RecursionError"):
+        decode_event(b"[" * 100_000)
+
+
 def test_received_event_must_carry_an_inbound_message() -> None:
     document = json.loads(encode_event(make_event("plaza", MessageReceived(message=inbound()))))
     document["data"]["message"]["direction"] = "outbound"

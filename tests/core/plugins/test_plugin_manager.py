@@ -309,3 +309,29 @@ def test_the_plugin_table_puts_the_error_beside_the_name() -> None:
         "ImportError: no module named x",
     ]
     assert format_plugin_table([]) == "no plugins loaded"
+
+
+def test_a_hook_raising_system_exit_is_quarantined_and_unregistered(
+    manager: PluginManager,
+) -> None:
+    @hookimpl
+    def begasist_register_channels(register: Callable[[object], None]) -> None:
+        register(SmsChannel)
+        raise SystemExit(3)
+
+    quitter = InProcessPlugin(begasist_register_channels=begasist_register_channels)
+    info = manager.register_plugin(quitter, name="quitter")
+    assert info.status is PluginStatus.QUARANTINED
+    assert info.error == "begasist_register_channels failed: SystemExit: 3"
+
+    # The host goes on: the next plugin loads, and nothing of the quitter is kept.
+    fax = manager.register_plugin(plugin(FaxChannel), name="fax")
+    assert fax.status is PluginStatus.OK
+    assert dict(manager.channels) == {"fax": FaxChannel}
+    assert manager.plugins == [info, fax]
+    registered = manager.hook.begasist_register_channels.get_hookimpls()
+    assert [impl.plugin_name for impl in registered] == ["fax"]
+    # Calling the hook reaches the fax plugin only (the quitter would exit).
+    called: list[object] = []
+    manager.hook.begasist_register_channels(register=called.append)
+    assert called == [FaxChannel]

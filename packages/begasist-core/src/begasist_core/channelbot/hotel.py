@@ -13,6 +13,7 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
 
+from begasist_core.backoff import Backoff
 from begasist_core.bus.connection import REDIS_UNAVAILABLE, RedisOutage, redis_label
 from begasist_core.bus.consumer import ConsumerOptions, Delivery, RejectedEvent, StreamConsumer
 from begasist_core.bus.dead_letters import DeadLetters
@@ -23,7 +24,6 @@ from begasist_core.channelbot.presence import ChannelPresence, Presence, Presenc
 from begasist_core.channelbot.settings_source import (
     HotelSettings,
     SettingsSource,
-    SettingsUnavailable,
 )
 from begasist_core.channelbot.supervisor import ChannelSupervisor, ChannelUnavailable
 from begasist_core.events.codec import make_event
@@ -67,6 +67,14 @@ class UnreadableWebhook(RejectedEvent):
 
 class ChannelCallFailed(RuntimeError):
     """A channel's send, parse or command raised; the message has secrets redacted."""
+
+
+def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first leaf of a (nested) exception group: what actually went wrong."""
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 def _summary(error: BaseException, settings: ChannelSettings | None = None) -> str:
@@ -124,6 +132,7 @@ class HotelBot:
         self._channel_group: TaskGroup | None = None
         self._reload_lock = anyio.Lock()
         self._run_scope: anyio.CancelScope | None = None
+        self._tenure_backoff = Backoff(initial=0.5, maximum=30.0)
         # Set the first time this bot becomes the hotel's active bot.
         self.ready = anyio.Event()
 
@@ -142,19 +151,21 @@ class HotelBot:
                     outage.succeeded()
                     await self._serve(announce)
                 except* LeaseLost as lost:
-                    log.error("%s; returning to standby", lost.exceptions[0])
-                except* (*REDIS_UNAVAILABLE, SettingsUnavailable) as failures:
-                    await outage.failed(failures.exceptions[0])
+                    log.error("%s; returning to standby", _first(lost))
+                except* REDIS_UNAVAILABLE as failures:
+                    await outage.failed(_first(failures))
                 except* Exception as failures:
-                    # Anything else (a Redis refusal such as OOM, a hotel the
-                    # source no longer knows) ends this tenure, not the process:
-                    # other hotels in the same bot go on.
+                    # Anything else (the settings source down, a Redis refusal
+                    # such as OOM, a hotel the source no longer knows) ends this
+                    # tenure, not the process: other hotels in this bot go on.
+                    delay = self._tenure_backoff.next_delay()
                     log.error(
-                        "hotel %s: stopped by %s; retrying with backoff",
+                        "hotel %s: stopped by %s; retrying in %.1fs",
                         self.hotel,
-                        _summary(failures.exceptions[0]),
+                        _summary(_first(failures)),
+                        delay,
                     )
-                    await outage.failed(failures.exceptions[0])
+                    await anyio.sleep(delay)
                 finally:
                     if self.ready.is_set():
                         announce = anyio.TASK_STATUS_IGNORED
@@ -220,6 +231,7 @@ class HotelBot:
                     or "none",
                 )
                 self.ready.set()
+                self._tenure_backoff.reset()
                 task_status.started()
                 await anyio.sleep_forever()
 
