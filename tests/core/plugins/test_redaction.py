@@ -98,3 +98,20 @@ def test_redact_leaves_text_without_secrets_untouched() -> None:
 def test_redact_ignores_secrets_shorter_than_four_characters() -> None:
     settings = ShortSecrets(three=SecretStr("abc"), four=SecretStr("wxyz"))
     assert redact("abc said wxyz to abcabc", settings) == "abc said *** to abcabc"
+
+
+def test_secrets_inside_lists_tuples_and_dicts_are_found() -> None:
+    class Account(BaseModel):
+        password: SecretStr
+
+    class Holder(BaseModel):
+        tokens: list[SecretStr]
+        by_name: dict[str, SecretStr]
+        accounts: tuple[Account, ...]
+
+    holder = Holder(
+        tokens=[SecretStr("token-one")],
+        by_name={"b": SecretStr("token-two")},
+        accounts=(Account(password=SecretStr("pass-three")),),
+    )
+    assert sorted(secret_values(holder)) == ["pass-three", "token-one", "token-two"]

@@ -15,15 +15,25 @@ _MIN_SECRET_LENGTH = 4
 
 
 def secret_values(settings: BaseModel) -> Iterator[str]:
-    """Every ``SecretStr``/``SecretBytes`` value in *settings*, nested models included."""
+    """Every ``SecretStr``/``SecretBytes`` value in *settings*: nested models and
+    lists, tuples, sets and dict values of them included."""
     for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            yield value.get_secret_value()
-        elif isinstance(value, SecretBytes):
-            yield value.get_secret_value().decode("utf-8", "replace")
-        elif isinstance(value, BaseModel):
-            yield from secret_values(value)
+        yield from _secrets_in(getattr(settings, name))
+
+
+def _secrets_in(value: object) -> Iterator[str]:
+    if isinstance(value, SecretStr):
+        yield value.get_secret_value()
+    elif isinstance(value, SecretBytes):
+        yield value.get_secret_value().decode("utf-8", "replace")
+    elif isinstance(value, BaseModel):
+        yield from secret_values(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _secrets_in(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _secrets_in(item)
 
 
 def redact(text: str, settings: BaseModel) -> str:
