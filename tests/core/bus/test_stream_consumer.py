@@ -253,21 +253,7 @@ async def test_malformed_entries_are_buried_with_their_reason_and_the_loop_goes_
         await begasist_redis.xadd(stream, fields)  # type: ignore[arg-type]
     good = config_event(2)
     await publisher.publish(stream, good)
-    handled: list[Event] = []
-    done = anyio.Event()
-
-    async def handler(event: Event, delivery: Delivery) -> None:
-        handled.append(event)
-        done.set()
-
-    consumer = consumer_for(begasist_redis, begasist_names, handler)
-    async with anyio.create_task_group() as group:
-        await group.start(consumer.run)
-        with anyio.fail_after(5):
-            await done.wait()
-        consumer.stop()
-
-    assert handled == [good]
+    assert await first_handled(begasist_redis, begasist_names) == good
     dead = list(reversed(await dead_letters.list()))
     assert [d.reason for d in dead] == [
         "malformed",
@@ -423,6 +409,24 @@ async def test_no_event_is_lost_or_applied_twice_when_a_consumer_is_killed_mid_b
 DAY_MS = 24 * 3600 * 1000
 
 
+async def first_handled(redis: Redis, names: StreamNames) -> Event:
+    """Consume until one event reaches the handler; return it (what came before was not)."""
+    handled: list[Event] = []
+    done = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        handled.append(event)
+        done.set()
+
+    consumer = consumer_for(redis, names, handler)
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await done.wait()
+        consumer.stop()
+    return handled[0]
+
+
 class LeaseGone(Exception):
     """A guard's own exception, as a bot's lease check raises it."""
 
@@ -438,21 +442,7 @@ async def test_an_entry_nested_too_deep_for_json_is_buried_as_malformed_and_the_
     await begasist_redis.xadd(stream, {ENTRY_FIELD: nested})
     good = config_event(2)
     await publisher.publish(stream, good)
-    handled: list[Event] = []
-    done = anyio.Event()
-
-    async def handler(event: Event, delivery: Delivery) -> None:
-        handled.append(event)
-        done.set()
-
-    consumer = consumer_for(begasist_redis, begasist_names, handler)
-    async with anyio.create_task_group() as group:
-        await group.start(consumer.run)
-        with anyio.fail_after(5):
-            await done.wait()
-        consumer.stop()
-
-    assert handled == [good]
+    assert await first_handled(begasist_redis, begasist_names) == good
     [dead] = await dead_letters.list()
     assert (dead.reason, dead.deliveries) == ("malformed", 1)
     # The codec's own verdict, not the consumer's catch-all.
@@ -479,21 +469,7 @@ async def test_an_entry_that_makes_the_decoder_raise_anything_is_buried_as_malfo
     await begasist_redis.xadd(stream, {ENTRY_FIELD: b"trips the decoder"})
     good = config_event(2)
     await publisher.publish(stream, good)
-    handled: list[Event] = []
-    done = anyio.Event()
-
-    async def handler(event: Event, delivery: Delivery) -> None:
-        handled.append(event)
-        done.set()
-
-    consumer = consumer_for(begasist_redis, begasist_names, handler)
-    async with anyio.create_task_group() as group:
-        await group.start(consumer.run)
-        with anyio.fail_after(5):
-            await done.wait()
-        consumer.stop()
-
-    assert handled == [good]
+    assert await first_handled(begasist_redis, begasist_names) == good
     [dead] = await dead_letters.list()
     assert (dead.reason, dead.error) == ("malformed", "KeyError: 'a decoder bug'")
     assert dead.payload == "trips the decoder"
