@@ -131,7 +131,7 @@ async def test_a_send_to_an_unconfigured_channel_fails_cleanly(
         return any(
             isinstance(e, MessageStatusEvent)
             and e.data.failed
-            and e.data.error == "channel not configured"
+            and e.data.error == "channel echo_probe is not configured"
             for e in await events_of(begasist_redis, begasist_names)
         )
 
@@ -208,3 +208,32 @@ async def test_a_restart_command_restarts_the_channel(
         return len(await probe_log(begasist_redis, begasist_names, "probe", "starts")) == 2
 
     await eventually(restarted)
+
+
+async def test_a_send_to_a_disabled_channel_fails_at_once(
+    begasist_redis: Redis,
+    begasist_redis_url: str,
+    begasist_names: StreamNames,
+    make_bot: Callable[..., HotelBot],
+) -> None:
+    source = StaticSettingsSource(
+        {"plaza": {"probe": {"enabled": False, "probe_redis_url": begasist_redis_url}}}
+    )
+    bot = make_bot(source)
+    async with anyio.create_task_group() as group:
+        await group.start(bot.run)
+        await Publisher(begasist_redis).publish(
+            begasist_names.outbound("plaza"),
+            make_event("plaza", MessageSend(message=outbound("hello"))),
+        )
+
+        async def failed() -> bool:
+            return any(
+                isinstance(e, MessageStatusEvent)
+                and e.data.failed
+                and e.data.error == "channel probe is disabled"
+                for e in await events_of(begasist_redis, begasist_names)
+            )
+
+        await eventually(failed, within=3)  # not after READY_WAIT_SECONDS of waiting
+        await bot.drain()

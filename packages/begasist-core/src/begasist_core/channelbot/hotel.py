@@ -21,10 +21,7 @@ from begasist_core.bus.publisher import Publisher
 from begasist_core.channelbot.config import BotConfig
 from begasist_core.channelbot.lease import HotelLease, LeaseLost
 from begasist_core.channelbot.presence import ChannelPresence, Presence, PresenceRecord
-from begasist_core.channelbot.settings_source import (
-    HotelSettings,
-    SettingsSource,
-)
+from begasist_core.channelbot.settings_source import HotelSettings, SettingsSource
 from begasist_core.channelbot.supervisor import ChannelSupervisor, ChannelUnavailable
 from begasist_core.events.codec import make_event
 from begasist_core.events.envelope import (
@@ -34,7 +31,7 @@ from begasist_core.events.envelope import (
     MessageSendEvent,
     WebhookReceivedEvent,
 )
-from begasist_core.events.payloads import ChannelStateChanged, MessageStatusChanged
+from begasist_core.events.payloads import ChannelState, ChannelStateChanged, MessageStatusChanged
 from begasist_core.events.streams import StreamNames
 from begasist_core.models.messages import DeliveryStatus, utc_now
 from begasist_core.models.settings import ChannelSettings
@@ -63,6 +60,13 @@ class UnreadableWebhook(RejectedEvent):
     """The channel could not parse a webhook: retrying would fail the same way."""
 
     reason = "unparseable"
+
+
+class ChannelOff(LookupError):
+    """The hotel has no such channel, or it is disabled or misconfigured."""
+
+
+_OFF_STATES = frozenset({ChannelState.DISABLED, ChannelState.MISCONFIGURED})
 
 
 class ChannelCallFailed(RuntimeError):
@@ -146,6 +150,8 @@ class HotelBot:
         announce: TaskStatus[None] = task_status
         with anyio.CancelScope() as self._run_scope:
             while True:
+                outage_error: BaseException | None = None
+                retry_in = 0.0
                 try:
                     await self._lease.acquire()
                     outage.succeeded()
@@ -153,24 +159,28 @@ class HotelBot:
                 except* LeaseLost as lost:
                     log.error("%s; returning to standby", _first(lost))
                 except* REDIS_UNAVAILABLE as failures:
-                    await outage.failed(_first(failures))
+                    outage_error = _first(failures)
                 except* Exception as failures:
                     # Anything else (the settings source down, a Redis refusal
                     # such as OOM, a hotel the source no longer knows) ends this
                     # tenure, not the process: other hotels in this bot go on.
-                    delay = self._tenure_backoff.next_delay()
+                    retry_in = self._tenure_backoff.next_delay()
                     log.error(
                         "hotel %s: stopped by %s; retrying in %.1fs",
                         self.hotel,
                         _summary(_first(failures)),
-                        delay,
+                        retry_in,
                     )
-                    await anyio.sleep(delay)
                 finally:
                     if self.ready.is_set():
                         announce = anyio.TASK_STATUS_IGNORED
+                    # Step down before any wait: a standby may serve meanwhile.
                     with anyio.CancelScope(shield=True), anyio.move_on_after(3):
                         await self._step_down()
+                if outage_error is not None:
+                    await outage.failed(outage_error)
+                elif retry_in:
+                    await anyio.sleep(retry_in)
 
     async def drain(self) -> None:
         """Stop taking work; in-flight entries finish or are handed back; then stop."""
@@ -192,7 +202,7 @@ class HotelBot:
 
     async def _serve(self, task_status: TaskStatus[None]) -> None:
         async with anyio.create_task_group() as group:
-            group.start_soon(self._keep_lease)
+            group.start_soon(self._lease.keep)
             async with anyio.create_task_group() as channels:
                 self._channel_group = channels
                 await self._apply(await self._source.fetch(self.hotel))
@@ -242,9 +252,6 @@ class HotelBot:
             await consumer.run(task_status=task_status)
         finally:
             finished.set()
-
-    async def _keep_lease(self) -> None:
-        await self._lease.keep()
 
     async def _step_down(self) -> None:
         self._consumers.clear()
@@ -305,17 +312,20 @@ class HotelBot:
         running.scope.cancel()
         await running.finished.wait()
 
-    async def _ready_channel(self, name: str) -> Channel[Any] | None:
+    async def _ready_channel(self, name: str) -> Channel[Any]:
         """The serving instance of *name*, waiting briefly through a restart.
 
-        None if the hotel has no such channel; :class:`ChannelUnavailable` (a
+        :class:`ChannelOff` if the hotel has no such channel or it is disabled
+        or misconfigured (waiting cannot help); :class:`ChannelUnavailable` (a
         retry later) if it does not serve within ``READY_WAIT_SECONDS``.
         """
         with anyio.move_on_after(READY_WAIT_SECONDS):
             while True:
                 running = self.channels.get(name)
                 if running is None:
-                    return None
+                    raise ChannelOff(f"channel {name} is not configured")
+                if running.supervisor.state in _OFF_STATES:
+                    raise ChannelOff(f"channel {name} is {running.supervisor.state.value}")
                 try:
                     return running.supervisor.ready_instance()
                 except ChannelUnavailable:
@@ -417,9 +427,10 @@ class HotelBot:
         if not isinstance(event, MessageSendEvent):
             raise UnexpectedEvent(f"{event.type} does not belong on the outbound stream")
         message = event.data.message
-        channel = await self._ready_channel(message.channel)
-        if channel is None:
-            await self._publish_failure(message.channel, message.id, "channel not configured")
+        try:
+            channel = await self._ready_channel(message.channel)
+        except ChannelOff as off:
+            await self._publish_failure(message.channel, message.id, str(off))
             return
         # Fencing: never send on a lease that may have passed to another bot.
         self._lease.ensure_held()
@@ -458,9 +469,10 @@ class HotelBot:
     async def _on_ingress(self, event: Event, delivery: Delivery) -> None:
         if not isinstance(event, WebhookReceivedEvent):
             raise UnexpectedEvent(f"{event.type} does not belong on the ingress stream")
-        channel = await self._ready_channel(event.data.channel)
-        if channel is None:
-            raise UnexpectedEvent(f"webhook for unconfigured channel {event.data.channel}")
+        try:
+            channel = await self._ready_channel(event.data.channel)
+        except ChannelOff as off:
+            raise UnexpectedEvent(f"webhook for a channel that is off: {off}") from None
         try:
             payloads = await channel.parse(event.data)
         except ParseError as unreadable:
