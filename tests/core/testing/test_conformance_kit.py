@@ -137,6 +137,30 @@ class RunBlocksTheLoop(ProbeChannel):
         await anyio.sleep_forever()
 
 
+class SendToTheWrongGuest(ProbeChannel):
+    def transmit(self, message: Message, parts: list[str]) -> SendReceipt:
+        wrong = message.model_copy(
+            update={"guest": GuestIdentity(channel=self.name, address="+10000000000")}
+        )
+        return super().transmit(wrong, parts)
+
+
+class VerifyRefusesPolitely(ProbeChannel):
+    @classmethod
+    def verify(cls, request: WebhookRequest, settings: Any) -> WebhookResponse:
+        super().verify(request, settings)  # bad credentials are still refused
+        return WebhookResponse(status_code=403, enqueue=False)  # ...and good ones too
+
+
+class ListSettings(ChannelSettings):
+    api_token: SecretStr
+    fallback_tokens: list[SecretStr] = []
+
+
+class SecretsInAList(ProbeChannel):
+    Settings = ListSettings
+
+
 class ProbeConformance(ChannelConformance):
     @pytest.fixture
     def channel_settings(self) -> dict[str, Any]:
@@ -183,6 +207,18 @@ class TestRunReturnsAtOnce(TestGoodProbe):
 
 class TestRunBlocksTheLoop(TestGoodProbe):
     channel_class = RunBlocksTheLoop
+
+
+class TestSendToTheWrongGuest(TestGoodProbe):
+    channel_class = SendToTheWrongGuest
+
+
+class TestVerifyRefusesPolitely(TestGoodProbe):
+    channel_class = VerifyRefusesPolitely
+
+
+class TestSecretsInAList(TestGoodProbe):
+    channel_class = SecretsInAList
 """
 
 
@@ -213,10 +249,11 @@ def probe_pytester(
     return pytester
 
 
+@pytest.mark.parametrize("probe", ["TestGoodProbe", "TestSecretsInAList"])
 def test_a_good_channel_passes_every_check(
-    probe_pytester: pytest.Pytester, begasist_redis_url: str
+    probe_pytester: pytest.Pytester, begasist_redis_url: str, probe: str
 ) -> None:
-    assert run_probe(probe_pytester, begasist_redis_url, "TestGoodProbe") == {}
+    assert run_probe(probe_pytester, begasist_redis_url, probe) == {}
 
 
 @pytest.mark.parametrize(
@@ -254,6 +291,18 @@ def test_a_good_channel_passes_every_check(
         ),
         pytest.param(
             "TestRunBlocksTheLoop", {RUN_TEST}, "block the event loop", id="run-blocks-the-loop"
+        ),
+        pytest.param(
+            "TestSendToTheWrongGuest",
+            {"test_send_transmits_and_returns_the_receipt"},
+            "must deliver to message.guest.address",
+            id="send-to-the-wrong-guest",
+        ),
+        pytest.param(
+            "TestVerifyRefusesPolitely",
+            {"test_verify_accepts_the_signed_webhook"},
+            "must be enqueued",
+            id="verify-refuses-politely",
         ),
         pytest.param(
             "TestRunReturnsAtOnce",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -102,7 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _list_plugins(*, as_json: bool) -> int:
     manager = PluginManager()
-    manager.load_entry_points()
+    # A plugin that prints while importing must not corrupt the listing (or the JSON).
+    with contextlib.redirect_stdout(sys.stderr):
+        manager.load_entry_points()
     if as_json:
         print(json.dumps([info.model_dump(mode="json") for info in manager.plugins], indent=2))
     else:

@@ -30,6 +30,13 @@ def check_channel_class(candidate: object) -> type[Channel[Any]]:
         raise PluginLoadError(
             f"{label}: capabilities {candidate.capabilities!r} is not a Capabilities manifest"
         )
+    try:
+        # The admin form and the API are generated from it: it must have one.
+        settings.model_json_schema()
+    except Exception as error:
+        raise PluginLoadError(
+            f"{label}: Settings has no JSON Schema ({type(error).__name__}: {error})"
+        ) from None
     return candidate
 
 

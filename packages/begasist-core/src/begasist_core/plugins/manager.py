@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from begasist_core import hookspecs
 from begasist_core.hookspecs import ENTRY_POINT_GROUP
+from begasist_core.models.names import InvalidName, validate_channel_name
 from begasist_core.plugins._registry import Registrations
 from begasist_core.plugins.channel import Channel
 from begasist_core.plugins.errors import PluginLoadError
@@ -171,18 +173,24 @@ class PluginManager:
         dist = entry_point.dist
         origin = _Origin(
             entry_point.name,
-            entry_point.value,
+            entry_point.module,
             None if dist is None else dist.name,
             None if dist is None else dist.version,
         )
+        try:
+            validate_channel_name(entry_point.name)
+        except InvalidName as invalid:
+            return self._quarantine(origin, f"entry point name: {invalid}")
         try:
             plugin = entry_point.load()
         # A plugin's import may raise anything, SystemExit included; none of it is the host's.
         except (Exception, SystemExit) as error:
             return self._quarantine(origin, f"import failed: {_describe(error)}", error)
-        return self._register(plugin, origin)
+        return self._register(plugin, origin, from_entry_point=True)
 
-    def _register(self, plugin: object, origin: _Origin) -> PluginInfo:
+    def _register(
+        self, plugin: object, origin: _Origin, *, from_entry_point: bool = False
+    ) -> PluginInfo:
         if origin.name in self._loaded:
             taken = self._loaded[origin.name]
             return self._quarantine(
@@ -198,6 +206,14 @@ class PluginManager:
             return self._quarantine(origin, f"cannot register: {_describe(error)}", error)
         try:
             registrations = self._collect(plugin)
+            channels = registrations.channels
+            # The entry name is the channel name: BEGASIST_LOAD_PLUGINS and the
+            # admin refer to it, so a plugin may not take another channel's name.
+            if from_entry_point and channels and origin.name not in channels:
+                raise PluginLoadError(
+                    f"entry point {origin.name!r} registers channels "
+                    f"{', '.join(sorted(channels))}, none named {origin.name!r}"
+                )
         except Exception as error:
             self._pm.unregister(plugin)
             reason = str(error) if isinstance(error, PluginLoadError) else _describe(error)
@@ -237,12 +253,19 @@ class PluginManager:
         for hook_name, register in hooks:
             caller = self._pm.subset_hook_caller(hook_name, remove_plugins=others)
             try:
-                caller(register=register)
+                results = caller(register=register)
             except PluginLoadError:
                 raise
             # A hook may raise anything, SystemExit included; none of it is the host's.
             except (Exception, SystemExit) as error:
                 raise PluginLoadError(f"{hook_name} failed: {_describe(error)}") from error
+            for result in results:
+                if inspect.isawaitable(result):
+                    if inspect.iscoroutine(result):
+                        result.close()  # never awaited on purpose: no warning
+                    raise PluginLoadError(
+                        f"{hook_name} is async; hooks are plain functions that call register"
+                    )
         # A hook that swallowed register's refusal still registered something invalid.
         if registrations.refused is not None:
             raise registrations.refused
@@ -296,7 +319,10 @@ def _module_of(plugin: object) -> str:
 
 def _describe(error: BaseException) -> str:
     """``TypeName: message``, on one line, for the plugin table and the log."""
-    message = " ".join(str(error).split())
+    try:
+        message = " ".join(str(error).split())
+    except Exception:  # a plugin's exception whose __str__ itself raises
+        message = ""
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 

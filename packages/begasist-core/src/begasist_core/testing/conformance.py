@@ -235,6 +235,9 @@ class ChannelConformance:
         transmitted = await channel_harness.transmitted()
         assert receipt.message_id == message.id
         assert [part.text for part in transmitted] == [message.text]
+        assert [part.address for part in transmitted] == [self.guest_address], (
+            "send() must deliver to message.guest.address"
+        )
         assert len(receipt.provider_message_ids) == len(transmitted)
 
     async def test_send_is_idempotent_per_message_id(
@@ -326,6 +329,8 @@ class ChannelConformance:
         request = self._require_signed(signed_webhook)
         response = self.channel_class.verify(request, self._settings(channel_settings))
         assert isinstance(response, WebhookResponse)
+        assert response.enqueue, "a correctly signed delivery must be enqueued"
+        assert response.status_code < 300, f"answered {response.status_code} to a good signature"
 
     def test_verify_rejects_a_changed_body(
         self, signed_webhook: WebhookRequest | None, channel_settings: Mapping[str, Any]
@@ -413,10 +418,18 @@ def _looks_secret(path: str, exempt: frozenset[str]) -> bool:
 
 
 def _is_secret_type(annotation: Any) -> bool:
-    """SecretStr or SecretBytes, optionally ``| None``."""
-    if get_origin(annotation) in (Union, UnionType):
+    """SecretStr or SecretBytes, optionally ``| None``, or a container of them
+    (``list[SecretStr]``, ``dict[str, SecretStr]``: the values must be secret)."""
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
         members = [arg for arg in get_args(annotation) if arg is not type(None)]
         return bool(members) and all(_is_secret_type(member) for member in members)
+    if origin in (list, tuple, set, frozenset):
+        items = [arg for arg in get_args(annotation) if arg is not Ellipsis]
+        return bool(items) and all(_is_secret_type(item) for item in items)
+    if origin is dict:
+        arguments = get_args(annotation)
+        return len(arguments) == 2 and _is_secret_type(arguments[1])
     return isinstance(annotation, type) and issubclass(annotation, SecretStr | SecretBytes)
 
 

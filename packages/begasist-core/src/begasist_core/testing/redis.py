@@ -42,9 +42,14 @@ def begasist_names() -> StreamNames:
 
 @pytest.fixture
 async def begasist_redis(
-    begasist_redis_url: str, begasist_names: StreamNames
+    anyio_backend: str, begasist_redis_url: str, begasist_names: StreamNames
 ) -> AsyncIterator[Redis]:
-    """A client of the test server; the test's keys are deleted afterwards."""
+    """A client of the test server; the test's keys are deleted afterwards.
+
+    It asks for ``anyio_backend`` so that anyio runs it for any test, also
+    one not marked ``anyio``: otherwise one unmarked test breaks the fixture
+    for the rest of the session.
+    """
     client = Redis.from_url(begasist_redis_url)
     try:
         yield client
