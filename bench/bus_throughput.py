@@ -181,8 +181,8 @@ def main() -> None:
         default="message.received",
         help="what to publish: a guest message (~600 B of JSON) or a tiny config.changed",
     )
-    parser.add_argument("--batch-size", type=int, default=500, help="consumer XREADGROUP COUNT")
-    parser.add_argument("--chunk", type=int, default=1000, help="events per publish_many call")
+    parser.add_argument("--batch-size", type=int, default=200, help="consumer XREADGROUP COUNT")
+    parser.add_argument("--chunk", type=int, default=500, help="events per publish_many call")
     parser.add_argument("--runs", type=int, default=3)
     arguments = parser.parse_args()
     url = os.environ.get("BEGASIST_REDIS_URL", "redis://127.0.0.1:6379/0")
