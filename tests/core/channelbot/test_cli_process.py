@@ -53,6 +53,11 @@ async def collect_for(process: Process, seconds: float) -> list[str]:
     return text.splitlines()
 
 
+def bot_command(*options: str) -> list[str]:
+    """channelbot for the hotel plaza, as a process of this interpreter."""
+    return [sys.executable, "-m", "begasist_core.channelbot.cli", "--hotel", "plaza", *options]
+
+
 def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -66,16 +71,7 @@ async def stop(process: Process) -> int:
 
 
 async def test_the_readme_demo_runs_on_the_embedded_engine_and_stops_cleanly() -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "begasist_core.channelbot.cli",
-        "--hotel",
-        "plaza",
-        "--settings-file",
-        str(DEMO_SETTINGS),
-        "--embedded-engine",
-    ]
+    command = bot_command("--settings-file", str(DEMO_SETTINGS), "--embedded-engine")
     async with await anyio.open_process(command, env=environment()) as process:
         lines = await read_until(process, "ready: hotel plaza", within=30)
         assert any("embedded Valkey engine listening" in line for line in lines)
@@ -84,17 +80,7 @@ async def test_the_readme_demo_runs_on_the_embedded_engine_and_stops_cleanly() -
 
 async def test_an_unreachable_redis_is_one_log_line_and_retried_with_backoff() -> None:
     url = f"redis://127.0.0.1:{closed_port()}/0"
-    command = [
-        sys.executable,
-        "-m",
-        "begasist_core.channelbot.cli",
-        "--hotel",
-        "plaza",
-        "--settings-file",
-        str(DEMO_SETTINGS),
-        "--redis-url",
-        url,
-    ]
+    command = bot_command("--settings-file", str(DEMO_SETTINGS), "--redis-url", url)
     async with await anyio.open_process(command, env=environment()) as process:
         lines = await collect_for(process, 3.0)
         assert process.returncode is None, "the bot must keep retrying, not exit"
@@ -151,16 +137,7 @@ def stub_suite() -> Iterator[str]:
 async def test_a_bot_runs_on_settings_from_the_suite_and_never_logs_the_secrets(
     stub_suite: str,
 ) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "begasist_core.channelbot.cli",
-        "--hotel",
-        "plaza",
-        "--suite-url",
-        stub_suite,
-        "--embedded-engine",
-    ]
+    command = bot_command("--suite-url", stub_suite, "--embedded-engine")
     env = environment(BEGASIST_BOT_TOKEN=TOKEN, BEGASIST_LOG_LEVEL="DEBUG")
     async with await anyio.open_process(command, env=env) as process:
         lines = await read_until(process, "ready: hotel plaza", within=30)

@@ -140,10 +140,6 @@ class HotelBot:
         # Set the first time this bot becomes the hotel's active bot.
         self.ready = anyio.Event()
 
-    @property
-    def lease(self) -> HotelLease:
-        return self._lease
-
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve the hotel until cancelled or drained; ``started`` once it is first active."""
         outage = RedisOutage(redis_label(self._redis), logger=log)
