@@ -1,0 +1,1 @@
+"""Storage: the domain store over a document database (SQLite or Astra DB)."""

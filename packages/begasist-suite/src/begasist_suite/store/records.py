@@ -1,0 +1,184 @@
+"""What the suite stores besides core's messages: hotels, people, credentials, drafts."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Generic, TypeVar
+
+from begasist_core import (
+    ChannelName,
+    ChannelState,
+    Conversation,
+    GuestIdentity,
+    HotelSlug,
+    ReplyMode,
+    new_id,
+    utc_now,
+)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ChannelConfig",
+    "ChannelStatus",
+    "ConversationRecord",
+    "Credential",
+    "CredentialKind",
+    "Draft",
+    "DraftStatus",
+    "Guest",
+    "Hotel",
+    "Membership",
+    "Page",
+    "Role",
+    "User",
+]
+
+T = TypeVar("T")
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Role(StrEnum):
+    """A member's role in one hotel; each includes what the ones below may do."""
+
+    AGENT = "agent"
+    """Works the inbox: reads and answers conversations."""
+    MANAGER = "manager"
+    """Also configures channels, the FAQ and guests' modes."""
+    OWNER = "owner"
+    """Also manages the hotel's members and bot tokens."""
+
+    def includes(self, other: Role) -> bool:
+        return _ROLE_RANK[self] >= _ROLE_RANK[other]
+
+
+_ROLE_RANK = {role: rank for rank, role in enumerate(Role)}
+
+
+class Hotel(_Record):
+    slug: HotelSlug
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    config_version: Annotated[int, Field(ge=0)] = 0
+    """Bumped by every change to the channel settings; bots compare it."""
+    responder: Annotated[str, Field(min_length=1, max_length=64)] = "faq"
+    faq: tuple[dict[str, object], ...] = ()
+    """The FAQ entries (:class:`begasist_core.FaqEntry` documents) the responder uses."""
+    fallback: dict[str, str] = Field(default_factory=dict)
+    """Language -> "a person will answer shortly" text."""
+    default_language: Annotated[str, Field(pattern=r"^[a-z]{2,3}$")] = "en"
+    created_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+class User(_Record):
+    id: str = Field(default_factory=new_id)
+    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+    display_name: Annotated[str, Field(max_length=200)] = ""
+    password_hash: str | None = None
+    """argon2id hash; None for a user who cannot log in with a password."""
+    platform_admin: bool = False
+    disabled: bool = False
+    created_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+class Membership(_Record):
+    hotel: HotelSlug
+    user_id: str
+    role: Role
+
+
+class CredentialKind(StrEnum):
+    SESSION = "session"
+    """A browser login, held in a cookie, with its CSRF token."""
+    API_TOKEN = "api_token"
+    """A user's personal bearer token for scripts; acts as the user."""
+    BOT_TOKEN = "bot_token"
+    """A hotel's bot token: reads that hotel's channel settings and nothing else."""
+
+
+class Credential(_Record):
+    """A session or token, stored under the SHA-256 of its secret, never the secret."""
+
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    id: str = Field(default_factory=new_id)
+    """A public handle, for listing and revoking it."""
+    kind: CredentialKind
+    user_id: str | None = None
+    hotel: HotelSlug | None = None
+    name: Annotated[str, Field(max_length=200)] = ""
+    csrf_token: str | None = None
+    created_at: AwareDatetime = Field(default_factory=utc_now)
+    expires_at: AwareDatetime | None = None
+
+
+class ChannelConfig(_Record):
+    """A hotel's settings of one channel; secret fields only as ciphertext."""
+
+    hotel: HotelSlug
+    channel: ChannelName
+    settings: dict[str, object] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict)
+    """Secret field -> its encrypted value (``BEGASIST_SECRET_KEY``)."""
+    updated_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+class Guest(_Record):
+    """A person, with their identities on every channel of one hotel."""
+
+    id: str = Field(default_factory=new_id)
+    hotel: HotelSlug
+    display_name: Annotated[str | None, Field(max_length=200)] = None
+    mode_override: ReplyMode | None = None
+    """Overrides the channel's reply mode for this guest."""
+    identities: tuple[GuestIdentity, ...] = ()
+    created_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+class ConversationRecord(Conversation):
+    """A conversation as the inbox lists it: with its guest's id."""
+
+    guest_id: str | None = None
+    last_message_preview: Annotated[str | None, Field(max_length=200)] = None
+
+
+class DraftStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    REJECTED = "rejected"
+
+
+class Draft(_Record):
+    """The assistant's proposed reply to one inbound message."""
+
+    id: str
+    hotel: HotelSlug
+    conversation_id: str
+    message_id: str
+    """The inbound message it answers."""
+    text: Annotated[str, Field(min_length=1, max_length=65536)]
+    responder: str
+    confidence: float | None = None
+    status: DraftStatus = DraftStatus.PENDING
+    decided_by: str | None = None
+    decided_at: AwareDatetime | None = None
+    sent_message_id: str | None = None
+    created_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+class ChannelStatus(_Record):
+    """The last ``channel.state`` a hotel's bot reported for a channel."""
+
+    hotel: HotelSlug
+    channel: ChannelName
+    state: ChannelState
+    detail: str | None = None
+    restarts: int = 0
+    at: AwareDatetime = Field(default_factory=utc_now)
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass ``next_cursor`` back to get the next one."""
+
+    items: list[T]
+    next_cursor: str | None = None

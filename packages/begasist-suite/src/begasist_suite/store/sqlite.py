@@ -1,0 +1,254 @@
+"""The embedded SQLite backend of the document layer: one file, migrations, WAL.
+
+Each collection is a table ``(_id TEXT PRIMARY KEY, doc TEXT)`` holding JSON,
+with an expression index on every field the store queries. All work on the
+connection happens in one worker thread at a time (a capacity limiter of one),
+and a whole operation (an update's read, change and write) is one trip to
+that thread inside one transaction, so every method is atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import anyio
+
+from begasist_suite.store.documents import (
+    COLLECTIONS,
+    DuplicateDocument,
+    Filter,
+    Sort,
+    Update,
+)
+from begasist_suite.store.updates import UnsupportedQuery, apply_update, document_for_upsert
+
+__all__ = ["SCHEMA_VERSION", "SqliteDatabase"]
+
+T = TypeVar("T")
+
+_NAME: Final = re.compile(r"^[a-z_][a-z0-9_]*$")
+_COMPARISONS: Final = {"$lt": "<", "$lte": "<=", "$gt": ">", "$gte": ">="}
+
+
+def _create_collections(connection: sqlite3.Connection) -> None:
+    for name, fields in COLLECTIONS.items():
+        connection.execute(
+            f'CREATE TABLE IF NOT EXISTS "{name}" (_id TEXT PRIMARY KEY, doc TEXT NOT NULL)'
+        )
+        for field in fields:
+            connection.execute(
+                f'CREATE INDEX IF NOT EXISTS "ix_{name}_{field}" '
+                f"ON \"{name}\" (json_extract(doc, '$.{field}'))"
+            )
+
+
+MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (_create_collections,)
+"""Schema steps in order; step *n* takes a database from version *n* to *n + 1*.
+
+Append a step for every change (a new collection or index, a field rewrite);
+never edit a step that has shipped.
+"""
+
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+
+class SqliteDatabase:
+    """A SQLite file (or ``:memory:``) holding the store's collections."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._connection: sqlite3.Connection | None = None
+        self._limiter = anyio.CapacityLimiter(1)
+
+    def collection(self, name: str) -> SqliteCollection:
+        if name not in COLLECTIONS:
+            raise KeyError(f"no collection {name!r}")
+        return SqliteCollection(self, name)
+
+    async def migrate(self) -> None:
+        """Open the file (creating it) and apply the migrations it has not had."""
+        await self.run(_migrate)
+
+    async def aclose(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await anyio.to_thread.run_sync(connection.close, limiter=self._limiter)
+
+    async def run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        """Run *operation* on the connection in the worker thread, inside one transaction."""
+
+        def in_transaction() -> T:
+            connection = self._connect()
+            with connection:  # commits on success, rolls back on an exception
+                connection.execute("BEGIN IMMEDIATE")
+                return operation(connection)
+
+        return await anyio.to_thread.run_sync(in_transaction, limiter=self._limiter)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: transactions are the explicit BEGIN IMMEDIATE above.
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            # NORMAL loses at most the last transactions on power loss, never corrupts (WAL).
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=5000")
+            self._connection = connection
+        return self._connection
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the database is at schema version {version}, newer than this suite's "
+            f"{SCHEMA_VERSION}: upgrade begasist-suite"
+        )
+    for step in MIGRATIONS[version:]:
+        step(connection)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+class SqliteCollection:
+    """One table of :class:`SqliteDatabase`; see :class:`~begasist_suite.store.documents.Collection`."""
+
+    def __init__(self, database: SqliteDatabase, name: str) -> None:
+        self._database = database
+        self._name = name
+        self._fields = frozenset(COLLECTIONS[name]) | {"_id"}
+
+    async def insert(self, document: Mapping[str, Any]) -> None:
+        if "_id" not in document:
+            raise UnsupportedQuery("a document needs an _id")
+        text = json.dumps(document, separators=(",", ":"))
+
+        def insert(connection: sqlite3.Connection) -> None:
+            try:
+                connection.execute(
+                    f'INSERT INTO "{self._name}" (_id, doc) VALUES (?, ?)',
+                    (document["_id"], text),
+                )
+            except sqlite3.IntegrityError:
+                raise DuplicateDocument(f"{self._name}: _id {document['_id']!r} exists") from None
+
+        await self._database.run(insert)
+
+    async def find_one(self, filter: Filter) -> dict[str, Any] | None:
+        found = await self.find(filter, limit=1)
+        return found[0] if found else None
+
+    async def find(
+        self, filter: Filter, *, sort: Sort | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        sql, parameters = self._select(filter, sort, limit)
+
+        def find(connection: sqlite3.Connection) -> list[dict[str, Any]]:
+            return [json.loads(row[0]) for row in connection.execute(sql, parameters)]
+
+        return await self._database.run(find)
+
+    async def update_one(
+        self, filter: Filter, update: Update, *, upsert: bool = False
+    ) -> dict[str, Any] | None:
+        sql, parameters = self._select(filter, None, 1, with_id=True)
+
+        def update_one(connection: sqlite3.Connection) -> dict[str, Any] | None:
+            row = connection.execute(sql, parameters).fetchone()
+            if row is None:
+                if not upsert:
+                    return None
+                document = document_for_upsert(filter, update)
+                connection.execute(
+                    f'INSERT INTO "{self._name}" (_id, doc) VALUES (?, ?)',
+                    (document["_id"], json.dumps(document, separators=(",", ":"))),
+                )
+                return document
+            document = apply_update(json.loads(row[0]), update, inserting=False)
+            connection.execute(
+                f'UPDATE "{self._name}" SET doc = ? WHERE _id = ?',
+                (json.dumps(document, separators=(",", ":")), row[1]),
+            )
+            return document
+
+        return await self._database.run(update_one)
+
+    async def delete_many(self, filter: Filter) -> int:
+        where, parameters = self._where(filter)
+
+        def delete_many(connection: sqlite3.Connection) -> int:
+            return connection.execute(f'DELETE FROM "{self._name}"{where}', parameters).rowcount
+
+        return await self._database.run(delete_many)
+
+    async def count(self, filter: Filter) -> int:
+        where, parameters = self._where(filter)
+
+        def count(connection: sqlite3.Connection) -> int:
+            row = connection.execute(f'SELECT count(*) FROM "{self._name}"{where}', parameters)
+            return int(row.fetchone()[0])
+
+        return await self._database.run(count)
+
+    def _select(
+        self, filter: Filter, sort: Sort | None, limit: int | None, *, with_id: bool = False
+    ) -> tuple[str, list[Any]]:
+        where, parameters = self._where(filter)
+        columns = "doc, _id" if with_id else "doc"
+        sql = f'SELECT {columns} FROM "{self._name}"{where}'
+        if sort is not None:
+            field, direction = sort
+            sql += f" ORDER BY {self._column(field)} {'ASC' if direction == 1 else 'DESC'}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            parameters.append(int(limit))
+        return sql, parameters
+
+    def _where(self, filter: Filter) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        parameters: list[Any] = []
+        for field, condition in filter.items():
+            column = self._column(field)
+            if not isinstance(condition, Mapping):
+                if condition is None:
+                    clauses.append(f"{column} IS NULL")
+                else:
+                    clauses.append(f"{column} = ?")
+                    parameters.append(_sql_value(condition))
+                continue
+            for operator, operand in condition.items():
+                if operator == "$in":
+                    if not isinstance(operand, list | tuple):
+                        raise UnsupportedQuery("$in takes a list")
+                    if not operand:
+                        clauses.append("0")
+                        continue
+                    clauses.append(f"{column} IN ({', '.join('?' * len(operand))})")
+                    parameters.extend(_sql_value(value) for value in operand)
+                elif operator == "$ne":
+                    clauses.append(f"{column} IS NOT ?")
+                    parameters.append(_sql_value(operand))
+                elif operator in _COMPARISONS:
+                    clauses.append(f"{column} {_COMPARISONS[operator]} ?")
+                    parameters.append(_sql_value(operand))
+                else:
+                    raise UnsupportedQuery(f"unsupported filter operator {operator!r}")
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), parameters
+
+    def _column(self, field: str) -> str:
+        if field not in self._fields or not _NAME.match(field):
+            # Astra indexes only the declared fields; refusing here keeps SQLite honest.
+            raise UnsupportedQuery(f"{self._name}: {field!r} is not an indexed field")
+        return "_id" if field == "_id" else f"json_extract(doc, '$.{field}')"
+
+
+def _sql_value(value: object) -> object:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise UnsupportedQuery(f"filters compare scalars, not {type(value).__name__}")
