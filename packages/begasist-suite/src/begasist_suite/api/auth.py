@@ -1,0 +1,226 @@
+"""Logging in and out, the caller's own account and personal API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from begasist_core import utc_now
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotAuthorizedException, NotFoundException, TooManyRequestsException
+from litestar.params import JSONBody, PathParameter
+from pydantic import BaseModel, ConfigDict, Field
+
+from begasist_suite.api.dependencies import PrincipalDep, ServicesDep
+from begasist_suite.auth.credentials import digest, new_secret, verify_password
+from begasist_suite.auth.principal import SESSION_COOKIE
+from begasist_suite.auth.rate_limit import LoginLimiter
+from begasist_suite.store.records import Credential, CredentialKind, Membership, Role
+
+__all__ = ["AuthController", "MeController"]
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: Annotated[str, Field(min_length=3, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class UserView(BaseModel):
+    id: str
+    email: str
+    display_name: str
+    platform_admin: bool
+
+
+class MembershipView(BaseModel):
+    hotel: str
+    role: Role
+
+
+class LoginAnswer(BaseModel):
+    user: UserView
+    csrf_token: str
+    """Send it back in ``X-CSRF-Token`` on every POST, PUT, PATCH and DELETE."""
+
+
+class MeAnswer(BaseModel):
+    user: UserView
+    memberships: list[MembershipView]
+
+
+class TokenBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = None
+
+
+class TokenView(BaseModel):
+    id: str
+    name: str
+    created_at: str
+    expires_at: str | None
+
+
+class NewToken(TokenView):
+    token: str
+    """The secret: shown this once, never again."""
+
+
+def user_view(principal: PrincipalDep) -> UserView:
+    user = principal.user
+    if user is None:
+        raise NotFoundException("not found")
+    return UserView(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        platform_admin=user.platform_admin,
+    )
+
+
+def _client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _limiter(services: ServicesDep) -> LoginLimiter:
+    settings = services.settings
+    return LoginLimiter(
+        services.redis,
+        services.names.key("auth"),
+        attempts=settings.login_attempts,
+        window_seconds=settings.login_window_seconds,
+    )
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/login", status_code=200)
+    async def login(
+        self, request: Request[Any, Any, Any], data: JSONBody[LoginBody], services: ServicesDep
+    ) -> Response[LoginAnswer]:
+        """Start a browser session: sets the session cookie and returns the CSRF token."""
+        limiter = _limiter(services)
+        address = _client_address(request)
+        wait = await limiter.retry_after(data.email, address)
+        if wait is not None:
+            raise TooManyRequestsException(
+                "too many failed logins; try again later", headers={"Retry-After": str(wait)}
+            )
+        user = await services.store.get_user_by_email(data.email)
+        if user is None or user.disabled or not verify_password(user.password_hash, data.password):
+            await limiter.failed(data.email, address)
+            raise NotAuthorizedException("wrong email or password")
+        await limiter.succeeded(data.email)
+        secret = new_secret("session")
+        lifetime = timedelta(hours=services.settings.session_hours)
+        credential = Credential(
+            digest=digest(secret),
+            kind=CredentialKind.SESSION,
+            user_id=user.id,
+            csrf_token=new_secret("session")[4:],
+            expires_at=utc_now() + lifetime,
+        )
+        await services.store.add_credential(credential)
+        assert credential.csrf_token is not None
+        answer = LoginAnswer(
+            user=UserView(
+                id=user.id,
+                email=user.email,
+                display_name=user.display_name,
+                platform_admin=user.platform_admin,
+            ),
+            csrf_token=credential.csrf_token,
+        )
+        cookie = Cookie(
+            key=SESSION_COOKIE,
+            value=secret,
+            httponly=True,
+            samesite="strict",
+            secure=services.settings.cookie_secure,
+            path="/",
+            max_age=int(lifetime.total_seconds()),
+        )
+        return Response(answer, cookies=[cookie])
+
+    @post("/logout", status_code=204)
+    async def logout(
+        self, request: Request[Any, Any, Any], principal: PrincipalDep, services: ServicesDep
+    ) -> Response[None]:
+        """End the browser session (or, with a bearer token, do nothing to it)."""
+        if principal.credential.kind is CredentialKind.SESSION:
+            await services.store.delete_credential(principal.credential.digest)
+        return Response(
+            None,
+            status_code=204,
+            cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")],
+        )
+
+
+class MeController(Controller):
+    path = "/api/v1/me"
+    tags = ["me"]
+
+    @get("/")
+    async def me(self, principal: PrincipalDep, services: ServicesDep) -> MeAnswer:
+        """The caller and the hotels they belong to."""
+        view = user_view(principal)
+        memberships: list[Membership] = await services.store.list_memberships(user_id=view.id)
+        return MeAnswer(
+            user=view, memberships=[MembershipView(hotel=m.hotel, role=m.role) for m in memberships]
+        )
+
+    @get("/tokens")
+    async def list_tokens(self, principal: PrincipalDep, services: ServicesDep) -> list[TokenView]:
+        """The caller's personal API tokens (never their secrets)."""
+        view = user_view(principal)
+        tokens = await services.store.list_credentials(CredentialKind.API_TOKEN, user_id=view.id)
+        return [_token_view(t) for t in tokens]
+
+    @post("/tokens", status_code=201)
+    async def create_token(
+        self, data: JSONBody[TokenBody], principal: PrincipalDep, services: ServicesDep
+    ) -> NewToken:
+        """A new personal API token: use it as ``Authorization: Bearer <token>``."""
+        view = user_view(principal)
+        secret = new_secret("api_token")
+        expires = (
+            None
+            if data.expires_in_days is None
+            else utc_now() + timedelta(days=data.expires_in_days)
+        )
+        credential = await services.store.add_credential(
+            Credential(
+                digest=digest(secret),
+                kind=CredentialKind.API_TOKEN,
+                user_id=view.id,
+                name=data.name,
+                expires_at=expires,
+            )
+        )
+        return NewToken(token=secret, **_token_view(credential).model_dump())
+
+    @delete("/tokens/{token_id:str}", status_code=204)
+    async def revoke_token(
+        self,
+        token_id: Annotated[str, PathParameter(max_length=64)],
+        principal: PrincipalDep,
+        services: ServicesDep,
+    ) -> None:
+        view = user_view(principal)
+        if not await services.store.revoke_credential(
+            CredentialKind.API_TOKEN, token_id, user_id=view.id
+        ):
+            raise NotFoundException("not found")
+
+
+def _token_view(credential: Credential) -> TokenView:
+    return TokenView(
+        id=credential.id,
+        name=credential.name,
+        created_at=credential.created_at.isoformat(),
+        expires_at=None if credential.expires_at is None else credential.expires_at.isoformat(),
+    )

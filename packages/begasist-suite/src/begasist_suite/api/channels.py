@@ -1,0 +1,224 @@
+"""Channel types from the installed plugins, and each hotel's channel settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from begasist_core import (
+    Capabilities,
+    ChannelCommand,
+    ConfigChanged,
+    PluginStatus,
+    UnknownChannel,
+    make_event,
+)
+from begasist_core.channelbot.settings_source import HotelSettings
+from litestar import Controller, delete, get, post, put
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.params import JSONBody, PathParameter
+from pydantic import BaseModel, ConfigDict, Field
+
+from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
+from begasist_suite.channel_settings import (
+    SettingsView,
+    apply_settings_update,
+    bot_settings,
+    settings_view,
+)
+from begasist_suite.store.records import Role
+
+__all__ = ["BotController", "ChannelSettingsController", "ChannelTypesController"]
+
+log = logging.getLogger(__name__)
+
+ChannelPath = Annotated[str, PathParameter(max_length=32)]
+
+
+class ChannelType(BaseModel):
+    name: str
+    plugin: str
+    settings_schema: dict[str, Any]
+    """The JSON Schema of the channel's settings; secret fields are ``writeOnly``."""
+    capabilities: Capabilities
+
+
+class PluginReport(BaseModel):
+    name: str
+    status: PluginStatus
+    channels: list[str]
+    error: str | None = None
+
+
+class ChannelTypesAnswer(BaseModel):
+    channels: list[ChannelType]
+    plugins: list[PluginReport]
+    """Every plugin found, including quarantined ones and why."""
+
+
+class CommandBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    command: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    arguments: dict[
+        Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=1024)]
+    ] = {}
+
+
+class VersionAnswer(BaseModel):
+    version: int
+
+
+class ChannelTypesController(Controller):
+    path = "/api/v1/channel-types"
+    tags = ["channels"]
+
+    @get("/")
+    async def list_channel_types(
+        self, principal: PrincipalDep, services: ServicesDep
+    ) -> ChannelTypesAnswer:
+        """The channels the installed plugins provide, with settings schemas and capabilities."""
+        if principal.user is None:
+            raise NotFoundException("not found")
+        plugins = services.plugins.plugins
+        origin = {channel: info.name for info in plugins for channel in info.channels}
+        channels = [
+            ChannelType(
+                name=name,
+                plugin=origin.get(name, name),
+                settings_schema=cls.Settings.model_json_schema(),
+                capabilities=cls.capabilities,
+            )
+            for name, cls in sorted(services.plugins.channels.items())
+        ]
+        reports = [
+            PluginReport(name=i.name, status=i.status, channels=list(i.channels), error=i.error)
+            for i in plugins
+        ]
+        return ChannelTypesAnswer(channels=channels, plugins=reports)
+
+
+class ChannelSettingsController(Controller):
+    path = "/api/v1/hotels/{hotel:str}/channels"
+    tags = ["channels"]
+
+    @get("/")
+    async def list_channel_settings(
+        self, access: AccessDep, services: ServicesDep
+    ) -> list[SettingsView]:
+        access.require(Role.MANAGER)
+        configs = await services.store.list_channel_configs(access.hotel.slug)
+        return [settings_view(_model(services, c.channel), c) for c in configs]
+
+    @get("/{channel:str}")
+    async def get_channel_settings(
+        self, channel: ChannelPath, access: AccessDep, services: ServicesDep
+    ) -> SettingsView:
+        access.require(Role.MANAGER)
+        config = await services.store.get_channel_config(access.hotel.slug, channel)
+        if config is None:
+            raise NotFoundException("not found")
+        return settings_view(_model(services, channel), config)
+
+    @put("/{channel:str}")
+    async def put_channel_settings(
+        self,
+        channel: ChannelPath,
+        data: JSONBody[dict[str, Any]],
+        access: AccessDep,
+        services: ServicesDep,
+    ) -> SettingsView:
+        """Replace the channel's settings, validated by its plugin (422 lists the field errors).
+
+        Secret fields are write-only: leave one out to keep it, send ``null`` to
+        clear it. The hotel's config version is bumped and its bot told.
+        """
+        access.require(Role.MANAGER)
+        model = _model(services, channel)
+        if model is None:
+            raise NotFoundException(f"no channel type {channel!r} is installed")
+        hotel = access.hotel.slug
+        stored = await services.store.get_channel_config(hotel, channel)
+        config = apply_settings_update(model, hotel, channel, data, stored, services.secret_box)
+        await services.store.put_channel_config(config)
+        await _config_changed(services, hotel)
+        return settings_view(model, config)
+
+    @delete("/{channel:str}", status_code=204)
+    async def delete_channel_settings(
+        self, channel: ChannelPath, access: AccessDep, services: ServicesDep
+    ) -> None:
+        access.require(Role.MANAGER)
+        if not await services.store.delete_channel_config(access.hotel.slug, channel):
+            raise NotFoundException("not found")
+        await _config_changed(services, access.hotel.slug)
+
+    @post("/{channel:str}/commands", status_code=202)
+    async def send_command(
+        self,
+        channel: ChannelPath,
+        data: JSONBody[CommandBody],
+        access: AccessDep,
+        services: ServicesDep,
+    ) -> dict[str, str]:
+        """Send an operator's command to the channel in the hotel's bot (``restart``, ``logout``...)."""
+        access.require(Role.MANAGER)
+        hotel = access.hotel.slug
+        if await services.store.get_channel_config(hotel, channel) is None:
+            raise NotFoundException("not found")
+        event = make_event(
+            hotel, ChannelCommand(channel=channel, command=data.command, arguments=data.arguments)
+        )
+        await services.publisher.publish(services.names.control(hotel), event)
+        return {"event_id": event.id}
+
+
+class BotController(Controller):
+    """What a hotel's channelbot reads, with that hotel's bot token and nothing else."""
+
+    path = "/api/v1/hotels/{hotel:str}/bot"
+    tags = ["bot"]
+
+    @get("/settings")
+    async def bot_settings(
+        self, hotel: ChannelPath, principal: PrincipalDep, services: ServicesDep
+    ) -> HotelSettings:
+        """The hotel's channel settings with secrets in clear: only for its bot, over TLS."""
+        found = await _bot_hotel(hotel, principal, services)
+        configs = await services.store.list_channel_configs(hotel)
+        return HotelSettings(
+            hotel=hotel,
+            version=found,
+            channels={c.channel: bot_settings(c, services.secret_box) for c in configs},
+        )
+
+    @get("/settings/version")
+    async def bot_settings_version(
+        self, hotel: ChannelPath, principal: PrincipalDep, services: ServicesDep
+    ) -> VersionAnswer:
+        return VersionAnswer(version=await _bot_hotel(hotel, principal, services))
+
+
+async def _bot_hotel(hotel: str, principal: PrincipalDep, services: ServicesDep) -> int:
+    if principal.bot_hotel is None:
+        raise NotAuthorizedException("use the hotel's bot token")
+    if principal.bot_hotel != hotel:
+        raise NotFoundException("not found")
+    found = await services.store.get_hotel(hotel)
+    if found is None:
+        raise NotFoundException("not found")
+    return found.config_version
+
+
+def _model(services: ServicesDep, channel: str) -> Any:
+    try:
+        return services.plugins.channel(channel).Settings
+    except UnknownChannel:
+        return None
+
+
+async def _config_changed(services: ServicesDep, hotel: str) -> None:
+    version = await services.store.bump_config_version(hotel)
+    await services.publisher.publish(
+        services.names.control(hotel), make_event(hotel, ConfigChanged(version=version))
+    )
+    log.info("hotel %s: channel settings changed (config version %d)", hotel, version)

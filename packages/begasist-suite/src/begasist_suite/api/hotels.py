@@ -1,0 +1,208 @@
+"""Hotels, their members and their bot tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from begasist_core import FaqEntry, HotelSlug
+from litestar import Controller, delete, get, patch, post, put
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import JSONBody, PathParameter
+from pydantic import BaseModel, ConfigDict, Field
+
+from begasist_suite.api.auth import NewToken, TokenView, _token_view
+from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
+from begasist_suite.auth.credentials import digest, new_secret
+from begasist_suite.store.records import Credential, CredentialKind, Hotel, Membership, Role
+
+__all__ = ["HotelController"]
+
+Id = Annotated[str, PathParameter(max_length=64)]
+
+
+class HotelView(BaseModel):
+    slug: str
+    name: str
+    config_version: int
+    responder: str
+    default_language: str
+    faq: list[FaqEntry]
+    fallback: dict[str, str]
+    role: Role | None = None
+    """The caller's role in it."""
+
+
+class NewHotel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slug: HotelSlug
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class HotelChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    responder: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    default_language: Annotated[str | None, Field(pattern=r"^[a-z]{2,3}$")] = None
+    faq: Annotated[list[FaqEntry] | None, Field(max_length=500)] = None
+    fallback: (
+        dict[
+            Annotated[str, Field(pattern=r"^[a-z]{2,3}$")],
+            Annotated[str, Field(min_length=1, max_length=4096)],
+        ]
+        | None
+    ) = None
+
+
+class MemberView(BaseModel):
+    user_id: str
+    email: str
+    display_name: str
+    role: Role
+
+
+class MemberBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+
+
+class BotTokenBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200)] = "bot"
+
+
+def hotel_view(hotel: Hotel, role: Role | None) -> HotelView:
+    return HotelView(
+        slug=hotel.slug,
+        name=hotel.name,
+        config_version=hotel.config_version,
+        responder=hotel.responder,
+        default_language=hotel.default_language,
+        faq=list(hotel.faq),
+        fallback=dict(hotel.fallback),
+        role=role,
+    )
+
+
+class HotelController(Controller):
+    path = "/api/v1/hotels"
+    tags = ["hotels"]
+
+    @get("/")
+    async def list_hotels(self, principal: PrincipalDep, services: ServicesDep) -> list[HotelView]:
+        """The hotels the caller belongs to (every hotel, for a platform admin)."""
+        user = principal.user
+        if user is None:
+            return []
+        if user.platform_admin:
+            return [hotel_view(h, Role.OWNER) for h in await services.store.list_hotels()]
+        roles = {m.hotel: m.role for m in await services.store.list_memberships(user_id=user.id)}
+        hotels = await services.store.list_hotels(roles)
+        return [hotel_view(h, roles[h.slug]) for h in hotels]
+
+    @post("/", status_code=201)
+    async def create_hotel(
+        self, data: JSONBody[NewHotel], principal: PrincipalDep, services: ServicesDep
+    ) -> HotelView:
+        """Create a hotel (platform admins only)."""
+        if principal.user is None or not principal.user.platform_admin:
+            raise PermissionDeniedException("only a platform admin creates hotels")
+        hotel = await services.store.create_hotel(Hotel(slug=data.slug, name=data.name))
+        return hotel_view(hotel, Role.OWNER)
+
+    @get("/{hotel:str}")
+    async def get_hotel(self, access: AccessDep) -> HotelView:
+        return hotel_view(access.hotel, access.role)
+
+    @patch("/{hotel:str}")
+    async def update_hotel(
+        self, data: JSONBody[HotelChanges], access: AccessDep, services: ServicesDep
+    ) -> HotelView:
+        """Change the name, the responder, its FAQ and fallback texts (managers)."""
+        access.require(Role.MANAGER)
+        changes = data.model_dump(exclude_unset=True, exclude_none=True)
+        if "responder" in changes and changes["responder"] not in services.plugins.responders:
+            raise NotFoundException(f"no responder {changes['responder']!r} is installed")
+        if not changes:
+            return hotel_view(access.hotel, access.role)
+        hotel = await services.store.update_hotel(access.hotel.slug, **changes)
+        return hotel_view(hotel, access.role)
+
+    @delete("/{hotel:str}", status_code=204)
+    async def delete_hotel(self, access: AccessDep, services: ServicesDep) -> None:
+        """Delete a hotel and everything in it (platform admins only)."""
+        if not access.user.platform_admin:
+            raise PermissionDeniedException("only a platform admin deletes hotels")
+        await services.store.delete_hotel(access.hotel.slug)
+
+    @get("/{hotel:str}/members")
+    async def list_members(self, access: AccessDep, services: ServicesDep) -> list[MemberView]:
+        members = []
+        for membership in await services.store.list_memberships(hotel=access.hotel.slug):
+            user = await services.store.get_user(membership.user_id)
+            if user is not None:
+                members.append(
+                    MemberView(
+                        user_id=user.id,
+                        email=user.email,
+                        display_name=user.display_name,
+                        role=membership.role,
+                    )
+                )
+        return members
+
+    @put("/{hotel:str}/members/{user_id:str}")
+    async def set_member(
+        self, user_id: Id, data: JSONBody[MemberBody], access: AccessDep, services: ServicesDep
+    ) -> MemberView:
+        """Add a user to the hotel or change their role (owners)."""
+        access.require(Role.OWNER)
+        user = await services.store.get_user(user_id)
+        if user is None:
+            raise NotFoundException("not found")
+        await services.store.set_membership(
+            Membership(hotel=access.hotel.slug, user_id=user.id, role=data.role)
+        )
+        return MemberView(
+            user_id=user.id, email=user.email, display_name=user.display_name, role=data.role
+        )
+
+    @delete("/{hotel:str}/members/{user_id:str}", status_code=204)
+    async def remove_member(self, user_id: Id, access: AccessDep, services: ServicesDep) -> None:
+        access.require(Role.OWNER)
+        if not await services.store.remove_membership(access.hotel.slug, user_id):
+            raise NotFoundException("not found")
+
+    @get("/{hotel:str}/bot-tokens")
+    async def list_bot_tokens(self, access: AccessDep, services: ServicesDep) -> list[TokenView]:
+        access.require(Role.OWNER)
+        tokens = await services.store.list_credentials(
+            CredentialKind.BOT_TOKEN, hotel=access.hotel.slug
+        )
+        return [_token_view(t) for t in tokens]
+
+    @post("/{hotel:str}/bot-tokens", status_code=201)
+    async def create_bot_token(
+        self, data: JSONBody[BotTokenBody], access: AccessDep, services: ServicesDep
+    ) -> NewToken:
+        """A token for the hotel's channelbot (``BEGASIST_BOT_TOKEN``); shown once."""
+        access.require(Role.OWNER)
+        secret = new_secret("bot_token")
+        credential = await services.store.add_credential(
+            Credential(
+                digest=digest(secret),
+                kind=CredentialKind.BOT_TOKEN,
+                hotel=access.hotel.slug,
+                name=data.name,
+            )
+        )
+        return NewToken(token=secret, **_token_view(credential).model_dump())
+
+    @delete("/{hotel:str}/bot-tokens/{token_id:str}", status_code=204)
+    async def revoke_bot_token(
+        self, token_id: Id, access: AccessDep, services: ServicesDep
+    ) -> None:
+        access.require(Role.OWNER)
+        if not await services.store.revoke_credential(
+            CredentialKind.BOT_TOKEN, token_id, hotel=access.hotel.slug
+        ):
+            raise NotFoundException("not found")

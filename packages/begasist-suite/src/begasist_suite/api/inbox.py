@@ -1,0 +1,194 @@
+"""The inbox: conversations, their messages, staff replies and the assistant's drafts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from begasist_core import ConversationStatus, Message, ReplyMode
+from litestar import Controller, get, patch, post
+from litestar.exceptions import NotFoundException
+from litestar.params import JSONBody, PathParameter, QueryParameter
+from pydantic import BaseModel, ConfigDict, Field
+
+from begasist_suite.api.dependencies import AccessDep, ServicesDep
+from begasist_suite.inbox.outbox import queue_reply
+from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page
+from begasist_suite.store.store import Conflict
+
+__all__ = ["ConversationController", "DraftController"]
+
+Id = Annotated[str, PathParameter(max_length=64)]
+Cursor = Annotated[str | None, QueryParameter(max_length=128)]
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+
+
+class ConversationChanges(BaseModel):
+    """Assign (or unassign with ``null``), resolve or reopen, override the reply mode."""
+
+    model_config = ConfigDict(extra="forbid")
+    assignee: Annotated[str | None, Field(max_length=200)] = None
+    status: ConversationStatus | None = None
+    mode_override: ReplyMode | None = None
+
+
+class ReplyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str, Field(min_length=1, max_length=65536)]
+    reply_to: Annotated[str | None, Field(max_length=512)] = None
+    """The provider id of the guest message this answers (channels with threading)."""
+
+
+class ApproveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str | None, Field(min_length=1, max_length=65536)] = None
+    """Edit-and-send: the text to send instead of the draft's."""
+
+
+class ConversationController(Controller):
+    path = "/api/v1/hotels/{hotel:str}/conversations"
+    tags = ["inbox"]
+
+    @get("/")
+    async def list_conversations(
+        self,
+        access: AccessDep,
+        services: ServicesDep,
+        channel: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        status: Annotated[ConversationStatus | None, QueryParameter()] = None,
+        assignee: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[ConversationRecord]:
+        """The hotel's conversations, latest activity first; pass ``next_cursor`` for more."""
+        return await services.store.list_conversations(
+            access.hotel.slug,
+            channel=channel,
+            status=status,
+            assignee=assignee,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    @get("/{conversation_id:str}")
+    async def get_conversation(
+        self, conversation_id: Id, access: AccessDep, services: ServicesDep
+    ) -> ConversationRecord:
+        return await _conversation(services, access, conversation_id)
+
+    @patch("/{conversation_id:str}")
+    async def update_conversation(
+        self,
+        conversation_id: Id,
+        data: JSONBody[ConversationChanges],
+        access: AccessDep,
+        services: ServicesDep,
+    ) -> ConversationRecord:
+        changes = data.model_dump(exclude_unset=True)
+        if changes.get("status", "") is None:
+            changes.pop("status")
+        updated = await services.store.update_conversation(
+            access.hotel.slug, conversation_id, **changes
+        )
+        services.live.notify(
+            access.hotel.slug, "conversation.updated", conversation_id=conversation_id
+        )
+        return updated
+
+    @get("/{conversation_id:str}/messages")
+    async def list_messages(
+        self,
+        conversation_id: Id,
+        access: AccessDep,
+        services: ServicesDep,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[Message]:
+        """The conversation's messages, oldest first, with attachments metadata."""
+        await _conversation(services, access, conversation_id)
+        return await services.store.list_messages(
+            access.hotel.slug, conversation_id, limit=limit, cursor=cursor
+        )
+
+    @post("/{conversation_id:str}/messages", status_code=202)
+    async def reply(
+        self,
+        conversation_id: Id,
+        data: JSONBody[ReplyBody],
+        access: AccessDep,
+        services: ServicesDep,
+    ) -> Message:
+        """A staff reply: stored as queued and handed to the hotel's bot to send."""
+        conversation = await _conversation(services, access, conversation_id)
+        return await queue_reply(services, conversation, data.text, reply_to=data.reply_to)
+
+    @get("/{conversation_id:str}/drafts")
+    async def list_conversation_drafts(
+        self, conversation_id: Id, access: AccessDep, services: ServicesDep
+    ) -> list[Draft]:
+        await _conversation(services, access, conversation_id)
+        return await services.store.list_drafts(access.hotel.slug, conversation_id=conversation_id)
+
+
+class DraftController(Controller):
+    path = "/api/v1/hotels/{hotel:str}/drafts"
+    tags = ["inbox"]
+
+    @get("/")
+    async def list_drafts(
+        self,
+        access: AccessDep,
+        services: ServicesDep,
+        status: Annotated[DraftStatus | None, QueryParameter()] = DraftStatus.PENDING,
+    ) -> list[Draft]:
+        """The assistant's drafts (pending ones by default), oldest first."""
+        return await services.store.list_drafts(access.hotel.slug, status=status)
+
+    @post("/{draft_id:str}/approve", status_code=202)
+    async def approve(
+        self, draft_id: Id, data: JSONBody[ApproveBody], access: AccessDep, services: ServicesDep
+    ) -> Draft:
+        """Send the draft, or the edited text given; a draft is decided once (409 after)."""
+        hotel = access.hotel.slug
+        draft = await services.store.get_draft(hotel, draft_id)
+        if draft is None:
+            raise NotFoundException("not found")
+        if draft.status is not DraftStatus.PENDING:
+            raise Conflict(f"draft {draft_id!r} was decided already")
+        conversation = await _conversation(services, access, draft.conversation_id)
+        text = data.text or draft.text
+        # Decide first: of two approvals racing, only one may send.
+        decided = await services.store.decide_draft(
+            hotel,
+            draft_id,
+            DraftStatus.SENT,
+            decided_by=access.user.id,
+            text=text,
+            sent_message_id=f"{draft.id}-sent",
+        )
+        await queue_reply(services, conversation, text, message_id=decided.sent_message_id)
+        services.live.notify(
+            hotel, "draft.decided", draft_id=draft_id, conversation_id=conversation.id
+        )
+        return decided
+
+    @post("/{draft_id:str}/reject", status_code=200)
+    async def reject(self, draft_id: Id, access: AccessDep, services: ServicesDep) -> Draft:
+        decided = await services.store.decide_draft(
+            access.hotel.slug, draft_id, DraftStatus.REJECTED, decided_by=access.user.id
+        )
+        services.live.notify(
+            access.hotel.slug,
+            "draft.decided",
+            draft_id=draft_id,
+            conversation_id=decided.conversation_id,
+        )
+        return decided
+
+
+async def _conversation(
+    services: ServicesDep, access: AccessDep, conversation_id: str
+) -> ConversationRecord:
+    found = await services.store.get_conversation(access.hotel.slug, conversation_id)
+    if found is None:
+        raise NotFoundException("not found")
+    return found

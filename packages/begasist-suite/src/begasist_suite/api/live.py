@@ -1,0 +1,44 @@
+"""``/api/v1/hotels/{hotel}/live``: a WebSocket of the hotel's inbox notices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import WebSocket, websocket
+from litestar.channels import ChannelsPlugin
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
+
+from begasist_suite.api.dependencies import ServicesDep
+from begasist_suite.auth.principal import hotel_access, resolve_principal
+from begasist_suite.inbox.live import inbox_channel
+
+__all__ = ["live_inbox"]
+
+
+@websocket("/api/v1/hotels/{hotel:str}/live")
+async def live_inbox(
+    socket: WebSocket[Any, Any, Any],
+    hotel: FromPath[str],
+    channels: NamedDependency[ChannelsPlugin],
+) -> None:
+    """Sends a JSON notice per change in the hotel's inbox (``{"kind": ..., ids}``).
+
+    Authenticated like the API (session cookie or bearer token); a caller
+    without access to the hotel is closed with code 4404.
+    """
+    services: ServicesDep = socket.app.state.services
+    try:
+        principal = await resolve_principal(socket, services)
+        await hotel_access(hotel, principal, services)
+    except (NotAuthorizedException, PermissionDeniedException, NotFoundException):
+        await socket.close(code=4404, reason="not found")
+        return
+    await socket.accept()
+    async with channels.start_subscription([inbox_channel(hotel)]) as subscriber:
+        await subscriber.run_in_background(socket.send_text)
+        while True:
+            message = await socket.receive_data(mode="text")  # returns on disconnect (raises)
+            if message == "ping":
+                await socket.send_text('{"kind":"pong"}')

@@ -1,0 +1,120 @@
+"""Bot and channel status (presence, state, pairing QR) and dead letters."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated, Any
+
+from begasist_core import ChannelKeys, DeadLetter, UnknownDeadLetter
+from begasist_core.channelbot.presence import Presence, PresenceRecord
+from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import PathParameter
+from pydantic import BaseModel
+
+from begasist_suite.api.dependencies import AccessDep, ServicesDep
+from begasist_suite.store.records import ChannelStatus, Role
+
+__all__ = ["DeadLetterController", "StatusController"]
+
+PAIRING_QR_KEY = "qr"
+"""The channel key a pairing channel writes its QR payload to (``context.keys.set("qr", ...)``)."""
+
+DEAD_LETTER_SCAN = 1000
+
+
+class ChannelStatusView(BaseModel):
+    channel: str
+    state: str | None
+    """The last state the bot reported, or None if it never reported this channel."""
+    detail: str | None = None
+    restarts: int = 0
+    at: str | None = None
+    pairing_qr: str | None = None
+    """While the channel is pairing: the QR payload to render for the phone to scan."""
+
+
+class StatusAnswer(BaseModel):
+    bot_online: bool
+    presence: PresenceRecord | None
+    """The bot's heartbeat record; None when no bot beats for this hotel."""
+    channels: list[ChannelStatusView]
+
+
+class StatusController(Controller):
+    path = "/api/v1/hotels/{hotel:str}/status"
+    tags = ["status"]
+
+    @get("/")
+    async def status(self, access: AccessDep, services: ServicesDep) -> StatusAnswer:
+        """Whether the hotel's bot is alive, and each channel's state and pairing QR."""
+        hotel = access.hotel.slug
+        presence = await Presence(services.redis, services.names, hotel, ttl=_NO_TTL).read()
+        recorded: dict[str, ChannelStatus] = {
+            s.channel: s for s in await services.store.list_channel_states(hotel)
+        }
+        configured = {c.channel for c in await services.store.list_channel_configs(hotel)}
+        views = []
+        for channel in sorted(configured | set(recorded)):
+            state = recorded.get(channel)
+            qr = await ChannelKeys(services.redis, services.names, hotel, channel).get(
+                PAIRING_QR_KEY
+            )
+            views.append(
+                ChannelStatusView(
+                    channel=channel,
+                    state=None if state is None else state.state.value,
+                    detail=None if state is None else state.detail,
+                    restarts=0 if state is None else state.restarts,
+                    at=None if state is None else state.at.isoformat(),
+                    pairing_qr=None if qr is None else qr.decode("utf-8", "replace"),
+                )
+            )
+        return StatusAnswer(bot_online=presence is not None, presence=presence, channels=views)
+
+
+class DeadLetterController(Controller):
+    path = "/api/v1/hotels/{hotel:str}/dead-letters"
+    tags = ["status"]
+
+    @get("/")
+    async def list_dead_letters(self, access: AccessDep, services: ServicesDep) -> list[DeadLetter]:
+        """This hotel's events that failed their last delivery, newest first, with the error."""
+        access.require(Role.MANAGER)
+        letters = await services.dead_letters.list(count=DEAD_LETTER_SCAN)
+        return [d for d in letters if _hotel_of(d) == access.hotel.slug]
+
+    @post("/{dead_id:str}/retry", status_code=202)
+    async def retry_dead_letter(
+        self,
+        dead_id: Annotated[str, PathParameter(pattern=r"^[0-9]{1,20}-[0-9]{1,20}$")],
+        access: AccessDep,
+        services: ServicesDep,
+    ) -> dict[str, str]:
+        """Put the event back on the stream it came from."""
+        access.require(Role.MANAGER)
+        letters = await services.dead_letters.list(count=DEAD_LETTER_SCAN)
+        if not any(d.id == dead_id and _hotel_of(d) == access.hotel.slug for d in letters):
+            raise NotFoundException("not found")
+        try:
+            new_id = await services.dead_letters.retry(dead_id)
+        except UnknownDeadLetter:
+            raise NotFoundException("not found") from None
+        return {"entry_id": new_id.decode()}
+
+
+def _hotel_of(letter: DeadLetter) -> str | None:
+    """The hotel an entry belongs to: its stream name or, on the shared events stream, its payload."""
+    parts = letter.source_stream.split(":")
+    if len(parts) >= 3 and parts[-3] == "hotel":
+        return parts[-2]
+    try:
+        document: Any = json.loads(letter.payload)
+    except ValueError:
+        return None
+    hotel = document.get("hotel") if isinstance(document, dict) else None
+    return hotel if isinstance(hotel, str) else None
+
+
+_NO_TTL = timedelta(seconds=1)  # only read here; the bot sets the real TTL

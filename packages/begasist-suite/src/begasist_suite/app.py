@@ -1,0 +1,150 @@
+"""The Litestar app factory: routes, dependencies, lifespan (store, Redis, consumer)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from begasist_core import PluginManager, redis_from_url
+from litestar import Litestar, Router, get
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from redis.asyncio import Redis
+
+from begasist_suite.api.auth import AuthController, MeController
+from begasist_suite.api.channels import (
+    BotController,
+    ChannelSettingsController,
+    ChannelTypesController,
+)
+from begasist_suite.api.dependencies import DEPENDENCIES
+from begasist_suite.api.errors import EXCEPTION_HANDLERS
+from begasist_suite.api.guests import GuestController
+from begasist_suite.api.hotels import HotelController
+from begasist_suite.api.inbox import ConversationController, DraftController
+from begasist_suite.api.live import live_inbox
+from begasist_suite.api.status import DeadLetterController, StatusController
+from begasist_suite.config import SuiteSettings
+from begasist_suite.inbox.consumer import build_consumer
+from begasist_suite.inbox.live import LiveUpdates
+from begasist_suite.ingress.settings_cache import WebhookSettingsCache
+from begasist_suite.ingress.webhooks import webhook
+from begasist_suite.responders import plugin as responder_plugin
+from begasist_suite.secret_box import SecretBox, SecretKeyError
+from begasist_suite.services import Services
+from begasist_suite.store.factory import open_store
+from begasist_suite.store.store import Store
+
+__all__ = ["create_app", "load_plugins"]
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+
+
+@get("/health", tags=["health"], include_in_schema=True)
+async def health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+def load_plugins() -> PluginManager:
+    """The installed channel plugins (entry points) and the built-in responders."""
+    plugins = PluginManager()
+    plugins.load_entry_points()
+    plugins.register_plugin(responder_plugin, name="begasist-suite-responders")
+    return plugins
+
+
+def create_app(
+    settings: SuiteSettings | None = None,
+    *,
+    store: Store | None = None,
+    redis: Redis | None = None,
+    plugins: PluginManager | None = None,
+) -> Litestar:
+    """The suite's ASGI app; given objects are used (and not closed), others built from *settings*."""
+    settings = settings or SuiteSettings()
+    if settings.secret_key is None:
+        raise SecretKeyError("set BEGASIST_SECRET_KEY (32+ random characters)")
+    secret_box = SecretBox(settings.secret_key.get_secret_value())
+    if redis is None and settings.redis_url is None:
+        raise ValueError("set BEGASIST_REDIS_URL (or run `begasist dev`, which starts its own)")
+    own_redis = redis is None
+    redis_client = redis if redis is not None else redis_from_url(settings.redis_url or "")
+    plugin_manager = plugins if plugins is not None else load_plugins()
+    channels = ChannelsPlugin(
+        backend=RedisChannelsPubSubBackend(
+            redis=redis_client, key_prefix=f"{settings.prefix}:live"
+        ),
+        arbitrary_channels_allowed=True,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        own_store = store is None
+        opened = store if store is not None else open_store(settings)
+        await opened.migrate()
+        services = Services(
+            settings=settings,
+            store=opened,
+            redis=redis_client,
+            plugins=plugin_manager,
+            secret_box=secret_box,
+            live=LiveUpdates(channels),
+        )
+        app.state.services = services
+        app.state.webhook_settings = WebhookSettingsCache(services)
+        try:
+            async with anyio.create_task_group() as tasks:
+                consumer = build_consumer(services) if settings.consumer else None
+                if consumer is not None:
+                    await tasks.start(consumer.run)
+                try:
+                    yield
+                finally:
+                    if consumer is not None:
+                        consumer.stop()
+        finally:
+            if own_store:
+                await opened.aclose()
+            if own_redis:
+                await redis_client.aclose()
+
+    webhooks = Router(
+        path="/", route_handlers=[webhook], request_max_body_size=settings.webhook_max_body_bytes
+    )
+    return Litestar(
+        route_handlers=[
+            health,
+            webhooks,
+            AuthController,
+            MeController,
+            HotelController,
+            ChannelTypesController,
+            ChannelSettingsController,
+            BotController,
+            ConversationController,
+            DraftController,
+            GuestController,
+            StatusController,
+            DeadLetterController,
+            live_inbox,
+        ],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[channels],
+        lifespan=[lifespan],
+        request_max_body_size=settings.api_max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Begasist suite API",
+            version=API_VERSION,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        debug=False,
+    )

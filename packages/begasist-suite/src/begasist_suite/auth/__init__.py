@@ -1,0 +1,1 @@
+"""Who is calling: sessions, tokens, memberships and roles."""

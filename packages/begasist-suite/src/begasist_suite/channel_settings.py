@@ -1,0 +1,119 @@
+"""A hotel's channel settings: validated by the plugin's model, secrets encrypted and write-only."""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+from begasist_core import ChannelSettings
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from begasist_suite.secret_box import SecretBox
+from begasist_suite.store.records import ChannelConfig
+
+__all__ = [
+    "InvalidSettings",
+    "SettingsView",
+    "apply_settings_update",
+    "bot_settings",
+    "secret_fields",
+    "settings_view",
+]
+
+
+class InvalidSettings(ValueError):
+    """The settings do not validate; ``errors`` are the plugin model's field errors, no values."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"{len(errors)} invalid field(s)")
+        self.errors = errors
+
+
+class SettingsView(BaseModel):
+    """What the API shows of a channel's settings: secrets only as set / unset."""
+
+    channel: str
+    settings: dict[str, Any]
+    secrets: dict[str, bool]
+    """Secret field -> whether it is set; the value is never shown."""
+    updated_at: str | None = None
+
+
+def _is_secret(annotation: object) -> bool:
+    if annotation is SecretStr:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
+        return any(_is_secret(argument) for argument in typing.get_args(annotation))
+    return False
+
+
+def secret_fields(model: type[ChannelSettings]) -> frozenset[str]:
+    """The fields of *model* declared as ``SecretStr`` (optionally ``| None``)."""
+    return frozenset(
+        name for name, field in model.model_fields.items() if _is_secret(field.annotation)
+    )
+
+
+def apply_settings_update(
+    model: type[ChannelSettings],
+    hotel: str,
+    channel: str,
+    body: Mapping[str, Any],
+    stored: ChannelConfig | None,
+    box: SecretBox,
+) -> ChannelConfig:
+    """The new stored config after a PUT of *body*; raises :class:`InvalidSettings`.
+
+    Non-secret fields are replaced by *body* (absent ones take their defaults).
+    A secret field absent from *body* keeps its stored value, ``null`` clears
+    it, a string sets it.
+    """
+    secrets = secret_fields(model)
+    kept = dict(stored.secrets) if stored else {}
+    for field in secrets & set(body):
+        value = body[field]
+        if value is None:
+            kept.pop(field, None)
+        elif isinstance(value, str):
+            kept[field] = box.encrypt(value)
+        else:
+            raise InvalidSettings(
+                [
+                    {
+                        "loc": [field],
+                        "msg": "a secret must be a string or null",
+                        "type": "string_type",
+                    }
+                ]
+            )
+    plain = {key: value for key, value in body.items() if key not in secrets}
+    candidate = {**plain, **{field: box.decrypt(value) for field, value in kept.items()}}
+    try:
+        validated = model.model_validate(candidate)
+    except ValidationError as error:
+        raise InvalidSettings(
+            [
+                {"loc": list(detail["loc"]), "msg": detail["msg"], "type": detail["type"]}
+                for detail in error.errors(include_input=False, include_url=False)
+            ]
+        ) from None
+    settings = validated.model_dump(mode="json", exclude=set(secrets))
+    return ChannelConfig(hotel=hotel, channel=channel, settings=settings, secrets=kept)
+
+
+def settings_view(model: type[ChannelSettings] | None, config: ChannelConfig) -> SettingsView:
+    secrets = secret_fields(model) if model is not None else frozenset(config.secrets)
+    return SettingsView(
+        channel=config.channel,
+        settings=dict(config.settings),
+        secrets={field: field in config.secrets for field in sorted(secrets | set(config.secrets))},
+        updated_at=config.updated_at.isoformat(),
+    )
+
+
+def bot_settings(config: ChannelConfig, box: SecretBox) -> dict[str, Any]:
+    """The settings a bot needs, secrets decrypted: only for the bot endpoint."""
+    return {**config.settings, **{f: box.decrypt(v) for f, v in config.secrets.items()}}

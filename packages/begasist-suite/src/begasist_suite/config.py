@@ -1,0 +1,59 @@
+"""The suite's settings, from ``BEGASIST_*`` environment variables (docs/suite.md lists them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from begasist_core.events.streams import DEFAULT_PREFIX
+from pydantic import Field, PositiveFloat, PositiveInt, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["SuiteSettings"]
+
+
+class SuiteSettings(BaseSettings):
+    """Everything ``begasist serve`` reads from its environment.
+
+    Every field reads ``BEGASIST_<FIELD>``; the Astra fields read the names
+    Astra's own tools use (``ASTRA_DB_API_ENDPOINT`` ...).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BEGASIST_", extra="ignore", frozen=True)
+
+    redis_url: str | None = None
+    """The Redis 7 of the deployment (required by ``serve``; ``dev`` starts its own)."""
+    prefix: str = Field(default=DEFAULT_PREFIX, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    """Prefix of every stream and key: the same as the bots'."""
+    secret_key: SecretStr | None = None
+    """Encrypts channel secrets at rest (any string of 32+ characters). Required."""
+    store: Literal["sqlite", "astra"] = "sqlite"
+    sqlite_path: Path = Path("begasist.sqlite3")
+    """The SQLite file, relative to the working directory unless absolute."""
+    astra_db_api_endpoint: str | None = Field(
+        default=None, validation_alias="ASTRA_DB_API_ENDPOINT"
+    )
+    astra_db_application_token: SecretStr | None = Field(
+        default=None, validation_alias="ASTRA_DB_APPLICATION_TOKEN"
+    )
+    astra_db_keyspace: str = Field(default="default_keyspace", validation_alias="ASTRA_DB_KEYSPACE")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    public_url: str | None = None
+    """The URL guests' providers and bots reach the suite at (shown in the admin)."""
+    cookie_secure: bool = True
+    """Send the session cookie over HTTPS only; ``dev`` turns it off for http://127.0.0.1."""
+    session_hours: PositiveFloat = 12.0
+    webhook_max_body_bytes: PositiveInt = 1_048_576
+    """Larger webhook bodies answer 413 and are not enqueued."""
+    api_max_body_bytes: PositiveInt = 1_048_576
+    login_attempts: PositiveInt = 10
+    """Failed logins allowed per email and per client address in ``login_window_seconds``."""
+    login_window_seconds: PositiveInt = 300
+    consumer: bool = True
+    """Run the event consumer in this process (turn off on API-only replicas)."""
+    consumer_name: str | None = None
+    """This replica's consumer name in the group; default: host name and pid."""
+    claim_idle_seconds: PositiveFloat = 30.0
+    max_deliveries: PositiveInt = 5
+    log_level: str = "INFO"

@@ -1,0 +1,104 @@
+"""Running the hotel's responder on an inbound message, per the reply mode that applies."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from begasist_core import FaqEntry, Message, ReplyMode, ReplyRequest, Responder
+
+from begasist_suite.inbox.outbox import queue_reply
+from begasist_suite.services import Services
+from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Hotel
+from begasist_suite.store.store import draft_id, reply_message_id
+
+__all__ = ["Assistant", "reply_mode"]
+
+log = logging.getLogger(__name__)
+
+HISTORY_MESSAGES = 20
+
+
+async def reply_mode(services: Services, conversation: ConversationRecord) -> ReplyMode:
+    """The mode for this conversation: the guest's override, the conversation's, the channel's."""
+    if conversation.guest_id is not None:
+        guest = await services.store.get_guest(conversation.hotel, conversation.guest_id)
+        if guest is not None and guest.mode_override is not None:
+            return guest.mode_override
+    if conversation.mode_override is not None:
+        return conversation.mode_override
+    config = await services.store.get_channel_config(conversation.hotel, conversation.channel)
+    mode: Any = None if config is None else config.settings.get("mode")
+    try:
+        return ReplyMode(mode)
+    except ValueError:
+        return ReplyMode.SUPERVISED
+
+
+class Assistant:
+    """Drafts replies with the hotel's responder: sends them (automatic) or keeps them
+    for approval (supervised); in manual mode nothing is generated.
+
+    Idempotent per inbound message: the draft and the reply have ids derived
+    from the message's, so a redelivered event creates nothing twice.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._responders: dict[str, Responder] = {}
+
+    def _responder(self, name: str) -> Responder | None:
+        if name not in self._responders:
+            registered = self._services.plugins.responders.get(name)
+            if registered is None:
+                return None
+            self._responders[name] = registered()
+        return self._responders[name]
+
+    async def respond(
+        self, hotel: Hotel, conversation: ConversationRecord, message: Message
+    ) -> None:
+        services = self._services
+        mode = await reply_mode(services, conversation)
+        if mode is ReplyMode.MANUAL:
+            return
+        responder = self._responder(hotel.responder)
+        if responder is None:
+            log.warning(
+                "hotel %s: responder %r is not installed; no draft", hotel.slug, hotel.responder
+            )
+            return
+        history = await services.store.list_messages(
+            hotel.slug, conversation.id, limit=HISTORY_MESSAGES + 1
+        )
+        request = ReplyRequest(
+            message=message,
+            history=tuple(m for m in history.items if m.id != message.id)[-HISTORY_MESSAGES:],
+            faq=tuple(FaqEntry.model_validate(entry) for entry in hotel.faq),
+            fallback=dict(hotel.fallback),
+            default_language=hotel.default_language,
+        )
+        reply = await responder.draft(request)
+        if reply is None:
+            return
+        automatic = mode is ReplyMode.AUTOMATIC
+        draft = await services.store.add_draft(
+            Draft(
+                id=draft_id(message.id),
+                hotel=hotel.slug,
+                conversation_id=conversation.id,
+                message_id=message.id,
+                text=reply.text,
+                responder=reply.responder,
+                confidence=reply.confidence,
+                status=DraftStatus.SENT if automatic else DraftStatus.PENDING,
+                decided_by="assistant" if automatic else None,
+                sent_message_id=reply_message_id(message.id) if automatic else None,
+            )
+        )
+        if automatic and draft.sent_message_id is not None:
+            await queue_reply(services, conversation, draft.text, message_id=draft.sent_message_id)
+        else:
+            services.live.notify(
+                hotel.slug, "draft.created", draft_id=draft.id, conversation_id=conversation.id
+            )

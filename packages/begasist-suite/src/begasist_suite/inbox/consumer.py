@@ -1,0 +1,129 @@
+"""The suite's event consumer: applies what bots report to the store, once.
+
+Runs as a background task of every suite replica; the replicas share one
+consumer group on the events stream, so each event is handled by one of them
+and re-handled by another if its replica dies before the ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from begasist_core import (
+    ChannelStateChanged,
+    ConsumerOptions,
+    Delivery,
+    Event,
+    MessageReceived,
+    MessageStatusChanged,
+    RejectedEvent,
+    StreamConsumer,
+)
+
+from begasist_suite.inbox.assistant import Assistant
+from begasist_suite.services import Services
+from begasist_suite.store.records import ChannelStatus
+
+__all__ = ["CONSUMER_GROUP", "EventApplier", "build_consumer"]
+
+log = logging.getLogger(__name__)
+
+CONSUMER_GROUP = "suite"
+
+
+class EventApplier:
+    """Handles one event: the handler of the suite's :class:`StreamConsumer`.
+
+    * ``message.received``: stored once per (hotel, channel, provider id); the
+      responder runs until it has run once, even across redeliveries.
+    * ``message.status``: applied forward-only.
+    * ``channel.state``: recorded as the channel's latest state.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self.assistant = Assistant(services)
+
+    async def __call__(self, event: Event, delivery: Delivery) -> None:
+        data = event.data
+        if isinstance(data, MessageReceived):
+            await self._message(event.hotel, data)
+        elif isinstance(data, MessageStatusChanged):
+            await self._status(event.hotel, data)
+        elif isinstance(data, ChannelStateChanged):
+            await self._state(event.hotel, data, event)
+        else:
+            raise RejectedEvent(f"{event.type} does not belong on the events stream")
+
+    async def _message(self, hotel_slug: str, data: MessageReceived) -> None:
+        message = data.message
+        if message.hotel != hotel_slug:
+            raise RejectedEvent("the message's hotel differs from the envelope's")
+        store = self._services.store
+        hotel = await store.get_hotel(hotel_slug)
+        if hotel is None:
+            raise RejectedEvent(f"no hotel {hotel_slug!r}")
+        recorded = await store.record_inbound(message)
+        if recorded.created:
+            self._services.live.notify(
+                hotel_slug,
+                "message.created",
+                conversation_id=recorded.conversation.id,
+                message_id=recorded.message.id,
+            )
+        if not recorded.responded:
+            await self.assistant.respond(hotel, recorded.conversation, recorded.message)
+            await store.mark_responded(hotel_slug, recorded.message.id)
+
+    async def _status(self, hotel: str, data: MessageStatusChanged) -> None:
+        moved = await self._services.store.apply_status(hotel, data)
+        if moved is None:
+            log.info(
+                "hotel %s: status %s for unknown message %s on %s",
+                hotel,
+                data.status.value,
+                data.provider_message_id,
+                data.channel,
+            )
+            return
+        self._services.live.notify(
+            hotel,
+            "message.status",
+            message_id=moved.id,
+            status=moved.status.value,
+            failed=moved.failed,
+        )
+
+    async def _state(self, hotel: str, data: ChannelStateChanged, event: Event) -> None:
+        await self._services.store.record_channel_state(
+            ChannelStatus(
+                hotel=hotel,
+                channel=data.channel,
+                state=data.state,
+                detail=data.detail,
+                restarts=data.restarts,
+                at=event.ts,
+            )
+        )
+        self._services.live.notify(
+            hotel, "channel.state", channel=data.channel, state=data.state.value
+        )
+
+
+def build_consumer(services: Services) -> StreamConsumer:
+    settings = services.settings
+    name = settings.consumer_name or f"{socket.gethostname()}-{os.getpid()}"
+    return StreamConsumer(
+        services.redis,
+        stream=services.names.events,
+        group=CONSUMER_GROUP,
+        consumer=name,
+        handler=EventApplier(services),
+        dead_letters=services.dead_letters,
+        options=ConsumerOptions(
+            claim_idle_seconds=settings.claim_idle_seconds, max_deliveries=settings.max_deliveries
+        ),
+        logger=log,
+    )

@@ -1,0 +1,47 @@
+"""Live inbox updates: small JSON notices on a Litestar channel per hotel, over Redis.
+
+Every suite replica publishes and subscribes through Redis pub/sub, so a
+browser connected to any replica sees what any replica stored. Notices say
+what changed (ids), not the data: the page fetches it through the API, where
+access is checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from litestar.channels import ChannelsPlugin
+
+__all__ = ["LiveUpdates", "NoticeKind", "inbox_channel"]
+
+log = logging.getLogger(__name__)
+
+NoticeKind = Literal[
+    "message.created",
+    "message.status",
+    "conversation.updated",
+    "draft.created",
+    "draft.decided",
+    "channel.state",
+]
+
+
+def inbox_channel(hotel: str) -> str:
+    """The Litestar channel of *hotel*'s inbox."""
+    return f"inbox:{hotel}"
+
+
+class LiveUpdates:
+    """Publishes notices; without a channels plugin (tests, CLI) it publishes nothing."""
+
+    def __init__(self, plugin: ChannelsPlugin | None) -> None:
+        self._plugin = plugin
+
+    def notify(self, hotel: str, kind: NoticeKind, **ids: Any) -> None:
+        if self._plugin is None:
+            return
+        try:
+            self._plugin.publish({"kind": kind, "hotel": hotel, **ids}, [inbox_channel(hotel)])
+        except Exception:  # a lost notice must never fail a stored change
+            log.warning("hotel %s: live update %s not published", hotel, kind, exc_info=True)

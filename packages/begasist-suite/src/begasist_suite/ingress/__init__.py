@@ -1,0 +1,1 @@
+"""Webhook ingress: verify a provider's request with its channel, enqueue it for the bot."""

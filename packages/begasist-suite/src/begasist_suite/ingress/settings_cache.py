@@ -1,0 +1,83 @@
+"""The validated settings each webhook is verified with, cached briefly per channel."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Final
+
+from begasist_core import ChannelSettings, UnknownChannel
+from pydantic import ValidationError
+
+from begasist_suite.channel_settings import bot_settings
+from begasist_suite.services import Services
+from begasist_suite.store.records import Hotel
+
+__all__ = ["VerifyTarget", "WebhookSettingsCache"]
+
+CACHE_SECONDS: Final = 2.0
+"""How long a settings change may take to reach this replica's webhook route."""
+CACHE_ENTRIES: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyTarget:
+    """What a webhook for one hotel's channel is verified with; None fields: answer 404."""
+
+    channel_class: Any | None
+    settings: ChannelSettings | None
+
+
+class WebhookSettingsCache:
+    """Per (hotel, channel): the channel class and its validated settings, or a miss.
+
+    Misses are cached too, so a flood of requests for hotels that do not
+    exist costs one store read per name per :data:`CACHE_SECONDS`.
+    """
+
+    def __init__(self, services: Services, *, seconds: float = CACHE_SECONDS) -> None:
+        self._services = services
+        self._seconds = seconds
+        self._entries: OrderedDict[tuple[str, str], tuple[float, VerifyTarget]] = OrderedDict()
+
+    def forget(self, hotel: str) -> None:
+        """Drop a hotel's entries (its settings changed in this replica)."""
+        for key in [k for k in self._entries if k[0] == hotel]:
+            del self._entries[key]
+
+    async def target(self, hotel: str, channel: str) -> VerifyTarget:
+        key = (hotel, channel)
+        now = time.monotonic()
+        cached = self._entries.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        target = await self._load(hotel, channel)
+        self._entries[key] = (now + self._seconds, target)
+        self._entries.move_to_end(key)
+        while len(self._entries) > CACHE_ENTRIES:
+            self._entries.popitem(last=False)
+        return target
+
+    async def _load(self, hotel: str, channel: str) -> VerifyTarget:
+        missing = VerifyTarget(None, None)
+        store = self._services.store
+        found: Hotel | None = await store.get_hotel(hotel)
+        if found is None:
+            return missing
+        try:
+            channel_class = self._services.plugins.channel(channel)
+        except UnknownChannel:
+            return missing
+        config = await store.get_channel_config(hotel, channel)
+        if config is None:
+            return missing
+        try:
+            settings = channel_class.Settings.model_validate(
+                bot_settings(config, self._services.secret_box)
+            )
+        except ValidationError:
+            return missing  # stored settings the installed plugin no longer accepts
+        if not settings.enabled or not channel_class.capabilities.webhook_ingress:
+            return missing
+        return VerifyTarget(channel_class, settings)

@@ -1,0 +1,115 @@
+"""Fixtures for the suite: a store, and the whole suite served by uvicorn on a free port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from begasist_core import StreamNames
+from litestar import Litestar
+from redis.asyncio import Redis
+
+from begasist_suite.app import create_app
+from begasist_suite.auth.credentials import hash_password
+from begasist_suite.config import SuiteSettings
+from begasist_suite.store.records import Hotel, Membership, Role, User
+from begasist_suite.store.sqlite import SqliteDatabase
+from begasist_suite.store.store import Store
+
+TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class RunningSuite:
+    """A suite answering HTTP at ``url``, with handles on what it stores in."""
+
+    url: str
+    app: Litestar
+    store: Store
+    redis: Redis
+    names: StreamNames
+    settings: SuiteSettings
+
+    def client(self, **kwargs: object) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, timeout=10.0, **kwargs)  # type: ignore[arg-type]
+
+    async def login(self, client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
+        """Log *client* in (cookie kept by the client); return the CSRF token."""
+        response = await client.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
+        response.raise_for_status()
+        csrf: str = response.json()["csrf_token"]
+        client.headers["x-csrf-token"] = csrf
+        return csrf
+
+
+@pytest.fixture
+async def suite_store(tmp_path: Path) -> AsyncIterator[Store]:
+    store = Store(SqliteDatabase(tmp_path / "suite.sqlite3"))
+    await store.migrate()
+    try:
+        yield store
+    finally:
+        await store.aclose()
+
+
+@pytest.fixture
+def suite_settings(begasist_redis_url: str, begasist_names: StreamNames) -> SuiteSettings:
+    return SuiteSettings(
+        redis_url=begasist_redis_url,
+        prefix=begasist_names.prefix,
+        secret_key=TEST_SECRET_KEY,
+        cookie_secure=False,
+        claim_idle_seconds=1.0,
+        webhook_max_body_bytes=65_536,
+    )
+
+
+@pytest.fixture
+async def suite(
+    suite_settings: SuiteSettings,
+    suite_store: Store,
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+) -> AsyncIterator[RunningSuite]:
+    """The app under uvicorn on 127.0.0.1 and a free port, consumer running."""
+    app = create_app(suite_settings, store=suite_store)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(server.serve)
+        with anyio.fail_after(10):
+            while not server.started:
+                await anyio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield RunningSuite(
+            url=f"http://127.0.0.1:{port}",
+            app=app,
+            store=suite_store,
+            redis=begasist_redis,
+            names=begasist_names,
+            settings=suite_settings,
+        )
+        server.should_exit = True
+
+
+async def add_member(
+    store: Store, hotel: str, email: str, role: Role | None, *, platform_admin: bool = False
+) -> User:
+    """A user with :data:`PASSWORD`, member of *hotel* with *role* (None: no membership)."""
+    if await store.get_hotel(hotel) is None:
+        await store.create_hotel(Hotel(slug=hotel, name=hotel.title()))
+    user = await store.create_user(
+        User(email=email, password_hash=hash_password(PASSWORD), platform_admin=platform_admin)
+    )
+    if role is not None:
+        await store.set_membership(Membership(hotel=hotel, user_id=user.id, role=role))
+    return user
