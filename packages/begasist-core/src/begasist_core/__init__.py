@@ -71,7 +71,7 @@ from begasist_core.plugins.errors import (
 )
 from begasist_core.plugins.manager import PluginInfo, PluginManager, PluginStatus, UnknownChannel
 from begasist_core.plugins.markers import hookimpl
-from begasist_core.plugins.responder import ReplyDraft, ReplyRequest, Responder
+from begasist_core.plugins.responder import FaqEntry, ReplyDraft, ReplyRequest, Responder
 
 __version__ = "0.1.0"
 
@@ -101,6 +101,7 @@ __all__ = [
     "Direction",
     "Event",
     "EventDecodeError",
+    "FaqEntry",
     "GuestIdentity",
     "Handler",
     "HotelSlug",

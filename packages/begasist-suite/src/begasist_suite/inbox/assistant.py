@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from begasist_core import FaqEntry, Message, ReplyMode, ReplyRequest, Responder
+from begasist_core import Message, ReplyMode, ReplyRequest, Responder
 
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.services import Services
@@ -74,7 +74,7 @@ class Assistant:
         request = ReplyRequest(
             message=message,
             history=tuple(m for m in history.items if m.id != message.id)[-HISTORY_MESSAGES:],
-            faq=tuple(FaqEntry.model_validate(entry) for entry in hotel.faq),
+            faq=hotel.faq,
             fallback=dict(hotel.fallback),
             default_language=hotel.default_language,
         )

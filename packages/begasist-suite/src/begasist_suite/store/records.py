@@ -9,6 +9,7 @@ from begasist_core import (
     ChannelName,
     ChannelState,
     Conversation,
+    FaqEntry,
     GuestIdentity,
     HotelSlug,
     ReplyMode,
@@ -63,8 +64,8 @@ class Hotel(_Record):
     config_version: Annotated[int, Field(ge=0)] = 0
     """Bumped by every change to the channel settings; bots compare it."""
     responder: Annotated[str, Field(min_length=1, max_length=64)] = "faq"
-    faq: tuple[dict[str, object], ...] = ()
-    """The FAQ entries (:class:`begasist_core.FaqEntry` documents) the responder uses."""
+    faq: tuple[FaqEntry, ...] = ()
+    """The FAQ the responder answers from."""
     fallback: dict[str, str] = Field(default_factory=dict)
     """Language -> "a person will answer shortly" text."""
     default_language: Annotated[str, Field(pattern=r"^[a-z]{2,3}$")] = "en"
