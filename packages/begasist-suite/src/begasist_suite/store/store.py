@@ -81,6 +81,11 @@ def _identity_id(hotel: str, identity: GuestIdentity) -> str:
     return f"identity|{hotel}|{identity.channel}|{identity.address}"
 
 
+def _only(changes: dict[str, Any], allowed: set[str]) -> None:
+    if not set(changes) <= allowed:
+        raise ValueError(f"only {sorted(allowed)} can change, not {sorted(set(changes) - allowed)}")
+
+
 def _page_limit(limit: int) -> int:
     return max(1, min(limit, MAX_PAGE))
 
@@ -127,6 +132,7 @@ class Store:
 
     async def update_hotel(self, slug: str, **changes: Any) -> Hotel:
         """Set the given fields (name, responder, faq, fallback, default_language)."""
+        _only(changes, {"name", "responder", "faq", "fallback", "default_language"})
         current = await self.get_hotel(slug)
         if current is None:
             raise NotFound(f"no hotel {slug!r}")
@@ -182,6 +188,8 @@ class Store:
         return sorted(users, key=lambda u: u.email)
 
     async def update_user(self, user: User) -> User:
+        """Save *user*'s fields; its email (the natural key) cannot change this way."""
+        user = user.model_copy(update={"email": user.email.casefold()})
         updated = await self._users.update_one({"_id": f"email|{user.email}"}, {"$set": _doc(user)})
         if updated is None:
             raise NotFound(f"no user {user.email!r}")
@@ -249,8 +257,10 @@ class Store:
             query["user_id"] = user_id
         if hotel is not None:
             query["hotel"] = hotel
+        now = utc_now()
         found = [Credential.model_validate(_strip(d)) for d in await self._credentials.find(query)]
-        return sorted(found, key=lambda c: c.created_at)
+        live = [c for c in found if c.expires_at is None or c.expires_at > now]
+        return sorted(live, key=lambda c: c.created_at)
 
     async def delete_credential(self, digest: str) -> bool:
         return await self._credentials.delete_many({"_id": digest}) > 0
@@ -362,6 +372,7 @@ class Store:
 
     async def update_guest(self, hotel: str, guest_id: str, **changes: Any) -> Guest:
         """Set display_name and/or mode_override."""
+        _only(changes, {"display_name", "mode_override"})
         fields = Guest.model_validate({"hotel": hotel, "id": guest_id, **changes}).model_dump(
             mode="json", include=set(changes)
         )
@@ -445,7 +456,7 @@ class Store:
             _id=_inbound_id(hotel, message.channel, message.provider_message_id),
             conversation_id=conversation["id"],
             sort_key=f"{at}|{message.id}",
-            provider_key=f"{message.channel}|{message.provider_message_id}",
+            provider_key=None,  # receipts are for outbound messages only
             revision=0,
             responded=False,
         )
@@ -487,7 +498,7 @@ class Store:
             await self._messages.insert(
                 _doc(
                     message,
-                    _id=message.id,
+                    _id=f"out|{message.hotel}|{message.id}",
                     conversation_id=conversation.id,
                     sort_key=f"{at}|{message.id}",
                     provider_key=None,
@@ -604,14 +615,12 @@ class Store:
         self, hotel: str, conversation_id: str, **changes: Any
     ) -> ConversationRecord:
         """Set status, assignee and/or mode_override."""
-        allowed = {"status", "assignee", "mode_override"}
-        if not set(changes) <= allowed:
-            raise ValueError(f"only {sorted(allowed)} can change")
+        _only(changes, {"status", "assignee", "mode_override"})
         current = await self.get_conversation(hotel, conversation_id)
         if current is None:
             raise NotFound(f"no conversation {conversation_id!r}")
-        fields = current.model_copy(update=changes).model_dump(mode="json", include=set(changes))
-        ConversationRecord.model_validate({**current.model_dump(), **changes})
+        changed = ConversationRecord.model_validate({**current.model_dump(), **changes})
+        fields = changed.model_dump(mode="json", include=set(changes))
         updated = await self._conversations.update_one(
             {"hotel": hotel, "id": conversation_id}, {"$set": fields}
         )
@@ -635,7 +644,7 @@ class Store:
         """Store *draft*; if its id exists, the stored one is returned (idempotent)."""
         try:
             await self._drafts.insert(
-                _doc(draft, _id=draft.id, sort_key=f"{iso(draft.created_at)}|{draft.id}")
+                _doc(draft, _id=f"draft|{draft.hotel}|{draft.id}", sort_key=f"{iso(draft.created_at)}|{draft.id}")
             )
         except DuplicateDocument:
             stored = await self.get_draft(draft.hotel, draft.id)
