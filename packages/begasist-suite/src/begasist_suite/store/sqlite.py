@@ -165,10 +165,14 @@ class SqliteCollection:
                 if not upsert:
                     return None
                 document = document_for_upsert(filter, update)
-                connection.execute(
-                    f'INSERT INTO "{self._name}" (_id, doc) VALUES (?, ?)',
-                    (document["_id"], json.dumps(document, separators=(",", ":"))),
-                )
+                try:
+                    connection.execute(
+                        f'INSERT INTO "{self._name}" (_id, doc) VALUES (?, ?)',
+                        (document["_id"], json.dumps(document, separators=(",", ":"))),
+                    )
+                except sqlite3.IntegrityError:
+                    # The _id is taken by a document the rest of the filter did not match.
+                    raise DuplicateDocument(f"{self._name}: _id {document['_id']!r} exists") from None
                 return document
             document = apply_update(json.loads(row[0]), update, inserting=False)
             connection.execute(
@@ -204,6 +208,8 @@ class SqliteCollection:
         sql = f'SELECT {columns} FROM "{self._name}"{where}'
         if sort is not None:
             field, direction = sort
+            if field == "_id":
+                raise UnsupportedQuery("_id cannot be sorted on (Astra does not index it)")
             sql += f" ORDER BY {self._column(field)} {'ASC' if direction == 1 else 'DESC'}"
         if limit is not None:
             sql += " LIMIT ?"
@@ -231,6 +237,8 @@ class SqliteCollection:
                         continue
                     clauses.append(f"{column} IN ({', '.join('?' * len(operand))})")
                     parameters.extend(_sql_value(value) for value in operand)
+                elif field == "_id":
+                    raise UnsupportedQuery("_id takes only equality and $in (as on Astra)")
                 elif operator == "$ne":
                     clauses.append(f"{column} IS NOT ?")
                     parameters.append(_sql_value(operand))
