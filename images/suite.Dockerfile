@@ -4,8 +4,7 @@
 # and validates channel settings with them), installed from wheels. Build from
 # the repository root:
 #   docker build -f images/suite.Dockerfile -t begasist/suite:0.1.0 .
-# The `begasist` command lands with issue #3; until then this image builds but
-# its entry point does not exist.
+# It runs `begasist serve`: set BEGASIST_SECRET_KEY and BEGASIST_REDIS_URL (docs/suite.md).
 
 # Stage 1: every wheel the suite needs, ours and our dependencies'.
 FROM python:3.11-slim AS wheels
@@ -41,6 +40,8 @@ USER 10001:10001
 # volume here (or configure Astra DB) so it outlives the container.
 WORKDIR /data
 VOLUME ["/data"]
+# `serve` reads its address from these: every interface of the container, port 8000.
+ENV BEGASIST_HOST=0.0.0.0 BEGASIST_PORT=8000 BEGASIST_SQLITE_PATH=/data/begasist.sqlite3
 EXPOSE 8000
 # python, not curl: the slim image has no curl, and this adds nothing to it.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \

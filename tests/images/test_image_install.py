@@ -75,6 +75,4 @@ def test_the_image_installs_from_its_wheels_and_runs(
     run([str(python), "-c", f"import {module}"], cwd=tmp_path)
     (entry_point,) = runtime.exec_form("ENTRYPOINT") or [""]
     executable = venv / "bin" / entry_point
-    if image == "suite.Dockerfile" and not executable.exists():
-        pytest.xfail("the suite's `begasist` command lands with issue #3")
     assert help_word in run([str(executable), "--help"], cwd=tmp_path).stdout

@@ -1,0 +1,193 @@
+"""The ``begasist`` command line: serve the suite, run the demo, administer the store."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from begasist_core.models.validation import describe_validation_error
+from begasist_core.plugins.manager import PluginInfo
+from pydantic import ValidationError
+
+from begasist_suite import cli_admin
+from begasist_suite.cli_errors import EXIT_USAGE, UsageError
+from begasist_suite.config import SuiteSettings
+
+__all__ = ["main"]
+
+log = logging.getLogger("begasist.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="begasist",
+        description="The Begasist suite: serve it, run the demo, administer hotels, users, tokens.",
+    )
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING... (default: BEGASIST_LOG_LEVEL)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="serve the suite (settings from BEGASIST_*)")
+    serve.add_argument("--host", help="address to bind (default: BEGASIST_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default: BEGASIST_PORT, 8000)")
+
+    dev = commands.add_parser(
+        "dev", help="the one-command demo: engine, suite, demo hotels and their bots"
+    )
+    dev.add_argument("--port", type=int, default=8000, help="the suite's port (default: 8000)")
+    dev.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(".begasist-dev"),
+        help="where the demo keeps its SQLite file, secret key and passwords",
+    )
+
+    plugins = commands.add_parser("plugins", help="list plugins: channels and responders")
+    plugins.add_argument("--json", action="store_true", help="print JSON")
+
+    schema = commands.add_parser(
+        "schema", help="write the OpenAPI document and the event JSON Schemas / AsyncAPI"
+    )
+    schema.add_argument("--out", type=Path, default=Path("docs/schema"))
+    schema.add_argument(
+        "--check", action="store_true", help="exit 1 if the files differ from the code"
+    )
+
+    cli_admin.add_admin_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = SuiteSettings()
+    except ValidationError as error:
+        parser.error(f"invalid BEGASIST_* setting: {describe_validation_error(error)}")
+    logging.basicConfig(
+        level=(args.log_level or settings.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "serve":
+            return _serve(settings, host=args.host, port=args.port)
+        if args.command == "dev":
+            from begasist_suite.dev import run_dev
+
+            return run_dev(settings, port=args.port, data_dir=args.data_dir)
+        if args.command == "plugins":
+            return _list_plugins(as_json=args.json)
+        if args.command == "schema":
+            return _schema(args.out, check=args.check)
+        return cli_admin.run_admin_command(args, settings)
+    except UsageError as problem:
+        print(f"begasist: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _serve(settings: SuiteSettings, *, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from begasist_suite.app import create_app
+
+    check_serve_settings(settings)
+    app = create_app(settings)
+    # "auto" picks uvloop and httptools when installed; one worker: the app owns
+    # its consumer and connections, and replicas are separate processes.
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=settings.port if port is None else port,
+        loop="auto",
+        http="auto",
+        workers=None,
+        proxy_headers=True,
+        lifespan="on",
+        log_level=settings.log_level.lower(),
+        server_header=False,
+    )
+    return 0
+
+
+def check_serve_settings(settings: SuiteSettings) -> None:
+    """Raise :class:`UsageError` for a setting ``serve`` cannot start without."""
+    from begasist_suite.secret_box import SecretBox, SecretKeyError
+
+    if settings.secret_key is None:
+        raise UsageError(
+            "missing setting BEGASIST_SECRET_KEY (32+ random characters; generate one: "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))")'
+        )
+    try:
+        SecretBox(settings.secret_key.get_secret_value())
+    except SecretKeyError as problem:
+        raise UsageError(str(problem)) from None
+    if settings.redis_url is None:
+        raise UsageError(
+            "missing setting BEGASIST_REDIS_URL (for development, `begasist dev` starts its own)"
+        )
+    if settings.store == "astra" and (
+        not settings.astra_db_api_endpoint or settings.astra_db_application_token is None
+    ):
+        raise UsageError(
+            "BEGASIST_STORE=astra needs ASTRA_DB_API_ENDPOINT and ASTRA_DB_APPLICATION_TOKEN"
+        )
+
+
+def _list_plugins(*, as_json: bool) -> int:
+    from begasist_suite.app import load_plugins
+
+    # A plugin that prints while importing must not corrupt the listing (or the JSON).
+    with contextlib.redirect_stdout(sys.stderr):
+        manager = load_plugins()
+    if as_json:
+        print(json.dumps([info.model_dump(mode="json") for info in manager.plugins], indent=2))
+    else:
+        print(format_plugins(manager.plugins))
+    return 0
+
+
+def format_plugins(infos: Sequence[PluginInfo]) -> str:
+    """Plugins as an aligned table: channelbot's columns plus the responders each registered."""
+    if not infos:
+        return "no plugins loaded"
+    header = ("NAME", "VERSION", "DISTRIBUTION", "CHANNELS", "RESPONDERS", "STATUS")
+    rows = [header] + [
+        (
+            info.name,
+            info.version or "-",
+            info.distribution or info.module,
+            ", ".join(info.channels) or "-",
+            ", ".join(info.responders) or "-",
+            info.status.value if info.error is None else f"{info.status.value}: {info.error}",
+        )
+        for info in infos
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
+    lines = [
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    ]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _schema(out: Path, *, check: bool) -> int:
+    from begasist_suite.cli_schema import check_suite_schema, write_suite_schema
+
+    if check:
+        stale = check_suite_schema(out)
+        for name in stale:
+            print(f"out of date: {out / name}", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_suite_schema(out):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

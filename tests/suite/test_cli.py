@@ -1,0 +1,245 @@
+"""The ``begasist`` command as an operator runs it: subprocesses on a temporary SQLite store."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from begasist_core import StreamNames
+from begasist_suite.cli_schema import check_suite_schema
+from begasist_suite.config import SuiteSettings
+from redis.asyncio import Redis
+
+REPO = Path(__file__).resolve().parents[2]
+BEGASIST = Path(sys.executable).parent / "begasist"
+SECRET_KEY = "cli-test-secret-key-" + "x" * 32
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """The test's environment without any BEGASIST_* or ASTRA_* setting, plus *extra*."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("BEGASIST_", "ASTRA_DB_"))}
+    return {**kept, **extra}
+
+
+@pytest.fixture
+def store_environment(tmp_path: Path) -> dict[str, str]:
+    return clean_environment(
+        BEGASIST_SQLITE_PATH=str(tmp_path / "store.sqlite3"), BEGASIST_SECRET_KEY=SECRET_KEY
+    )
+
+
+def begasist(
+    environment: dict[str, str], *arguments: str, stdin: str | None = None, code: int = 0
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(BEGASIST), *arguments],
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == code, f"{arguments}: {result.stdout}\n{result.stderr}"
+    return result
+
+
+def test_hotels(store_environment: dict[str, str]) -> None:
+    begasist(store_environment, "hotels", "create", "plaza", "--name", "Hotel Plaza")
+    listed = json.loads(begasist(store_environment, "hotels", "list", "--json").stdout)
+    assert listed == [{"slug": "plaza", "name": "Hotel Plaza", "config_version": 0}]
+    assert "Hotel Plaza" in begasist(store_environment, "hotels", "list").stdout
+
+    taken = begasist(store_environment, "hotels", "create", "plaza", "--name", "X", code=2)
+    assert "exists" in taken.stderr
+    bad = begasist(store_environment, "hotels", "create", "Not A Slug", "--name", "X", code=2)
+    assert bad.stderr.startswith("begasist: error:")
+
+    begasist(store_environment, "hotels", "delete", "plaza")
+    assert json.loads(begasist(store_environment, "hotels", "list", "--json").stdout) == []
+    begasist(store_environment, "hotels", "delete", "plaza", code=2)
+
+
+def test_users_and_memberships(store_environment: dict[str, str]) -> None:
+    begasist(store_environment, "hotels", "create", "sol", "--name", "Hotel Sol")
+    begasist(
+        store_environment, "users", "create", "Ana@Sol.test", "--password-stdin", stdin="s3cret\n"
+    )
+    admin = begasist(store_environment, "users", "create", "root@begasist.test", "--admin")
+    assert re.search(r"^password: \S{12,}$", admin.stdout, re.MULTILINE)
+    begasist(store_environment, "users", "add-member", "ana@sol.test", "sol", "manager")
+
+    users = json.loads(begasist(store_environment, "users", "list", "--json").stdout)
+    assert [(u["email"], u["admin"], u["hotels"]) for u in users] == [
+        ("ana@sol.test", False, {"sol": "manager"}),
+        ("root@begasist.test", True, {}),
+    ]
+    begasist(store_environment, "users", "create", "ana@sol.test", "--admin", code=2)
+    begasist(store_environment, "users", "add-member", "nobody@sol.test", "sol", "agent", code=2)
+    begasist(store_environment, "users", "add-member", "ana@sol.test", "nowhere", "agent", code=2)
+    begasist(store_environment, "users", "add-member", "ana@sol.test", "sol", "emperor", code=2)
+
+    begasist(store_environment, "users", "remove-member", "ana@sol.test", "sol")
+    begasist(store_environment, "users", "remove-member", "ana@sol.test", "sol", code=2)
+
+
+def test_tokens_are_printed_once_listed_and_revoked(store_environment: dict[str, str]) -> None:
+    begasist(store_environment, "hotels", "create", "plaza", "--name", "Hotel Plaza")
+    begasist(store_environment, "users", "create", "ana@plaza.test")
+    bot = begasist(store_environment, "tokens", "create-bot", "plaza").stdout.strip()
+    api = begasist(
+        store_environment, "tokens", "create-api", "ana@plaza.test", "--name", "script"
+    ).stdout.strip()
+    assert bot.startswith("bgb_")
+    assert api.startswith("bga_")
+
+    listed = json.loads(begasist(store_environment, "tokens", "list", "--json").stdout)
+    assert [(t["kind"], t["owner"], t["name"]) for t in listed] == [
+        ("bot", "plaza", "bot"),
+        ("api", "ana@plaza.test", "script"),
+    ]
+    assert bot not in json.dumps(listed)
+    assert api not in json.dumps(listed)
+
+    begasist(store_environment, "tokens", "create-bot", "nowhere", code=2)
+    begasist(store_environment, "tokens", "create-api", "nobody@x.test", "--name", "n", code=2)
+    for token in listed:
+        begasist(store_environment, "tokens", "revoke", token["id"])
+    begasist(store_environment, "tokens", "revoke", listed[0]["id"], code=2)
+    assert json.loads(begasist(store_environment, "tokens", "list", "--json").stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({}, "missing setting BEGASIST_SECRET_KEY"),
+        ({"BEGASIST_SECRET_KEY": "short"}, "at least 32 characters"),
+        ({"BEGASIST_SECRET_KEY": SECRET_KEY}, "missing setting BEGASIST_REDIS_URL"),
+        (
+            {
+                "BEGASIST_SECRET_KEY": SECRET_KEY,
+                "BEGASIST_REDIS_URL": "redis://127.0.0.1:1/0",
+                "BEGASIST_STORE": "astra",
+            },
+            "ASTRA_DB_API_ENDPOINT",
+        ),
+    ],
+)
+def test_serve_refuses_to_start_without_its_settings(
+    settings: dict[str, str], message: str
+) -> None:
+    result = begasist(clean_environment(**settings), "serve", code=2)
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_invalid_setting_is_a_usage_error() -> None:
+    result = begasist(clean_environment(BEGASIST_PORT="seventy"), "hotels", "list", code=2)
+    assert "BEGASIST_" in result.stderr
+
+
+def test_plugins_json_lists_channels_and_responders() -> None:
+    listed = json.loads(begasist(clean_environment(), "plugins", "--json").stdout)
+    channels = {channel for plugin in listed for channel in plugin["channels"]}
+    responders = {responder for plugin in listed for responder in plugin["responders"]}
+    assert "demo" in channels
+    assert "faq" in responders
+    assert all(plugin["status"] == "ok" for plugin in listed)
+
+
+def test_checked_in_schema_matches_the_code() -> None:
+    drifted = check_suite_schema(REPO / "docs" / "schema")
+    assert not drifted, (
+        f"docs/schema is out of date: {', '.join(drifted)}. "
+        "Run `hatch run schema` (begasist schema --out docs/schema) and commit the diff."
+    )
+
+
+def test_the_suite_guide_lists_every_setting() -> None:
+    guide = (REPO / "docs" / "suite.md").read_text(encoding="utf-8")
+    expected = {
+        (field.validation_alias if isinstance(field.validation_alias, str) else None)
+        or f"BEGASIST_{name.upper()}"
+        for name, field in SuiteSettings.model_fields.items()
+    }
+    documented = set(re.findall(r"^\| `((?:BEGASIST|ASTRA_DB)_[A-Z_]+)` \|", guide, re.M))
+    assert documented == expected
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_dev_runs_the_demo_and_stops_everything(
+    tmp_path: Path, begasist_redis_url: str, begasist_names: StreamNames, begasist_redis: Redis
+) -> None:
+    port = free_port()
+    environment = clean_environment(
+        BEGASIST_REDIS_URL=begasist_redis_url, BEGASIST_PREFIX=begasist_names.prefix
+    )
+    with (
+        (tmp_path / "dev.log").open("w") as log,
+        subprocess.Popen(
+            [str(BEGASIST), "dev", "--port", str(port), "--data-dir", str(tmp_path / "dev")],
+            cwd=tmp_path,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        ) as process,
+    ):
+        try:
+            banner = read_banner(process)
+            logins = dict(re.findall(r"login: (\S+)  password: (\S+)", banner))
+            assert set(logins) == {"admin@begasist.test", "staff@plaza.test", "staff@sol.test"}
+            assert (tmp_path / "dev" / "dev-secrets.json").stat().st_mode & 0o777 == 0o600
+            url = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=url, timeout=10) as client:
+                assert client.get("/health").json() == {"status": "ok"}
+                login = {"email": "staff@plaza.test", "password": logins["staff@plaza.test"]}
+                client.post("/api/v1/auth/login", json=login).raise_for_status()
+                deadline = time.monotonic() + 30
+                conversations: list[dict[str, object]] = []
+                while not conversations and time.monotonic() < deadline:
+                    answer = client.get("/api/v1/hotels/plaza/conversations")
+                    answer.raise_for_status()
+                    conversations = answer.json()["items"]
+                    time.sleep(0.5)
+            assert conversations, (tmp_path / "dev.log").read_text()
+            assert conversations[0]["channel"] == "demo"
+
+            children = psutil.Process(process.pid).children(recursive=True)
+            bots = [c for c in children if "begasist_core.channelbot.cli" in c.cmdline()]
+            assert len(bots) == 2
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0, (tmp_path / "dev.log").read_text()
+            _, alive = psutil.wait_procs(children, timeout=10)
+            assert not alive, f"orphans: {alive}"
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def read_banner(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("Stop with Ctrl-C"):
+            return "".join(lines)
+    raise AssertionError(f"begasist dev exited ({process.wait()}) before it was ready")
