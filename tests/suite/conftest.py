@@ -11,15 +11,14 @@ import httpx
 import pytest
 import uvicorn
 from begasist_core import StreamNames
-from litestar import Litestar
-from redis.asyncio import Redis
-
 from begasist_suite.app import create_app
 from begasist_suite.auth.credentials import hash_password
 from begasist_suite.config import SuiteSettings
 from begasist_suite.store.records import Hotel, Membership, Role, User
 from begasist_suite.store.sqlite import SqliteDatabase
 from begasist_suite.store.store import Store
+from litestar import Litestar
+from redis.asyncio import Redis
 
 TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 PASSWORD = "correct horse battery staple"
@@ -87,8 +86,8 @@ async def suite(
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(server.serve)
         with anyio.fail_after(10):
-            while not server.started:
-                await anyio.sleep(0.01)
+            while not server.started:  # uvicorn offers no event to wait on
+                await anyio.sleep(0.01)  # noqa: ASYNC110
         port = server.servers[0].sockets[0].getsockname()[1]
         yield RunningSuite(
             url=f"http://127.0.0.1:{port}",

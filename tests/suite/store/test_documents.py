@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from begasist_suite.store.documents import DocumentDatabase, DuplicateDocument
 
 pytestmark = pytest.mark.anyio
@@ -100,7 +99,8 @@ async def test_update_operators(database: DocumentDatabase) -> None:
     )
     assert after == {"_id": "plaza", "name": "Plaza Mayor", "version": 2, "rank": 2}
     after = await hotels.update_one({"_id": "plaza"}, {"$max": {"rank": 5}})
-    assert after is not None and after["rank"] == 5
+    assert after is not None
+    assert after["rank"] == 5
     assert await hotels.find_one({"_id": "plaza"}) == after
 
 
@@ -144,7 +144,8 @@ async def test_conditional_update_is_a_compare_and_set(database: DocumentDatabas
     lost = await drafts.update_one(
         {"_id": "d1", "status": "pending"}, {"$set": {"status": "rejected"}}
     )
-    assert won is not None and won["status"] == "sent"
+    assert won is not None
+    assert won["status"] == "sent"
     assert lost is None
 
 

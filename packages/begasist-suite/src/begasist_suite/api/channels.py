@@ -33,6 +33,7 @@ __all__ = ["BotController", "ChannelSettingsController", "ChannelTypesController
 log = logging.getLogger(__name__)
 
 ChannelPath = Annotated[str, PathParameter(max_length=32)]
+HotelPath = Annotated[str, PathParameter(max_length=40)]
 
 
 class ChannelType(BaseModel):
@@ -160,7 +161,7 @@ class ChannelSettingsController(Controller):
         access: AccessDep,
         services: ServicesDep,
     ) -> dict[str, str]:
-        """Send an operator's command to the channel in the hotel's bot (``restart``, ``logout``...)."""
+        """Send an operator's command to the channel in the hotel's bot (``restart``, ...)."""
         access.require(Role.MANAGER)
         hotel = access.hotel.slug
         if await services.store.get_channel_config(hotel, channel) is None:
@@ -180,7 +181,7 @@ class BotController(Controller):
 
     @get("/settings")
     async def bot_settings(
-        self, hotel: ChannelPath, principal: PrincipalDep, services: ServicesDep
+        self, hotel: HotelPath, principal: PrincipalDep, services: ServicesDep
     ) -> HotelSettings:
         """The hotel's channel settings with secrets in clear: only for its bot, over TLS."""
         found = await _bot_hotel(hotel, principal, services)
@@ -193,7 +194,7 @@ class BotController(Controller):
 
     @get("/settings/version")
     async def bot_settings_version(
-        self, hotel: ChannelPath, principal: PrincipalDep, services: ServicesDep
+        self, hotel: HotelPath, principal: PrincipalDep, services: ServicesDep
     ) -> VersionAnswer:
         return VersionAnswer(version=await _bot_hotel(hotel, principal, services))
 

@@ -154,10 +154,17 @@ class HotelController(Controller):
     async def set_member(
         self, user_id: Id, data: JSONBody[MemberBody], access: AccessDep, services: ServicesDep
     ) -> MemberView:
-        """Add a user to the hotel or change their role (owners)."""
+        """Change a member's role (owners); add a user to the hotel (platform admins).
+
+        An owner reaches only their own hotel's members: anyone else's id answers
+        404, like an id nobody has, so no hotel learns another's people.
+        """
         access.require(Role.OWNER)
         user = await services.store.get_user(user_id)
-        if user is None:
+        if user is None or (
+            not access.user.platform_admin
+            and await services.store.get_membership(access.hotel.slug, user_id) is None
+        ):
             raise NotFoundException("not found")
         await services.store.set_membership(
             Membership(hotel=access.hotel.slug, user_id=user.id, role=data.role)

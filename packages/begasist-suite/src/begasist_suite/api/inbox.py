@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
 from begasist_suite.inbox.outbox import queue_reply
-from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page
+from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page, Role
 from begasist_suite.store.store import Conflict
 
 __all__ = ["ConversationController", "DraftController"]
@@ -84,6 +84,8 @@ class ConversationController(Controller):
         services: ServicesDep,
     ) -> ConversationRecord:
         changes = data.model_dump(exclude_unset=True)
+        if "mode_override" in changes:
+            access.require(Role.MANAGER)
         if changes.get("status", "") is None:
             changes.pop("status")
         updated = await services.store.update_conversation(

@@ -36,8 +36,10 @@ async def live_inbox(
         await socket.close(code=4404, reason="not found")
         return
     await socket.accept()
-    async with channels.start_subscription([inbox_channel(hotel)]) as subscriber:
-        await subscriber.run_in_background(socket.send_text)
+    async with (
+        channels.start_subscription([inbox_channel(hotel)]) as subscriber,
+        subscriber.run_in_background(socket.send_text),
+    ):
         while True:
             message = await socket.receive_data(mode="text")  # returns on disconnect (raises)
             if message == "ping":

@@ -105,7 +105,7 @@ class DeadLetterController(Controller):
 
 
 def _hotel_of(letter: DeadLetter) -> str | None:
-    """The hotel an entry belongs to: its stream name or, on the shared events stream, its payload."""
+    """The hotel of an entry: from its stream's name, or its payload on the shared stream."""
     parts = letter.source_stream.split(":")
     if len(parts) >= 3 and parts[-3] == "hotel":
         return parts[-2]

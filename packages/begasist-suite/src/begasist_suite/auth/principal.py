@@ -12,8 +12,8 @@ from begasist_suite.services import Services
 from begasist_suite.store.records import Credential, CredentialKind, Hotel, Role, User
 
 __all__ = [
-    "SESSION_COOKIE",
     "CSRF_HEADER",
+    "SESSION_COOKIE",
     "HotelAccess",
     "Principal",
     "hotel_access",

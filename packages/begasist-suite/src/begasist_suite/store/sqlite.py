@@ -117,7 +117,7 @@ def _migrate(connection: sqlite3.Connection) -> None:
 
 
 class SqliteCollection:
-    """One table of :class:`SqliteDatabase`; see :class:`~begasist_suite.store.documents.Collection`."""
+    """One table of :class:`SqliteDatabase` (see ``documents.Collection``)."""
 
     def __init__(self, database: SqliteDatabase, name: str) -> None:
         self._database = database
@@ -172,7 +172,8 @@ class SqliteCollection:
                     )
                 except sqlite3.IntegrityError:
                     # The _id is taken by a document the rest of the filter did not match.
-                    raise DuplicateDocument(f"{self._name}: _id {document['_id']!r} exists") from None
+                    taken = document["_id"]
+                    raise DuplicateDocument(f"{self._name}: _id {taken!r} exists") from None
                 return document
             document = apply_update(json.loads(row[0]), update, inserting=False)
             connection.execute(

@@ -490,7 +490,7 @@ class Store:
         )
 
     async def add_outbound(self, conversation: ConversationRecord, message: Message) -> bool:
-        """Store an outbound message (queued) in *conversation*; False if its id was stored before."""
+        """Store an outbound message (queued) in *conversation*; False if stored before."""
         if message.direction is not Direction.OUTBOUND:
             raise ValueError("add_outbound takes an outbound message")
         at = iso(message.created_at)
@@ -644,7 +644,11 @@ class Store:
         """Store *draft*; if its id exists, the stored one is returned (idempotent)."""
         try:
             await self._drafts.insert(
-                _doc(draft, _id=f"draft|{draft.hotel}|{draft.id}", sort_key=f"{iso(draft.created_at)}|{draft.id}")
+                _doc(
+                    draft,
+                    _id=f"draft|{draft.hotel}|{draft.id}",
+                    sort_key=f"{iso(draft.created_at)}|{draft.id}",
+                )
             )
         except DuplicateDocument:
             stored = await self.get_draft(draft.hotel, draft.id)

@@ -1,0 +1,245 @@
+"""Logging in and out, login rate limits, CSRF, personal tokens and the session cookie."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from begasist_core import utc_now
+from begasist_suite.auth.credentials import digest, new_secret
+from begasist_suite.config import SuiteSettings
+from begasist_suite.store.records import Credential, CredentialKind, Role
+
+from tests.suite.api.seed import bearer, personal_token
+from tests.suite.conftest import PASSWORD, RunningSuite, add_member
+
+pytestmark = pytest.mark.anyio
+
+LOGIN = "/api/v1/auth/login"
+ATTEMPTS = 3
+ANA = "ana@plaza.test"
+
+
+@pytest.fixture
+def suite_settings(suite_settings: SuiteSettings) -> SuiteSettings:
+    return suite_settings.model_copy(update={"login_attempts": ATTEMPTS})
+
+
+@pytest.fixture
+async def ana(suite: RunningSuite) -> str:
+    await add_member(suite.store, "plaza", ANA, Role.MANAGER)
+    return ANA
+
+
+def from_address(address: str) -> dict[str, str]:
+    """Uvicorn trusts X-Forwarded-For from 127.0.0.1, so a test can pose as another address."""
+    return {"x-forwarded-for": address}
+
+
+async def test_login_answers_the_user_and_a_csrf_token(suite: RunningSuite, ana: str) -> None:
+    async with suite.client() as client:
+        answer = await client.post(LOGIN, json={"email": ana, "password": PASSWORD})
+        assert answer.status_code == 200
+        assert answer.json()["user"]["email"] == ana
+        assert answer.json()["csrf_token"]
+        assert (await client.get("/api/v1/me")).status_code == 200
+
+
+async def test_a_wrong_password_and_an_unknown_email_look_the_same(
+    suite: RunningSuite, ana: str
+) -> None:
+    async with suite.client() as client:
+        wrong = await client.post(LOGIN, json={"email": ana, "password": "not it"})
+        unknown = await client.post(
+            LOGIN, json={"email": "nobody@plaza.test", "password": "not it"}
+        )
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert "set-cookie" not in wrong.headers
+
+
+async def test_failed_logins_per_email_are_limited(suite: RunningSuite, ana: str) -> None:
+    async with suite.client() as client:
+        for attempt in range(ATTEMPTS):
+            failed = await client.post(
+                LOGIN,
+                json={"email": ana, "password": "guess"},
+                headers=from_address(f"203.0.113.{attempt}"),
+            )
+            assert failed.status_code == 401
+        # A new address, the right password: the email's counter is spent.
+        limited = await client.post(
+            LOGIN, json={"email": ana, "password": PASSWORD}, headers=from_address("198.51.100.7")
+        )
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["retry-after"]) <= suite.settings.login_window_seconds
+
+
+async def test_failed_logins_per_address_are_limited(suite: RunningSuite, ana: str) -> None:
+    address = from_address("203.0.113.50")
+    async with suite.client() as client:
+        for attempt in range(ATTEMPTS):
+            failed = await client.post(
+                LOGIN,
+                json={"email": f"guess{attempt}@plaza.test", "password": "guess"},
+                headers=address,
+            )
+            assert failed.status_code == 401
+        limited = await client.post(
+            LOGIN, json={"email": ana, "password": PASSWORD}, headers=address
+        )
+        elsewhere = await client.post(
+            LOGIN, json={"email": ana, "password": PASSWORD}, headers=from_address("192.0.2.1")
+        )
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+    assert elsewhere.status_code == 200
+
+
+async def test_a_success_resets_the_email_counter(suite: RunningSuite, ana: str) -> None:
+    async with suite.client() as client:
+        for attempt in range(ATTEMPTS - 1):
+            await client.post(
+                LOGIN,
+                json={"email": ana, "password": "guess"},
+                headers=from_address(f"203.0.113.{attempt}"),
+            )
+        ok = await client.post(
+            LOGIN, json={"email": ana, "password": PASSWORD}, headers=from_address("192.0.2.9")
+        )
+        again = await client.post(
+            LOGIN, json={"email": ana, "password": "guess"}, headers=from_address("192.0.2.10")
+        )
+    assert ok.status_code == 200
+    assert again.status_code == 401
+
+
+async def test_the_session_cookie_is_httponly_and_samesite_strict(
+    suite: RunningSuite, ana: str
+) -> None:
+    async with suite.client() as client:
+        answer = await client.post(LOGIN, json={"email": ana, "password": PASSWORD})
+    cookie = answer.headers["set-cookie"]
+    attributes = {part.strip().casefold() for part in cookie.split(";")}
+    assert cookie.startswith("begasist_session=bgs_")
+    assert "httponly" in attributes
+    assert "samesite=strict" in attributes
+    assert "path=/" in attributes
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/v1/me/tokens", {"name": "script"}),
+        ("PUT", "/api/v1/hotels/plaza/channels/demo", {"webhook_secret": "s3cret"}),
+        ("PATCH", "/api/v1/hotels/plaza", {"name": "Plaza Mayor"}),
+        ("DELETE", "/api/v1/hotels/plaza/channels/demo", None),
+    ],
+)
+async def test_a_cookie_session_needs_its_csrf_token_on_unsafe_methods(
+    suite: RunningSuite, ana: str, method: str, path: str, body: dict[str, str] | None
+) -> None:
+    async with suite.client() as client:
+        csrf = await suite.login(client, ana)
+        del client.headers["x-csrf-token"]
+        missing = await client.request(method, path, json=body)
+        wrong = await client.request(method, path, json=body, headers={"x-csrf-token": "nope"})
+        assert missing.status_code == wrong.status_code == 403
+        if method == "DELETE":  # nothing to delete yet: create it, with the token
+            put = await client.put(
+                path, json={"webhook_secret": "s3cret"}, headers={"x-csrf-token": csrf}
+            )
+            assert put.status_code == 200
+        right = await client.request(method, path, json=body, headers={"x-csrf-token": csrf})
+        assert right.is_success, right.text
+        assert (await client.get("/api/v1/me")).status_code == 200  # safe: no token needed
+
+
+async def test_a_bearer_token_needs_no_csrf_token(suite: RunningSuite, ana: str) -> None:
+    token = await personal_token(suite, ana)
+    async with suite.client(headers=bearer(token)) as client:
+        answer = await client.patch("/api/v1/hotels/plaza", json={"name": "Plaza Mayor"})
+    assert answer.status_code == 200
+
+
+async def test_logout_ends_the_session_on_the_server(suite: RunningSuite, ana: str) -> None:
+    async with suite.client() as client:
+        await suite.login(client, ana)
+        session = client.cookies["begasist_session"]
+        assert (await client.post("/api/v1/auth/logout")).status_code == 204
+    async with suite.client(cookies={"begasist_session": session}) as replay:
+        assert (await replay.get("/api/v1/me")).status_code == 401
+
+
+async def test_personal_tokens_show_their_secret_once_and_can_be_revoked(
+    suite: RunningSuite, ana: str
+) -> None:
+    async with suite.client() as client:
+        await suite.login(client, ana)
+        created = await client.post(
+            "/api/v1/me/tokens", json={"name": "backup script", "expires_in_days": 30}
+        )
+        assert created.status_code == 201
+        token = created.json()["token"]
+        assert token.startswith("bga_")
+        listed = await client.get("/api/v1/me/tokens")
+        assert [t["name"] for t in listed.json()] == ["backup script"]
+        assert "token" not in listed.json()[0]
+        assert token not in listed.text
+        async with suite.client(headers=bearer(token)) as script:
+            assert (await script.get("/api/v1/me")).json()["user"]["email"] == ana
+            revoked = await client.delete(f"/api/v1/me/tokens/{created.json()['id']}")
+            assert revoked.status_code == 204
+            assert (await script.get("/api/v1/me")).status_code == 401
+        assert (await client.get("/api/v1/me/tokens")).json() == []
+
+
+async def test_an_expired_token_answers_401(suite: RunningSuite, ana: str) -> None:
+    user = await suite.store.get_user_by_email(ana)
+    assert user is not None
+    token = new_secret("api_token")
+    await suite.store.add_credential(
+        Credential(
+            digest=digest(token),
+            kind=CredentialKind.API_TOKEN,
+            user_id=user.id,
+            expires_at=utc_now() - timedelta(seconds=1),
+        )
+    )
+    async with suite.client(headers=bearer(token)) as client:
+        assert (await client.get("/api/v1/me")).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "header", ["Basic YW5hOnBhc3N3b3Jk", "Bearer", "Bearer bga_not-a-token", "Token abc"]
+)
+async def test_a_bad_authorization_header_answers_401(
+    suite: RunningSuite, ana: str, header: str
+) -> None:
+    async with suite.client() as client:
+        await suite.login(client, ana)  # a valid cookie does not rescue a bad header
+        assert (
+            await client.get("/api/v1/me", headers={"authorization": header})
+        ).status_code == 401
+
+
+async def test_a_session_token_is_not_a_bearer_token(suite: RunningSuite, ana: str) -> None:
+    async with suite.client() as client:
+        await suite.login(client, ana)
+        session = client.cookies["begasist_session"]
+    async with suite.client(headers=bearer(session)) as client:
+        assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_a_disabled_user_is_locked_out(suite: RunningSuite, ana: str) -> None:
+    token = await personal_token(suite, ana)
+    async with suite.client() as client:
+        await suite.login(client, ana)
+        user = await suite.store.get_user_by_email(ana)
+        assert user is not None
+        await suite.store.update_user(user.model_copy(update={"disabled": True}))
+        assert (await client.get("/api/v1/me")).status_code == 401
+        login = await client.post(LOGIN, json={"email": ana, "password": PASSWORD})
+        assert login.status_code == 401
+    async with suite.client(headers=bearer(token)) as client:
+        assert (await client.get("/api/v1/me")).status_code == 401
