@@ -86,8 +86,8 @@ async def suite(
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(server.serve)
         with anyio.fail_after(10):
-            while not server.started:  # uvicorn offers no event to wait on
-                await anyio.sleep(0.01)  # noqa: ASYNC110
+            while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+                await anyio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
         yield RunningSuite(
             url=f"http://127.0.0.1:{port}",
