@@ -185,7 +185,7 @@ async def _hotels_delete(store: Store, args: argparse.Namespace) -> int:
 
 async def _users_list(store: Store, args: argparse.Namespace) -> int:
     memberships = await store.list_memberships()
-    records = [
+    records: list[dict[str, Any]] = [
         {
             "email": u.email,
             "name": u.display_name,

@@ -9,6 +9,7 @@ from typing import Final
 from begasist_core import PluginManager
 from begasist_core.schema import check_schema_documents, render_document, write_schema_documents
 from litestar.serialization import encode_json
+from pydantic import SecretStr
 
 __all__ = ["OPENAPI_NAME", "check_suite_schema", "openapi_text", "write_suite_schema"]
 
@@ -30,8 +31,8 @@ def openapi_text() -> str:
 
     # No entry points: the document must not depend on which channel plugins are installed.
     plugins = PluginManager(load=frozenset())
-    plugins.register_plugin(responder_plugin, name="begasist-suite-responders")
-    settings = SuiteSettings(secret_key=_PLACEHOLDER_KEY, redis_url=_PLACEHOLDER_REDIS)
+    plugins.register_plugin(responder_plugin, name=responder_plugin.PLUGIN_NAME)
+    settings = SuiteSettings(secret_key=SecretStr(_PLACEHOLDER_KEY), redis_url=_PLACEHOLDER_REDIS)
     app = create_app(settings, plugins=plugins)
     # Through Litestar's encoder, as /schema/openapi.json serves it (it holds frozensets...).
     return render_document(json.loads(encode_json(app.openapi_schema.to_schema())))

@@ -10,6 +10,7 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
+from litestar.types import ExceptionHandlersMap
 
 from begasist_suite.channel_settings import InvalidSettings
 from begasist_suite.store.store import Conflict, NotFound
@@ -34,7 +35,7 @@ def _invalid_settings(
     )
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotFound: _not_found,
     Conflict: _conflict,
     InvalidSettings: _invalid_settings,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from begasist_core import Direction, Message, MessageSend, make_event
+from begasist_core import Direction, Message, MessageSend, make_event, new_id
 
 from begasist_suite.services import Services
 from begasist_suite.store.records import ConversationRecord
@@ -24,8 +24,8 @@ async def queue_reply(
     is idempotent: a second call stores nothing new and publishes the same id
     again, which the bot's sent ledger turns into no second send.
     """
-    fields = {"id": message_id} if message_id is not None else {}
     message = Message(
+        id=message_id or new_id(),
         hotel=conversation.hotel,
         channel=conversation.channel,
         conversation_key=conversation.key,
@@ -33,7 +33,6 @@ async def queue_reply(
         guest=conversation.guest,
         text=text,
         reply_to=reply_to,
-        **fields,
     )
     if not await services.store.add_outbound(conversation, message):
         stored = await services.store.get_message(conversation.hotel, message.id)

@@ -578,7 +578,9 @@ class Store:
             )
             if updated is not None:
                 return self._message(updated)
-        raise Conflict(f"message {found['id']!r} kept changing; status not applied")
+        raise Conflict(
+            f"message {event.message_id or provider_key!r} kept changing; status not applied"
+        )
 
     async def get_conversation(self, hotel: str, conversation_id: str) -> ConversationRecord | None:
         found = await self._conversations.find_one({"hotel": hotel, "id": conversation_id})
