@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from begasist_suite.store.records import Role
+
 from tests.suite.conftest import RunningSuite, add_member
 
 pytestmark = pytest.mark.anyio

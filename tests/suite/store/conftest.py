@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
 from begasist_suite.store.documents import DocumentDatabase
 from begasist_suite.store.sqlite import SqliteDatabase
 
