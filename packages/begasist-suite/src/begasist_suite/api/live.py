@@ -10,9 +10,9 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 
-from begasist_suite.api.dependencies import ServicesDep
 from begasist_suite.auth.principal import hotel_access, resolve_principal
 from begasist_suite.inbox.live import inbox_channel
+from begasist_suite.services import Services
 
 __all__ = ["live_inbox"]
 
@@ -26,14 +26,17 @@ async def live_inbox(
     """Sends a JSON notice per change in the hotel's inbox (``{"kind": ..., ids}``).
 
     Authenticated like the API (session cookie or bearer token); a caller
-    without access to the hotel is closed with code 4404.
+    without access to the hotel is refused at the handshake (HTTP 403, the
+    same answer for every hotel, so it tells nothing about which exist).
     """
-    services: ServicesDep = socket.app.state.services
+    # The session cookie is SameSite=Strict, so another site's page cannot open
+    # this socket with it (no cross-site WebSocket hijacking).
+    services: Services = socket.app.state.services
     try:
         principal = await resolve_principal(socket, services)
         await hotel_access(hotel, principal, services)
     except (NotAuthorizedException, PermissionDeniedException, NotFoundException):
-        await socket.close(code=4404, reason="not found")
+        await socket.close(code=4404, reason="not found")  # uvicorn answers the handshake 403
         return
     await socket.accept()
     async with (
