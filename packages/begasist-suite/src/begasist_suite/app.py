@@ -31,6 +31,7 @@ from begasist_suite.api.status import DeadLetterController, StatusController
 from begasist_suite.config import SuiteSettings
 from begasist_suite.inbox.consumer import build_consumer
 from begasist_suite.inbox.live import LiveUpdates
+from begasist_suite.ingress.batcher import IngressBatcher
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
 from begasist_suite.ingress.webhooks import webhook
 from begasist_suite.responders import plugin as responder_plugin
@@ -56,7 +57,7 @@ def load_plugins() -> PluginManager:
     """The installed channel plugins (entry points) and the built-in responders."""
     plugins = PluginManager()
     plugins.load_entry_points()
-    plugins.register_plugin(responder_plugin, name="begasist-suite-responders")
+    plugins.register_plugin(responder_plugin, name=responder_plugin.PLUGIN_NAME)
     return plugins
 
 
@@ -67,7 +68,7 @@ def create_app(
     redis: Redis | None = None,
     plugins: PluginManager | None = None,
 ) -> Litestar:
-    """The suite's ASGI app; given objects are used (and not closed), others built from *settings*."""
+    """The suite's ASGI app; objects given are used (not closed), the rest built from *settings*."""
     settings = settings or SuiteSettings()
     if settings.secret_key is None:
         raise SecretKeyError("set BEGASIST_SECRET_KEY (32+ random characters)")
@@ -99,14 +100,17 @@ def create_app(
         )
         app.state.services = services
         app.state.webhook_settings = WebhookSettingsCache(services)
+        batcher = app.state.ingress_batcher = IngressBatcher(redis_client)
         try:
             async with anyio.create_task_group() as tasks:
+                await tasks.start(batcher.run)
                 consumer = build_consumer(services) if settings.consumer else None
                 if consumer is not None:
                     await tasks.start(consumer.run)
                 try:
                     yield
                 finally:
+                    batcher.stop()
                     if consumer is not None:
                         consumer.stop()
         finally:
