@@ -14,7 +14,7 @@ async def test_health_and_openapi(suite: RunningSuite) -> None:
     async with suite.client() as client:
         assert (await client.get("/health")).json() == {"status": "ok"}
         schema = (await client.get("/schema/openapi.json")).json()
-    assert "/webhooks/{hotel}/{channel}" in schema["paths"]
+    assert "/api/v1/hotels/{hotel}/conversations" in schema["paths"]
 
 
 async def test_login_then_me(suite: RunningSuite) -> None:

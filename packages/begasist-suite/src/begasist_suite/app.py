@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from begasist_core import PluginManager, redis_from_url
-from litestar import Litestar, Router, get
+from litestar import Litestar, get
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.openapi import OpenAPIConfig
@@ -33,7 +33,7 @@ from begasist_suite.inbox.consumer import build_consumer
 from begasist_suite.inbox.live import LiveUpdates
 from begasist_suite.ingress.batcher import IngressBatcher
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
-from begasist_suite.ingress.webhooks import webhook
+from begasist_suite.ingress.webhooks import webhooks
 from begasist_suite.responders import plugin as responder_plugin
 from begasist_suite.secret_box import SecretBox, SecretKeyError
 from begasist_suite.services import Services
@@ -119,9 +119,6 @@ def create_app(
             if own_redis:
                 await redis_client.aclose()
 
-    webhooks = Router(
-        path="/", route_handlers=[webhook], request_max_body_size=settings.webhook_max_body_bytes
-    )
     return Litestar(
         route_handlers=[
             health,

@@ -22,9 +22,9 @@ HISTORY_MESSAGES = 20
 async def reply_mode(services: Services, conversation: ConversationRecord) -> ReplyMode:
     """The mode for this conversation: the guest's override, the conversation's, the channel's."""
     if conversation.guest_id is not None:
-        guest = await services.store.get_guest(conversation.hotel, conversation.guest_id)
-        if guest is not None and guest.mode_override is not None:
-            return guest.mode_override
+        guest_mode = await services.store.guest_mode(conversation.hotel, conversation.guest_id)
+        if guest_mode is not None:
+            return guest_mode
     if conversation.mode_override is not None:
         return conversation.mode_override
     config = await services.store.get_channel_config(conversation.hotel, conversation.channel)
@@ -57,17 +57,18 @@ class Assistant:
 
     async def respond(
         self, hotel: Hotel, conversation: ConversationRecord, message: Message
-    ) -> None:
+    ) -> bool:
+        """Draft (and in automatic mode send) a reply; False when nothing was generated."""
         services = self._services
         mode = await reply_mode(services, conversation)
         if mode is ReplyMode.MANUAL:
-            return
+            return False
         responder = self._responder(hotel.responder)
         if responder is None:
             log.warning(
                 "hotel %s: responder %r is not installed; no draft", hotel.slug, hotel.responder
             )
-            return
+            return False
         history = await services.store.list_messages(
             hotel.slug, conversation.id, limit=HISTORY_MESSAGES + 1
         )
@@ -80,7 +81,7 @@ class Assistant:
         )
         reply = await responder.draft(request)
         if reply is None:
-            return
+            return False
         automatic = mode is ReplyMode.AUTOMATIC
         draft = await services.store.add_draft(
             Draft(
@@ -102,3 +103,4 @@ class Assistant:
             services.live.notify(
                 hotel.slug, "draft.created", draft_id=draft.id, conversation_id=conversation.id
             )
+        return True

@@ -73,8 +73,12 @@ class EventApplier:
                 conversation_id=recorded.conversation.id,
                 message_id=recorded.message.id,
             )
-        if not recorded.responded:
-            await self.assistant.respond(hotel, recorded.conversation, recorded.message)
+        if not recorded.responded and await self.assistant.respond(
+            hotel, recorded.conversation, recorded.message
+        ):
+            # Only what the responder did needs remembering: the draft and reply
+            # ids are derived from the message's, so this is an optimisation,
+            # not what prevents a second reply.
             await store.mark_responded(hotel_slug, recorded.message.id)
 
     async def _status(self, hotel: str, data: MessageStatusChanged) -> None:

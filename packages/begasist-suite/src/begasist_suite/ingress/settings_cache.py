@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Final
 
+import anyio
 from begasist_core import ChannelSettings, UnknownChannel
 from pydantic import ValidationError
 
@@ -40,6 +41,7 @@ class WebhookSettingsCache:
         self._services = services
         self._seconds = seconds
         self._entries: OrderedDict[tuple[str, str], tuple[float, VerifyTarget]] = OrderedDict()
+        self._loading: dict[tuple[str, str], anyio.Event] = {}
 
     def forget(self, hotel: str) -> None:
         """Drop a hotel's entries (its settings changed in this replica)."""
@@ -52,11 +54,24 @@ class WebhookSettingsCache:
         cached = self._entries.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        target = await self._load(hotel, channel)
-        self._entries[key] = (now + self._seconds, target)
-        self._entries.move_to_end(key)
-        while len(self._entries) > CACHE_ENTRIES:
-            self._entries.popitem(last=False)
+        loading = self._loading.get(key)
+        if loading is not None:
+            # One load per key at a time: when an entry expires under load, the
+            # requests in flight wait for one store read instead of each making one.
+            await loading.wait()
+            loaded = self._entries.get(key)
+            if loaded is not None:
+                return loaded[1]
+        self._loading[key] = done = anyio.Event()
+        try:
+            target = await self._load(hotel, channel)
+            self._entries[key] = (time.monotonic() + self._seconds, target)
+            self._entries.move_to_end(key)
+            while len(self._entries) > CACHE_ENTRIES:
+                self._entries.popitem(last=False)
+        finally:
+            del self._loading[key]
+            done.set()
         return target
 
     async def _load(self, hotel: str, channel: str) -> VerifyTarget:

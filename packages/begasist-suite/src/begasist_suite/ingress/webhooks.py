@@ -3,67 +3,105 @@
 The answer is 200 only after the entry is in the hotel's ingress stream, so a
 provider that got 200 can forget the request. Every failure enqueues nothing:
 401 for a bad signature, 404 for an unknown hotel or a channel that is not
-enabled there, 413 for a body over ``BEGASIST_WEBHOOK_MAX_BODY_BYTES``, 503
-when the entry could not be written (queue full, Redis failing): the provider
-retries. Stream writes of concurrent requests share a round trip
-(:class:`~begasist_suite.ingress.batcher.IngressBatcher`).
+enabled there, 405 for other methods, 413 for a body over
+``BEGASIST_WEBHOOK_MAX_BODY_BYTES``, 503 when the entry could not be written
+(queue full, Redis failing): the provider retries. Stream writes of concurrent
+requests share a round trip (:class:`~begasist_suite.ingress.batcher.IngressBatcher`).
+
+It is a plain ASGI app mounted in Litestar, not a Litestar route: it is the
+hottest path of the suite and needs none of the framework's request parsing,
+dependency injection or serialisation, which cost more than the work itself.
+Providers call it, not API clients, so it is documented in docs/suite.md
+rather than in the OpenAPI document.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Final
+from urllib.parse import parse_qsl
 
-from begasist_core import (
-    WebhookReceived,
-    WebhookRejected,
-    WebhookRequest,
-    make_event,
-)
+from begasist_core import WebhookReceived, WebhookRejected, WebhookRequest, make_event
 from begasist_core.models.names import InvalidName, validate_channel_name, validate_hotel_slug
-from litestar import Request, Response, route
-from litestar.exceptions import NotFoundException
+from litestar import asgi
+from litestar.types import HTTPResponseStartEvent, Receive, Scope, Send
 
 from begasist_suite.ingress.batcher import IngressBatcher, IngressUnavailable
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
 from begasist_suite.services import Services
 
-__all__ = ["webhook"]
+__all__ = ["WEBHOOK_PATH", "webhooks"]
 
 log = logging.getLogger(__name__)
 
-_DROPPED_HEADERS = frozenset({"cookie", "authorization"})
+WEBHOOK_PATH: Final = "/webhooks"
+_METHODS: Final = frozenset({"GET", "POST"})
+_DROPPED_HEADERS: Final = frozenset({"cookie", "authorization"})
 """Never forwarded to the bot: a provider does not send them, a browser might."""
 
 
-@route(
-    "/webhooks/{hotel:str}/{channel:str}",
-    http_method=["GET", "POST"],
-    tags=["webhooks"],
-    include_in_schema=True,
-)
-async def webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
-    """A provider's webhook for one hotel's channel (verification handshake or delivery)."""
-    # Path parameters and services read by hand, not injected: this is the hottest
-    # route, and Litestar's signature parsing and DI cost ~15% of its CPU.
-    hotel: str = request.path_params["hotel"]
-    channel: str = request.path_params["channel"]
+class _TooLarge(Exception):
+    pass
+
+
+@asgi(WEBHOOK_PATH, is_mount=True, copy_scope=False)
+async def webhooks(scope: Scope, receive: Receive, send: Send) -> None:
+    """The webhook ingress (see the module docstring)."""
+    status, body, media_type, extra = await _handle(scope, receive)
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", media_type.encode("latin-1")),
+        (b"content-length", str(len(body)).encode("ascii")),
+        *extra,
+    ]
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": headers,
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _handle(
+    scope: Any, receive: Receive
+) -> tuple[int, bytes, str, list[tuple[bytes, bytes]]]:
+    path = scope["path"]
+    if path.startswith(WEBHOOK_PATH + "/"):
+        path = path[len(WEBHOOK_PATH) :]
+    parts = path.strip("/").split("/")
+    if len(parts) != 2:
+        return 404, b"not found", "text/plain", []
+    hotel, channel = parts
+    method = scope["method"]
+    if method not in _METHODS:
+        return 405, b"method not allowed", "text/plain", [(b"allow", b"GET, POST")]
     try:
         validate_hotel_slug(hotel)
         validate_channel_name(channel)
     except (InvalidName, ValueError):
-        raise NotFoundException("not found") from None
-    cache: WebhookSettingsCache = request.app.state.webhook_settings
+        return 404, b"not found", "text/plain", []
+    app = scope["app"]
+    cache: WebhookSettingsCache = app.state.webhook_settings
     target = await cache.target(hotel, channel)
     if target.channel_class is None or target.settings is None:
-        raise NotFoundException("not found")
-    body = await request.body()  # raises 413 past the route's body limit; nothing is kept
-    headers = {k: v for k, v in request.headers.items() if k not in _DROPPED_HEADERS}
-    query = {k: str(v) for k, v in request.query_params.items()}
-    method = request.method
-    verified = WebhookRequest(method=method, headers=headers, query=query, body=body)
+        return 404, b"not found", "text/plain", []
+    services: Services = app.state.services
     try:
-        answer = target.channel_class.verify(verified, target.settings)
+        body = await _read_body(scope, receive, services.settings.webhook_max_body_bytes)
+    except _TooLarge:
+        return 413, b"request entity too large", "text/plain", []
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        if name not in _DROPPED_HEADERS:
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    query = dict(
+        parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    )
+    request = WebhookRequest(method=method, headers=headers, query=query, body=body)
+    try:
+        answer = target.channel_class.verify(request, target.settings)
     except WebhookRejected as rejected:
         log.info(
             "webhook %s/%s refused (%d): %s",
@@ -72,22 +110,45 @@ async def webhook(request: Request[Any, Any, Any]) -> Response[bytes]:
             rejected.status_code,
             type(rejected).__name__,
         )
-        return Response(b"", status_code=rejected.status_code, media_type="text/plain")
+        return rejected.status_code, b"", "text/plain", []
     except Exception:  # a plugin bug on odd input: refuse the request, never answer 5xx
         log.warning("webhook %s/%s: the channel's verify failed", hotel, channel, exc_info=True)
-        return Response(b"", status_code=400, media_type="text/plain")
+        return 400, b"", "text/plain", []
     if answer.enqueue:
-        services: Services = request.app.state.services
         event = make_event(
             hotel,
             WebhookReceived(
                 channel=channel, method=method, headers=headers, query=query, body=body
             ),
         )
-        batcher: IngressBatcher = request.app.state.ingress_batcher
+        batcher: IngressBatcher = app.state.ingress_batcher
         try:
             await batcher.publish(services.names.ingress(hotel), event)
         except IngressUnavailable as unavailable:
             log.warning("webhook %s/%s not enqueued: %s", hotel, channel, unavailable)
-            return Response(b"", status_code=503, media_type="text/plain")
-    return Response(answer.body, status_code=answer.status_code, media_type=answer.media_type)
+            return 503, b"", "text/plain", [(b"retry-after", b"1")]
+    return answer.status_code, answer.body, answer.media_type, []
+
+
+async def _read_body(scope: Any, receive: Receive, limit: int) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                if int(value) > limit:
+                    raise _TooLarge
+            except ValueError:
+                raise _TooLarge from None  # unreadable length: refuse rather than guess
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # the client went away; what we have is not a request
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)

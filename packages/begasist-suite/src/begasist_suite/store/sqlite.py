@@ -1,10 +1,12 @@
 """The embedded SQLite backend of the document layer: one file, migrations, WAL.
 
 Each collection is a table ``(_id TEXT PRIMARY KEY, doc TEXT)`` holding JSON,
-with an expression index on every field the store queries. All work on the
-connection happens in one worker thread at a time (a capacity limiter of one),
-and a whole operation (an update's read, change and write) is one trip to
-that thread inside one transaction, so every method is atomic.
+with an expression index on every field the store queries. Writes go through
+one connection, one worker thread at a time (a capacity limiter of one), and a
+whole write (an update's read, change and write) is one trip to that thread
+inside one transaction, so every method is atomic. Reads use a second
+connection with its own thread: in WAL mode they see the last committed state
+and never wait for a write.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class SqliteDatabase:
         self.path = str(path)
         self._connection: sqlite3.Connection | None = None
         self._limiter = anyio.CapacityLimiter(1)
+        self._reader: sqlite3.Connection | None = None
+        self._read_limiter = anyio.CapacityLimiter(1)
 
     def collection(self, name: str) -> SqliteCollection:
         if name not in COLLECTIONS:
@@ -75,9 +79,29 @@ class SqliteDatabase:
         await self.run(_migrate)
 
     async def aclose(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            await anyio.to_thread.run_sync(reader.close, limiter=self._read_limiter)
         connection, self._connection = self._connection, None
         if connection is not None:
             await anyio.to_thread.run_sync(connection.close, limiter=self._limiter)
+
+    async def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read-only *query* on the reading connection (the writer's for ``:memory:``)."""
+        if self.path == ":memory:":  # a second connection would open another, empty database
+            return await self.run(query)
+        if self._connection is None:
+            await self.run(lambda _: None)  # the writer creates the file and sets WAL first
+
+        def on_reader() -> T:
+            if self._reader is None:
+                reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                reader.execute("PRAGMA busy_timeout=5000")
+                reader.execute("PRAGMA query_only=ON")
+                self._reader = reader
+            return query(self._reader)
+
+        return await anyio.to_thread.run_sync(on_reader, limiter=self._read_limiter)
 
     async def run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         """Run *operation* on the connection in the worker thread, inside one transaction."""
@@ -152,7 +176,7 @@ class SqliteCollection:
         def find(connection: sqlite3.Connection) -> list[dict[str, Any]]:
             return [json.loads(row[0]) for row in connection.execute(sql, parameters)]
 
-        return await self._database.run(find)
+        return await self._database.read(find)
 
     async def update_one(
         self, filter: Filter, update: Update, *, upsert: bool = False
@@ -199,7 +223,7 @@ class SqliteCollection:
             row = connection.execute(f'SELECT count(*) FROM "{self._name}"{where}', parameters)
             return int(row.fetchone()[0])
 
-        return await self._database.run(count)
+        return await self._database.read(count)
 
     def _select(
         self, filter: Filter, sort: Sort | None, limit: int | None, *, with_id: bool = False

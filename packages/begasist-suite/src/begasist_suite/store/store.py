@@ -10,6 +10,8 @@ per address, a conversation per thread, a draft per inbound message).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Collection as CollectionOf
 from typing import Any, Final, NamedTuple
 
@@ -19,6 +21,7 @@ from begasist_core import (
     GuestIdentity,
     Message,
     MessageStatusChanged,
+    ReplyMode,
     utc_now,
 )
 
@@ -84,6 +87,12 @@ def _identity_id(hotel: str, identity: GuestIdentity) -> str:
 def _only(changes: dict[str, Any], allowed: set[str]) -> None:
     if not set(changes) <= allowed:
         raise ValueError(f"only {sorted(allowed)} can change, not {sorted(set(changes) - allowed)}")
+
+
+def _stable_id(natural_key: str) -> str:
+    """A 26-character id derived from *natural_key*: the same on every replica and replay."""
+    digest = hashlib.sha256(natural_key.encode("utf-8")).digest()[:16]
+    return base64.b32encode(digest).decode("ascii").rstrip("=")
 
 
 def _page_limit(limit: int) -> int:
@@ -306,6 +315,20 @@ class Store:
 
     async def guest_for_identity(self, hotel: str, identity: GuestIdentity) -> Guest:
         """The guest *identity* belongs to, created on first sight."""
+        guest_id = await self._guest_id_for(hotel, identity)
+        guest = await self.get_guest(hotel, guest_id)
+        if guest is None:
+            raise NotFound(f"identity {identity.address!r} points to a missing guest")
+        return guest
+
+    async def guest_mode(self, hotel: str, guest_id: str) -> ReplyMode | None:
+        """The guest's reply-mode override, if any (one read, for the hot path)."""
+        found = await self._guests.find_one({"_id": guest_id, "hotel": hotel, "type": "guest"})
+        mode = None if found is None else found.get("mode_override")
+        return None if mode is None else ReplyMode(mode)
+
+    async def _guest_id_for(self, hotel: str, identity: GuestIdentity) -> str:
+        """The id of the guest *identity* belongs to, creating the guest on first sight."""
         key = _identity_id(hotel, identity)
         found = await self._guests.find_one({"_id": key})
         if found is None:
@@ -335,12 +358,9 @@ class Store:
                 await self._guests.delete_many({"_id": guest.id, "hotel": hotel})
                 found = await self._guests.find_one({"_id": key})
             else:
-                return guest.model_copy(update={"identities": (identity,)})
+                return guest.id
         assert found is not None
-        guest_found = await self.get_guest(hotel, str(found["guest_id"]))
-        if guest_found is None:
-            raise NotFound(f"identity {key!r} points to a missing guest")
-        return guest_found
+        return str(found["guest_id"])
 
     async def get_guest(self, hotel: str, guest_id: str) -> Guest | None:
         found = await self._guests.find_one({"_id": guest_id, "hotel": hotel, "type": "guest"})
@@ -429,57 +449,72 @@ class Store:
         if message.direction is not Direction.INBOUND or not message.provider_message_id:
             raise ValueError("record_inbound takes an inbound message with its provider id")
         hotel = message.hotel
-        guest = await self.guest_for_identity(hotel, message.guest)
-        at = iso(message.created_at)
-        new_conversation = ConversationRecord(
-            hotel=hotel,
-            channel=message.channel,
-            key=message.conversation_key,
-            guest=message.guest,
-            guest_id=guest.id,
-            created_at=message.created_at,
-            last_message_at=message.created_at,
-        )
+        guest_id = await self._guest_id_for(hotel, message.guest)
         thread = _thread_id(hotel, message.channel, message.conversation_key)
-        conversation = await self._conversations.update_one(
-            {"_id": thread, "hotel": hotel},
-            {
-                "$setOnInsert": _doc(
-                    new_conversation, sort_key=f"{at}|{new_conversation.id}", last_message_at=at
-                )
-            },
-            upsert=True,
-        )
-        assert conversation is not None
+        conversation_id = _stable_id(thread)
+        at = iso(message.created_at)
         document = _doc(
             message,
             _id=_inbound_id(hotel, message.channel, message.provider_message_id),
-            conversation_id=conversation["id"],
+            conversation_id=conversation_id,
             sort_key=f"{at}|{message.id}",
             provider_key=None,  # receipts are for outbound messages only
             revision=0,
             responded=False,
         )
+        # The conversation's fields that only its creation sets; the ones every
+        # message moves ($set, $max) must not be here too (Astra refuses that).
+        created = _doc(
+            ConversationRecord(
+                id=conversation_id,
+                hotel=hotel,
+                channel=message.channel,
+                key=message.conversation_key,
+                guest=message.guest,
+                guest_id=guest_id,
+                created_at=message.created_at,
+            ),
+        )
+        for moved in ("status", "last_message_at", "last_message_preview"):
+            del created[moved]
         try:
             await self._messages.insert(document)
         except DuplicateDocument:
             stored = await self._messages.find_one({"_id": document["_id"]})
             assert stored is not None
+            original = self._message(stored)
+            at = iso(original.created_at)
+            # A replay changes nothing, but completes a conversation a crash left unmade.
+            conversation = await self._conversations.update_one(
+                {"_id": thread, "hotel": hotel},
+                {
+                    "$setOnInsert": {
+                        **created,
+                        "status": ConversationStatus.OPEN.value,
+                        "last_message_preview": original.text[:200] or None,
+                    },
+                    "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation_id}"},
+                },
+                upsert=True,
+            )
+            assert conversation is not None
             return InboundRecorded(
                 self._conversation(conversation),
-                self._message(stored),
+                original,
                 False,
                 bool(stored.get("responded")),
             )
         updated = await self._conversations.update_one(
             {"_id": thread, "hotel": hotel},
             {
+                "$setOnInsert": created,
                 "$set": {
                     "status": ConversationStatus.OPEN.value,
                     "last_message_preview": message.text[:200] or None,
                 },
-                "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation['id']}"},
+                "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation_id}"},
             },
+            upsert=True,
         )
         assert updated is not None
         return InboundRecorded(self._conversation(updated), message, True, False)
