@@ -64,12 +64,10 @@ async def mint_bot_tokens(sqlite_path: Path, hotels: list[str]) -> dict[str, str
 class Watcher:
     """Collects ``message.created`` notices from the suite's live-inbox pub/sub channels."""
 
-    def __init__(self, redis_url: str, hotels: set[str]) -> None:
+    def __init__(self, redis_url: str, prefix: str, hotels: set[str]) -> None:
         self._client = redis.Redis.from_url(redis_url)
         self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        # Litestar's pub/sub backend ignores its key_prefix: the channels are bare
-        # ``inbox:<hotel>``, shared by every suite on this Redis (hence the hotel filter).
-        self._pubsub.psubscribe("inbox:*")
+        self._pubsub.psubscribe(f"{prefix}:inbox:*")
         self._hotels = hotels
         self.seen: list[tuple[float, str, str]] = []  # (arrival, hotel, message id)
         self._stop = threading.Event()
@@ -150,7 +148,7 @@ def main() -> None:
         anyio.run(lambda: seed(sqlite_path, hotels, mode="manual"))
         tokens = anyio.run(mint_bot_tokens, sqlite_path, hotels)
         suite_env = suite_environment(workdir, args.redis_url, prefix, consumer=True)
-        watcher = Watcher(args.redis_url, set(hotels))
+        watcher = Watcher(args.redis_url, prefix, set(hotels))
         bot = None
         try:
             with uvicorn_server("begasist_suite.app:create_app", suite_env, factory=True) as port:

@@ -96,7 +96,7 @@ def create_app(
             redis=redis_client,
             plugins=plugin_manager,
             secret_box=secret_box,
-            live=LiveUpdates(channels),
+            live=LiveUpdates(channels, settings.prefix),
         )
         app.state.services = services
         app.state.webhook_settings = WebhookSettingsCache(services)

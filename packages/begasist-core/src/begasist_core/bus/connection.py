@@ -32,6 +32,10 @@ SOCKET_TIMEOUT_SECONDS: Final = 10.0
 HEALTH_CHECK_SECONDS: Final = 15
 
 
+MAX_CONNECTIONS: Final = 2_000
+"""Connections one client may open: bounded, but never the limit a many-hotel bot hits."""
+
+
 def redis_from_url(url: str) -> Redis:
     """An asyncio client for *url* as the bus expects it: bytes in, bytes out.
 
@@ -40,10 +44,15 @@ def redis_from_url(url: str) -> Redis:
     heals a pooled connection a restarted server dropped). Longer retries are
     the caller's, through :class:`RedisOutage`, so one place logs and backs off.
     Query-string options in *url* win over these defaults.
+
+    The pool is sized for blocking reads: every consumer holds a connection
+    while it waits in XREADGROUP, so a bot serving 50 hotels (three consumers
+    each, plus publishers) needs well over redis-py's default of 100.
     """
     return Redis.from_url(
         url,
         decode_responses=False,
+        max_connections=MAX_CONNECTIONS,
         socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_keepalive=True,

@@ -40,7 +40,7 @@ async def live_inbox(
         return
     await socket.accept()
     async with (
-        channels.start_subscription([inbox_channel(hotel)]) as subscriber,
+        channels.start_subscription([inbox_channel(services.settings.prefix, hotel)]) as subscriber,
         subscriber.run_in_background(socket.send_text),
     ):
         while True:

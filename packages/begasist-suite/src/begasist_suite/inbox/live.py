@@ -27,21 +27,28 @@ NoticeKind = Literal[
 ]
 
 
-def inbox_channel(hotel: str) -> str:
-    """The Litestar channel of *hotel*'s inbox."""
-    return f"inbox:{hotel}"
+def inbox_channel(prefix: str, hotel: str) -> str:
+    """The Litestar channel of *hotel*'s inbox.
+
+    The prefix is in the name because Litestar's Redis pub/sub backend does not
+    prefix channels itself: two installations sharing a Redis stay apart.
+    """
+    return f"{prefix}:inbox:{hotel}"
 
 
 class LiveUpdates:
     """Publishes notices; without a channels plugin (tests, CLI) it publishes nothing."""
 
-    def __init__(self, plugin: ChannelsPlugin | None) -> None:
+    def __init__(self, plugin: ChannelsPlugin | None, prefix: str = "") -> None:
         self._plugin = plugin
+        self._prefix = prefix
 
     def notify(self, hotel: str, kind: NoticeKind, **ids: Any) -> None:
         if self._plugin is None:
             return
         try:
-            self._plugin.publish({"kind": kind, "hotel": hotel, **ids}, [inbox_channel(hotel)])
+            self._plugin.publish(
+                {"kind": kind, "hotel": hotel, **ids}, [inbox_channel(self._prefix, hotel)]
+            )
         except Exception:  # a lost notice must never fail a stored change
             log.warning("hotel %s: live update %s not published", hotel, kind, exc_info=True)
