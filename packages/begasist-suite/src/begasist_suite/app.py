@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from begasist_core import PluginManager, redis_from_url
@@ -33,7 +34,7 @@ from begasist_suite.inbox.consumer import build_consumer
 from begasist_suite.inbox.live import LiveUpdates
 from begasist_suite.ingress.batcher import IngressBatcher
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
-from begasist_suite.ingress.webhooks import webhooks
+from begasist_suite.ingress.webhooks import is_webhook_path, serve_webhook
 from begasist_suite.responders import plugin as responder_plugin
 from begasist_suite.secret_box import SecretBox, SecretKeyError
 from begasist_suite.services import Services
@@ -53,6 +54,22 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+class SuiteApp(Litestar):
+    """The suite's Litestar app, which serves ``/webhooks/...`` before its router.
+
+    The webhook ingress is plain ASGI (``ingress/webhooks.py``): handing it the
+    request here skips Litestar's middleware stack and router, the larger part
+    of a webhook's cost (docs/benchmarks.md). Everything else is Litestar's.
+    """
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and is_webhook_path(scope["path"]):
+            scope["app"] = self
+            await serve_webhook(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def load_plugins() -> PluginManager:
     """The installed channel plugins (entry points) and the built-in responders."""
     plugins = PluginManager()
@@ -67,7 +84,7 @@ def create_app(
     store: Store | None = None,
     redis: Redis | None = None,
     plugins: PluginManager | None = None,
-) -> Litestar:
+) -> SuiteApp:
     """The suite's ASGI app; objects given are used (not closed), the rest built from *settings*."""
     settings = settings or SuiteSettings()
     if settings.secret_key is None:
@@ -119,10 +136,9 @@ def create_app(
             if own_redis:
                 await redis_client.aclose()
 
-    return Litestar(
+    return SuiteApp(
         route_handlers=[
             health,
-            webhooks,
             AuthController,
             MeController,
             HotelController,

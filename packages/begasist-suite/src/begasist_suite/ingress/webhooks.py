@@ -8,9 +8,11 @@ enabled there, 405 for other methods, 413 for a body over
 (queue full, Redis failing): the provider retries. Stream writes of concurrent
 requests share a round trip (:class:`~begasist_suite.ingress.batcher.IngressBatcher`).
 
-It is a plain ASGI app mounted in Litestar, not a Litestar route: it is the
-hottest path of the suite and needs none of the framework's request parsing,
-dependency injection or serialisation, which cost more than the work itself.
+It is plain ASGI that the suite's app hands ``/webhooks/...`` to before
+Litestar's router and middleware (:class:`begasist_suite.app.SuiteApp`), not a
+Litestar route: it is the hottest path of the suite and needs none of the
+framework's routing, request parsing, dependency injection or serialisation,
+which cost more than the work itself.
 Providers call it, not API clients, so it is documented in docs/suite.md
 rather than in the OpenAPI document.
 """
@@ -23,14 +25,13 @@ from urllib.parse import parse_qsl
 
 from begasist_core import WebhookReceived, WebhookRejected, WebhookRequest, make_event
 from begasist_core.models.names import InvalidName, validate_channel_name, validate_hotel_slug
-from litestar import asgi
 from litestar.types import HTTPResponseStartEvent, Receive, Scope, Send
 
 from begasist_suite.ingress.batcher import IngressBatcher, IngressUnavailable
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
 from begasist_suite.services import Services
 
-__all__ = ["WEBHOOK_PATH", "webhooks"]
+__all__ = ["WEBHOOK_PATH", "is_webhook_path", "serve_webhook"]
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,12 @@ class _TooLarge(Exception):
     pass
 
 
-@asgi(WEBHOOK_PATH, is_mount=True, copy_scope=False)
-async def webhooks(scope: Scope, receive: Receive, send: Send) -> None:
-    """The webhook ingress (see the module docstring)."""
+def is_webhook_path(path: str) -> bool:
+    return path == WEBHOOK_PATH or path.startswith(WEBHOOK_PATH + "/")
+
+
+async def serve_webhook(scope: Scope, receive: Receive, send: Send) -> None:
+    """The webhook ingress for an HTTP *scope* whose ``app`` is the suite (module docstring)."""
     status, body, media_type, extra = await _handle(scope, receive)
     headers: list[tuple[bytes, bytes]] = [
         (b"content-type", media_type.encode("latin-1")),
@@ -65,10 +69,7 @@ async def webhooks(scope: Scope, receive: Receive, send: Send) -> None:
 async def _handle(
     scope: Any, receive: Receive
 ) -> tuple[int, bytes, str, list[tuple[bytes, bytes]]]:
-    path = scope["path"]
-    if path.startswith(WEBHOOK_PATH + "/"):
-        path = path[len(WEBHOOK_PATH) :]
-    parts = path.strip("/").split("/")
+    parts = scope["path"][len(WEBHOOK_PATH) :].strip("/").split("/")
     if len(parts) != 2:
         return 404, b"not found", "text/plain", []
     hotel, channel = parts
