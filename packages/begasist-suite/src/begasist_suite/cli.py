@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from begasist_core.models.validation import describe_validation_error
-from begasist_core.plugins.manager import PluginInfo
+from begasist_core.plugins.manager import PluginInfo, format_plugin_table
 from pydantic import ValidationError
 
 from begasist_suite import cli_admin
@@ -154,26 +154,7 @@ def _list_plugins(*, as_json: bool) -> int:
 
 def format_plugins(infos: Sequence[PluginInfo]) -> str:
     """Plugins as an aligned table: channelbot's columns plus the responders each registered."""
-    if not infos:
-        return "no plugins loaded"
-    header = ("NAME", "VERSION", "DISTRIBUTION", "CHANNELS", "RESPONDERS", "STATUS")
-    rows = [header] + [
-        (
-            info.name,
-            info.version or "-",
-            info.distribution or info.module,
-            ", ".join(info.channels) or "-",
-            ", ".join(info.responders) or "-",
-            info.status.value if info.error is None else f"{info.status.value}: {info.error}",
-        )
-        for info in infos
-    ]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
-    lines = [
-        "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
-        for row in rows
-    ]
-    return "\n".join(line.rstrip() for line in lines)
+    return format_plugin_table(infos, responders=True)
 
 
 def _schema(out: Path, *, check: bool) -> int:

@@ -326,26 +326,37 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-def format_plugin_table(infos: Sequence[PluginInfo]) -> str:
+def format_plugin_table(infos: Sequence[PluginInfo], *, responders: bool = False) -> str:
     """The plugins as an aligned text table, one row each, for ``channelbot plugins``.
 
     A quarantined plugin's status reads ``quarantined: <error>``, so the reason
-    is on the same line as the name.
+    is on the same line as the name. *responders* adds the responders each
+    registered (the suite's listing).
     """
     if not infos:
         return "no plugins loaded"
-    header = ("NAME", "VERSION", "DISTRIBUTION", "CHANNELS", "STATUS")
-    rows = [header] + [
+    header: tuple[str, ...] = (
+        "NAME",
+        "VERSION",
+        "DISTRIBUTION",
+        "CHANNELS",
+        "RESPONDERS",
+        "STATUS",
+    )
+    rows: list[tuple[str, ...]] = [header] + [
         (
             info.name,
             info.version or "-",
             info.distribution or info.module,
             ", ".join(info.channels) or "-",
+            ", ".join(info.responders) or "-",
             info.status.value if info.error is None else f"{info.status.value}: {info.error}",
         )
         for info in infos
     ]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(header) - 1)]
+    if not responders:
+        rows = [(*row[:4], row[5]) for row in rows]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
     lines = [
         "  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[-1]])
         for row in rows
