@@ -6,7 +6,8 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -596,3 +597,94 @@ async def test_a_guard_that_never_raises_is_asked_before_every_entry_and_changes
     assert {0, 1, 2} <= set(asked_after)
     assert await pending_count(begasist_redis, stream) == 0
     assert await dead_letters.list() == []
+
+
+async def test_a_batch_scope_wraps_each_batch_and_its_entries_are_acked_after_it(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    await publisher.publish_many(stream, [config_event(n) for n in range(5)])
+    log: list[str] = []
+    pending_inside: list[int] = []
+
+    @asynccontextmanager
+    async def batch_scope() -> AsyncIterator[None]:
+        log.append("open")
+        yield
+        pending_inside.append(await pending_count(begasist_redis, stream))
+        log.append("close")
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        log.append(f"event {event.data.version}")
+
+    consumer = StreamConsumer(
+        begasist_redis,
+        stream=stream,
+        group=GROUP,
+        consumer="one",
+        handler=handler,
+        dead_letters=DeadLetters(begasist_redis, begasist_names),
+        options=FAST,
+        batch_scope=batch_scope,
+    )
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await eventually(lambda: _equal(pending_count(begasist_redis, stream), 0))
+        consumer.stop()
+
+    assert log[:7] == ["open", *(f"event {n}" for n in range(5)), "close"]
+    assert pending_inside[0] == 5  # nothing was acked before the scope closed
+
+
+async def test_a_batch_scope_that_fails_on_exit_leaves_the_whole_batch_to_be_delivered_again(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    await publisher.publish_many(stream, [config_event(n) for n in range(3)])
+    commits: list[list[int]] = []
+    applied: list[int] = []
+    failures = 1
+
+    @asynccontextmanager
+    async def batch_scope() -> AsyncIterator[None]:
+        nonlocal failures
+        applied.clear()
+        yield
+        if failures:
+            failures -= 1
+            raise RuntimeError("commit failed")
+        commits.append(list(applied))
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        applied.append(event.data.version)
+
+    consumer = StreamConsumer(
+        begasist_redis,
+        stream=stream,
+        group=GROUP,
+        consumer="one",
+        handler=handler,
+        dead_letters=DeadLetters(begasist_redis, begasist_names),
+        options=FAST,
+        batch_scope=batch_scope,
+    )
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await eventually(lambda: _truthy(commits))
+            await eventually(lambda: _equal(pending_count(begasist_redis, stream), 0))
+        consumer.stop()
+
+    # The failed commit acked nothing; the reclaim delivered all three again.
+    assert commits == [[0, 1, 2]]
+
+
+async def _equal(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
+
+
+async def _truthy(value: object) -> bool:
+    return bool(value)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import anyio
 import pytest
+from anyio.abc import TaskGroup
 from begasist_suite.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteDatabase
 
 pytestmark = pytest.mark.anyio
@@ -68,3 +70,91 @@ async def test_the_hot_lookups_use_an_index(tmp_path: Path) -> None:
             assert "TEMP B-TREE" not in plan, (sql, plan)
     finally:
         await database.aclose()
+
+
+async def test_a_unit_of_work_commits_once_and_a_failing_savepoint_undoes_only_itself(
+    tmp_path: Path,
+) -> None:
+    database = SqliteDatabase(tmp_path / "unit.sqlite3")
+    await database.migrate()
+    hotels = database.collection("hotels")
+
+    async def failing_event() -> None:
+        async with database.savepoint():
+            await hotels.insert({"_id": "sol"})
+            raise RuntimeError("this event fails")
+
+    try:
+        async with database.unit_of_work():
+            async with database.savepoint():
+                await hotels.insert({"_id": "plaza"})
+            with pytest.raises(RuntimeError):
+                await failing_event()
+            # Inside the unit, its own writes are visible; other readers see none yet.
+            assert await hotels.count({}) == 1
+            assert await _count_in_another_task(database) == 0
+        assert sorted(d["_id"] for d in await hotels.find({})) == ["plaza"]
+    finally:
+        await database.aclose()
+
+
+async def test_a_unit_of_work_that_raises_leaves_nothing(tmp_path: Path) -> None:
+    database = SqliteDatabase(tmp_path / "rollback.sqlite3")
+    await database.migrate()
+    hotels = database.collection("hotels")
+
+    async def failing_batch() -> None:
+        async with database.unit_of_work():
+            await hotels.insert({"_id": "plaza"})
+            raise RuntimeError("the batch failed")
+
+    try:
+        with pytest.raises(RuntimeError):
+            await failing_batch()
+        assert await hotels.count({}) == 0
+        await hotels.insert({"_id": "sol"})  # the connection is usable again
+        assert await hotels.count({}) == 1
+    finally:
+        await database.aclose()
+
+
+async def test_another_tasks_write_waits_for_the_unit_and_lands_outside_it(
+    tmp_path: Path,
+) -> None:
+    database = SqliteDatabase(tmp_path / "wait.sqlite3")
+    await database.migrate()
+    hotels = database.collection("hotels")
+    order: list[str] = []
+
+    async def other_writer() -> None:
+        await hotels.insert({"_id": "sol"})
+        order.append("other wrote")
+
+    async def unit_rolled_back(tasks: TaskGroup) -> None:
+        async with database.unit_of_work():
+            tasks.start_soon(other_writer)
+            await anyio.sleep(0.05)  # the other task runs, and must wait
+            order.append("unit still open")
+            await hotels.insert({"_id": "plaza"})
+            raise RuntimeError("roll the unit back")
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            with pytest.raises(RuntimeError):
+                await unit_rolled_back(tasks)
+        # The unit's write is gone; the other task's, made after it, stays.
+        assert order == ["unit still open", "other wrote"]
+        assert [d["_id"] for d in await hotels.find({})] == ["sol"]
+    finally:
+        await database.aclose()
+
+
+async def _count_in_another_task(database: SqliteDatabase) -> int:
+    result: list[int] = []
+
+    async def count() -> None:
+        result.append(await database.collection("hotels").count({}))
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(count)
+    return result[0]

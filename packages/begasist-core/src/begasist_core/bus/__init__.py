@@ -7,6 +7,7 @@ from begasist_core.bus.connection import (
     redis_label,
 )
 from begasist_core.bus.consumer import (
+    BatchScope,
     ConsumerOptions,
     Delivery,
     Handler,
@@ -21,6 +22,7 @@ __all__ = [
     "DEFAULT_MAXLEN",
     "ENTRY_FIELD",
     "REDIS_UNAVAILABLE",
+    "BatchScope",
     "ConsumerOptions",
     "DeadLetter",
     "DeadLetters",

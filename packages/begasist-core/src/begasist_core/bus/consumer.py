@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
@@ -22,7 +22,14 @@ from begasist_core.bus.publisher import ENTRY_FIELD
 from begasist_core.events.codec import EventDecodeError, decode_event
 from begasist_core.events.envelope import Event
 
-__all__ = ["ConsumerOptions", "Delivery", "Handler", "RejectedEvent", "StreamConsumer"]
+__all__ = [
+    "BatchScope",
+    "ConsumerOptions",
+    "Delivery",
+    "Handler",
+    "RejectedEvent",
+    "StreamConsumer",
+]
 
 HAND_BACK_IDLE_MS: Final = 365 * 24 * 3600 * 1000
 """Idle time given to handed-back entries: past any claim_idle, so they are claimable now.
@@ -46,6 +53,9 @@ class Delivery:
     entry_id: bytes
     deliveries: int
 
+
+BatchScope = Callable[[], AbstractAsyncContextManager[object]]
+"""Opens a scope around the handling of one batch (a store transaction, say)."""
 
 Handler = Callable[[Event, Delivery], Awaitable[None]]
 """Applies one event. Return = done (the entry is acked); raise = retry it later;
@@ -102,6 +112,13 @@ class StreamConsumer:
     * *guard*, if given, is called before every read, reclaim and entry; an
       exception from it ends :meth:`run` (after handing back what it holds).
       A bot passes its lease check, so it never acts on an expired lease.
+    * *batch_scope*, if given, is entered around the handling of each batch
+      and the batch is acked only after the scope exited without an error:
+      the suite passes its store's transaction, so a batch's effects become
+      durable in one commit before their entries are acked. A handler that
+      raises must leave nothing of its own behind in that scope (the suite
+      handles each event in a savepoint); if leaving the scope raises, no
+      entry of the batch is acked, and all of them are delivered again.
     """
 
     def __init__(
@@ -117,6 +134,7 @@ class StreamConsumer:
         logger: logging.Logger | None = None,
         backoff: Backoff | None = None,
         guard: Callable[[], None] | None = None,
+        batch_scope: BatchScope | None = None,
     ) -> None:
         self.stream = stream
         self.group = group
@@ -134,6 +152,7 @@ class StreamConsumer:
         self._interrupt: anyio.CancelScope | None = None
         self._next_reclaim = 0.0
         self._guard = guard
+        self._batch_scope = batch_scope
 
     def stop(self) -> None:
         """Stop gracefully: no new entries; the handler in flight finishes and is acked.
@@ -220,7 +239,27 @@ class StreamConsumer:
         """Handle *entries* in order; ack the handled ones in one round trip."""
         handled: list[bytes] = []
         try:
-            await self._handle_each(entries, counts, handled)
+            if self._batch_scope is None:
+                await self._handle_each(entries, counts, handled)
+            else:
+                try:
+                    async with self._batch_scope():
+                        await self._handle_each(entries, counts, handled)
+                except Exception as error:
+                    # The scope did not complete, so nothing of the batch is durable:
+                    # ack none of it; each entry comes back by reclaim (and counts
+                    # toward max_deliveries), and the loop goes on.
+                    self._log.warning(
+                        "%s: a batch of %d entries failed to complete, none acked: %s: %s",
+                        self.stream,
+                        len(handled),
+                        type(error).__name__,
+                        error,
+                    )
+                    handled.clear()
+                except BaseException:
+                    handled.clear()  # cancelled: nothing of the batch is durable
+                    raise
         finally:
             if handled:
                 await self._redis.xack(self.stream, self.group, *handled)

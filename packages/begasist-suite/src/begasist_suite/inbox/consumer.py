@@ -47,6 +47,12 @@ class EventApplier:
         self.assistant = Assistant(services)
 
     async def __call__(self, event: Event, delivery: Delivery) -> None:
+        # The consumer runs each batch in the store's unit of work: a failing event
+        # must leave none of its writes in the batch's transaction.
+        async with self._services.store.savepoint():
+            await self._apply(event)
+
+    async def _apply(self, event: Event) -> None:
         data = event.data
         if isinstance(data, MessageReceived):
             await self._message(event.hotel, data)
@@ -130,4 +136,5 @@ def build_consumer(services: Services) -> StreamConsumer:
             claim_idle_seconds=settings.claim_idle_seconds, max_deliveries=settings.max_deliveries
         ),
         logger=log,
+        batch_scope=services.store.unit_of_work,
     )

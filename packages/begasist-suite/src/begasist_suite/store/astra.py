@@ -22,8 +22,8 @@ conformance suite holds on both backends:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Final
 
 from astrapy import AsyncCollection, DataAPIClient
@@ -152,6 +152,16 @@ class AstraDatabase:
                     f"Astra collection {stored_name!r} indexes {existing[stored_name]}, "
                     f"the store needs {wanted}: migrate it by hand"
                 )
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[None]:
+        """The Data API has no multi-document transactions: each write is durable alone."""
+        yield
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Nothing to undo: see :meth:`unit_of_work`."""
+        yield
 
     async def aclose(self) -> None:
         """Close every HTTP client astrapy opened for this database."""

@@ -22,6 +22,7 @@ Values
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
@@ -107,6 +108,16 @@ class DocumentDatabase(Protocol):
 
     async def migrate(self) -> None:
         """Create or upgrade the collections and indexes; safe to run again."""
+        ...
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[None]:
+        """Group this task's operations inside so they become durable together, if the
+        database can (SQLite: one transaction); a database that cannot (Astra) makes
+        each operation durable on its own, which the store's idempotent writes allow."""
+        ...
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """Inside a unit of work, undo this block's writes if it raises (else nothing)."""
         ...
 
     async def aclose(self) -> None:

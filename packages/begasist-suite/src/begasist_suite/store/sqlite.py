@@ -10,9 +10,15 @@ on a busy two-core host; running inline took the event consumer from about
 490 to about 1,250 stored messages per second (``bench/consumer_apply.py``,
 docs/benchmarks.md). The price is that a slow statement (a WAL checkpoint, a
 lock held by another process up to ``busy_timeout``) holds up the loop for
-that long. A write (an update's read, change and write) is one transaction,
-so every method is atomic; reads run outside any transaction and see the
-last committed state.
+that long.
+
+A write (an update's read, change and write) is one transaction, so every
+method is atomic. :meth:`SqliteDatabase.unit_of_work` widens that to many
+operations: the event consumer applies a whole batch of events in one
+transaction (one commit instead of two or three per event: the commits are
+what a write costs here), each event in a savepoint so a failing one undoes
+only itself. Reads outside a unit use a second connection and see the last
+committed state; writes of other tasks wait for the unit to end.
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+import anyio
 import anyio.lowlevel
 
 from begasist_suite.store.documents import (
@@ -121,6 +129,14 @@ class SqliteDatabase:
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         self._connection: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        # Held by each write transaction and by a unit of work for its whole span,
+        # so no task ever issues a statement inside another task's transaction.
+        self._lock = anyio.Lock()
+        self._unit_task: int | None = None
+        """The task whose unit of work is open. A task, not a context variable:
+        a task started inside the unit inherits the unit's context but is not in it."""
+        self._savepoints = 0
 
     def collection(self, name: str) -> SqliteCollection:
         if name not in COLLECTIONS:
@@ -132,22 +148,86 @@ class SqliteDatabase:
         await self.run(_migrate)
 
     async def aclose(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
+        for connection in (self._reader, self._connection):
+            if connection is not None:
+                connection.close()
+        self._reader = self._connection = None
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[None]:
+        """One transaction around everything this task does inside; commit on a clean exit.
+
+        Other tasks' writes wait for it, tasks it starts included (so a task
+        inside must not wait for one it started that writes); their reads see
+        the last committed state. A unit inside a unit is part of the outer one.
+        """
+        if self._in_unit():
+            yield
+            return
+        async with self._lock:
+            connection = self._connect()
+            connection.execute("BEGIN IMMEDIATE")
+            self._unit_task = anyio.get_current_task().id
+            try:
+                yield
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+            finally:
+                self._unit_task = None
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Inside a unit of work: undo what this block wrote if it raises. Else nothing."""
+        if not self._in_unit():
+            yield
+            return
+        connection = self._connect()
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        connection.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            connection.execute(f"ROLLBACK TO {name}")
+            connection.execute(f"RELEASE {name}")
+            raise
+        connection.execute(f"RELEASE {name}")
 
     async def read(self, query: Callable[[sqlite3.Connection], T]) -> T:
         """Run a read-only *query*, outside any transaction (see the module docstring)."""
         await anyio.lowlevel.checkpoint()
-        return query(self._connect())
+        if self._in_unit():
+            return query(self._connect())  # sees what this unit wrote so far
+        if self.path == ":memory:":  # a second connection would open another database
+            async with self._lock:
+                return query(self._connect())
+        return query(self._read_connection())
 
     async def run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         """Run *operation* inside one write transaction (see the module docstring)."""
         await anyio.lowlevel.checkpoint()
-        connection = self._connect()
-        with connection:  # commits on success, rolls back on an exception
-            connection.execute("BEGIN IMMEDIATE")
-            return operation(connection)
+        if self._in_unit():
+            return operation(self._connect())  # inside the unit's transaction
+        async with self._lock:
+            connection = self._connect()
+            with connection:  # commits on success, rolls back on an exception
+                connection.execute("BEGIN IMMEDIATE")
+                return operation(connection)
+
+    def _in_unit(self) -> bool:
+        return self._unit_task is not None and self._unit_task == anyio.get_current_task().id
+
+    def _read_connection(self) -> sqlite3.Connection:
+        if self._reader is None:
+            self._connect()  # the writer creates the file and turns WAL on first
+            reader = sqlite3.connect(self.path, isolation_level=None)
+            reader.execute("PRAGMA busy_timeout=2000")
+            reader.execute("PRAGMA query_only=ON")
+            self._reader = reader
+        return self._reader
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Collection as CollectionOf
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Final, NamedTuple
 
 from begasist_core import (
@@ -117,6 +118,14 @@ class Store:
 
     async def migrate(self) -> None:
         await self.database.migrate()
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[None]:
+        """Make what this task does inside durable together, where the database can."""
+        return self.database.unit_of_work()
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """Inside a unit of work: undo this block's writes if it raises."""
+        return self.database.savepoint()
 
     async def aclose(self) -> None:
         await self.database.aclose()
