@@ -2,10 +2,12 @@
 
 No stream and no HTTP: the :class:`EventApplier` the consumer runs is called
 in a loop on events built in memory, for ``--hotels`` hotels (channel mode
-manual, so no responder runs), against a fresh SQLite file. It isolates the
-store path of the end-to-end benchmark (``bench/inbound_e2e.py``).
+manual, so no responder runs), against a fresh SQLite file, ``--batch``
+events per store unit of work as the consumer does (its read batch is 100;
+``--batch 1`` is a commit per event). It isolates the store path of the
+end-to-end benchmark (``bench/inbound_e2e.py``).
 
-    hatch run python bench/consumer_apply.py [--messages 5000] [--hotels 50]
+    hatch run python bench/consumer_apply.py [--messages 5000] [--hotels 50] [--batch 100]
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from pydantic import SecretStr
 KEY = "bench-" + "k" * 40
 
 
-async def measure(messages: int, hotels: int, redis_url: str) -> float:
+async def measure(messages: int, hotels: int, redis_url: str, batch: int = 100) -> float:
     with tempfile.TemporaryDirectory() as workdir:
         store = Store(SqliteDatabase(Path(workdir) / "bench.sqlite3"))
         await store.migrate()
@@ -77,8 +79,10 @@ async def measure(messages: int, hotels: int, redis_url: str) -> float:
             events.append(make_event(hotel, MessageReceived(message=message)))
         delivery = Delivery(stream="bench", entry_id=b"0-1", deliveries=1)
         started = time.perf_counter()
-        for event in events:
-            await applier(event, delivery)
+        for start in range(0, len(events), batch):
+            async with store.unit_of_work():
+                for event in events[start : start + batch]:
+                    await applier(event, delivery)
         elapsed = time.perf_counter() - started
         await store.aclose()
         await redis.aclose()
@@ -90,10 +94,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--hotels", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     for run in range(1, args.runs + 1):
-        rate = anyio.run(measure, args.messages, args.hotels, args.redis_url)
+        rate = anyio.run(measure, args.messages, args.hotels, args.redis_url, args.batch)
         print(f"run {run}: {rate:,.0f} messages/s applied ({1e6 / rate:,.0f} us each)")
 
 
