@@ -1,0 +1,352 @@
+"""The store's inbox: conversations, messages (exactly once, status forward-only), drafts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from begasist_core import (
+    ConversationStatus,
+    Direction,
+    Message,
+    MessageStatusChanged,
+    utc_now,
+)
+
+from begasist_suite.store.base import (
+    _CAS_ATTEMPTS,
+    MAX_PAGE,
+    Conflict,
+    InboundRecorded,
+    NotFound,
+    _doc,
+    _inbound_id,
+    _only,
+    _page_limit,
+    _stable_id,
+    _strip,
+    _thread_id,
+)
+from begasist_suite.store.documents import DuplicateDocument, iso
+from begasist_suite.store.guests import GuestStore
+from begasist_suite.store.records import (
+    ConversationRecord,
+    Draft,
+    DraftStatus,
+    Page,
+)
+
+__all__ = ["InboxStore", "draft_id", "reply_message_id"]
+
+
+class InboxStore(GuestStore):
+    """Conversations, their messages and the assistant's drafts."""
+
+    # -- conversations and messages -----------------------------------------
+
+    async def record_inbound(self, message: Message) -> InboundRecorded:
+        """Store a guest's message once per (hotel, channel, provider id), in its conversation.
+
+        A replay returns the stored message with ``created=False`` and changes nothing
+        but what is idempotent (the conversation and guest exist already).
+        """
+        if message.direction is not Direction.INBOUND or not message.provider_message_id:
+            raise ValueError("record_inbound takes an inbound message with its provider id")
+        hotel = message.hotel
+        guest_id = await self._guest_id_for(hotel, message.guest)
+        thread = _thread_id(hotel, message.channel, message.conversation_key)
+        conversation_id = _stable_id(thread)
+        at = iso(message.created_at)
+        document = _doc(
+            message,
+            _id=_inbound_id(hotel, message.channel, message.provider_message_id),
+            conversation_id=conversation_id,
+            sort_key=f"{at}|{message.id}",
+            provider_key=None,  # receipts are for outbound messages only
+            revision=0,
+            responded=False,
+        )
+        # The conversation's fields that only its creation sets; the ones every
+        # message moves ($set, $max) must not be here too (Astra refuses that).
+        created = _doc(
+            ConversationRecord(
+                id=conversation_id,
+                hotel=hotel,
+                channel=message.channel,
+                key=message.conversation_key,
+                guest=message.guest,
+                guest_id=guest_id,
+                created_at=message.created_at,
+            ),
+        )
+        for moved in ("status", "last_message_at", "last_message_preview"):
+            del created[moved]
+        try:
+            await self._messages.insert(document)
+        except DuplicateDocument:
+            stored = await self._messages.find_one({"_id": document["_id"]})
+            assert stored is not None
+            original = self._message(stored)
+            at = iso(original.created_at)
+            # A replay changes nothing, but completes a conversation a crash left unmade.
+            conversation = await self._conversations.update_one(
+                {"_id": thread, "hotel": hotel},
+                {
+                    "$setOnInsert": {
+                        **created,
+                        "status": ConversationStatus.OPEN.value,
+                        "last_message_preview": original.text[:200] or None,
+                    },
+                    "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation_id}"},
+                },
+                upsert=True,
+            )
+            assert conversation is not None
+            return InboundRecorded(
+                self._conversation(conversation),
+                original,
+                False,
+                bool(stored.get("responded")),
+            )
+        updated = await self._conversations.update_one(
+            {"_id": thread, "hotel": hotel},
+            {
+                "$setOnInsert": created,
+                "$set": {
+                    "status": ConversationStatus.OPEN.value,
+                    "last_message_preview": message.text[:200] or None,
+                },
+                "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation_id}"},
+            },
+            upsert=True,
+        )
+        assert updated is not None
+        return InboundRecorded(self._conversation(updated), message, True, False)
+
+    async def mark_responded(self, hotel: str, message_id: str) -> None:
+        await self._messages.update_one(
+            {"hotel": hotel, "id": message_id}, {"$set": {"responded": True}}
+        )
+
+    async def add_outbound(self, conversation: ConversationRecord, message: Message) -> bool:
+        """Store an outbound message (queued) in *conversation*; False if stored before."""
+        if message.direction is not Direction.OUTBOUND:
+            raise ValueError("add_outbound takes an outbound message")
+        at = iso(message.created_at)
+        try:
+            await self._messages.insert(
+                _doc(
+                    message,
+                    _id=f"out|{message.hotel}|{message.id}",
+                    conversation_id=conversation.id,
+                    sort_key=f"{at}|{message.id}",
+                    provider_key=None,
+                    revision=0,
+                    responded=True,
+                )
+            )
+        except DuplicateDocument:
+            return False
+        await self._conversations.update_one(
+            {"hotel": conversation.hotel, "id": conversation.id},
+            {
+                "$set": {"last_message_preview": message.text[:200] or None},
+                "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation.id}"},
+            },
+        )
+        return True
+
+    async def get_message(self, hotel: str, message_id: str) -> Message | None:
+        found = await self._messages.find_one({"hotel": hotel, "id": message_id})
+        return None if found is None else self._message(found)
+
+    async def list_messages(
+        self, hotel: str, conversation_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[Message]:
+        """A conversation's messages, oldest first."""
+        query: dict[str, Any] = {"hotel": hotel, "conversation_id": conversation_id}
+        if cursor is not None:
+            query["sort_key"] = {"$gt": cursor}
+        limit = _page_limit(limit)
+        found = await self._messages.find(query, sort=("sort_key", 1), limit=limit + 1)
+        next_cursor = found[limit - 1]["sort_key"] if len(found) > limit else None
+        return Page[Message](
+            items=[self._message(d) for d in found[:limit]], next_cursor=next_cursor
+        )
+
+    async def apply_status(self, hotel: str, event: MessageStatusChanged) -> Message | None:
+        """Move an outbound message's status forward; None when no message matches.
+
+        Found by Begasist's id when the event has it (and the provider id is then
+        recorded), else by the provider id. A compare-and-set on a revision makes
+        concurrent receipts safe across suite replicas.
+        """
+        provider_key = f"{event.channel}|{event.provider_message_id}"
+        query: dict[str, Any] = (
+            {"hotel": hotel, "id": event.message_id}
+            if event.message_id
+            else {"hotel": hotel, "provider_key": provider_key}
+        )
+        for _ in range(_CAS_ATTEMPTS):
+            found = await self._messages.find_one(query)
+            if found is None:
+                return None
+            current = self._message(found)
+            moved = current.with_status(
+                event.status, at=event.at, failed=event.failed, failure_reason=event.error
+            )
+            changes = {
+                k: v
+                for k, v in moved.model_dump(mode="json").items()
+                if found.get(k) != v and k in {"status", "updated_at", "failed", "failure_reason"}
+            }
+            if (moved.status, moved.failed, moved.failure_reason) == (
+                current.status,
+                current.failed,
+                current.failure_reason,
+            ):
+                changes = {}  # a late or repeated receipt: nothing moves, not even the time
+            if found.get("provider_key") is None:
+                changes["provider_key"] = provider_key
+                changes["provider_message_id"] = event.provider_message_id
+            if not changes:
+                return current
+            updated = await self._messages.update_one(
+                {"_id": found["_id"], "revision": found["revision"]},
+                {"$set": changes, "$inc": {"revision": 1}},
+            )
+            if updated is not None:
+                return self._message(updated)
+        raise Conflict(
+            f"message {event.message_id or provider_key!r} kept changing; status not applied"
+        )
+
+    async def get_conversation(self, hotel: str, conversation_id: str) -> ConversationRecord | None:
+        found = await self._conversations.find_one({"hotel": hotel, "id": conversation_id})
+        return None if found is None else self._conversation(found)
+
+    async def list_conversations(
+        self,
+        hotel: str,
+        *,
+        channel: str | None = None,
+        status: ConversationStatus | None = None,
+        assignee: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[ConversationRecord]:
+        """A hotel's conversations, the latest activity first."""
+        query: dict[str, Any] = {"hotel": hotel}
+        if channel is not None:
+            query["channel"] = channel
+        if status is not None:
+            query["status"] = status.value
+        if assignee is not None:
+            query["assignee"] = assignee
+        if cursor is not None:
+            query["sort_key"] = {"$lt": cursor}
+        limit = _page_limit(limit)
+        found = await self._conversations.find(query, sort=("sort_key", -1), limit=limit + 1)
+        next_cursor = found[limit - 1]["sort_key"] if len(found) > limit else None
+        return Page[ConversationRecord](
+            items=[self._conversation(d) for d in found[:limit]], next_cursor=next_cursor
+        )
+
+    async def update_conversation(
+        self, hotel: str, conversation_id: str, **changes: Any
+    ) -> ConversationRecord:
+        """Set status, assignee and/or mode_override."""
+        _only(changes, {"status", "assignee", "mode_override"})
+        current = await self.get_conversation(hotel, conversation_id)
+        if current is None:
+            raise NotFound(f"no conversation {conversation_id!r}")
+        changed = ConversationRecord.model_validate({**current.model_dump(), **changes})
+        fields = changed.model_dump(mode="json", include=set(changes))
+        updated = await self._conversations.update_one(
+            {"hotel": hotel, "id": conversation_id}, {"$set": fields}
+        )
+        if updated is None:
+            raise NotFound(f"no conversation {conversation_id!r}")
+        return self._conversation(updated)
+
+    @staticmethod
+    def _conversation(document: dict[str, Any]) -> ConversationRecord:
+        return ConversationRecord.model_validate(_strip(document, "sort_key"))
+
+    @staticmethod
+    def _message(document: dict[str, Any]) -> Message:
+        return Message.model_validate(
+            _strip(document, "conversation_id", "sort_key", "provider_key", "revision", "responded")
+        )
+
+    # -- drafts ----------------------------------------------------------------
+
+    async def add_draft(self, draft: Draft) -> Draft:
+        """Store *draft*; if its id exists, the stored one is returned (idempotent)."""
+        try:
+            await self._drafts.insert(
+                _doc(
+                    draft,
+                    _id=f"draft|{draft.hotel}|{draft.id}",
+                    sort_key=f"{iso(draft.created_at)}|{draft.id}",
+                )
+            )
+        except DuplicateDocument:
+            stored = await self.get_draft(draft.hotel, draft.id)
+            assert stored is not None
+            return stored
+        return draft
+
+    async def get_draft(self, hotel: str, draft_id: str) -> Draft | None:
+        found = await self._drafts.find_one({"hotel": hotel, "id": draft_id})
+        return None if found is None else Draft.model_validate(_strip(found, "sort_key"))
+
+    async def list_drafts(
+        self, hotel: str, *, conversation_id: str | None = None, status: DraftStatus | None = None
+    ) -> list[Draft]:
+        query: dict[str, Any] = {"hotel": hotel}
+        if conversation_id is not None:
+            query["conversation_id"] = conversation_id
+        if status is not None:
+            query["status"] = status.value
+        found = await self._drafts.find(query, sort=("sort_key", 1), limit=MAX_PAGE)
+        return [Draft.model_validate(_strip(d, "sort_key")) for d in found]
+
+    async def decide_draft(
+        self,
+        hotel: str,
+        draft_id: str,
+        status: DraftStatus,
+        *,
+        decided_by: str | None,
+        text: str | None = None,
+        sent_message_id: str | None = None,
+    ) -> Draft:
+        """Move a pending draft to sent or rejected, once: a second decision is a Conflict."""
+        if status is DraftStatus.PENDING:
+            raise ValueError("a decision is sent or rejected")
+        changes: dict[str, Any] = {
+            "status": status.value,
+            "decided_by": decided_by,
+            "decided_at": utc_now().isoformat(),
+            "sent_message_id": sent_message_id,
+        }
+        if text is not None:
+            changes["text"] = text
+        updated = await self._drafts.update_one(
+            {"hotel": hotel, "id": draft_id, "status": DraftStatus.PENDING.value}, {"$set": changes}
+        )
+        if updated is not None:
+            return Draft.model_validate(_strip(updated, "sort_key"))
+        if await self.get_draft(hotel, draft_id) is None:
+            raise NotFound(f"no draft {draft_id!r}")
+        raise Conflict(f"draft {draft_id!r} was decided already")
+
+
+def reply_message_id(inbound_id: str) -> str:
+    """The id of the assistant's reply to *inbound_id*: the same on every redelivery."""
+    return f"{inbound_id}-reply"
+
+
+def draft_id(inbound_id: str) -> str:
+    """The id of the assistant's draft for *inbound_id*: one draft per inbound message."""
+    return f"{inbound_id}-draft"

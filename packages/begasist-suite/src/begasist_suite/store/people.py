@@ -1,0 +1,240 @@
+"""The store's hotels, people, credentials, channel settings and channel states."""
+
+from __future__ import annotations
+
+from collections.abc import Collection as CollectionOf
+from typing import Any
+
+from begasist_core import (
+    utc_now,
+)
+
+from begasist_suite.store.base import (
+    Conflict,
+    NotFound,
+    StoreBase,
+    _doc,
+    _only,
+    _strip,
+)
+from begasist_suite.store.documents import DuplicateDocument, iso
+from begasist_suite.store.records import (
+    ChannelConfig,
+    ChannelStatus,
+    Credential,
+    CredentialKind,
+    Hotel,
+    Membership,
+    User,
+)
+
+__all__ = ["PeopleStore"]
+
+
+class PeopleStore(StoreBase):
+    """Hotels, users and memberships, sessions and tokens, channel settings and states."""
+
+    # -- hotels ---------------------------------------------------------------
+
+    async def create_hotel(self, hotel: Hotel) -> Hotel:
+        try:
+            await self._hotels.insert(_doc(hotel, _id=hotel.slug))
+        except DuplicateDocument:
+            raise Conflict(f"hotel {hotel.slug!r} exists") from None
+        return hotel
+
+    async def get_hotel(self, slug: str) -> Hotel | None:
+        found = await self._hotels.find_one({"_id": slug})
+        return None if found is None else Hotel.model_validate(_strip(found))
+
+    async def list_hotels(self, slugs: CollectionOf[str] | None = None) -> list[Hotel]:
+        query = {} if slugs is None else {"_id": {"$in": sorted(slugs)}}
+        found = await self._hotels.find(query)
+        return sorted((Hotel.model_validate(_strip(d)) for d in found), key=lambda h: h.slug)
+
+    async def update_hotel(self, slug: str, **changes: Any) -> Hotel:
+        """Set the given fields (name, responder, faq, fallback, default_language)."""
+        _only(changes, {"name", "responder", "faq", "fallback", "default_language"})
+        current = await self.get_hotel(slug)
+        if current is None:
+            raise NotFound(f"no hotel {slug!r}")
+        changed = Hotel.model_validate({**current.model_dump(), **changes})
+        fields = changed.model_dump(mode="json", include=set(changes))
+        updated = await self._hotels.update_one({"_id": slug}, {"$set": fields})
+        if updated is None:
+            raise NotFound(f"no hotel {slug!r}")
+        return Hotel.model_validate(_strip(updated))
+
+    async def bump_config_version(self, slug: str) -> int:
+        updated = await self._hotels.update_one({"_id": slug}, {"$inc": {"config_version": 1}})
+        if updated is None:
+            raise NotFound(f"no hotel {slug!r}")
+        return int(updated["config_version"])
+
+    async def delete_hotel(self, slug: str) -> None:
+        """Delete a hotel and everything in it."""
+        for collection in (
+            self._memberships,
+            self._credentials,
+            self._channel_configs,
+            self._guests,
+            self._conversations,
+            self._messages,
+            self._drafts,
+            self._channel_states,
+        ):
+            await collection.delete_many({"hotel": slug})
+        await self._hotels.delete_many({"_id": slug})
+
+    # -- users and memberships ---------------------------------------------
+
+    async def create_user(self, user: User) -> User:
+        user = user.model_copy(update={"email": user.email.casefold()})
+        try:
+            # _id is the email, so two concurrent sign-ups cannot both win.
+            await self._users.insert(_doc(user, _id=f"email|{user.email}"))
+        except DuplicateDocument:
+            raise Conflict(f"a user with email {user.email!r} exists") from None
+        return user
+
+    async def get_user(self, user_id: str) -> User | None:
+        found = await self._users.find_one({"id": user_id})
+        return None if found is None else User.model_validate(_strip(found))
+
+    async def get_user_by_email(self, email: str) -> User | None:
+        found = await self._users.find_one({"_id": f"email|{email.casefold()}"})
+        return None if found is None else User.model_validate(_strip(found))
+
+    async def list_users(self) -> list[User]:
+        users = [User.model_validate(_strip(d)) for d in await self._users.find({})]
+        return sorted(users, key=lambda u: u.email)
+
+    async def update_user(self, user: User) -> User:
+        """Save *user*'s fields; its email (the natural key) cannot change this way."""
+        user = user.model_copy(update={"email": user.email.casefold()})
+        updated = await self._users.update_one({"_id": f"email|{user.email}"}, {"$set": _doc(user)})
+        if updated is None:
+            raise NotFound(f"no user {user.email!r}")
+        return user
+
+    async def set_membership(self, membership: Membership) -> Membership:
+        await self._memberships.update_one(
+            {"_id": f"{membership.hotel}|{membership.user_id}"},
+            {"$set": _doc(membership)},
+            upsert=True,
+        )
+        return membership
+
+    async def remove_membership(self, hotel: str, user_id: str) -> bool:
+        return await self._memberships.delete_many({"_id": f"{hotel}|{user_id}"}) > 0
+
+    async def get_membership(self, hotel: str, user_id: str) -> Membership | None:
+        found = await self._memberships.find_one({"_id": f"{hotel}|{user_id}"})
+        return None if found is None else Membership.model_validate(_strip(found))
+
+    async def list_memberships(
+        self, *, hotel: str | None = None, user_id: str | None = None
+    ) -> list[Membership]:
+        query: dict[str, Any] = {}
+        if hotel is not None:
+            query["hotel"] = hotel
+        if user_id is not None:
+            query["user_id"] = user_id
+        found = await self._memberships.find(query)
+        members = [Membership.model_validate(_strip(d)) for d in found]
+        return sorted(members, key=lambda m: (m.hotel, m.user_id))
+
+    # -- sessions and tokens -------------------------------------------------
+
+    async def add_credential(self, credential: Credential) -> Credential:
+        try:
+            await self._credentials.insert(
+                _doc(
+                    credential,
+                    _id=credential.digest,
+                    expires_at=None
+                    if credential.expires_at is None
+                    else iso(credential.expires_at),
+                )
+            )
+        except DuplicateDocument:
+            raise Conflict("credential exists") from None
+        return credential
+
+    async def get_credential(self, digest: str) -> Credential | None:
+        """The live credential whose secret hashes to *digest* (expired ones are None)."""
+        found = await self._credentials.find_one({"_id": digest})
+        if found is None:
+            return None
+        credential = Credential.model_validate(_strip(found))
+        if credential.expires_at is not None and credential.expires_at <= utc_now():
+            return None
+        return credential
+
+    async def list_credentials(
+        self, kind: CredentialKind, *, user_id: str | None = None, hotel: str | None = None
+    ) -> list[Credential]:
+        query: dict[str, Any] = {"kind": kind.value}
+        if user_id is not None:
+            query["user_id"] = user_id
+        if hotel is not None:
+            query["hotel"] = hotel
+        now = utc_now()
+        found = [Credential.model_validate(_strip(d)) for d in await self._credentials.find(query)]
+        live = [c for c in found if c.expires_at is None or c.expires_at > now]
+        return sorted(live, key=lambda c: c.created_at)
+
+    async def delete_credential(self, digest: str) -> bool:
+        return await self._credentials.delete_many({"_id": digest}) > 0
+
+    async def revoke_credential(
+        self,
+        kind: CredentialKind,
+        credential_id: str,
+        *,
+        user_id: str | None = None,
+        hotel: str | None = None,
+    ) -> bool:
+        """Delete the credential with public handle *credential_id*, if it is the owner's."""
+        for credential in await self.list_credentials(kind, user_id=user_id, hotel=hotel):
+            if credential.id == credential_id:
+                return await self.delete_credential(credential.digest)
+        return False
+
+    async def purge_expired_credentials(self) -> int:
+        return await self._credentials.delete_many({"expires_at": {"$lte": iso(utc_now())}})
+
+    # -- channel settings ---------------------------------------------------
+
+    async def put_channel_config(self, config: ChannelConfig) -> ChannelConfig:
+        await self._channel_configs.update_one(
+            {"_id": f"{config.hotel}|{config.channel}"}, {"$set": _doc(config)}, upsert=True
+        )
+        return config
+
+    async def get_channel_config(self, hotel: str, channel: str) -> ChannelConfig | None:
+        found = await self._channel_configs.find_one({"_id": f"{hotel}|{channel}"})
+        return None if found is None else ChannelConfig.model_validate(_strip(found))
+
+    async def list_channel_configs(self, hotel: str) -> list[ChannelConfig]:
+        found = await self._channel_configs.find({"hotel": hotel})
+        configs = [ChannelConfig.model_validate(_strip(d)) for d in found]
+        return sorted(configs, key=lambda c: c.channel)
+
+    async def delete_channel_config(self, hotel: str, channel: str) -> bool:
+        return await self._channel_configs.delete_many({"_id": f"{hotel}|{channel}"}) > 0
+
+    # -- channel states -------------------------------------------------------
+
+    async def record_channel_state(self, status: ChannelStatus) -> None:
+        await self._channel_states.update_one(
+            {"_id": f"{status.hotel}|{status.channel}", "hotel": status.hotel},
+            {"$set": _doc(status)},
+            upsert=True,
+        )
+
+    async def list_channel_states(self, hotel: str) -> list[ChannelStatus]:
+        found = await self._channel_states.find({"hotel": hotel})
+        return sorted(
+            (ChannelStatus.model_validate(_strip(d)) for d in found), key=lambda s: s.channel
+        )
