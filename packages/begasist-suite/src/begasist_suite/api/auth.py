@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
+import anyio
 from begasist_core import utc_now
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
@@ -80,6 +81,10 @@ def user_view(principal: PrincipalDep) -> UserView:
     )
 
 
+_PASSWORD_CHECKS = anyio.CapacityLimiter(2)
+"""argon2 verifications at once (each ~50 ms of CPU): more only queue for the same cores."""
+
+
 def _client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -105,16 +110,24 @@ class AuthController(Controller):
         """Start a browser session: sets the session cookie and returns the CSRF token."""
         limiter = _limiter(services)
         address = _client_address(request)
-        wait = await limiter.retry_after(data.email, address)
+        wait = await limiter.reserve(data.email, address)
         if wait is not None:
             raise TooManyRequestsException(
                 "too many failed logins; try again later", headers={"Retry-After": str(wait)}
             )
         user = await services.store.get_user_by_email(data.email)
-        if user is None or user.disabled or not verify_password(user.password_hash, data.password):
-            await limiter.failed(data.email, address)
+        # Always one argon2 verification (a dummy hash for an unknown user), so the
+        # answer time does not tell which emails have accounts; in a worker thread,
+        # so a flood of logins does not stall the event loop.
+        right = await anyio.to_thread.run_sync(
+            verify_password,
+            None if user is None else user.password_hash,
+            data.password,
+            limiter=_PASSWORD_CHECKS,
+        )
+        if user is None or user.disabled or not right:
             raise NotAuthorizedException("wrong email or password")
-        await limiter.succeeded(data.email)
+        await limiter.succeeded(data.email, address)
         secret = new_secret("session")
         lifetime = timedelta(hours=services.settings.session_hours)
         credential = Credential(

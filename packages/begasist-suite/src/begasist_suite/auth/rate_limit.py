@@ -29,22 +29,28 @@ class LoginLimiter:
             for kind, value in (("email", email.casefold()), ("addr", address))
         ]
 
-    async def retry_after(self, email: str, address: str) -> int | None:
-        """Seconds to wait when either counter is spent, else None."""
-        keys = self._keys(email, address)
-        counts = await self._redis.mget(keys)
-        for key, count in zip(keys, counts, strict=True):
-            if count is not None and int(count) >= self.attempts:
-                ttl = await self._redis.ttl(key)
-                return max(int(ttl), 1)
-        return None
+    async def reserve(self, email: str, address: str) -> int | None:
+        """Count this attempt on both keys before the password is checked.
 
-    async def failed(self, email: str, address: str) -> None:
+        Returns the seconds to wait when either count is past the limit (the
+        attempt is then refused), else None. Counting first, in one MULTI, is
+        what stops a burst of parallel guesses from all passing the check.
+        """
+        keys = self._keys(email, address)
         async with self._redis.pipeline(transaction=True) as pipe:
-            for key in self._keys(email, address):
+            for key in keys:
                 pipe.incr(key)
                 pipe.expire(key, self.window_seconds, nx=True)
-            await pipe.execute()
+            results = await pipe.execute()
+        if all(int(count) <= self.attempts for count in results[0::2]):
+            return None
+        ttls = [int(await self._redis.ttl(key)) for key in keys]
+        return max(1, *ttls)
 
-    async def succeeded(self, email: str) -> None:
-        await self._redis.delete(self._keys(email, "")[0])
+    async def succeeded(self, email: str, address: str) -> None:
+        """A right password: forget the email's count, take this attempt off the address's."""
+        email_key, address_key = self._keys(email, address)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(email_key)
+            pipe.decr(address_key)
+            await pipe.execute()
