@@ -10,7 +10,7 @@ from typing import Any
 from begasist_core import ChannelSettings
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from begasist_suite.secret_box import SecretBox
+from begasist_suite.secret_box import SecretBox, UndecryptableSecret
 from begasist_suite.store.records import ChannelConfig
 
 __all__ = [
@@ -73,12 +73,14 @@ def apply_settings_update(
     """
     secrets = secret_fields(model)
     kept = dict(stored.secrets) if stored else {}
+    clear: dict[str, str] = {}
     for field in secrets & set(body):
         value = body[field]
         if value is None:
             kept.pop(field, None)
         elif isinstance(value, str):
             kept[field] = box.encrypt(value)
+            clear[field] = value
         else:
             raise InvalidSettings(
                 [
@@ -90,7 +92,25 @@ def apply_settings_update(
                 ]
             )
     plain = {key: value for key, value in body.items() if key not in secrets}
-    candidate = {**plain, **{field: box.decrypt(value) for field, value in kept.items()}}
+    unreadable: list[dict[str, Any]] = []
+    for field, value in kept.items():
+        if field in clear:
+            continue
+        try:
+            clear[field] = box.decrypt(value)
+        except UndecryptableSecret:
+            # Stored under another BEGASIST_SECRET_KEY: the way out is to send it again.
+            unreadable.append(
+                {
+                    "loc": [field],
+                    "msg": "the stored secret does not decrypt with this BEGASIST_SECRET_KEY; "
+                    "send it again",
+                    "type": "secret_undecryptable",
+                }
+            )
+    if unreadable:
+        raise InvalidSettings(unreadable)
+    candidate = {**plain, **clear}
     try:
         validated = model.model_validate(candidate)
     except ValidationError as error:

@@ -13,6 +13,7 @@ from litestar.status_codes import (
 from litestar.types import ExceptionHandlersMap
 
 from begasist_suite.channel_settings import InvalidSettings
+from begasist_suite.secret_box import UndecryptableSecret
 from begasist_suite.store.store import Conflict, NotFound
 
 __all__ = ["EXCEPTION_HANDLERS"]
@@ -35,7 +36,15 @@ def _invalid_settings(
     )
 
 
+def _undecryptable(
+    _: Request[Any, Any, Any], error: UndecryptableSecret
+) -> Response[dict[str, Any]]:
+    detail = "stored channel secrets do not decrypt with BEGASIST_SECRET_KEY; enter them again"
+    return Response({"status_code": 409, "detail": detail}, status_code=HTTP_409_CONFLICT)
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    UndecryptableSecret: _undecryptable,
     NotFound: _not_found,
     Conflict: _conflict,
     InvalidSettings: _invalid_settings,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -12,10 +13,13 @@ from begasist_core import ChannelSettings, UnknownChannel
 from pydantic import ValidationError
 
 from begasist_suite.channel_settings import bot_settings
+from begasist_suite.secret_box import UndecryptableSecret
 from begasist_suite.services import Services
 from begasist_suite.store.records import Hotel
 
 __all__ = ["VerifyTarget", "WebhookSettingsCache"]
+
+log = logging.getLogger(__name__)
 
 CACHE_SECONDS: Final = 2.0
 """How long a settings change may take to reach this replica's webhook route."""
@@ -50,18 +54,17 @@ class WebhookSettingsCache:
 
     async def target(self, hotel: str, channel: str) -> VerifyTarget:
         key = (hotel, channel)
-        now = time.monotonic()
-        cached = self._entries.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        loading = self._loading.get(key)
-        if loading is not None:
+        while True:
+            cached = self._entries.get(key)
+            if cached is not None and cached[0] > time.monotonic():
+                return cached[1]
+            loading = self._loading.get(key)
+            if loading is None:
+                break
             # One load per key at a time: when an entry expires under load, the
-            # requests in flight wait for one store read instead of each making one.
+            # requests in flight wait for one store read instead of each making one
+            # (and look again: that load may have failed, or its entry gone).
             await loading.wait()
-            loaded = self._entries.get(key)
-            if loaded is not None:
-                return loaded[1]
         self._loading[key] = done = anyio.Event()
         try:
             target = await self._load(hotel, channel)
@@ -70,7 +73,8 @@ class WebhookSettingsCache:
             while len(self._entries) > CACHE_ENTRIES:
                 self._entries.popitem(last=False)
         finally:
-            del self._loading[key]
+            if self._loading.get(key) is done:
+                del self._loading[key]
             done.set()
         return target
 
@@ -93,6 +97,14 @@ class WebhookSettingsCache:
             )
         except ValidationError:
             return missing  # stored settings the installed plugin no longer accepts
+        except UndecryptableSecret:
+            log.warning(
+                "hotel %s: the %s channel's secrets do not decrypt with BEGASIST_SECRET_KEY; "
+                "its webhooks answer 404 until they are entered again",
+                hotel,
+                channel,
+            )
+            return missing
         if not settings.enabled or not channel_class.capabilities.webhook_ingress:
             return missing
         return VerifyTarget(channel_class, settings)

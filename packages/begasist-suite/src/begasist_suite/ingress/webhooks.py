@@ -37,12 +37,19 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH: Final = "/webhooks"
 _METHODS: Final = frozenset({"GET", "POST"})
-_DROPPED_HEADERS: Final = frozenset({"cookie", "authorization"})
-"""Never forwarded to the bot: a provider does not send them, a browser might."""
+_DROPPED_HEADERS: Final = frozenset(
+    {"cookie", "authorization", "proxy-authorization", "x-csrf-token", "x-api-key"}
+)
+"""Never written to the stream: credentials a provider does not send and a browser or
+proxy might (the stream, and the dead letters made of it, are readable by managers)."""
 
 
 class _TooLarge(Exception):
     pass
+
+
+class _Disconnected(Exception):
+    """The client went away before the whole body arrived: there is no request to take."""
 
 
 def is_webhook_path(path: str) -> bool:
@@ -83,7 +90,11 @@ async def _handle(
         return 404, b"not found", "text/plain", []
     app = scope["app"]
     cache: WebhookSettingsCache = app.state.webhook_settings
-    target = await cache.target(hotel, channel)
+    try:
+        target = await cache.target(hotel, channel)
+    except Exception:  # the store failing (locked, unreachable): the provider retries
+        log.warning("webhook %s/%s: settings unavailable", hotel, channel, exc_info=True)
+        return 503, b"", "text/plain", [(b"retry-after", b"1")]
     if target.channel_class is None or target.settings is None:
         return 404, b"not found", "text/plain", []
     services: Services = app.state.services
@@ -91,6 +102,8 @@ async def _handle(
         body = await _read_body(scope, receive, services.settings.webhook_max_body_bytes)
     except _TooLarge:
         return 413, b"request entity too large", "text/plain", []
+    except _Disconnected:
+        return 400, b"", "text/plain", []  # nobody is left to read it; nothing is enqueued
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").lower()
@@ -144,7 +157,7 @@ async def _read_body(scope: Any, receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break  # the client went away; what we have is not a request
+            raise _Disconnected
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
