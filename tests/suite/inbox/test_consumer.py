@@ -137,6 +137,35 @@ async def test_status_of_an_unknown_message_is_acked_and_ignored(plaza: RunningS
     assert await stored_messages(plaza) == []
 
 
+async def test_a_receipt_for_our_message_id_not_yet_stored_is_retried_not_dropped(
+    plaza: RunningSuite,
+) -> None:
+    recorded = await plaza.store.record_inbound(guest_message("Hi", provider_message_id="in-1"))
+    reply = Message(
+        hotel=HOTEL,
+        channel=CHANNEL,
+        conversation_key=GUEST_ADDRESS,
+        direction=Direction.OUTBOUND,
+        guest=recorded.message.guest,
+        text="Welcome",
+    )
+    await publish(plaza, status(reply, DeliveryStatus.DELIVERED))  # before the reply is stored
+
+    async def pending() -> int | None:
+        count = int((await plaza.redis.xpending(plaza.names.events, "suite"))["pending"])
+        return count or None
+
+    assert await eventually(pending) == 1  # handled, failed, left to be retried
+    assert await plaza.store.add_outbound(recorded.conversation, reply)
+
+    async def delivered() -> Message | None:
+        stored = await plaza.store.get_message(HOTEL, reply.id)
+        return stored if stored and stored.status is DeliveryStatus.DELIVERED else None
+
+    assert (await eventually(delivered)).provider_message_id == "out-1"
+    assert await dead_letters(plaza) == []
+
+
 async def test_channel_state_is_recorded_and_shown_in_the_status(plaza: RunningSuite) -> None:
     await publish(
         plaza,

@@ -158,3 +158,35 @@ async def _count_in_another_task(database: SqliteDatabase) -> int:
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(count)
     return result[0]
+
+
+async def test_after_commit_actions_wait_for_the_commit_and_die_with_a_rollback(
+    tmp_path: Path,
+) -> None:
+    database = SqliteDatabase(tmp_path / "after.sqlite3")
+    await database.migrate()
+    ran: list[str] = []
+
+    async def failing_event() -> None:
+        async with database.savepoint():
+            database.after_commit(lambda: ran.append("rolled back event"))
+            raise RuntimeError("this event fails")
+
+    async def failing_batch() -> None:
+        async with database.unit_of_work():
+            database.after_commit(lambda: ran.append("rolled back batch"))
+            raise RuntimeError("the batch failed")
+
+    try:
+        database.after_commit(lambda: ran.append("outside a unit"))
+        assert ran == ["outside a unit"]
+        async with database.unit_of_work():
+            database.after_commit(lambda: ran.append("committed"))
+            with pytest.raises(RuntimeError):
+                await failing_event()
+            assert ran == ["outside a unit"]  # not before the commit
+        with pytest.raises(RuntimeError):
+            await failing_batch()
+        assert ran == ["outside a unit", "committed"]
+    finally:
+        await database.aclose()

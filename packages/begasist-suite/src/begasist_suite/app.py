@@ -113,7 +113,7 @@ def create_app(
             redis=redis_client,
             plugins=plugin_manager,
             secret_box=secret_box,
-            live=LiveUpdates(channels, settings.prefix),
+            live=LiveUpdates(channels, settings.prefix, defer=opened.after_commit),
         )
         app.state.services = services
         app.state.webhook_settings = WebhookSettingsCache(services)

@@ -158,16 +158,20 @@ class DraftController(Controller):
             raise Conflict(f"draft {draft_id!r} was decided already")
         conversation = await _conversation(services, access, draft.conversation_id)
         text = data.text or draft.text
-        # Decide first: of two approvals racing, only one may send.
+        # Queue first, then decide: if queueing fails (Redis down) the draft stays
+        # pending and can be approved again. The message id is derived from the
+        # draft's, so two approvals racing queue one message (the bot sends an id
+        # once) and the loser's decision answers 409.
+        sent_message_id = f"{draft.id}-sent"
+        await queue_reply(services, conversation, text, message_id=sent_message_id)
         decided = await services.store.decide_draft(
             hotel,
             draft_id,
             DraftStatus.SENT,
             decided_by=access.user.id,
             text=text,
-            sent_message_id=f"{draft.id}-sent",
+            sent_message_id=sent_message_id,
         )
-        await queue_reply(services, conversation, text, message_id=decided.sent_message_id)
         services.live.notify(
             hotel, "draft.decided", draft_id=draft_id, conversation_id=conversation.id
         )

@@ -32,6 +32,13 @@ log = logging.getLogger(__name__)
 
 CONSUMER_GROUP = "suite"
 
+MAX_INBOUND_ID = 48
+"""Longest inbound ``Message.id`` taken (bots make 26-character ULIDs)."""
+
+
+class MessageNotStoredYet(Exception):
+    """A receipt for a message id the store does not have: retried later."""
+
 
 class EventApplier:
     """Handles one event: the handler of the suite's :class:`StreamConsumer`.
@@ -71,6 +78,9 @@ class EventApplier:
         hotel = await store.get_hotel(hotel_slug)
         if hotel is None:
             raise RejectedEvent(f"no hotel {hotel_slug!r}")
+        if len(message.id) > MAX_INBOUND_ID:
+            # The draft and reply ids derived from it must stay within Message.id's 64.
+            raise RejectedEvent(f"inbound message ids are at most {MAX_INBOUND_ID} characters")
         recorded = await store.record_inbound(message)
         if recorded.created:
             self._services.live.notify(
@@ -89,6 +99,13 @@ class EventApplier:
 
     async def _status(self, hotel: str, data: MessageStatusChanged) -> None:
         moved = await self._services.store.apply_status(hotel, data)
+        if moved is None and data.message_id is not None:
+            # A receipt naming our own message id: the message is on its way into
+            # the store (a batch not yet committed, or retried). Retry the receipt
+            # rather than drop it; after max_deliveries it goes to the dead letters.
+            raise MessageNotStoredYet(
+                f"message {data.message_id!r} of hotel {hotel!r} is not stored (yet)"
+            )
         if moved is None:
             log.info(
                 "hotel %s: status %s for unknown message %s on %s",

@@ -9,6 +9,7 @@ access is checked.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Literal
 
 from litestar.channels import ChannelsPlugin
@@ -39,16 +40,34 @@ def inbox_channel(prefix: str, hotel: str) -> str:
 class LiveUpdates:
     """Publishes notices; without a channels plugin (tests, CLI) it publishes nothing."""
 
-    def __init__(self, plugin: ChannelsPlugin | None, prefix: str = "") -> None:
+    def __init__(
+        self,
+        plugin: ChannelsPlugin | None,
+        prefix: str = "",
+        *,
+        defer: Callable[[Callable[[], None]], None] | None = None,
+    ) -> None:
         self._plugin = plugin
         self._prefix = prefix
+        # The store's after_commit: a notice goes out once what it announces can
+        # be read through the API, and not at all if it was rolled back.
+        self._defer = defer
 
     def notify(self, hotel: str, kind: NoticeKind, **ids: Any) -> None:
+        """Publish a notice, after the store commits what it announces."""
         if self._plugin is None:
             return
-        try:
-            self._plugin.publish(
-                {"kind": kind, "hotel": hotel, **ids}, [inbox_channel(self._prefix, hotel)]
-            )
-        except Exception:  # a lost notice must never fail a stored change
-            log.warning("hotel %s: live update %s not published", hotel, kind, exc_info=True)
+        plugin = self._plugin
+        notice = {"kind": kind, "hotel": hotel, **ids}
+        channel = inbox_channel(self._prefix, hotel)
+
+        def publish() -> None:
+            try:
+                plugin.publish(notice, [channel])
+            except Exception:  # a lost notice must never fail a stored change
+                log.warning("hotel %s: live update %s not published", hotel, kind, exc_info=True)
+
+        if self._defer is None:
+            publish()
+        else:
+            self._defer(publish)

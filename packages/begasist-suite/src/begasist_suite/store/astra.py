@@ -22,7 +22,7 @@ conformance suite holds on both backends:
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Final
 
@@ -162,6 +162,10 @@ class AstraDatabase:
     async def savepoint(self) -> AsyncIterator[None]:
         """Nothing to undo: see :meth:`unit_of_work`."""
         yield
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Every write is durable when it returns: run *action* now."""
+        action()
 
     async def aclose(self) -> None:
         """Close every HTTP client astrapy opened for this database."""

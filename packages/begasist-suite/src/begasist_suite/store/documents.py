@@ -21,7 +21,7 @@ Values
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -118,6 +118,11 @@ class DocumentDatabase(Protocol):
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """Inside a unit of work, undo this block's writes if it raises (else nothing)."""
+        ...
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run *action* once this task's writes so far are durable (at once outside a
+        unit of work); dropped if they roll back. For notices, never for more writes."""
         ...
 
     async def aclose(self) -> None:

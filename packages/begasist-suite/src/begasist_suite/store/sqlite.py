@@ -24,6 +24,7 @@ committed state; writes of other tasks wait for the unit to end.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -46,6 +47,8 @@ from begasist_suite.store.updates import UnsupportedQuery, apply_update, documen
 __all__ = ["SCHEMA_VERSION", "SqliteDatabase"]
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 _NAME: Final = re.compile(r"^[a-z_][a-z0-9_]*$")
 _COMPARISONS: Final = {"$lt": "<", "$lte": "<=", "$gt": ">", "$gte": ">="}
@@ -134,6 +137,7 @@ class SqliteDatabase:
         # so no task ever issues a statement inside another task's transaction.
         self._lock = anyio.Lock()
         self._unit_task: int | None = None
+        self._after_commit: list[Callable[[], None]] = []
         """The task whose unit of work is open. A task, not a context variable:
         a task started inside the unit inherits the unit's context but is not in it."""
         self._savepoints = 0
@@ -175,8 +179,20 @@ class SqliteDatabase:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
+            else:
+                for action in self._after_commit:
+                    _run_after_commit(action)
             finally:
                 self._unit_task = None
+                self._after_commit.clear()
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run *action* once what this task wrote is committed: now outside a unit of
+        work, after its commit inside one (and never if it, or the savepoint, rolls back)."""
+        if self._in_unit():
+            self._after_commit.append(action)
+        else:
+            _run_after_commit(action)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -188,11 +204,16 @@ class SqliteDatabase:
         self._savepoints += 1
         name = f"sp{self._savepoints}"
         connection.execute(f"SAVEPOINT {name}")
+        pending_actions = len(self._after_commit)
         try:
             yield
         except BaseException:
-            connection.execute(f"ROLLBACK TO {name}")
-            connection.execute(f"RELEASE {name}")
+            del self._after_commit[pending_actions:]
+            # After some errors (disk full, I/O) SQLite has rolled back the whole
+            # transaction itself: there is no savepoint left, and the unit fails.
+            if connection.in_transaction:
+                connection.execute(f"ROLLBACK TO {name}")
+                connection.execute(f"RELEASE {name}")
             raise
         connection.execute(f"RELEASE {name}")
 
@@ -243,6 +264,13 @@ class SqliteDatabase:
             connection.execute("PRAGMA busy_timeout=2000")
             self._connection = connection
         return self._connection
+
+
+def _run_after_commit(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except Exception:  # what follows a commit must not undo it, nor stop the others
+        log.warning("an after-commit action failed", exc_info=True)
 
 
 def _migrate(connection: sqlite3.Connection) -> None:

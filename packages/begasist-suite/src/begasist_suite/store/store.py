@@ -10,6 +10,7 @@ per address, a conversation per thread, a draft per inbound message).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from begasist_suite.store.base import MAX_PAGE, Conflict, InboundRecorded, NotFound
@@ -40,6 +41,10 @@ class Store(PeopleStore, InboxStore):
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """Inside a unit of work: undo this block's writes if it raises."""
         return self.database.savepoint()
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run *action* once what this task wrote is durable (see the database's)."""
+        self.database.after_commit(action)
 
     async def aclose(self) -> None:
         await self.database.aclose()
