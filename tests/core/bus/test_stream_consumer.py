@@ -15,6 +15,7 @@ import pytest
 from begasist_core import ConfigChanged, Event, decode_event, encode_event, make_event
 from begasist_core.bus import (
     ENTRY_FIELD,
+    BatchScope,
     ConsumerOptions,
     DeadLetters,
     Delivery,
@@ -47,6 +48,7 @@ def consumer_for(
     name: str = "one",
     options: ConsumerOptions | None = None,
     guard: Callable[[], None] | None = None,
+    batch_scope: BatchScope | None = None,
 ) -> StreamConsumer:
     return StreamConsumer(
         redis,
@@ -57,6 +59,7 @@ def consumer_for(
         dead_letters=DeadLetters(redis, names),
         options=options or ConsumerOptions(),
         guard=guard,
+        batch_scope=batch_scope,
     )
 
 
@@ -618,15 +621,8 @@ async def test_a_batch_scope_wraps_each_batch_and_its_entries_are_acked_after_it
         assert isinstance(event.data, ConfigChanged)
         log.append(f"event {event.data.version}")
 
-    consumer = StreamConsumer(
-        begasist_redis,
-        stream=stream,
-        group=GROUP,
-        consumer="one",
-        handler=handler,
-        dead_letters=DeadLetters(begasist_redis, begasist_names),
-        options=FAST,
-        batch_scope=batch_scope,
+    consumer = consumer_for(
+        begasist_redis, begasist_names, handler, options=FAST, batch_scope=batch_scope
     )
     async with anyio.create_task_group() as group:
         await group.start(consumer.run)
@@ -661,15 +657,8 @@ async def test_a_batch_scope_that_fails_on_exit_leaves_the_whole_batch_to_be_del
         assert isinstance(event.data, ConfigChanged)
         applied.append(event.data.version)
 
-    consumer = StreamConsumer(
-        begasist_redis,
-        stream=stream,
-        group=GROUP,
-        consumer="one",
-        handler=handler,
-        dead_letters=DeadLetters(begasist_redis, begasist_names),
-        options=FAST,
-        batch_scope=batch_scope,
+    consumer = consumer_for(
+        begasist_redis, begasist_names, handler, options=FAST, batch_scope=batch_scope
     )
     async with anyio.create_task_group() as group:
         await group.start(consumer.run)

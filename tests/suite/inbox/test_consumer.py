@@ -13,6 +13,7 @@ from begasist_core import (
     MessageStatusChanged,
     make_event,
 )
+from begasist_suite.store.store import InboundRecorded
 
 from tests.suite.conftest import RunningSuite
 from tests.suite.inbox.conftest import (
@@ -71,10 +72,9 @@ async def test_a_new_message_id_with_a_known_provider_id_is_a_replay(plaza: Runn
     assert [(m.id, m.text) for m in await stored_messages(plaza)] == [(first.id, "Hello")]
 
 
-async def outbound_in_store(suite: RunningSuite) -> Message:
-    """A reply queued in a guest's conversation, as staff would send it."""
-    recorded = await suite.store.record_inbound(guest_message("Hi", provider_message_id="in-1"))
-    reply = Message(
+def reply_to(recorded: InboundRecorded) -> Message:
+    """Staff's reply in the conversation of *recorded*, not stored."""
+    return Message(
         hotel=HOTEL,
         channel=CHANNEL,
         conversation_key=GUEST_ADDRESS,
@@ -82,6 +82,12 @@ async def outbound_in_store(suite: RunningSuite) -> Message:
         guest=recorded.message.guest,
         text="Welcome",
     )
+
+
+async def outbound_in_store(suite: RunningSuite) -> Message:
+    """A reply queued in a guest's conversation, as staff would send it."""
+    recorded = await suite.store.record_inbound(guest_message("Hi", provider_message_id="in-1"))
+    reply = reply_to(recorded)
     assert await suite.store.add_outbound(recorded.conversation, reply)
     return reply
 
@@ -141,14 +147,7 @@ async def test_a_receipt_for_our_message_id_not_yet_stored_is_retried_not_droppe
     plaza: RunningSuite,
 ) -> None:
     recorded = await plaza.store.record_inbound(guest_message("Hi", provider_message_id="in-1"))
-    reply = Message(
-        hotel=HOTEL,
-        channel=CHANNEL,
-        conversation_key=GUEST_ADDRESS,
-        direction=Direction.OUTBOUND,
-        guest=recorded.message.guest,
-        text="Welcome",
-    )
+    reply = reply_to(recorded)
     await publish(plaza, status(reply, DeliveryStatus.DELIVERED))  # before the reply is stored
 
     async def pending() -> int | None:
