@@ -1,6 +1,30 @@
-"""Begasist whatsapp channel plugin (an installable skeleton: issue #4 fills it).
+"""Begasist's WhatsApp channel: Cloud API webhooks in, as normalized events.
 
-It declares no `begasist.channels` entry point yet, so no host loads it.
+This module is the plugin: the ``begasist.channels`` entry point ``whatsapp``
+names it, and its hook registers :class:`WhatsAppChannel`.
 """
 
-__all__: list[str] = []
+from collections.abc import Callable
+from typing import Any
+
+from begasist_core import Channel, hookimpl
+
+from begasist_channels_whatsapp.channel import WhatsAppChannel
+from begasist_channels_whatsapp.reader import WebhookContents, read_webhook
+from begasist_channels_whatsapp.settings import WhatsAppSettings
+from begasist_channels_whatsapp.signature import SIGNATURE_HEADER, sign_body
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "WebhookContents",
+    "WhatsAppChannel",
+    "WhatsAppSettings",
+    "begasist_register_channels",
+    "read_webhook",
+    "sign_body",
+]
+
+
+@hookimpl
+def begasist_register_channels(register: Callable[[type[Channel[Any]]], None]) -> None:
+    register(WhatsAppChannel)

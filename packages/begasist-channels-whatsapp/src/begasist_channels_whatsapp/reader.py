@@ -1,0 +1,179 @@
+"""A Cloud API webhook body read into normalized events, with a reason for each item skipped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Final
+
+from begasist_core import (
+    DeliveryStatus,
+    Direction,
+    GuestIdentity,
+    InboundPayload,
+    Message,
+    MessageReceived,
+    MessageStatusChanged,
+    ParseError,
+)
+from pydantic import ValidationError
+
+from begasist_channels_whatsapp.content import SkippedItem, clip, content_of
+from begasist_channels_whatsapp.payload import (
+    Envelope,
+    InboundMessage,
+    MessagesValue,
+    StatusUpdate,
+)
+from begasist_channels_whatsapp.settings import WhatsAppSettings
+
+__all__ = ["WebhookContents", "read_webhook"]
+
+CHANNEL: Final = "whatsapp"
+
+_STATUSES: Final = {
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.READ,
+    # A voice note listened to: read, as far as the hotel is concerned.
+    "played": DeliveryStatus.READ,
+    # A failure is a flag on the furthest step known: the Cloud API accepted the message.
+    "failed": DeliveryStatus.SENT,
+}
+
+
+@dataclass
+class WebhookContents:
+    """The events of one delivery, and why each item that is not an event was skipped."""
+
+    events: list[InboundPayload] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Things kept but worth a log line (the reasons behind a placeholder)."""
+
+
+def _summary(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in item['loc']) or 'body'}: {item['msg']}"
+        for item in error.errors(include_url=False)[:3]
+    )
+
+
+def read_webhook(body: bytes, *, hotel: str, settings: WhatsAppSettings) -> WebhookContents:
+    """The events in a delivery; ParseError (only) for a body that is not a webhook at all."""
+    try:
+        envelope = Envelope.model_validate_json(body)
+    except ValidationError as error:
+        raise ParseError(f"not a WhatsApp webhook body: {_summary(error)}") from None
+    contents = WebhookContents()
+    reader = _Reader(hotel, settings, contents)
+    for entry in envelope.entry:
+        for number, change in enumerate(entry.changes):
+            where = f"entry {entry.id or '?'} change {number}"
+            if change.field != "messages":
+                contents.skipped.append(f"{where}: field {change.field!r} is not read")
+                continue
+            try:
+                value = MessagesValue.model_validate(change.value)
+            except ValidationError as error:
+                contents.skipped.append(f"{where}: unreadable value: {_summary(error)}")
+                continue
+            reader.read_value(where, value)
+    return contents
+
+
+class _Reader:
+    def __init__(self, hotel: str, settings: WhatsAppSettings, contents: WebhookContents) -> None:
+        self.hotel = hotel
+        self.settings = settings
+        self.contents = contents
+        self.seen: set[tuple[str, ...]] = set()
+
+    def read_value(self, where: str, value: MessagesValue) -> None:
+        number = value.metadata.phone_number_id if value.metadata else None
+        if number != self.settings.phone_number_id:
+            self.contents.skipped.append(
+                f"{where}: for phone number id {number!r}, "
+                f"not this channel's {self.settings.phone_number_id!r}"
+            )
+            return
+        names = {contact.wa_id: contact.profile.name for contact in value.contacts}
+        for index, raw in enumerate(value.messages):
+            self._item(f"{where} message {index}", partial(self._message, raw, value, names))
+        for index, raw in enumerate(value.statuses):
+            self._item(f"{where} status {index}", partial(self._status, raw))
+
+    def _item(self, where: str, build: Callable[[], InboundPayload]) -> None:
+        try:
+            event = build()
+        except SkippedItem as skipped:
+            self.contents.skipped.append(f"{where}: {skipped}")
+            return
+        except ValidationError as error:
+            self.contents.skipped.append(f"{where}: unreadable: {_summary(error)}")
+            return
+        key = _dedup_key(event)
+        if key in self.seen:
+            self.contents.skipped.append(f"{where}: a repeat of {key[1]} in the same delivery")
+            return
+        self.seen.add(key)
+        self.contents.events.append(event)
+
+    def _message(
+        self, raw: dict[str, Any], value: MessagesValue, names: dict[str, str | None]
+    ) -> MessageReceived:
+        message = InboundMessage.model_validate(raw)
+        if message.group_id is not None and self.settings.ignore_groups:
+            raise SkippedItem(f"{message.id} is in group {message.group_id} (ignore_groups)")
+        content = content_of(message, value.errors)
+        self.contents.notes.extend(
+            f"{message.id} kept as a placeholder: {note}" for note in content.notes
+        )
+        guest = GuestIdentity(
+            channel=CHANNEL,
+            address=message.sender,
+            display_name=clip(names.get(message.sender), 200),
+        )
+        context_id = message.context.id if message.context else None
+        return MessageReceived(
+            message=Message(
+                hotel=self.hotel,
+                channel=CHANNEL,
+                conversation_key=message.group_id or message.sender,
+                direction=Direction.INBOUND,
+                guest=guest,
+                text=content.text,
+                attachments=content.attachments,
+                provider_message_id=message.id,
+                reply_to=content.reply_to or context_id,
+                created_at=message.timestamp,
+                updated_at=message.timestamp,
+            )
+        )
+
+    def _status(self, raw: dict[str, Any]) -> MessageStatusChanged:
+        update = StatusUpdate.model_validate(raw)
+        if update.recipient_type == "group" and self.settings.ignore_groups:
+            raise SkippedItem(f"{update.id} went to group {update.recipient_id} (ignore_groups)")
+        status = _STATUSES.get(update.status)
+        if status is None:
+            raise SkippedItem(f"{update.id} has unknown status {update.status!r}")
+        failed = update.status == "failed"
+        error = None
+        if failed:
+            error = "; ".join(error.describe() for error in update.errors) or "no error given"
+        return MessageStatusChanged(
+            channel=CHANNEL,
+            provider_message_id=update.id,
+            status=status,
+            failed=failed,
+            error=clip(error, 2000),
+            at=update.timestamp,
+        )
+
+
+def _dedup_key(event: InboundPayload) -> tuple[str, ...]:
+    if isinstance(event, MessageReceived):
+        return ("message", event.message.provider_message_id or "")
+    return ("status", event.provider_message_id, event.status.value, str(event.failed))

@@ -1,0 +1,1 @@
+"""Tests of the first-party channel packages, one folder per channel."""
