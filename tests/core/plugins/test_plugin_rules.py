@@ -89,10 +89,10 @@ def test_an_entry_name_that_is_no_channel_name_is_quarantined(install: object) -
 
 
 def test_a_plugin_may_not_take_another_channels_name(install: object) -> None:
-    manager = install({"whatsapp": channel_module("sms")})  # type: ignore[operator]
-    state, error = status(manager, "whatsapp")
+    manager = install({"telegram": channel_module("sms")})  # type: ignore[operator]
+    state, error = status(manager, "telegram")
     assert state is PluginStatus.QUARANTINED
-    assert "registers channels sms, none named 'whatsapp'" in (error or "")
+    assert "registers channels sms, none named 'telegram'" in (error or "")
     assert manager.channels == {}
 
 
