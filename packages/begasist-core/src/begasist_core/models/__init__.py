@@ -9,6 +9,7 @@ from begasist_core.models.messages import (
     Direction,
     GuestIdentity,
     Message,
+    MessageTemplate,
     utc_now,
 )
 from begasist_core.models.names import (
@@ -33,6 +34,7 @@ __all__ = [
     "HotelSlug",
     "InvalidName",
     "Message",
+    "MessageTemplate",
     "ReplyMode",
     "new_id",
     "utc_now",

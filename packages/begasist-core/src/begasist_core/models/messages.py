@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, NonNegativeInt
 
 from begasist_core.models.ids import new_id
 from begasist_core.models.names import ChannelName, HotelSlug
@@ -18,6 +18,7 @@ __all__ = [
     "Direction",
     "GuestIdentity",
     "Message",
+    "MessageTemplate",
     "utc_now",
 ]
 
@@ -105,6 +106,23 @@ class Attachment(BaseModel):
     caption: Annotated[str | None, Field(max_length=4096)] = None
 
 
+class MessageTemplate(BaseModel):
+    """A provider-approved template to send instead of free text.
+
+    Channels whose ``capabilities.templates`` is true accept it; outside the
+    reply window it is the only thing they send. ``components`` are the
+    provider's own parameter objects (for WhatsApp, the Cloud API's
+    ``template.components``), passed through as JSON.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")]
+    language: Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[a-zA-Z_]+$")]
+    """The template's language code as the provider knows it (``es``, ``en_US``)."""
+    components: tuple[dict[str, JsonValue], ...] = ()
+
+
 class Message(BaseModel):
     """One message of a conversation, the same shape on every channel.
 
@@ -124,6 +142,8 @@ class Message(BaseModel):
     guest: GuestIdentity
     text: Annotated[str, Field(max_length=65536)] = ""
     attachments: tuple[Attachment, ...] = ()
+    template: MessageTemplate | None = None
+    """Outbound only: send this template (``text`` is then a preview for the inbox)."""
     provider_message_id: Annotated[str | None, Field(max_length=512)] = None
     reply_to: Annotated[str | None, Field(max_length=512)] = None
     """The provider message id of the message this one answers, if any."""

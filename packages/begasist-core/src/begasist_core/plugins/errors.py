@@ -8,6 +8,7 @@ __all__ = [
     "ParseError",
     "PermanentSendError",
     "PluginLoadError",
+    "ReplyWindowClosed",
     "UnsupportedCommand",
     "WebhookNotSupported",
     "WebhookRejected",
@@ -59,6 +60,16 @@ class MessageTooLong(PermanentSendError):
     """The text exceeds what the channel can send and its policy is to refuse.
 
     A permanent failure: the runtime reports the message failed at once.
+    """
+
+
+class ReplyWindowClosed(PermanentSendError):
+    """Free text cannot be sent: the guest's reply window has closed.
+
+    Raised by channels whose ``capabilities.reply_window`` is set, when the
+    guest's last message is older than the window. Only a template
+    (``Message.template``) can be sent until the guest writes again; the
+    failure reason says so, and the inbox shows it on the message.
     """
 
 
