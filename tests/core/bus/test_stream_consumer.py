@@ -49,6 +49,7 @@ def consumer_for(
     options: ConsumerOptions | None = None,
     guard: Callable[[], None] | None = None,
     batch_scope: BatchScope | None = None,
+    partition: Callable[[Event], str] | None = None,
 ) -> StreamConsumer:
     return StreamConsumer(
         redis,
@@ -60,6 +61,7 @@ def consumer_for(
         options=options or ConsumerOptions(),
         guard=guard,
         batch_scope=batch_scope,
+        partition=partition,
     )
 
 
@@ -669,6 +671,120 @@ async def test_a_batch_scope_that_fails_on_exit_leaves_the_whole_batch_to_be_del
 
     # The failed commit acked nothing; the reclaim delivered all three again.
     assert commits == [[0, 1, 2]]
+
+
+def by_parity(event: Event) -> str:
+    assert isinstance(event.data, ConfigChanged)
+    return "even" if event.data.version % 2 == 0 else "odd"
+
+
+async def test_partitions_are_handled_side_by_side_each_in_stream_order(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    await publisher.publish_many(stream, [config_event(n) for n in range(6)])
+    seen: list[int] = []
+    both_started = anyio.Event()
+    running: set[str] = set()
+    done = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        running.add(by_parity(event))
+        if len(running) == 2:
+            both_started.set()
+        # Each partition's first entry waits for the other partition to start:
+        # with entries handled one at a time this would never finish.
+        with anyio.fail_after(5):
+            await both_started.wait()
+        seen.append(event.data.version)
+        if len(seen) == 6:
+            done.set()
+
+    options = ConsumerOptions(concurrency=4)
+    consumer = consumer_for(
+        begasist_redis, begasist_names, handler, options=options, partition=by_parity
+    )
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await done.wait()
+        consumer.stop()
+
+    assert [n for n in seen if n % 2 == 0] == [0, 2, 4]
+    assert [n for n in seen if n % 2 == 1] == [1, 3, 5]
+    assert await pending_count(begasist_redis, stream) == 0
+
+
+async def test_a_failure_in_one_partition_leaves_only_its_entry_pending(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    ids = await publisher.publish_many(stream, [config_event(n) for n in range(4)])
+    seen: list[int] = []
+    done = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        seen.append(event.data.version)
+        if len(seen) == 4:
+            done.set()
+        if event.data.version == 1:
+            raise RuntimeError("provider down")
+
+    options = ConsumerOptions(concurrency=2, claim_idle_seconds=60)
+    consumer = consumer_for(
+        begasist_redis, begasist_names, handler, options=options, partition=by_parity
+    )
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await done.wait()
+        consumer.stop()
+
+    # The odd partition went on after its failure, as a sequential batch does.
+    assert sorted(seen) == [0, 1, 2, 3]
+    pending = await begasist_redis.xpending_range(stream, GROUP, "-", "+", 10)
+    assert [p["message_id"] for p in pending] == [ids[1]]
+
+
+async def test_a_partition_function_that_raises_handles_the_entry_alone(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    await publisher.publish_many(stream, [config_event(n) for n in range(3)])
+    seen: list[int] = []
+    done = anyio.Event()
+
+    def broken(event: Event) -> str:
+        raise KeyError("no conversation")
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        seen.append(event.data.version)
+        if len(seen) == 3:
+            done.set()
+
+    consumer = consumer_for(
+        begasist_redis,
+        begasist_names,
+        handler,
+        options=ConsumerOptions(concurrency=2),
+        partition=broken,
+    )
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await done.wait()
+        consumer.stop()
+
+    assert sorted(seen) == [0, 1, 2]
+    assert await pending_count(begasist_redis, stream) == 0
+
+
+def test_concurrency_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        ConsumerOptions(concurrency=0)
 
 
 async def _equal(value: Awaitable[int], expected: int) -> bool:

@@ -88,10 +88,13 @@ class ConsumerOptions:
     reclaim_interval_seconds: float = 5.0
     max_deliveries: int = 5
     """Handler attempts per entry; after the last one fails it goes to the dead stream."""
+    concurrency: int = 1
+    """Partitions of a batch handled at once (with a *partition* function; see
+    :class:`StreamConsumer`). 1 handles every entry in stream order."""
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.max_deliveries < 1:
-            raise ValueError("batch_size and max_deliveries must be at least 1")
+        if self.batch_size < 1 or self.max_deliveries < 1 or self.concurrency < 1:
+            raise ValueError("batch_size, max_deliveries and concurrency must be at least 1")
         if min(self.block_seconds, self.claim_idle_seconds, self.reclaim_interval_seconds) <= 0:
             raise ValueError("block, claim idle and reclaim interval must be positive")
 
@@ -119,6 +122,12 @@ class StreamConsumer:
       raises must leave nothing of its own behind in that scope (the suite
       handles each event in a savepoint); if leaving the scope raises, no
       entry of the batch is acked, and all of them are delivered again.
+    * *partition*, with ``options.concurrency`` above 1, maps an event to a
+      key: entries with the same key are handled one after another in stream
+      order, entries with different keys concurrently (at most
+      ``concurrency`` keys at a time). A bot partitions outbound messages by
+      conversation, so one slow provider call does not hold up every guest
+      while each guest still gets their messages in order.
     """
 
     def __init__(
@@ -135,6 +144,7 @@ class StreamConsumer:
         backoff: Backoff | None = None,
         guard: Callable[[], None] | None = None,
         batch_scope: BatchScope | None = None,
+        partition: Callable[[Event], str] | None = None,
     ) -> None:
         self.stream = stream
         self.group = group
@@ -153,6 +163,7 @@ class StreamConsumer:
         self._next_reclaim = 0.0
         self._guard = guard
         self._batch_scope = batch_scope
+        self._partition = partition
 
     def stop(self) -> None:
         """Stop gracefully: no new entries; the handler in flight finishes and is acked.
@@ -267,34 +278,78 @@ class StreamConsumer:
     async def _handle_each(
         self, entries: Sequence[Entry], counts: dict[bytes, int] | None, handled: list[bytes]
     ) -> None:
-        handler = self._handler
+        if self._partition is None or self._options.concurrency == 1:
+            for entry_id, fields in entries:
+                if self._stopping:
+                    break
+                self._check_guard()
+                ready = await self._decoded(entry_id, fields, counts)
+                if ready is not None:
+                    await self._handle_one(*ready, handled)
+            return
+        # Concurrent: entries of one partition in stream order, partitions side by side.
+        partitions: dict[str, list[tuple[Delivery, bytes, Event]]] = {}
         for entry_id, fields in entries:
-            if self._stopping:
-                break
-            self._check_guard()
-            deliveries = 1 if counts is None else counts.get(entry_id, 1)
-            raw = fields.get(ENTRY_FIELD)
-            if raw is None:
-                await self._bury_malformed(entry_id, fields, deliveries)
-                continue
-            try:
-                event = decode_event(raw)
-            except EventDecodeError as error:
-                await self._bury(entry_id, raw, error.reason, str(error), deliveries)
-                continue
-            except Exception as error:  # decode_event promises otherwise; never die of an entry
-                text = f"{type(error).__name__}: {error}"
-                await self._bury(entry_id, raw, "malformed", text, deliveries)
-                continue
-            delivery = Delivery(self.stream, entry_id, deliveries)
-            try:
-                await handler(event, delivery)
-            except RejectedEvent as rejected:
-                await self._bury(entry_id, raw, rejected.reason, str(rejected), deliveries)
-            except Exception as error:
-                await self._handler_failed(delivery, raw, error)
-            else:
-                handled.append(entry_id)
+            ready = await self._decoded(entry_id, fields, counts)
+            if ready is not None:
+                partitions.setdefault(self._partition_of(ready[2]), []).append(ready)
+        limiter = anyio.CapacityLimiter(self._options.concurrency)
+
+        async def handle_partition(items: list[tuple[Delivery, bytes, Event]]) -> None:
+            async with limiter:
+                for item in items:
+                    if self._stopping:
+                        return
+                    self._check_guard()
+                    await self._handle_one(*item, handled)
+
+        async with anyio.create_task_group() as group:
+            for items in partitions.values():
+                group.start_soon(handle_partition, items)
+
+    def _partition_of(self, event: Event) -> str:
+        assert self._partition is not None
+        try:
+            return self._partition(event)
+        except Exception as error:  # a bad key function must not lose the entry
+            self._log.warning(
+                "%s: partition key failed (%s); entry handled alone", self.stream, error
+            )
+            return f"\x00{event.id}"
+
+    async def _decoded(
+        self, entry_id: bytes, fields: dict[bytes, bytes], counts: dict[bytes, int] | None
+    ) -> tuple[Delivery, bytes, Event] | None:
+        """The entry's delivery, raw JSON and event; ``None`` if it was buried as unreadable."""
+        deliveries = 1 if counts is None else counts.get(entry_id, 1)
+        raw = fields.get(ENTRY_FIELD)
+        if raw is None:
+            await self._bury_malformed(entry_id, fields, deliveries)
+            return None
+        try:
+            event = decode_event(raw)
+        except EventDecodeError as error:
+            await self._bury(entry_id, raw, error.reason, str(error), deliveries)
+            return None
+        except Exception as error:  # decode_event promises otherwise; never die of an entry
+            text = f"{type(error).__name__}: {error}"
+            await self._bury(entry_id, raw, "malformed", text, deliveries)
+            return None
+        return Delivery(self.stream, entry_id, deliveries), raw, event
+
+    async def _handle_one(
+        self, delivery: Delivery, raw: bytes, event: Event, handled: list[bytes]
+    ) -> None:
+        try:
+            await self._handler(event, delivery)
+        except RejectedEvent as rejected:
+            await self._bury(
+                delivery.entry_id, raw, rejected.reason, str(rejected), delivery.deliveries
+            )
+        except Exception as error:
+            await self._handler_failed(delivery, raw, error)
+        else:
+            handled.append(delivery.entry_id)
 
     def _check_guard(self) -> None:
         # The guard (a bot's lease check) raises to stop this consumer: its

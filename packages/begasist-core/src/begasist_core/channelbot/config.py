@@ -41,4 +41,10 @@ class BotConfig(BaseSettings):
     max_deliveries: int = Field(default=5, ge=1)
     drain_seconds: PositiveFloat = 10.0
     """On SIGTERM, how long in-flight work may take before it is handed back."""
+    outbound_concurrency: int = Field(default=16, ge=1, le=256)
+    """Conversations sent to at once; one guest's messages always go in order."""
+    ingress_concurrency: int = Field(default=8, ge=1, le=256)
+    """Webhooks parsed at once (parsing may download media)."""
+    media_dir: Path = Path("media")
+    """Where downloaded media is stored (``<dir>/<hotel>/...``); the suite serves the same dir."""
     log_level: str = "INFO"

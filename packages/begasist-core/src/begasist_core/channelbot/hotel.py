@@ -33,6 +33,7 @@ from begasist_core.events.envelope import (
 )
 from begasist_core.events.payloads import ChannelState, ChannelStateChanged, MessageStatusChanged
 from begasist_core.events.streams import StreamNames
+from begasist_core.media import FileMediaStore
 from begasist_core.models.messages import DeliveryStatus, utc_now
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import Channel
@@ -202,10 +203,20 @@ class HotelBot:
             async with anyio.create_task_group() as channels:
                 self._channel_group = channels
                 await self._apply(await self._source.fetch(self.hotel))
-                for stream, handler in (
-                    (self._names.control(self.hotel), self._on_control),
-                    (self._names.outbound(self.hotel), self._on_outbound),
-                    (self._names.ingress(self.hotel), self._on_ingress),
+                for stream, handler, concurrency, partition in (
+                    (self._names.control(self.hotel), self._on_control, 1, None),
+                    (
+                        self._names.outbound(self.hotel),
+                        self._on_outbound,
+                        self._config.outbound_concurrency,
+                        _conversation_of,
+                    ),
+                    (
+                        self._names.ingress(self.hotel),
+                        self._on_ingress,
+                        self._config.ingress_concurrency,
+                        _event_id_of,
+                    ),
                 ):
                     consumer = StreamConsumer(
                         self._redis,
@@ -217,9 +228,11 @@ class HotelBot:
                         options=ConsumerOptions(
                             claim_idle_seconds=self._config.claim_idle_seconds,
                             max_deliveries=self._config.max_deliveries,
+                            concurrency=concurrency,
                         ),
                         logger=log,
                         guard=self._lease.ensure_held,
+                        partition=partition,
                     )
                     await group.start(self._consume, consumer)
                 group.start_soon(self._heartbeat)
@@ -341,6 +354,7 @@ class HotelBot:
             publisher=self._publisher,
             names=self._names,
             report_state=report,
+            media=FileMediaStore(self._config.media_dir),
         )
 
     async def _publish_state(self, change: ChannelStateChanged) -> None:
@@ -477,3 +491,16 @@ class HotelBot:
             raise ChannelCallFailed(_summary(error, channel.settings)) from None
         for payload in payloads:
             await channel.context.emit(payload)
+
+
+def _conversation_of(event: Event) -> str:
+    """Outbound messages of one conversation are sent in order; others side by side."""
+    if isinstance(event, MessageSendEvent):
+        message = event.data.message
+        return f"{message.channel}:{message.conversation_key}"
+    return event.id
+
+
+def _event_id_of(event: Event) -> str:
+    """Webhooks are independent of each other (a slow media download holds up only its own)."""
+    return event.id
