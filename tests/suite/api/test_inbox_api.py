@@ -132,6 +132,19 @@ async def test_a_staff_reply_is_queued_and_handed_to_the_bot(
     assert [m["id"] for m in listed] == [plaza.message.id, reply["id"]]
 
 
+async def test_a_reply_needs_text_or_a_template_the_channel_can_send(
+    suite: RunningSuite, plaza: SeededHotel, manager: httpx.AsyncClient
+) -> None:
+    path = f"{PLAZA}/conversations/{plaza.conversation.id}/messages"
+    assert (await manager.post(path, json={"text": ""})).status_code == 400
+    template = {"name": "booking_reminder", "language": "es"}
+    # The demo channel declares no templates: refused before anything is queued.
+    refused = await manager.post(path, json={"template": template})
+    assert refused.status_code == 400
+    assert "sends no templates" in refused.text
+    assert await sent(suite) == []
+
+
 async def test_assign_resolve_and_reopen(plaza: SeededHotel, manager: httpx.AsyncClient) -> None:
     path = f"{PLAZA}/conversations/{plaza.conversation.id}"
     assigned = json_of(await manager.patch(path, json={"assignee": "mia"}))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Self
 
-from begasist_core import ConversationStatus, Message, ReplyMode
+from begasist_core import ConversationStatus, Message, MessageTemplate, ReplyMode, UnknownChannel
 from litestar import Controller, get, patch, post
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import JSONBody, PathParameter, QueryParameter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
 from begasist_suite.inbox.outbox import queue_reply
@@ -32,10 +32,21 @@ class ConversationChanges(BaseModel):
 
 
 class ReplyBody(BaseModel):
+    """Free text, or a provider-approved template (with ``text`` as its preview)."""
+
     model_config = ConfigDict(extra="forbid")
-    text: Annotated[str, Field(min_length=1, max_length=65536)]
+    text: Annotated[str, Field(max_length=65536)] = ""
     reply_to: Annotated[str | None, Field(max_length=512)] = None
     """The provider id of the guest message this answers (channels with threading)."""
+    template: MessageTemplate | None = None
+    """Send this template: the only thing a channel with a reply window (WhatsApp)
+    sends once the guest's window has closed."""
+
+    @model_validator(mode="after")
+    def _text_or_template(self) -> Self:
+        if not self.text and self.template is None:
+            raise ValueError("a reply needs text or a template")
+        return self
 
 
 class ApproveBody(BaseModel):
@@ -121,7 +132,11 @@ class ConversationController(Controller):
     ) -> Message:
         """A staff reply: stored as queued and handed to the hotel's bot to send."""
         conversation = await _conversation(services, access, conversation_id)
-        return await queue_reply(services, conversation, data.text, reply_to=data.reply_to)
+        if data.template is not None and not _sends_templates(services, conversation.channel):
+            raise ValidationException(f"the {conversation.channel} channel sends no templates")
+        return await queue_reply(
+            services, conversation, data.text, reply_to=data.reply_to, template=data.template
+        )
 
     @get("/{conversation_id:str}/drafts")
     async def list_conversation_drafts(
@@ -189,6 +204,13 @@ class DraftController(Controller):
             conversation_id=decided.conversation_id,
         )
         return decided
+
+
+def _sends_templates(services: ServicesDep, channel: str) -> bool:
+    try:
+        return services.plugins.channel(channel).capabilities.templates
+    except UnknownChannel:
+        return False
 
 
 async def _conversation(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from begasist_core import Direction, Message, MessageSend, make_event, new_id
+from begasist_core import Direction, Message, MessageSend, MessageTemplate, make_event, new_id
 
 from begasist_suite.services import Services
 from begasist_suite.store.records import ConversationRecord
@@ -17,6 +17,7 @@ async def queue_reply(
     *,
     message_id: str | None = None,
     reply_to: str | None = None,
+    template: MessageTemplate | None = None,
 ) -> Message:
     """Store an outbound message and publish ``message.send`` for the bot; return it.
 
@@ -33,6 +34,7 @@ async def queue_reply(
         guest=conversation.guest,
         text=text,
         reply_to=reply_to,
+        template=template,
     )
     if not await services.store.add_outbound(conversation, message):
         stored = await services.store.get_message(conversation.hotel, message.id)
