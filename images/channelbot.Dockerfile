@@ -31,7 +31,8 @@ RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     && python -m pip check
 # A numeric, non-root user, so that orchestrators can verify runAsNonRoot.
 RUN groupadd --system --gid 10001 begasist \
-    && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/begasist begasist
+    && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/begasist begasist \
+    && install --directory --owner 10001 --group 10001 /media
 USER 10001:10001
 WORKDIR /home/begasist
 # No HEALTHCHECK: a bot serves no port. Its liveness is its presence key in Redis

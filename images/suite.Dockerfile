@@ -34,12 +34,12 @@ RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     && python -m pip check
 RUN groupadd --system --gid 10001 begasist \
     && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/begasist begasist \
-    && install --directory --owner 10001 --group 10001 /data
+    && install --directory --owner 10001 --group 10001 /data /media
 USER 10001:10001
 # The embedded SQLite store is a file under the working directory: mount a
 # volume here (or configure Astra DB) so it outlives the container.
 WORKDIR /data
-VOLUME ["/data"]
+VOLUME ["/data", "/media"]
 # `serve` reads its address from these: every interface of the container, port 8000.
 ENV BEGASIST_HOST=0.0.0.0 BEGASIST_PORT=8000 BEGASIST_SQLITE_PATH=/data/begasist.sqlite3
 EXPOSE 8000

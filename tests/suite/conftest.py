@@ -60,8 +60,11 @@ async def suite_store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def suite_settings(begasist_redis_url: str, begasist_names: StreamNames) -> SuiteSettings:
+def suite_settings(
+    begasist_redis_url: str, begasist_names: StreamNames, tmp_path: Path
+) -> SuiteSettings:
     return SuiteSettings(
+        media_dir=tmp_path / "media",
         redis_url=begasist_redis_url,
         prefix=begasist_names.prefix,
         secret_key=TEST_SECRET_KEY,

@@ -12,6 +12,7 @@ from begasist_core import (
     ChannelState,
     DeadLetters,
     Direction,
+    FileMediaStore,
     GuestIdentity,
     Message,
     MessageSend,
@@ -53,6 +54,8 @@ class SeededHotel:
     bot_token_id: str
     dead_id: str
     webhook_secret: str
+    media_key: str
+    """A stored file of this hotel's (bytes no other hotel has)."""
 
 
 def services(suite: RunningSuite) -> Services:
@@ -151,6 +154,9 @@ async def seed_hotel(suite: RunningSuite, slug: str) -> SeededHotel:
         ChannelStatus(hotel=slug, channel=DEMO, state=ChannelState.RUNNING)
     )
     bot_token = new_secret("bot_token")
+    media = await FileMediaStore(suite.settings.media_dir).put(
+        slug, f"a photo of {slug}".encode(), mime_type="image/jpeg", max_bytes=1024
+    )
     credential = await store.add_credential(
         Credential(digest=digest(bot_token), kind=CredentialKind.BOT_TOKEN, hotel=slug, name="bot")
     )
@@ -165,6 +171,7 @@ async def seed_hotel(suite: RunningSuite, slug: str) -> SeededHotel:
         bot_token_id=credential.id,
         dead_id=await bury_outbound(suite, slug, f"a reply from {slug}"),
         webhook_secret=webhook_secret,
+        media_key=media.key,
     )
 
 

@@ -56,4 +56,6 @@ class SuiteSettings(BaseSettings):
     """This replica's consumer name in the group; default: host name and pid."""
     claim_idle_seconds: PositiveFloat = 30.0
     max_deliveries: PositiveInt = 5
+    media_dir: Path = Path("media")
+    """Guests' downloaded files, one folder per hotel: the bots' ``BEGASIST_MEDIA_DIR``."""
     log_level: str = "INFO"

@@ -13,6 +13,7 @@ from begasist_core.bus.publisher import Publisher
 from begasist_core.events.codec import make_event
 from begasist_core.events.payloads import ChannelState, MessageReceived, MessageStatusChanged
 from begasist_core.events.streams import StreamNames
+from begasist_core.media import MediaStore, MissingMediaStore
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import InboundPayload, SendReceipt
 
@@ -85,7 +86,8 @@ class ChannelContext(Generic[SettingsT]):
 
     ``emit`` publishes an inbound event to the events stream with its
     idempotency key; ``report_state`` tells the supervisor (for example that
-    the channel waits for QR pairing); ``keys`` and ``sent`` are Redis-backed.
+    the channel waits for QR pairing); ``keys`` and ``sent`` are Redis-backed;
+    ``media`` stores downloaded files (see :mod:`begasist_core.media`).
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class ChannelContext(Generic[SettingsT]):
         names: StreamNames,
         report_state: StateReporter | None = None,
         logger: logging.Logger | None = None,
+        media: MediaStore | None = None,
     ) -> None:
         self.hotel = hotel
         self.channel = channel
@@ -107,6 +110,8 @@ class ChannelContext(Generic[SettingsT]):
         self.keys = ChannelKeys(redis, names, hotel, channel)
         self.sent = SentLedger(self.keys)
         self.logger = logger or logging.getLogger(f"begasist.channel.{channel}.{hotel}")
+        # Without a store a channel still runs; only storing fails, and says why.
+        self.media: MediaStore = media if media is not None else MissingMediaStore()
         self._publisher = publisher
         self._report_state = report_state
 

@@ -19,6 +19,7 @@ from begasist_core.events.codec import decode_event
 from begasist_core.events.envelope import Event
 from begasist_core.events.payloads import ChannelState, WebhookReceived
 from begasist_core.events.streams import StreamNames
+from begasist_core.media import MediaStore
 from begasist_core.models.ids import new_id
 from begasist_core.models.messages import Direction, GuestIdentity, Message
 from begasist_core.models.settings import ChannelSettings
@@ -138,8 +139,10 @@ class ChannelHarness(Generic[ChannelT]):
         settings: ChannelSettings,
         hotel: str = DEFAULT_HOTEL,
         read_transmissions: TransmissionReader | None = None,
+        media: MediaStore | None = None,
     ) -> None:
         self.channel_class = channel_class
+        self.media = media
         self.bus = bus
         self.settings = settings
         self.hotel = hotel
@@ -264,6 +267,7 @@ class ChannelHarness(Generic[ChannelT]):
             publisher=publisher,
             names=self.bus.names,
             report_state=self._record_state,
+            media=self.media,
             logger=logging.getLogger(f"begasist.channel.{self.channel_class.name}.{self.hotel}"),
         )
         return self.channel_class(context)
