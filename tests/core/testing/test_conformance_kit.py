@@ -14,11 +14,11 @@ pytest_plugins = ["pytester"]
 PROBE_MODULE = """
 import json
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import pytest
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from begasist_core import (
     Capabilities, Channel, ChannelSettings, Direction, GuestIdentity, Message,
@@ -161,6 +161,15 @@ class SecretsInAList(ProbeChannel):
     Settings = ListSettings
 
 
+class ConstrainedSettings(ChannelSettings):
+    api_token: Annotated[SecretStr | None, Field(min_length=1)] = "probe-token"
+    webhook_secret: Annotated[SecretStr, Field(min_length=8)] | None = None
+
+
+class ConstrainedOptionalSecrets(ProbeChannel):
+    Settings = ConstrainedSettings
+
+
 class ProbeConformance(ChannelConformance):
     @pytest.fixture
     def channel_settings(self) -> dict[str, Any]:
@@ -219,6 +228,10 @@ class TestVerifyRefusesPolitely(TestGoodProbe):
 
 class TestSecretsInAList(TestGoodProbe):
     channel_class = SecretsInAList
+
+
+class TestConstrainedOptionalSecrets(TestGoodProbe):
+    channel_class = ConstrainedOptionalSecrets
 """
 
 
@@ -249,7 +262,9 @@ def probe_pytester(
     return pytester
 
 
-@pytest.mark.parametrize("probe", ["TestGoodProbe", "TestSecretsInAList"])
+@pytest.mark.parametrize(
+    "probe", ["TestGoodProbe", "TestSecretsInAList", "TestConstrainedOptionalSecrets"]
+)
 def test_a_good_channel_passes_every_check(
     probe_pytester: pytest.Pytester, begasist_redis_url: str, probe: str
 ) -> None:

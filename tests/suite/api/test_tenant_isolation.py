@@ -43,6 +43,7 @@ OBJECT_PARAMETERS = (
     "user_id",
     "token_id",
     "dead_id",
+    "media_key",
 )
 """Path parameters naming one hotel's object: filled with the other hotel's ids."""
 
@@ -56,6 +57,7 @@ GHOST_IDS = {
     "user_id": new_id(),
     "token_id": new_id(),
     "dead_id": "1-1",
+    "media_key": "0" * 64,
 }
 """Ids nothing has: what a caller sees for them is what "does not exist" looks like."""
 
@@ -64,6 +66,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", LOGIN): {"email": "nobody@nowhere.test", "password": "wrong"},
     ("POST", f"{API}/hotels"): {"slug": "newhotel", "name": "New hotel"},
     ("POST", f"{API}/me/tokens"): {"name": "matrix"},
+    ("PUT", f"{API}/channel-apps/{{channel:str}}"): {"app_secret": "x", "verify_token": "y"},
     ("PATCH", HOTEL_PREFIX): {"name": "Renamed by another hotel"},
     ("PUT", f"{HOTEL_PREFIX}/members/{{user_id:str}}"): {"role": "owner"},
     ("POST", f"{HOTEL_PREFIX}/bot-tokens"): {"name": "intruder"},
@@ -161,6 +164,7 @@ def object_ids(hotel: SeededHotel) -> dict[str, str]:
         "user_id": hotel.members[Role.AGENT].id,
         "token_id": hotel.bot_token_id,
         "dead_id": hotel.dead_id,
+        "media_key": hotel.media_key,
     }
 
 

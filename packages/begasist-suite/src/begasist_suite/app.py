@@ -17,6 +17,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from redis.asyncio import Redis
 
 from begasist_suite.api.auth import AuthController, MeController
+from begasist_suite.api.channel_apps import ChannelAppController
 from begasist_suite.api.channels import (
     BotController,
     ChannelSettingsController,
@@ -28,12 +29,14 @@ from begasist_suite.api.guests import GuestController
 from begasist_suite.api.hotels import HotelController
 from begasist_suite.api.inbox import ConversationController, DraftController
 from begasist_suite.api.live import live_inbox
+from begasist_suite.api.media import MediaController
 from begasist_suite.api.status import DeadLetterController, StatusController
 from begasist_suite.config import SuiteSettings
 from begasist_suite.inbox.consumer import build_consumer
 from begasist_suite.inbox.live import LiveUpdates
 from begasist_suite.ingress.batcher import IngressBatcher
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
+from begasist_suite.ingress.shared_targets import SharedWebhookTargets
 from begasist_suite.ingress.webhooks import is_webhook_path, serve_webhook
 from begasist_suite.responders import plugin as responder_plugin
 from begasist_suite.secret_box import SecretBox, SecretKeyError
@@ -117,6 +120,7 @@ def create_app(
         )
         app.state.services = services
         app.state.webhook_settings = WebhookSettingsCache(services)
+        app.state.shared_webhooks = SharedWebhookTargets(services)
         batcher = app.state.ingress_batcher = IngressBatcher(redis_client)
         try:
             async with anyio.create_task_group() as tasks:
@@ -144,10 +148,12 @@ def create_app(
             HotelController,
             ChannelTypesController,
             ChannelSettingsController,
+            ChannelAppController,
             BotController,
             ConversationController,
             DraftController,
             GuestController,
+            MediaController,
             StatusController,
             DeadLetterController,
             live_inbox,

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from begasist_core import ChannelSettings
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from begasist_suite.secret_box import SecretBox, UndecryptableSecret
-from begasist_suite.store.records import ChannelConfig
+from begasist_suite.store.records import ChannelApp, ChannelConfig
 
 __all__ = [
     "InvalidSettings",
     "SettingsView",
+    "app_settings",
+    "apply_app_settings_update",
     "apply_settings_update",
     "bot_settings",
     "secret_fields",
     "settings_view",
 ]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class InvalidSettings(ValueError):
@@ -50,7 +54,7 @@ def _is_secret(annotation: object) -> bool:
     return False
 
 
-def secret_fields(model: type[ChannelSettings]) -> frozenset[str]:
+def secret_fields(model: type[BaseModel]) -> frozenset[str]:
     """The fields of *model* declared as ``SecretStr`` (optionally ``| None``)."""
     return frozenset(
         name for name, field in model.model_fields.items() if _is_secret(field.annotation)
@@ -64,15 +68,46 @@ def apply_settings_update(
     body: Mapping[str, Any],
     stored: ChannelConfig | None,
     box: SecretBox,
+    *,
+    route_key: Callable[[ChannelSettings], str | None] | None = None,
 ) -> ChannelConfig:
     """The new stored config after a PUT of *body*; raises :class:`InvalidSettings`.
 
     Non-secret fields are replaced by *body* (absent ones take their defaults).
     A secret field absent from *body* keeps its stored value, ``null`` clears
-    it, a string sets it.
+    it, a string sets it. *route_key* (the plugin's) computes the key the
+    settings answer to on the shared webhook URL.
     """
+    validated, settings, kept = _validated_update(
+        model, body, stored.secrets if stored else {}, box
+    )
+    return ChannelConfig(
+        hotel=hotel,
+        channel=channel,
+        settings=settings,
+        secrets=kept,
+        route_key=None if route_key is None else route_key(validated),
+    )
+
+
+def apply_app_settings_update(
+    model: type[BaseModel],
+    channel: str,
+    body: Mapping[str, Any],
+    stored: ChannelApp | None,
+    box: SecretBox,
+) -> ChannelApp:
+    """The operator's app settings after a PUT of *body*, as :func:`apply_settings_update`."""
+    _, settings, kept = _validated_update(model, body, stored.secrets if stored else {}, box)
+    return ChannelApp(channel=channel, settings=settings, secrets=kept)
+
+
+def _validated_update(
+    model: type[ModelT], body: Mapping[str, Any], stored: Mapping[str, str], box: SecretBox
+) -> tuple[ModelT, dict[str, Any], dict[str, str]]:
+    """The validated model, its stored plain fields and its encrypted secrets after *body*."""
     secrets = secret_fields(model)
-    kept = dict(stored.secrets) if stored else {}
+    kept = dict(stored)
     clear: dict[str, str] = {}
     for field in secrets & set(body):
         value = body[field]
@@ -121,10 +156,12 @@ def apply_settings_update(
             ]
         ) from None
     settings = validated.model_dump(mode="json", exclude=set(secrets))
-    return ChannelConfig(hotel=hotel, channel=channel, settings=settings, secrets=kept)
+    return validated, settings, kept
 
 
-def settings_view(model: type[ChannelSettings] | None, config: ChannelConfig) -> SettingsView:
+def settings_view(
+    model: type[BaseModel] | None, config: ChannelConfig | ChannelApp
+) -> SettingsView:
     secrets = secret_fields(model) if model is not None else frozenset(config.secrets)
     return SettingsView(
         channel=config.channel,
@@ -137,3 +174,8 @@ def settings_view(model: type[ChannelSettings] | None, config: ChannelConfig) ->
 def bot_settings(config: ChannelConfig, box: SecretBox) -> dict[str, Any]:
     """The settings a bot needs, secrets decrypted: only for the bot endpoint."""
     return {**config.settings, **{f: box.decrypt(v) for f, v in config.secrets.items()}}
+
+
+def app_settings(app: ChannelApp, box: SecretBox) -> dict[str, Any]:
+    """The operator's app settings, secrets decrypted: only for verifying webhooks."""
+    return {**app.settings, **{f: box.decrypt(v) for f, v in app.secrets.items()}}

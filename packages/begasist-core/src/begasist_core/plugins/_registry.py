@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from pydantic import BaseModel
+
 from begasist_core.models.names import InvalidName, validate_channel_name
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import Capabilities, Channel
@@ -37,7 +39,25 @@ def check_channel_class(candidate: object) -> type[Channel[Any]]:
         raise PluginLoadError(
             f"{label}: Settings has no JSON Schema ({type(error).__name__}: {error})"
         ) from None
+    _check_app_settings(label, candidate)
     return candidate
+
+
+def _check_app_settings(label: str, candidate: type[Channel[Any]]) -> None:
+    """A shared webhook URL needs operator settings, a model the API can validate with."""
+    app_settings = getattr(candidate, "AppSettings", None)
+    if app_settings is None:
+        if candidate.capabilities.shared_webhook:
+            raise PluginLoadError(f"{label}: shared_webhook is declared but AppSettings is None")
+        return
+    if not (isinstance(app_settings, type) and issubclass(app_settings, BaseModel)):
+        raise PluginLoadError(f"{label}: AppSettings {app_settings!r} is not a pydantic model")
+    try:
+        app_settings.model_json_schema()
+    except Exception as error:
+        raise PluginLoadError(
+            f"{label}: AppSettings has no JSON Schema ({type(error).__name__}: {error})"
+        ) from None
 
 
 def check_responder_class(candidate: object) -> type[Responder]:

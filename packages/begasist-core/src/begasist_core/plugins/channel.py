@@ -32,7 +32,9 @@ __all__ = [
     "Capabilities",
     "Channel",
     "InboundPayload",
+    "RoutedWebhook",
     "SendReceipt",
+    "SharedWebhook",
     "TextOverflow",
     "WebhookRequest",
     "WebhookResponse",
@@ -75,6 +77,9 @@ class Capabilities(BaseModel):
     """The provider calls ``/webhooks/{hotel}/{channel}``: ``verify`` and ``parse`` apply."""
     qr_pairing: bool = False
     """The channel pairs by a QR code shown in the admin (state ``pairing``)."""
+    shared_webhook: bool = False
+    """One provider app serves many hotels at ``/webhooks/_app/{channel}``:
+    ``AppSettings``, ``route_key`` and ``verify_shared`` apply."""
 
 
 class SendReceipt(BaseModel):
@@ -123,6 +128,34 @@ class WebhookResponse(BaseModel):
     enqueue: bool = True
 
 
+class RoutedWebhook(BaseModel):
+    """The part of a shared-URL delivery that belongs to the hotel answering to ``route_key``.
+
+    ``body`` is what that hotel's bot parses (as if its own URL had been
+    called): it holds only that hotel's share of the delivery.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    route_key: Annotated[str, Field(min_length=1, max_length=256)]
+    body: bytes
+    content_type: str = "application/json"
+
+
+class SharedWebhook(BaseModel):
+    """What ``verify_shared`` makes of a request to the shared URL: the answer and the parts.
+
+    A handshake answers with no parts; a verified delivery answers 200 with
+    one part per hotel it concerns. ``response.enqueue`` is not read: the
+    parts are what gets enqueued.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    response: WebhookResponse = Field(default_factory=WebhookResponse)
+    parts: tuple[RoutedWebhook, ...] = ()
+
+
 class Channel(ABC, Generic[SettingsT]):
     """A way of talking to guests: subclass it and register the subclass.
 
@@ -135,6 +168,9 @@ class Channel(ABC, Generic[SettingsT]):
     name: ClassVar[str]
     Settings: ClassVar[type[ChannelSettings]] = ChannelSettings
     capabilities: ClassVar[Capabilities] = Capabilities()
+    AppSettings: ClassVar[type[BaseModel] | None] = None
+    """Operator-level settings shared by every hotel on one provider app (secrets as
+    ``SecretStr``), for ``verify_shared``; None: the channel has no shared URL."""
 
     def __init__(self, context: ChannelContext[SettingsT]) -> None:
         self.context = context
@@ -173,6 +209,28 @@ class Channel(ABC, Generic[SettingsT]):
         accept it or answer a handshake.
         """
         raise WebhookNotSupported(f"the {cls.name} channel takes no webhooks")
+
+    @classmethod
+    def route_key(cls, settings: ChannelSettings) -> str | None:
+        """The key a hotel's *settings* answer to on the shared URL; None: not routable.
+
+        Contract: pure (no I/O), computed from the validated settings alone;
+        the suite stores it when the settings are saved and refuses a second
+        hotel with the same key, so a key names one hotel's account.
+        """
+        return None
+
+    @classmethod
+    def verify_shared(cls, request: WebhookRequest, app_settings: BaseModel) -> SharedWebhook:
+        """Check a request to the shared URL with the operator's *app_settings* and split it.
+
+        Contract: as :meth:`verify` (raw bytes, no I/O, raise
+        :class:`WebhookSignatureError` for a bad signature, nothing is stored),
+        and return a :class:`SharedWebhook`: a handshake with no parts, or a
+        verified delivery with one :class:`RoutedWebhook` per route key it
+        names, each holding only that key's share of the body.
+        """
+        raise WebhookNotSupported(f"the {cls.name} channel has no shared webhook URL")
 
     async def parse(self, webhook: WebhookReceived) -> Sequence[InboundPayload]:
         """Turn a verified webhook into events, in the bot.

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from types import UnionType
-from typing import Any, ClassVar, Final, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Final, Union, get_args, get_origin
 
 import anyio
 import pytest
@@ -165,6 +165,18 @@ class ChannelConformance:
             pytest.skip("the channel declares no webhook ingress")
         missing = [name for name in ("verify", "parse") if not _overrides(self.channel_class, name)]
         assert not missing, f"webhook_ingress is declared but {' and '.join(missing)} is not"
+
+    def test_shared_webhook_channels_implement_routing(self) -> None:
+        if not self.channel_class.capabilities.shared_webhook:
+            pytest.skip("the channel declares no shared webhook URL")
+        # The suite parses each routed part in the hotel's bot, as a per-hotel delivery.
+        assert self.channel_class.capabilities.webhook_ingress, "shared_webhook needs ingress"
+        missing = [
+            name
+            for name in ("route_key", "verify_shared")
+            if not _overrides(self.channel_class, name)
+        ]
+        assert not missing, f"shared_webhook is declared but {' and '.join(missing)} is not"
 
     # -- settings ------------------------------------------------------------
 
@@ -419,8 +431,11 @@ def _looks_secret(path: str, exempt: frozenset[str]) -> bool:
 
 def _is_secret_type(annotation: Any) -> bool:
     """SecretStr or SecretBytes, optionally ``| None``, or a container of them
-    (``list[SecretStr]``, ``dict[str, SecretStr]``: the values must be secret)."""
+    (``list[SecretStr]``, ``dict[str, SecretStr]``: the values must be secret),
+    each possibly ``Annotated`` with constraints."""
     origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_secret_type(get_args(annotation)[0])
     if origin in (Union, UnionType):
         members = [arg for arg in get_args(annotation) if arg is not type(None)]
         return bool(members) and all(_is_secret_type(member) for member in members)

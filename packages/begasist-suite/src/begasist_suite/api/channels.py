@@ -42,6 +42,8 @@ class ChannelType(BaseModel):
     settings_schema: dict[str, Any]
     """The JSON Schema of the channel's settings; secret fields are ``writeOnly``."""
     capabilities: Capabilities
+    app_settings_schema: dict[str, Any] | None = None
+    """The JSON Schema of the operator's app settings (``/api/v1/channel-apps``), if any."""
 
 
 class PluginReport(BaseModel):
@@ -88,6 +90,9 @@ class ChannelTypesController(Controller):
                 plugin=origin.get(name, name),
                 settings_schema=cls.Settings.model_json_schema(),
                 capabilities=cls.capabilities,
+                app_settings_schema=(
+                    None if cls.AppSettings is None else cls.AppSettings.model_json_schema()
+                ),
             )
             for name, cls in sorted(services.plugins.channels.items())
         ]
@@ -131,7 +136,9 @@ class ChannelSettingsController(Controller):
         """Replace the channel's settings, validated by its plugin (422 lists the field errors).
 
         Secret fields are write-only: leave one out to keep it, send ``null`` to
-        clear it. The hotel's config version is bumped and its bot told.
+        clear it. The hotel's config version is bumped and its bot told. 409 when
+        another hotel's settings answer to the same key on the channel's shared
+        webhook URL (for WhatsApp: the same ``phone_number_id``).
         """
         access.require(Role.MANAGER)
         model = _model(services, channel)
@@ -139,7 +146,15 @@ class ChannelSettingsController(Controller):
             raise NotFoundException(f"no channel type {channel!r} is installed")
         hotel = access.hotel.slug
         stored = await services.store.get_channel_config(hotel, channel)
-        config = apply_settings_update(model, hotel, channel, data, stored, services.secret_box)
+        config = apply_settings_update(
+            model,
+            hotel,
+            channel,
+            data,
+            stored,
+            services.secret_box,
+            route_key=services.plugins.channel(channel).route_key,
+        )
         await services.store.put_channel_config(config)
         await _config_changed(services, hotel)
         return settings_view(model, config)

@@ -13,6 +13,9 @@ Litestar's router and middleware (:class:`begasist_suite.app.SuiteApp`), not a
 Litestar route: it is the hottest path of the suite and needs none of the
 framework's routing, request parsing, dependency injection or serialisation,
 which cost more than the work itself.
+``/webhooks/_app/{channel}`` is the channel's shared URL, for one provider app
+serving many hotels (:mod:`begasist_suite.ingress.shared`; no hotel slug starts
+with ``_``).
 Providers call it, not API clients, so it is documented in docs/suite.md
 rather than in the OpenAPI document.
 """
@@ -21,14 +24,19 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Final
-from urllib.parse import parse_qsl
 
-from begasist_core import WebhookReceived, WebhookRejected, WebhookRequest, make_event
+from begasist_core import WebhookReceived, WebhookRejected, make_event
 from begasist_core.models.names import InvalidName, validate_channel_name, validate_hotel_slug
 from litestar.types import HTTPResponseStartEvent, Receive, Scope, Send
 
 from begasist_suite.ingress.batcher import IngressBatcher, IngressUnavailable
+from begasist_suite.ingress.requests import (
+    BodyTooLarge,
+    ClientDisconnected,
+    read_webhook_request,
+)
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
+from begasist_suite.ingress.shared import SHARED_SEGMENT, serve_shared
 from begasist_suite.services import Services
 
 __all__ = ["WEBHOOK_PATH", "is_webhook_path", "serve_webhook"]
@@ -37,19 +45,6 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH: Final = "/webhooks"
 _METHODS: Final = frozenset({"GET", "POST"})
-_DROPPED_HEADERS: Final = frozenset(
-    {"cookie", "authorization", "proxy-authorization", "x-csrf-token", "x-api-key"}
-)
-"""Never written to the stream: credentials a provider does not send and a browser or
-proxy might (the stream, and the dead letters made of it, are readable by managers)."""
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _Disconnected(Exception):
-    """The client went away before the whole body arrived: there is no request to take."""
 
 
 def is_webhook_path(path: str) -> bool:
@@ -83,6 +78,8 @@ async def _handle(
     method = scope["method"]
     if method not in _METHODS:
         return 405, b"method not allowed", "text/plain", [(b"allow", b"GET, POST")]
+    if hotel == SHARED_SEGMENT:
+        return await serve_shared(scope, receive, channel)
     try:
         validate_hotel_slug(hotel)
         validate_channel_name(channel)
@@ -99,21 +96,13 @@ async def _handle(
         return 404, b"not found", "text/plain", []
     services: Services = app.state.services
     try:
-        body = await _read_body(scope, receive, services.settings.webhook_max_body_bytes)
-    except _TooLarge:
+        request = await read_webhook_request(
+            scope, receive, services.settings.webhook_max_body_bytes
+        )
+    except BodyTooLarge:
         return 413, b"request entity too large", "text/plain", []
-    except _Disconnected:
+    except ClientDisconnected:
         return 400, b"", "text/plain", []  # nobody is left to read it; nothing is enqueued
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        if name not in _DROPPED_HEADERS:
-            value = raw_value.decode("latin-1")
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    query = dict(
-        parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    )
-    request = WebhookRequest(method=method, headers=headers, query=query, body=body)
     try:
         answer = target.channel_class.verify(request, target.settings)
     except WebhookRejected as rejected:
@@ -132,7 +121,11 @@ async def _handle(
         event = make_event(
             hotel,
             WebhookReceived(
-                channel=channel, method=method, headers=headers, query=query, body=body
+                channel=channel,
+                method=method,
+                headers=request.headers,
+                query=request.query,
+                body=request.body,
             ),
         )
         batcher: IngressBatcher = app.state.ingress_batcher
@@ -142,27 +135,3 @@ async def _handle(
             log.warning("webhook %s/%s not enqueued: %s", hotel, channel, unavailable)
             return 503, b"", "text/plain", [(b"retry-after", b"1")]
     return answer.status_code, answer.body, answer.media_type, []
-
-
-async def _read_body(scope: Any, receive: Receive, limit: int) -> bytes:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                if int(value) > limit:
-                    raise _TooLarge
-            except ValueError:
-                raise _TooLarge from None  # unreadable length: refuse rather than guess
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise _Disconnected
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)

@@ -12,11 +12,11 @@ from begasist_core import (
 from begasist_suite.store.base import (
     Conflict,
     NotFound,
-    StoreBase,
     _doc,
     _only,
     _strip,
 )
+from begasist_suite.store.channel_apps import ChannelAppStore, is_shared_document
 from begasist_suite.store.documents import DuplicateDocument, iso
 from begasist_suite.store.records import (
     ChannelConfig,
@@ -31,7 +31,7 @@ from begasist_suite.store.records import (
 __all__ = ["PeopleStore"]
 
 
-class PeopleStore(StoreBase):
+class PeopleStore(ChannelAppStore):
     """Hotels, users and memberships, sessions and tokens, channel settings and states."""
 
     # -- hotels ---------------------------------------------------------------
@@ -207,9 +207,14 @@ class PeopleStore(StoreBase):
     # -- channel settings ---------------------------------------------------
 
     async def put_channel_config(self, config: ChannelConfig) -> ChannelConfig:
+        """Save *config*; Conflict when another hotel's settings have its ``route_key``."""
+        stored = await self.get_channel_config(config.hotel, config.channel)
+        await self._claim_for(config)
         await self._channel_configs.update_one(
             {"_id": f"{config.hotel}|{config.channel}"}, {"$set": _doc(config)}, upsert=True
         )
+        await self._check_claim(stored, config)
+        await self._unrouted(stored, config.route_key)
         return config
 
     async def get_channel_config(self, hotel: str, channel: str) -> ChannelConfig | None:
@@ -218,11 +223,18 @@ class PeopleStore(StoreBase):
 
     async def list_channel_configs(self, hotel: str) -> list[ChannelConfig]:
         found = await self._channel_configs.find({"hotel": hotel})
-        configs = [ChannelConfig.model_validate(_strip(d)) for d in found]
+        configs = [
+            ChannelConfig.model_validate(_strip(d))
+            for d in found
+            if not is_shared_document(d["_id"])  # the hotel's route claims
+        ]
         return sorted(configs, key=lambda c: c.channel)
 
     async def delete_channel_config(self, hotel: str, channel: str) -> bool:
-        return await self._channel_configs.delete_many({"_id": f"{hotel}|{channel}"}) > 0
+        stored = await self.get_channel_config(hotel, channel)
+        deleted = await self._channel_configs.delete_many({"_id": f"{hotel}|{channel}"}) > 0
+        await self._unrouted(stored, None)
+        return deleted
 
     # -- channel states -------------------------------------------------------
 

@@ -19,6 +19,7 @@ from begasist_core import (
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "ChannelApp",
     "ChannelConfig",
     "ChannelStatus",
     "ConversationRecord",
@@ -117,6 +118,19 @@ class ChannelConfig(_Record):
     """A hotel's settings of one channel; secret fields only as ciphertext."""
 
     hotel: HotelSlug
+    channel: ChannelName
+    settings: dict[str, object] = Field(default_factory=dict)
+    secrets: dict[str, str] = Field(default_factory=dict)
+    """Secret field -> its encrypted value (``BEGASIST_SECRET_KEY``)."""
+    route_key: Annotated[str | None, Field(min_length=1, max_length=256)] = None
+    """What these settings answer to on the channel's shared webhook URL (the plugin's
+    ``route_key``); one hotel per key per channel."""
+    updated_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+class ChannelApp(_Record):
+    """The operator's provider app of one channel, shared by its hotels (``AppSettings``)."""
+
     channel: ChannelName
     settings: dict[str, object] = Field(default_factory=dict)
     secrets: dict[str, str] = Field(default_factory=dict)
