@@ -2,40 +2,71 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from begasist_core import ChannelSettings
-from pydantic import Field, PositiveFloat, SecretStr, StringConstraints
+from pydantic import Field, HttpUrl, PositiveFloat, SecretStr, StringConstraints, model_validator
 
 __all__ = ["WhatsAppSettings"]
 
 MetaId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,32}$")]
 """A Meta object id (phone number id, WhatsApp Business Account id): digits only."""
 
-Secret = Annotated[SecretStr, Field(min_length=1)]
+# The None inside the Annotated, not around it: the field's annotation is then plain
+# ``SecretStr | None``, which the conformance kit's secret check recognises.
+Secret = Annotated[SecretStr | None, Field(min_length=1)]
+
+SessionDir = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+CLOUD_FIELDS = ("phone_number_id", "waba_id", "access_token", "app_secret", "verify_token")
+"""What only the Cloud API transport needs: required when ``transport`` is ``cloud``."""
 
 
 class WhatsAppSettings(ChannelSettings):
     """What a hotel configures for WhatsApp (the admin form is generated from it)."""
 
-    phone_number_id: MetaId
+    phone_number_id: MetaId | None = None
     """The Cloud API id of the hotel's number; webhook changes for another number are skipped."""
-    waba_id: MetaId
+    waba_id: MetaId | None = None
     """The WhatsApp Business Account the number belongs to."""
-    access_token: Secret
+    access_token: Secret = None
     """A system-user token with ``whatsapp_business_messaging``: authorises Graph API calls."""
-    app_secret: Secret
+    app_secret: Secret = None
     """The Meta app's secret: each webhook body is signed with it (``X-Hub-Signature-256``)."""
-    verify_token: Secret
+    verify_token: Secret = None
     """Chosen by the operator and typed into Meta's dashboard: proves the callback URL."""
     graph_api_version: Annotated[str, StringConstraints(pattern=r"^v[0-9]{1,3}\.[0-9]{1,3}$")] = (
         "v21.0"
     )
+    graph_api_url: HttpUrl = HttpUrl("https://graph.facebook.com")
+    """Where the Graph API answers (http or https): Meta's, or a stand-in in tests and demos."""
     transport: Literal["cloud", "linked"] = "cloud"
-    """``cloud``: Meta's Cloud API; ``linked``: a paired WhatsApp Web device (not yet built)."""
+    """``cloud``: Meta's Cloud API; ``linked``: a WhatsApp Web device paired by QR (needs the
+    ``begasist-channels-whatsapp[linked]`` extra on the bot)."""
+    linked_session_dir: SessionDir | None = None
+    """Linked transport: the folder on the bot's machine holding the paired sessions, one
+    subfolder per hotel. None: ``$BEGASIST_WHATSAPP_SESSION_DIR``, else
+    ``.begasist/whatsapp-linked`` under the bot's working directory. Never Redis: a session is
+    a secret (whoever holds it reads and writes as the hotel's number)."""
+    linked_device_name: Annotated[str, StringConstraints(min_length=1, max_length=40)] = "Begasist"
+    """Linked transport: the name the phone lists the paired device under (Linked devices)."""
     messages_per_second: PositiveFloat = 80
     """Sends per second for this number: Meta's default Cloud API throughput."""
     per_recipient_interval_seconds: Annotated[float, Field(ge=0)] = 1.0
     """Least time between two sends to one guest; Meta answers 131056 when pairs are too fast."""
+    send_attempts: Annotated[int, Field(ge=1, le=10)] = 4
+    """Tries per message part while Meta throttles or fails; then the runtime retries later."""
     ignore_groups: bool = True
     """Skip group conversations: a hotel talks to guests one to one."""
+
+    @model_validator(mode="after")
+    def _cloud_fields_for_cloud(self) -> Self:
+        """The Cloud API fields are required with ``transport = "cloud"``, and only then."""
+        if self.transport == "cloud":
+            missing = [name for name in CLOUD_FIELDS if getattr(self, name) is None]
+            if missing:
+                raise ValueError(
+                    f"transport 'cloud' needs {', '.join(missing)} "
+                    "(or choose transport 'linked' to pair a phone by QR instead)"
+                )
+        return self
