@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -232,6 +233,28 @@ def test_ids_sort_by_creation_time() -> None:
         time.sleep(0.002)  # ULIDs order by millisecond; within one they are random
     assert sorted(identifiers) == identifiers
     assert len(set(identifiers)) == len(identifiers)
+
+
+def test_ids_made_in_one_millisecond_sort_in_the_order_they_were_made() -> None:
+    # Thousands of ids share milliseconds: they still sort as made, all distinct.
+    identifiers = [new_id() for _ in range(5000)]
+    assert sorted(identifiers) == identifiers
+    assert len(set(identifiers)) == len(identifiers)
+    assert all(ULID.from_str(identifier) for identifier in identifiers)
+
+
+def test_ids_made_from_many_threads_are_distinct() -> None:
+    made: list[str] = []
+
+    def make() -> None:
+        made.extend(new_id() for _ in range(2000))
+
+    threads = [threading.Thread(target=make) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(made)) == len(made) == 8000
 
 
 def test_models_get_distinct_ulid_ids_by_default() -> None:
