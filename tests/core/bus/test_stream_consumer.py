@@ -13,6 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 from begasist_core import ConfigChanged, Event, decode_event, encode_event, make_event
+from begasist_core.backoff import Backoff
 from begasist_core.bus import (
     ENTRY_FIELD,
     BatchScope,
@@ -27,6 +28,7 @@ from begasist_core.bus import (
 )
 from begasist_core.events import StreamNames
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 pytestmark = pytest.mark.anyio
 
@@ -780,6 +782,72 @@ async def test_a_partition_function_that_raises_handles_the_entry_alone(
 
     assert sorted(seen) == [0, 1, 2]
     assert await pending_count(begasist_redis, stream) == 0
+
+
+class FlakyDeadLetters(DeadLetters):
+    """Redis drops the connection the first time an error is noted."""
+
+    failed = False
+
+    async def note_error(
+        self, *, source_stream: str, group: str, source_id: bytes, error: str
+    ) -> None:
+        if not self.failed:
+            self.failed = True
+            raise RedisConnectionError("connection reset")
+        await super().note_error(
+            source_stream=source_stream, group=group, source_id=source_id, error=error
+        )
+
+
+async def test_a_redis_outage_in_one_partition_neither_ends_run_nor_cancels_the_others(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    ids = await publisher.publish_many(stream, [config_event(n) for n in range(2)])
+    finished: list[int] = []
+    odd_failed = anyio.Event()
+    later = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        version = event.data.version
+        if version == 1:
+            odd_failed.set()
+            raise RuntimeError("provider down")
+        if version == 0:
+            # In flight (a send) while the other partition hits the outage.
+            await odd_failed.wait()
+            await anyio.sleep(0.05)
+        finished.append(version)
+        if version == 10:
+            later.set()
+
+    consumer = StreamConsumer(
+        begasist_redis,
+        stream=stream,
+        group=GROUP,
+        consumer="one",
+        handler=handler,
+        dead_letters=FlakyDeadLetters(begasist_redis, begasist_names),
+        options=ConsumerOptions(concurrency=2, claim_idle_seconds=60, block_seconds=0.05),
+        backoff=Backoff(initial=0.01, maximum=0.01),
+        partition=by_parity,
+    )
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await odd_failed.wait()
+        await publisher.publish(stream, config_event(10))
+        with anyio.fail_after(5):
+            await later.wait()
+        consumer.stop()
+
+    # The even partition's handler was not cancelled by the odd one's outage, and
+    # run() rode the outage out as it does for a sequential batch.
+    assert finished == [0, 10]
+    pending = await begasist_redis.xpending_range(stream, GROUP, "-", "+", 10)
+    assert [p["message_id"] for p in pending] == [ids[1]]
 
 
 def test_concurrency_must_be_positive() -> None:

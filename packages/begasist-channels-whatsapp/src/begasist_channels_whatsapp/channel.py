@@ -64,6 +64,8 @@ class WhatsAppChannel(Channel[WhatsAppSettings]):
         threading=True,
         webhook_ingress=True,
         shared_webhook=True,
+        # With ``transport = "linked"`` the number pairs by a QR code shown in the admin.
+        qr_pairing=True,
     )
 
     def __init__(self, context: ChannelContext[WhatsAppSettings]) -> None:

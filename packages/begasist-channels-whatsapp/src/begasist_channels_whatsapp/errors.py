@@ -62,17 +62,15 @@ class Retry(Enum):
 def retry_kind(status: int, code: int | None) -> Retry:
     """Whether a refusal with HTTP *status* and Meta *code* is worth another attempt.
 
-    A known code decides; without one (a proxy's page, a cut connection) HTTP
-    429 and 5xx are transient and any other status is not.
+    A retryable code decides; otherwise (no code, a proxy's page, a code not
+    listed) HTTP 429 and 5xx are transient and any other status is not.
     """
     if code == PAIR_RATE_CODE:
         return Retry.PAIR_RATE
     if code in RETRYABLE_CODES:
         return Retry.BACKOFF
-    if code is None and (status == 429 or status >= 500):
-        return Retry.BACKOFF
-    if code is not None and code not in REPLY_WINDOW_CODES and status >= 500:
-        # An unknown code on a server error: Meta's own trouble, not the message's.
+    if code not in REPLY_WINDOW_CODES and (status == 429 or status >= 500):
+        # Throttling or Meta's own trouble, not the message's.
         return Retry.BACKOFF
     return Retry.NEVER
 

@@ -294,18 +294,30 @@ class StreamConsumer:
             if ready is not None:
                 partitions.setdefault(self._partition_of(ready[2]), []).append(ready)
         limiter = anyio.CapacityLimiter(self._options.concurrency)
+        # A guard's or Redis's exception in one partition must neither cancel the
+        # handlers in flight in the others (a send cut between the provider's
+        # acceptance and its record) nor leave run() wrapped in an ExceptionGroup
+        # that its outage handling cannot catch: note it, start nothing new, and
+        # raise it as a sequential batch would once the others are done.
+        failures: list[Exception] = []
 
         async def handle_partition(items: list[tuple[Delivery, bytes, Event]]) -> None:
             async with limiter:
                 for item in items:
-                    if self._stopping:
+                    if self._stopping or failures:
                         return
-                    self._check_guard()
-                    await self._handle_one(*item, handled)
+                    try:
+                        self._check_guard()
+                        await self._handle_one(*item, handled)
+                    except Exception as error:
+                        failures.append(error)
+                        return
 
         async with anyio.create_task_group() as group:
             for items in partitions.values():
                 group.start_soon(handle_partition, items)
+        if failures:
+            raise failures[0]
 
     def _partition_of(self, event: Event) -> str:
         assert self._partition is not None
