@@ -3,7 +3,8 @@
 WhatsApp lets a business send free-form messages (text, media) only within
 24 hours of the guest's last message; outside it, only an approved template.
 The window is kept per guest in the channel's Redis keys, so it survives a
-restart: one key per guest holding the time of the guest's latest message,
+restart: one key per guest holding the time of the guest's latest message
+(Unix seconds),
 expiring when the window closes.
 
 A guest with no record counts as outside the window: the bot cannot tell a
@@ -14,7 +15,7 @@ lost), and sending free text to either would only earn Meta's 131047.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from begasist_core import ChannelKeys, utc_now
@@ -34,17 +35,14 @@ class CustomerServiceWindow:
     async def record(self, guest: str, written_at: datetime) -> None:
         """Note that *guest* wrote at *written_at*; the window runs 24 hours from the latest.
 
-        An older message (a replayed or late webhook) never shortens the window.
-        Two concurrent records for one guest may race, but both are within
-        seconds of each other, so the loser costs at most those seconds.
+        An older message (a replayed or late webhook) never shortens the
+        window, also when it races a newer one (the keys keep the greater
+        time atomically).
         """
-        latest = await self.last_message_at(guest)
-        if latest is not None and latest >= written_at:
-            return
         remaining = written_at + REPLY_WINDOW - self._clock()
         if remaining <= timedelta(0):
             return
-        await self._keys.set(_key(guest), written_at.isoformat(), ttl=remaining)
+        await self._keys.set_if_greater(_key(guest), written_at.timestamp(), ttl=remaining)
 
     async def last_message_at(self, guest: str) -> datetime | None:
         """When *guest* last wrote, if that was within the window; None otherwise."""
@@ -52,10 +50,9 @@ class CustomerServiceWindow:
         if raw is None:
             return None
         try:
-            written_at = datetime.fromisoformat(raw.decode())
-        except ValueError:
+            return datetime.fromtimestamp(float(raw), UTC)
+        except (ValueError, OverflowError, OSError):
             return None
-        return written_at if written_at.tzinfo is not None else None
 
     async def forget(self, guest: str) -> None:
         """Drop *guest*'s record: Meta said the window is closed (error 131047)."""

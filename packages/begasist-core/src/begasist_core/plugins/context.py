@@ -39,6 +39,15 @@ def inbound_event_key(hotel: str, payload: InboundPayload) -> str:
     )
 
 
+_SET_IF_GREATER = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '')
+if current and current >= tonumber(ARGV[1]) then return 0 end
+if ARGV[2] == '' then redis.call('SET', KEYS[1], ARGV[1])
+else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 1
+"""
+
+
 class ChannelKeys:
     """Plain Redis keys private to one channel of one hotel (QR codes, cursors).
 
@@ -63,6 +72,21 @@ class ChannelKeys:
 
     async def delete(self, name: str) -> None:
         await self._redis.delete(self.full_name(name))
+
+    async def set_if_greater(
+        self, name: str, value: float, *, ttl: timedelta | None = None
+    ) -> bool:
+        """Store the number *value* unless the key holds one at least as great; True if stored.
+
+        Atomic (one script on the server), so concurrent writers of one key
+        (two webhooks of one guest parsed side by side) keep the greatest:
+        for cursors and "last seen" times that must never move back.
+        """
+        ttl_ms = "" if ttl is None else str(max(1, int(ttl.total_seconds() * 1000)))
+        stored = await self._redis.eval(
+            _SET_IF_GREATER, 1, self.full_name(name), repr(float(value)), ttl_ms
+        )
+        return bool(stored)
 
 
 class SentLedger:
