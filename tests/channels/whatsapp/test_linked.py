@@ -84,12 +84,10 @@ class Rig:
 
 
 def linked_settings(tmp_path: Path, **changes: Any) -> WhatsAppSettings:
-    return WhatsAppSettings.model_validate(
-        {"transport": "linked", "linked_session_dir": str(tmp_path / "sessions"), **changes}
-    )
+    return WhatsAppSettings.model_validate({"transport": "linked", **changes})
 
 
-def make_rig(bus: Bus, settings: WhatsAppSettings) -> Rig:
+def make_rig(bus: Bus, settings: WhatsAppSettings, session_dir: Path) -> Rig:
     peer = LinkedPeer()
     states: list[tuple[ChannelState, str | None]] = []
     sleeps: list[float] = []
@@ -116,13 +114,14 @@ def make_rig(bus: Bus, settings: WhatsAppSettings) -> Rig:
         backoff=ReconnectBackoff(initial=1.0, maximum=8.0),
         sleep=sleep,
         qr_grace_seconds=0.0,
+        session_dir=session_dir,
     )
     return Rig(transport, peer, context, bus, states, sleeps)
 
 
 @pytest.fixture
 async def running(begasist_bus: Bus, tmp_path: Path) -> AsyncIterator[tuple[Rig, TaskGroup]]:
-    rig = make_rig(begasist_bus, linked_settings(tmp_path))
+    rig = make_rig(begasist_bus, linked_settings(tmp_path), tmp_path / "sessions")
     async with anyio.create_task_group() as group:
         group.start_soon(rig.transport.run)
         yield rig, group
@@ -175,7 +174,7 @@ async def test_a_qr_code_is_published_to_the_qr_key_and_the_state_is_pairing(rig
     assert [state for state, _ in rig.states].count(ChannelState.PAIRING) == 1
 
 
-async def test_a_scan_clears_the_qr_and_reports_running(rig: Rig) -> None:
+async def test_a_scan_clears_the_qr_and_reports_running(rig: Rig, tmp_path: Path) -> None:
     with anyio.fail_after(WAIT):
         client = await rig.peer.client(0)
     await client.push(QrCode(code="2@code", expires_in=timedelta(seconds=60)))
@@ -184,9 +183,7 @@ async def test_a_scan_clears_the_qr_and_reports_running(rig: Rig) -> None:
     assert rig.states[-1] == (ChannelState.RUNNING, None)
     assert await rig.qr() is None
     assert rig.transport.session.exists()
-    assert rig.transport.session.directory == (
-        Path(rig.context.settings.linked_session_dir or "") / HOTEL / "whatsapp"
-    )
+    assert rig.transport.session.directory == (tmp_path / "sessions" / HOTEL / "whatsapp")
 
 
 async def test_an_inbound_message_is_emitted_normalized(
@@ -246,7 +243,9 @@ async def test_repeats_own_messages_broadcasts_and_groups_are_skipped(
 async def test_groups_are_kept_when_ignore_groups_is_off(
     begasist_bus: Bus, tmp_path: Path, captured_events: EventCapture
 ) -> None:
-    rig = make_rig(begasist_bus, linked_settings(tmp_path, ignore_groups=False))
+    rig = make_rig(
+        begasist_bus, linked_settings(tmp_path, ignore_groups=False), tmp_path / "sessions"
+    )
     async with anyio.create_task_group() as group:
         group.start_soon(rig.transport.run)
         client = await rig.connected_client()
@@ -341,7 +340,7 @@ async def test_the_logout_command_unlinks_and_deletes_the_session(rig: Rig) -> N
 
 
 async def test_stopping_deletes_the_qr_code(begasist_bus: Bus, tmp_path: Path) -> None:
-    rig = make_rig(begasist_bus, linked_settings(tmp_path))
+    rig = make_rig(begasist_bus, linked_settings(tmp_path), tmp_path / "sessions")
     async with anyio.create_task_group() as group:
         group.start_soon(rig.transport.run)
         client = await rig.peer.client(0)
@@ -356,7 +355,7 @@ async def test_without_neonize_run_names_the_extra(
     begasist_bus: Bus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "neonize", None)  # as if not installed
-    rig = make_rig(begasist_bus, linked_settings(tmp_path))
+    rig = make_rig(begasist_bus, linked_settings(tmp_path), tmp_path / "sessions")
     transport = LinkedTransport(rig.context)
     with pytest.raises(LinkedExtraMissing, match=r"begasist-channels-whatsapp\[linked\]"):
         await transport.run()
@@ -364,7 +363,7 @@ async def test_without_neonize_run_names_the_extra(
 
 
 async def test_the_channel_builds_the_linked_transport(begasist_bus: Bus, tmp_path: Path) -> None:
-    rig = make_rig(begasist_bus, linked_settings(tmp_path))
+    rig = make_rig(begasist_bus, linked_settings(tmp_path), tmp_path / "sessions")
     channel = WhatsAppChannel(rig.context)
     assert isinstance(channel.transport, LinkedTransport)
 
@@ -377,9 +376,17 @@ def test_linked_settings_need_no_cloud_fields(tmp_path: Path) -> None:
 
 def test_cloud_settings_need_the_cloud_fields() -> None:
     assert cloud_settings().transport == "cloud"
-    with pytest.raises(ValidationError, match="transport 'cloud' needs access_token, app_secret"):
+    with pytest.raises(ValidationError, match="transport 'cloud' needs access_token "):
         WhatsAppSettings.model_validate(
             {"phone_number_id": "1122334455667", "waba_id": "12345", "verify_token": "v"}
         )
     with pytest.raises(ValidationError, match="phone_number_id"):
         WhatsAppSettings.model_validate({})
+
+
+def test_a_hotel_on_the_shared_url_needs_no_app_secret() -> None:
+    # The operator's app secret stays with the operator (PUT /api/v1/channel-apps/whatsapp).
+    settings = WhatsAppSettings.model_validate(
+        {"phone_number_id": "1122334455667", "waba_id": "12345", "access_token": "t"}
+    )
+    assert (settings.app_secret, settings.verify_token) == (None, None)

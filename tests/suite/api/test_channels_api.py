@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 from begasist_core import ChannelSettings, decode_event
-from begasist_suite.channel_settings import apply_settings_update
+from begasist_suite.channel_settings import InvalidSettings, apply_settings_update
 from begasist_suite.secret_box import SecretBox
 from begasist_suite.store.records import Role
 from pydantic import SecretStr
@@ -160,6 +160,31 @@ def test_null_clears_an_optional_secret() -> None:
     kept = apply_settings_update(WithOptionalSecret, "plaza", "x", {}, stored, box)
     cleared = apply_settings_update(WithOptionalSecret, "plaza", "x", {"api_key": None}, kept, box)
     assert box.decrypt(kept.secrets["api_key"]) == "k"
+    assert cleared.secrets == {}
+
+
+def test_moving_where_secrets_go_needs_them_sent_again() -> None:
+    class Provider(ChannelSettings):
+        secret_destinations: ClassVar[frozenset[str]] = frozenset({"api_url"})
+        api_url: str = "https://api.example.com"
+        api_key: SecretStr | None = None
+        note: str = ""
+
+    box = SecretBox(TEST_SECRET_KEY)
+    stored = apply_settings_update(Provider, "plaza", "x", {"api_key": "k"}, None, box)
+    # Other fields change freely, the secret kept.
+    noted = apply_settings_update(Provider, "plaza", "x", {"note": "hi"}, stored, box)
+    assert box.decrypt(noted.secrets["api_key"]) == "k"
+    # Someone who may edit settings but not read secrets cannot point the key elsewhere.
+    evil = {"api_url": "https://attacker.example"}
+    with pytest.raises(InvalidSettings) as refused:
+        apply_settings_update(Provider, "plaza", "x", evil, noted, box)
+    assert refused.value.errors[0]["loc"] == ["api_key"]
+    assert refused.value.errors[0]["type"] == "secret_required"
+    # With the secret sent again (it is then the sender's own), or cleared, it may move.
+    moved = apply_settings_update(Provider, "plaza", "x", {**evil, "api_key": "mine"}, noted, box)
+    assert box.decrypt(moved.secrets["api_key"]) == "mine"
+    cleared = apply_settings_update(Provider, "plaza", "x", {**evil, "api_key": None}, noted, box)
     assert cleared.secrets == {}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 from begasist_core import ChannelSettings
 from pydantic import Field, HttpUrl, PositiveFloat, SecretStr, StringConstraints, model_validator
@@ -16,14 +16,20 @@ MetaId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,32}$")]
 # ``SecretStr | None``, which the conformance kit's secret check recognises.
 Secret = Annotated[SecretStr | None, Field(min_length=1)]
 
-SessionDir = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+CLOUD_FIELDS = ("phone_number_id", "waba_id", "access_token")
+"""What only the Cloud API transport needs: required when ``transport`` is ``cloud``.
 
-CLOUD_FIELDS = ("phone_number_id", "waba_id", "access_token", "app_secret", "verify_token")
-"""What only the Cloud API transport needs: required when ``transport`` is ``cloud``."""
+``app_secret`` and ``verify_token`` are needed only for the hotel's own
+webhook URL: a hotel on the operator's shared URL (one Meta app for many
+hotels) leaves them unset, so the app's secret is not in every hotel's hands.
+"""
 
 
 class WhatsAppSettings(ChannelSettings):
     """What a hotel configures for WhatsApp (the admin form is generated from it)."""
+
+    secret_destinations: ClassVar[frozenset[str]] = frozenset({"graph_api_url"})
+    """The access token goes to ``graph_api_url``: changing it needs the token again."""
 
     phone_number_id: MetaId | None = None
     """The Cloud API id of the hotel's number; webhook changes for another number are skipped."""
@@ -32,9 +38,11 @@ class WhatsAppSettings(ChannelSettings):
     access_token: Secret = None
     """A system-user token with ``whatsapp_business_messaging``: authorises Graph API calls."""
     app_secret: Secret = None
-    """The Meta app's secret: each webhook body is signed with it (``X-Hub-Signature-256``)."""
+    """The Meta app's secret: each webhook body is signed with it (``X-Hub-Signature-256``).
+    Only for the hotel's own webhook URL; unset on the operator's shared URL."""
     verify_token: Secret = None
-    """Chosen by the operator and typed into Meta's dashboard: proves the callback URL."""
+    """Chosen by the operator and typed into Meta's dashboard: proves the callback URL.
+    Only for the hotel's own webhook URL."""
     graph_api_version: Annotated[str, StringConstraints(pattern=r"^v[0-9]{1,3}\.[0-9]{1,3}$")] = (
         "v21.0"
     )
@@ -43,11 +51,6 @@ class WhatsAppSettings(ChannelSettings):
     transport: Literal["cloud", "linked"] = "cloud"
     """``cloud``: Meta's Cloud API; ``linked``: a WhatsApp Web device paired by QR (needs the
     ``begasist-channels-whatsapp[linked]`` extra on the bot)."""
-    linked_session_dir: SessionDir | None = None
-    """Linked transport: the folder on the bot's machine holding the paired sessions, one
-    subfolder per hotel. None: ``$BEGASIST_WHATSAPP_SESSION_DIR``, else
-    ``.begasist/whatsapp-linked`` under the bot's working directory. Never Redis: a session is
-    a secret (whoever holds it reads and writes as the hotel's number)."""
     linked_device_name: Annotated[str, StringConstraints(min_length=1, max_length=40)] = "Begasist"
     """Linked transport: the name the phone lists the paired device under (Linked devices)."""
     messages_per_second: PositiveFloat = 80

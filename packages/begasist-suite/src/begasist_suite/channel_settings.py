@@ -81,6 +81,8 @@ def apply_settings_update(
     validated, settings, kept = _validated_update(
         model, body, stored.secrets if stored else {}, box
     )
+    if stored is not None:
+        _check_secret_destinations(model, body, stored, settings, kept)
     return ChannelConfig(
         hotel=hotel,
         channel=channel,
@@ -88,6 +90,40 @@ def apply_settings_update(
         secrets=kept,
         route_key=None if route_key is None else route_key(validated),
     )
+
+
+def _check_secret_destinations(
+    model: type[ChannelSettings],
+    body: Mapping[str, Any],
+    stored: ChannelConfig,
+    settings: Mapping[str, Any],
+    kept: Mapping[str, str],
+) -> None:
+    """Refuse moving where secrets go (``secret_destinations``) without sending them again.
+
+    Every secret that would stay stored must be in *body*: then it is the
+    sender's own, not one they could not read.
+    """
+    moved = sorted(
+        name
+        for name in model.secret_destinations
+        if stored.settings.get(name) != settings.get(name)
+    )
+    if not moved:
+        return
+    resent = {name for name in secret_fields(model) & set(body) if isinstance(body[name], str)}
+    missing = sorted(set(kept) - resent)
+    if missing:
+        raise InvalidSettings(
+            [
+                {
+                    "loc": [name],
+                    "msg": f"changing {', '.join(moved)} needs this secret sent again",
+                    "type": "secret_required",
+                }
+                for name in missing
+            ]
+        )
 
 
 def apply_app_settings_update(

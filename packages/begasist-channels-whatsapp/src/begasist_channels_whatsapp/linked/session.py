@@ -11,10 +11,10 @@ from typing import Final
 __all__ = ["DEFAULT_SESSION_DIR", "SESSION_DIR_VARIABLE", "LinkedSession"]
 
 SESSION_DIR_VARIABLE: Final = "BEGASIST_WHATSAPP_SESSION_DIR"
-"""The bot's environment variable naming the sessions folder (``linked_session_dir`` wins)."""
+"""The bot's environment variable naming the sessions folder."""
 
 DEFAULT_SESSION_DIR: Final = Path(".begasist") / "whatsapp-linked"
-"""Relative to the bot's working directory, when neither the setting nor the variable is set."""
+"""Relative to the bot's working directory, when the variable is not set."""
 
 
 @dataclass(frozen=True, slots=True)

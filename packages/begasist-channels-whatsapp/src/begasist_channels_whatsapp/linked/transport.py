@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import Final
 
 import anyio
@@ -105,13 +106,16 @@ class LinkedTransport:
         backoff: ReconnectBackoff | None = None,
         sleep: Sleep = anyio.sleep,
         qr_grace_seconds: float = 15.0,
+        session_dir: Path | None = None,
     ) -> None:
         self._context = context
         settings = context.settings
+        # The folder is the bot's (its environment), never a hotel setting: staff
+        # who edit settings must not choose where the bot writes or deletes.
         self.session = LinkedSession.for_channel(
             hotel=context.hotel,
             channel=context.channel,
-            configured_dir=settings.linked_session_dir,
+            configured_dir=None if session_dir is None else str(session_dir),
             device_name=settings.linked_device_name,
         )
         self._client_factory: ClientFactory = client_factory or NeonizeClient

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,6 +30,14 @@ class ChannelSettings(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secret_destinations: ClassVar[frozenset[str]] = frozenset()
+    """Fields that decide where the secrets are sent (a provider's base URL).
+
+    The suite accepts a change to one of them only with every stored secret
+    sent again: whoever may edit a hotel's settings cannot read its secrets,
+    and must not be able to redirect them to a host of their own.
+    """
 
     enabled: bool = True
     mode: ReplyMode = ReplyMode.SUPERVISED
