@@ -850,6 +850,104 @@ async def test_a_redis_outage_in_one_partition_neither_ends_run_nor_cancels_the_
     assert [p["message_id"] for p in pending] == [ids[1]]
 
 
+async def test_reading_goes_on_while_a_slow_partition_is_handled(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    await publisher.publish(stream, config_event(0))
+    slow_started, later_done = anyio.Event(), anyio.Event()
+    seen: list[int] = []
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        if event.data.version == 0:
+            slow_started.set()
+            # Still in flight when the next entry is published: a consumer that
+            # read only after its batch was done would never get to it.
+            with anyio.fail_after(5):
+                await later_done.wait()
+        seen.append(event.data.version)
+        if event.data.version == 1:
+            later_done.set()
+
+    options = ConsumerOptions(concurrency=2, block_seconds=0.05)
+    consumer = consumer_for(
+        begasist_redis, begasist_names, handler, options=options, partition=by_parity
+    )
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await slow_started.wait()
+        await publisher.publish(stream, config_event(1))
+        with anyio.fail_after(5):
+            await later_done.wait()
+            while await pending_count(begasist_redis, stream):  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        consumer.stop()
+
+    assert seen == [1, 0]
+
+
+async def test_an_entry_queued_longer_than_claim_idle_is_neither_reclaimed_nor_buried(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    # One partition: 0 is handled slowly while 2 and 4 wait behind it for many
+    # reclaim rounds, each past claim_idle and past max_deliveries rounds.
+    await publisher.publish_many(stream, [config_event(n) for n in (0, 2, 4)])
+    seen: list[tuple[int, int]] = []
+    done = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        assert isinstance(event.data, ConfigChanged)
+        if event.data.version == 0:
+            await anyio.sleep(0.6)
+        seen.append((event.data.version, delivery.deliveries))
+        if len(seen) == 3:
+            done.set()
+
+    options = ConsumerOptions(
+        concurrency=2,
+        block_seconds=0.02,
+        claim_idle_seconds=0.05,
+        reclaim_interval_seconds=0.02,
+        max_deliveries=2,
+    )
+    consumer = consumer_for(
+        begasist_redis, begasist_names, handler, options=options, partition=by_parity
+    )
+    async with anyio.create_task_group() as group:
+        await group.start(consumer.run)
+        with anyio.fail_after(5):
+            await done.wait()
+        consumer.stop()
+
+    assert seen == [(0, 1), (2, 1), (4, 1)]
+    assert await pending_count(begasist_redis, stream) == 0
+    assert await DeadLetters(begasist_redis, begasist_names).list() == []
+
+
+def test_a_partitioned_consumer_takes_no_batch_scope(
+    begasist_redis: Redis, begasist_names: StreamNames
+) -> None:
+    async def handler(event: Event, delivery: Delivery) -> None:
+        return None
+
+    @asynccontextmanager
+    async def scope() -> AsyncIterator[None]:
+        yield
+
+    with pytest.raises(ValueError, match="batch scope"):
+        consumer_for(
+            begasist_redis,
+            begasist_names,
+            handler,
+            options=ConsumerOptions(concurrency=2),
+            partition=by_parity,
+            batch_scope=scope,
+        )
+
+
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="concurrency"):
         ConsumerOptions(concurrency=0)

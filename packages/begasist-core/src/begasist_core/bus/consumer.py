@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 import anyio
-from anyio.abc import TaskStatus
+from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 from redis.typing import StreamIdT
@@ -57,6 +58,25 @@ class Delivery:
 BatchScope = Callable[[], AbstractAsyncContextManager[object]]
 """Opens a scope around the handling of one batch (a store transaction, say)."""
 
+_Ready = tuple[Delivery, bytes, Event]
+
+
+@dataclass(eq=False)
+class _Pipeline:
+    """Concurrent mode's state: entries read and not yet done, queued per partition."""
+
+    workers: TaskGroup
+    limiter: anyio.CapacityLimiter
+    queues: dict[str, deque[_Ready]] = field(default_factory=dict)
+    in_flight: set[bytes] = field(default_factory=set)
+    """Entries read (or reclaimed) and not yet handled: queued or being handled."""
+    handled: list[bytes] = field(default_factory=list)
+    """Handled entries not yet acked."""
+    failure: Exception | None = None
+    """The first guard or Redis error: nothing new starts, and it leaves the pipeline."""
+    progressed: anyio.Event = field(default_factory=anyio.Event)
+
+
 Handler = Callable[[Event, Delivery], Awaitable[None]]
 """Applies one event. Return = done (the entry is acked); raise = retry it later;
 raise :class:`RejectedEvent` = dead-letter it now."""
@@ -89,7 +109,7 @@ class ConsumerOptions:
     max_deliveries: int = 5
     """Handler attempts per entry; after the last one fails it goes to the dead stream."""
     concurrency: int = 1
-    """Partitions of a batch handled at once (with a *partition* function; see
+    """Partitions handled at once (with a *partition* function; see
     :class:`StreamConsumer`). 1 handles every entry in stream order."""
 
     def __post_init__(self) -> None:
@@ -125,9 +145,15 @@ class StreamConsumer:
     * *partition*, with ``options.concurrency`` above 1, maps an event to a
       key: entries with the same key are handled one after another in stream
       order, entries with different keys concurrently (at most
-      ``concurrency`` keys at a time). A bot partitions outbound messages by
-      conversation, so one slow provider call does not hold up every guest
-      while each guest still gets their messages in order.
+      ``concurrency`` keys at a time). Reading goes on while entries are
+      handled, up to ``batch_size`` entries in flight, and handled entries
+      are acked before each read, so one slow entry holds up only its own
+      key. A bot partitions outbound messages by conversation: one slow
+      provider call does not hold up every guest, and each guest still gets
+      their messages in order. A guard's or Redis's error in a handler stops
+      new work, lets the handlers in flight finish, and then leaves the
+      pipeline as it would a sequential batch (an entry left queued is
+      reclaimed later). Not combined with *batch_scope*.
     """
 
     def __init__(
@@ -164,6 +190,9 @@ class StreamConsumer:
         self._guard = guard
         self._batch_scope = batch_scope
         self._partition = partition
+        if partition is not None and batch_scope is not None and options.concurrency > 1:
+            raise ValueError("a partitioned consumer takes no batch scope")
+        self._pipeline: _Pipeline | None = None
 
     def stop(self) -> None:
         """Stop gracefully: no new entries; the handler in flight finishes and is acked.
@@ -215,6 +244,9 @@ class StreamConsumer:
             task_status.started()
 
     async def _step(self) -> None:
+        if self._partition is not None and self._options.concurrency > 1:
+            await self._run_pipeline()
+            return
         self._check_guard()
         if anyio.current_time() >= self._next_reclaim:
             await self._reclaim_stale_entries()
@@ -231,7 +263,7 @@ class StreamConsumer:
                 raise
         self._group_ready = True
 
-    async def _read_new_entries(self) -> Sequence[Entry]:
+    async def _read_new_entries(self, count: int | None = None) -> Sequence[Entry]:
         # Wake up in time for the next reclaim; BLOCK 0 would mean "forever".
         until_reclaim = self._next_reclaim - anyio.current_time()
         block_ms = max(1, min(self._block_ms, int(until_reclaim * 1000)))
@@ -241,7 +273,7 @@ class StreamConsumer:
                 self.group,
                 self.consumer,
                 {self.stream: b">"},
-                count=self._options.batch_size,
+                count=count or self._options.batch_size,
                 block=block_ms,
             )
         return response[0][1] if response else ()
@@ -278,46 +310,106 @@ class StreamConsumer:
     async def _handle_each(
         self, entries: Sequence[Entry], counts: dict[bytes, int] | None, handled: list[bytes]
     ) -> None:
-        if self._partition is None or self._options.concurrency == 1:
-            for entry_id, fields in entries:
-                if self._stopping:
-                    break
-                self._check_guard()
-                ready = await self._decoded(entry_id, fields, counts)
-                if ready is not None:
-                    await self._handle_one(*ready, handled)
-            return
-        # Concurrent: entries of one partition in stream order, partitions side by side.
-        partitions: dict[str, list[tuple[Delivery, bytes, Event]]] = {}
         for entry_id, fields in entries:
+            if self._stopping:
+                break
+            self._check_guard()
             ready = await self._decoded(entry_id, fields, counts)
             if ready is not None:
-                partitions.setdefault(self._partition_of(ready[2]), []).append(ready)
-        limiter = anyio.CapacityLimiter(self._options.concurrency)
-        # A guard's or Redis's exception in one partition must neither cancel the
-        # handlers in flight in the others (a send cut between the provider's
-        # acceptance and its record) nor leave run() wrapped in an ExceptionGroup
-        # that its outage handling cannot catch: note it, start nothing new, and
-        # raise it as a sequential batch would once the others are done.
-        failures: list[Exception] = []
+                await self._handle_one(*ready, handled)
 
-        async def handle_partition(items: list[tuple[Delivery, bytes, Event]]) -> None:
-            async with limiter:
-                for item in items:
-                    if self._stopping or failures:
-                        return
-                    try:
-                        self._check_guard()
-                        await self._handle_one(*item, handled)
-                    except Exception as error:
-                        failures.append(error)
-                        return
+    async def _run_pipeline(self) -> None:
+        """Concurrent mode: read, queue per partition and handle, until stopped or failed."""
+        async with anyio.create_task_group() as workers:
+            pipeline = _Pipeline(workers, anyio.CapacityLimiter(self._options.concurrency))
+            self._pipeline = pipeline
+            try:
+                while not self._stopping and pipeline.failure is None:
+                    self._check_guard()
+                    await self._ack_handled(pipeline)
+                    if anyio.current_time() >= self._next_reclaim:
+                        if pipeline.in_flight:
+                            # Entries queued here look idle to Redis: touch them, or
+                            # the reclaim below would take them (and count deliveries).
+                            await self._keep_claimed(list(pipeline.in_flight))
+                        await self._reclaim_stale_entries()
+                        self._next_reclaim = (
+                            anyio.current_time() + self._options.reclaim_interval_seconds
+                        )
+                    free = self._options.batch_size - len(pipeline.in_flight)
+                    if free <= 0:
+                        pipeline.progressed = anyio.Event()
+                        until_reclaim = max(0.0, self._next_reclaim - anyio.current_time())
+                        with self._interruptible(), anyio.move_on_after(until_reclaim):
+                            await pipeline.progressed.wait()
+                        continue
+                    entries = await self._read_new_entries(free)
+                    await self._dispatch(pipeline, entries, None)
+            except Exception as error:
+                # The workers start nothing new; the task group waits for their
+                # handlers in flight (a send is never cut between its provider's
+                # answer and its record).
+                pipeline.failure = pipeline.failure or error
+            finally:
+                self._pipeline = None
+        try:
+            await self._ack_handled(pipeline)
+            if pipeline.in_flight:
+                # Read but never started: claimable at once (the next reclaim, or
+                # another consumer's), not after claim_idle.
+                await self._claimable_now(sorted(pipeline.in_flight))
+                self._next_reclaim = anyio.current_time()
+        except RedisError as error:
+            pipeline.failure = pipeline.failure or error
+        if pipeline.failure is not None:
+            raise pipeline.failure
 
-        async with anyio.create_task_group() as group:
-            for items in partitions.values():
-                group.start_soon(handle_partition, items)
-        if failures:
-            raise failures[0]
+    async def _dispatch(
+        self, pipeline: _Pipeline, entries: Sequence[Entry], counts: dict[bytes, int] | None
+    ) -> None:
+        """Queue *entries* behind their partition's, starting a worker where none runs."""
+        for entry_id, fields in entries:
+            if entry_id in pipeline.in_flight:
+                continue  # reclaimed while still queued here: it is coming
+            ready = await self._decoded(entry_id, fields, counts)
+            if ready is None:
+                continue
+            key = self._partition_of(ready[2])
+            pipeline.in_flight.add(entry_id)
+            queue = pipeline.queues.get(key)
+            if queue is not None:
+                queue.append(ready)
+            else:
+                pipeline.queues[key] = deque([ready])
+                pipeline.workers.start_soon(self._drain_partition, pipeline, key)
+
+    async def _drain_partition(self, pipeline: _Pipeline, key: str) -> None:
+        """Handle *key*'s queue in order until it is empty, the pipeline stops or fails."""
+        async with pipeline.limiter:
+            queue = pipeline.queues[key]
+            while queue and not self._stopping and pipeline.failure is None:
+                delivery, raw, event = queue[0]
+                try:
+                    self._check_guard()
+                    await self._handle_one(delivery, raw, event, pipeline.handled)
+                except Exception as error:
+                    pipeline.failure = pipeline.failure or error
+                    break
+                queue.popleft()
+                pipeline.in_flight.discard(delivery.entry_id)
+                pipeline.progressed.set()
+            # No await between the last look at the queue and this: an entry
+            # dispatched from now on starts a new worker behind this one.
+            del pipeline.queues[key]
+
+    async def _ack_handled(self, pipeline: _Pipeline) -> None:
+        if pipeline.handled:
+            done, pipeline.handled = pipeline.handled, []
+            try:
+                await self._redis.xack(self.stream, self.group, *done)
+            except BaseException:
+                pipeline.handled[:0] = done  # acked by the next try, or handed back
+                raise
 
     def _partition_of(self, event: Event) -> str:
         assert self._partition is not None
@@ -432,7 +524,10 @@ class StreamConsumer:
             error = error or _NO_ERROR_NOTED
             await self._bury(entry_id, payload, "handler_failed", error, count - 1)
         self._log.info("%s: reclaimed %d idle entries", self.stream, len(claimed))
-        await self._process(retry, counts)
+        if self._pipeline is not None:
+            await self._dispatch(self._pipeline, retry, counts)
+        else:
+            await self._process(retry, counts)
 
     async def _delivery_counts(self, entry_ids: Sequence[bytes]) -> dict[bytes, int]:
         # XPENDING's extended form, one exact range per entry, all in one round trip.
@@ -470,6 +565,31 @@ class StreamConsumer:
             error,
         )
 
+    async def _keep_claimed(self, entry_ids: Sequence[bytes]) -> None:
+        """Reset the idle time of entries this consumer is working on (JUSTID: the
+        delivery counts stay)."""
+        await self._redis.xclaim(
+            self.stream,
+            self.group,
+            self.consumer,
+            0,
+            cast("list[StreamIdT]", list(entry_ids)),
+            justid=True,
+        )
+
+    async def _claimable_now(self, entry_ids: Sequence[bytes]) -> None:
+        """XCLAIM *entry_ids* to ourselves with JUSTID (delivery counts unchanged) and
+        an IDLE past any claim_idle, so the next XAUTOCLAIM anywhere takes them."""
+        await self._redis.xclaim(
+            self.stream,
+            self.group,
+            self.consumer,
+            0,
+            cast("list[StreamIdT]", list(entry_ids)),
+            idle=HAND_BACK_IDLE_MS,
+            justid=True,
+        )
+
     async def _hand_back(self) -> None:
         """Make every entry this consumer still holds claimable by others at once.
 
@@ -485,15 +605,7 @@ class StreamConsumer:
                 )
                 entry_ids = [cast(bytes, info["message_id"]) for info in pending]
                 if entry_ids:
-                    await self._redis.xclaim(
-                        self.stream,
-                        self.group,
-                        self.consumer,
-                        0,
-                        cast("list[StreamIdT]", entry_ids),
-                        idle=HAND_BACK_IDLE_MS,
-                        justid=True,
-                    )
+                    await self._claimable_now(entry_ids)
                     handed += len(entry_ids)
                 if len(entry_ids) < _HAND_BACK_PAGE:
                     break
