@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from typing import Final, Protocol
 
 import anyio
@@ -39,37 +40,71 @@ class MonotonicClock:
         await anyio.sleep(seconds)
 
 
+HEADROOM: Final = 0.01
+"""The share of the rate left unused: network and server jitter move arrivals by
+milliseconds, and slots spaced exactly 1/rate apart would put rate + 1 of them
+in some second as Meta counts them."""
+
+
+WINDOW_MARGIN: Final = 0.005
+"""Seconds added to the one-second window the real sends are counted in: the
+few milliseconds a request may take longer than the one sent after it."""
+
+
 class NumberPacer:
-    """At most ``rate`` sends (rounded up) in any one second for one number, ``burst`` at once.
+    """At most ``rate`` sends (rounded up) in any one second for one number.
 
     A token bucket in its virtual-scheduling form (GCRA). Slots are spaced
     ``1 / refill`` apart with ``burst`` allowed back to back, where ``refill =
-    rate - burst + 1``: a burst plus a second's refill then never exceeds
-    ``rate``, which is how Meta counts throughput.
+    (rate - burst + 1) * (1 - headroom)``: a burst plus a second's refill then
+    stays under ``rate``, which is how Meta counts throughput, with room for
+    a few milliseconds of jitter on the way. The default burst is 1 (evenly
+    spaced sends, 12.6 ms apart at 80/s): a burst arrives at Meta as a clump
+    whose order and timing the network shuffles.
     """
 
-    def __init__(self, rate: float, *, burst: int | None = None, clock: Clock) -> None:
+    def __init__(
+        self, rate: float, *, burst: int = 1, headroom: float = HEADROOM, clock: Clock
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
-        self.burst = max(1, min(burst if burst is not None else math.floor(rate / 20), int(rate)))
-        refill = rate - self.burst + 1
+        if not 0 <= headroom < 1:
+            raise ValueError("headroom is a share of the rate, from 0 up to 1")
+        self.burst = max(1, min(burst, int(rate)))
+        refill = (rate - self.burst + 1) * (1 - headroom)
         self.interval = 1.0 / refill
         self._tolerance = (self.burst - 1) * self.interval
         self._clock = clock
         self._next = -math.inf
+        self._sent: deque[float] = deque(maxlen=max(1, math.floor(rate)))
+        """When the last ``rate`` sends went, oldest first."""
 
     def reserve(self) -> float:
         """Take the next slot; the seconds to wait for it (0: now)."""
         now = self._clock.now()
         slot = max(self._next, now)
         self._next = slot + self.interval
-        return max(0.0, slot - self._tolerance - now)
+        delay = slot - self._tolerance - now
+        return delay if delay > 1e-9 else 0.0  # not a rounding error's worth of sleep
 
     async def acquire(self) -> None:
-        """Wait for the next slot."""
+        """Wait for the next slot, then until the last second's sends leave room.
+
+        The slots are planned; the sends happen when the sleeps end, and an
+        event loop wakes some late. The second check counts the sends as they
+        really went: the ``rate``-th send before this one must be a full
+        second (and :data:`WINDOW_MARGIN`) ago, so one late wake-up cannot
+        squeeze ``rate`` + 1 sends into a second.
+        """
         delay = self.reserve()
         if delay > 0:
             await self._clock.sleep(delay)
+        while len(self._sent) == self._sent.maxlen:
+            wait = self._sent[0] + 1.0 + WINDOW_MARGIN - self._clock.now()
+            if wait <= 0:
+                break
+            await self._clock.sleep(wait)
+        self._sent.append(self._clock.now())
 
 
 class RecipientPacer:
