@@ -40,12 +40,6 @@ class MonotonicClock:
         await anyio.sleep(seconds)
 
 
-HEADROOM: Final = 0.01
-"""The share of the rate left unused: network and server jitter move arrivals by
-milliseconds, and slots spaced exactly 1/rate apart would put rate + 1 of them
-in some second as Meta counts them."""
-
-
 WINDOW_MARGIN: Final = 0.005
 """Seconds added to the one-second window the real sends are counted in: the
 few milliseconds a request may take longer than the one sent after it."""
@@ -56,22 +50,18 @@ class NumberPacer:
 
     A token bucket in its virtual-scheduling form (GCRA). Slots are spaced
     ``1 / refill`` apart with ``burst`` allowed back to back, where ``refill =
-    (rate - burst + 1) * (1 - headroom)``: a burst plus a second's refill then
-    stays under ``rate``, which is how Meta counts throughput, with room for
-    a few milliseconds of jitter on the way. The default burst is 1 (evenly
-    spaced sends, 12.6 ms apart at 80/s): a burst arrives at Meta as a clump
-    whose order and timing the network shuffles.
+    rate - burst + 1``: a burst plus a second's refill then never exceeds
+    ``rate``, which is how Meta counts throughput. The default burst is 1
+    (evenly spaced sends, 12.5 ms apart at 80/s): a burst arrives at Meta as
+    a clump whose order and timing the network shuffles. :meth:`acquire`
+    then also counts the sends as they really went (see there).
     """
 
-    def __init__(
-        self, rate: float, *, burst: int = 1, headroom: float = HEADROOM, clock: Clock
-    ) -> None:
+    def __init__(self, rate: float, *, burst: int = 1, clock: Clock) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
-        if not 0 <= headroom < 1:
-            raise ValueError("headroom is a share of the rate, from 0 up to 1")
         self.burst = max(1, min(burst, int(rate)))
-        refill = (rate - self.burst + 1) * (1 - headroom)
+        refill = rate - self.burst + 1
         self.interval = 1.0 / refill
         self._tolerance = (self.burst - 1) * self.interval
         self._clock = clock
