@@ -131,6 +131,23 @@ async def test_manual_drafts_nothing_and_sends_nothing(plaza: RunningSuite) -> N
     assert await outbound_entries(plaza) == []
 
 
+async def test_an_automated_message_is_never_answered_even_in_automatic_mode(
+    plaza: RunningSuite,
+) -> None:
+    await set_channel_mode(plaza, "automatic")
+    out_of_office = guest_message(
+        "What time is breakfast? (out of office until Monday)", provider_message_id="auto-1"
+    ).model_copy(update={"automated": "Auto-Submitted: auto-replied"})
+    await publish_received(plaza, out_of_office)
+    await consumed(plaza)
+
+    stored = await plaza.store.get_message(HOTEL, out_of_office.id)
+    assert stored is not None
+    assert stored.automated == "Auto-Submitted: auto-replied"
+    assert await plaza.store.list_drafts(HOTEL, status=None) == []
+    assert await outbound_entries(plaza) == []
+
+
 async def test_the_guest_override_wins_over_the_channel_mode(plaza: RunningSuite) -> None:
     await set_channel_mode(plaza, "automatic")
     guest = await plaza.store.guest_for_identity(

@@ -144,6 +144,9 @@ class Message(BaseModel):
     attachments: tuple[Attachment, ...] = ()
     template: MessageTemplate | None = None
     """Outbound only: send this template (``text`` is then a preview for the inbox)."""
+    automated: Annotated[str | None, Field(max_length=200)] = None
+    """Inbound only: why this message was sent by a machine (an auto-reply, a bounce,
+    a mailing list), or None for a person's. The assistant never answers it."""
     provider_message_id: Annotated[str | None, Field(max_length=512)] = None
     reply_to: Annotated[str | None, Field(max_length=512)] = None
     """The provider message id of the message this one answers, if any."""

@@ -60,6 +60,15 @@ class Assistant:
     ) -> bool:
         """Draft (and in automatic mode send) a reply; False when nothing was generated."""
         services = self._services
+        if message.automated is not None:
+            # An out-of-office, a bounce, a list: answering it starts mail loops.
+            log.info(
+                "hotel %s: %s is automated (%s); no draft",
+                hotel.slug,
+                message.id,
+                message.automated,
+            )
+            return False
         mode = await reply_mode(services, conversation)
         if mode is ReplyMode.MANUAL:
             return False
