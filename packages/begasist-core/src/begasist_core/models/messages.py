@@ -145,8 +145,9 @@ class Message(BaseModel):
     template: MessageTemplate | None = None
     """Outbound only: send this template (``text`` is then a preview for the inbox)."""
     automated: Annotated[str | None, Field(max_length=200)] = None
-    """Inbound only: why this message was sent by a machine (an auto-reply, a bounce,
-    a mailing list), or None for a person's. The assistant never answers it."""
+    """Inbound only: why the assistant must not answer this message (it came from a
+    machine: an auto-reply, a bounce, a mailing list; or it could not be read),
+    or None for a person's readable message."""
     provider_message_id: Annotated[str | None, Field(max_length=512)] = None
     reply_to: Annotated[str | None, Field(max_length=512)] = None
     """The provider message id of the message this one answers, if any."""

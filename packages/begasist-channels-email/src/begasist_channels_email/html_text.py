@@ -1,0 +1,130 @@
+"""HTML mail bodies to readable plain text, with the stdlib's ``html.parser`` only.
+
+Why our own: html2text is GPL-3 (this package is Apache-2.0), and inscriptis /
+html-text pull in lxml for what a mail body needs: paragraphs, line breaks,
+lists, links, quotes. Block quotes come out as ``> `` lines so that
+:mod:`begasist_channels_email.quotes` strips them like plain-text quotes.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+__all__ = ["html_to_text"]
+
+_SKIPPED = frozenset({"script", "style", "head", "title", "template", "noscript", "xml"})
+_BLOCKS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figure",
+        "footer", "form", "header", "hr", "li", "main", "nav", "ol", "section", "table",
+        "tbody", "thead", "tfoot", "tr", "ul",
+    }
+)  # fmt: skip
+_PARAGRAPHS = frozenset({"p", "pre", "h1", "h2", "h3", "h4", "h5", "h6"})
+_SPACES = re.compile(r"[ \t\r\n\f\v\xa0\u200b]+")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+class _TextBuilder(HTMLParser):
+    """Collects lines of text, each with the block-quote depth it was written at."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[tuple[int, str]] = []
+        self._line: list[str] = []
+        self._skip_depth = 0
+        self._pre_depth = 0
+        self._quote_depth = 0
+        self._lists: list[int] = []  # per open list: 0 for <ul>, the next number for <ol>
+        self._link: tuple[str, int] | None = None  # href, index in _line where its text starts
+
+    def _break(self, blank: bool = False) -> None:
+        text = "".join(self._line)
+        text = text.rstrip() if self._pre_depth else _SPACES.sub(" ", text).strip()
+        if text:
+            self.lines.append((self._quote_depth, text))
+        if blank and (text or (self.lines and self.lines[-1][1])):
+            self.lines.append((self._quote_depth, ""))
+        self._line = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED:
+            self._skip_depth += 1
+        elif tag == "br":
+            # An empty line's <br> (``<div><br></div>``) is how mail editors write a blank line.
+            self._break(blank=not "".join(self._line).strip())
+        elif tag in _PARAGRAPHS:
+            self._break(blank=True)
+            self._pre_depth += tag == "pre"
+        elif tag == "blockquote":
+            self._break(blank=True)
+            self._quote_depth += 1
+        elif tag in ("ul", "ol"):
+            self._break()
+            self._lists.append(1 if tag == "ol" else 0)
+        elif tag == "li":
+            self._break()
+            number = self._lists[-1] if self._lists else 0
+            self._line.append(f"{number}. " if number else "- ")
+            if number:
+                self._lists[-1] += 1
+        elif tag in _BLOCKS:
+            self._break()
+        elif tag in ("td", "th"):
+            self._line.append(" ")
+        elif tag == "a":
+            self._link = (dict(attrs).get("href") or "", len(self._line))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _PARAGRAPHS:
+            self._break(blank=True)
+            self._pre_depth = max(0, self._pre_depth - (tag == "pre"))
+        elif tag == "blockquote":
+            self._break(blank=True)
+            self._quote_depth = max(0, self._quote_depth - 1)
+        elif tag in ("ul", "ol"):
+            self._break()
+            if self._lists:
+                self._lists.pop()
+        elif tag in _BLOCKS:
+            self._break()
+        elif tag == "a" and self._link is not None:
+            href, start = self._link
+            self._link = None
+            label = "".join(self._line[start:]).strip()
+            if href.startswith(("http://", "https://")) and label and label != href:
+                self._line.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        if self._skip_depth:
+            return
+        if self._pre_depth:
+            first, *rest = data.replace("\r\n", "\n").split("\n")
+            self._line.append(first)
+            for line in rest:
+                self._break()
+                self._line.append(line)
+            return
+        self._line.append(_SPACES.sub(" ", data))
+
+
+def html_to_text(html: str) -> str:
+    """Return the readable text of an HTML mail body.
+
+    Paragraphs and headings are separated by a blank line, ``<br>`` and other
+    blocks start a new line, list items start with ``- `` or ``1. ``, a link
+    whose text is not its address is followed by ``(address)``, text inside
+    ``<blockquote>`` gets one ``> `` per level, and scripts, styles and the head
+    are dropped. Entities are unescaped. Never raises for any string.
+    """
+    builder = _TextBuilder()
+    builder.feed(html)
+    builder.close()
+    builder._break()
+    out = [("> " * depth + text).rstrip() for depth, text in builder.lines]
+    while out and not out[-1].strip("> "):
+        out.pop()
+    return _BLANK_RUNS.sub("\n\n", "\n".join(out)).strip()

@@ -1,0 +1,157 @@
+"""A message's readable text and its attachments, from its MIME tree."""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from email import errors
+from email.message import Message
+
+from begasist_channels_email.html_text import html_to_text
+
+__all__ = ["ParsedAttachment", "read_body"]
+
+# Defects that mean the MIME structure or an encoding is broken, not just untidy.
+_BROKEN = (
+    errors.StartBoundaryNotFoundDefect,
+    errors.CloseBoundaryNotFoundDefect,
+    errors.NoBoundaryInMultipartDefect,
+    errors.MultipartInvariantViolationDefect,
+    errors.MissingHeaderBodySeparatorDefect,
+    errors.InvalidBase64PaddingDefect,
+    errors.InvalidBase64CharactersDefect,
+    errors.InvalidBase64LengthDefect,
+)
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    """A file or inline image of a mail: the caller puts ``data`` in the core media store."""
+
+    filename: str | None
+    mime_type: str
+    data: bytes
+    inline: bool
+    """Shown in the body (``Content-Disposition: inline`` or referenced by ``cid:``)."""
+    content_id: str | None
+    """``Content-ID`` without ``<>``: what the HTML body's ``cid:`` links name."""
+
+
+def _decode(payload: bytes, charset: str) -> str:
+    """Bytes to text in ``charset``; undecodable bytes fall back to windows-1252, never raise."""
+    try:
+        return payload.decode(charset)
+    except UnicodeDecodeError:
+        return payload.decode("windows-1252", "replace")
+
+
+def _part_text(part: Message, problems: list[str]) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = (part.get_content_charset() or "us-ascii").strip().strip("'\"")
+    try:
+        codecs.lookup(charset)
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        problems.append(f"unknown charset {charset!r}")
+        charset = "utf-8"
+    if codecs.lookup(charset).name in ("ascii", "latin-1", "iso8859-1"):
+        # Text labelled ASCII or Latin-1 is often UTF-8 or windows-1252 in fact: try UTF-8,
+        # then windows-1252 (Latin-1's superset, as browsers read it).
+        charset = "utf-8" if not payload.isascii() else "ascii"
+    return _decode(payload, charset)
+
+
+def _unflow(text: str, delete_space: bool) -> str:
+    """Join RFC 3676 ``format=flowed`` soft line breaks (a line ending in a space)."""
+    out: list[str] = []
+    joining = False
+    for line in text.split("\n"):
+        if joining:
+            out[-1] += line
+        else:
+            out.append(line)
+        joining = line.endswith(" ") and line != "-- " and not line.startswith(">")
+        if joining and delete_space:
+            out[-1] = out[-1][:-1]
+    return "\n".join(out)
+
+
+def _leaves(part: Message) -> list[tuple[Message, str]]:
+    """The non-multipart parts with their content types (parsing the header is the costly bit)."""
+    content_type = part.get_content_type()
+    payload = part.get_payload()
+    if content_type.startswith("multipart/") and isinstance(payload, list):
+        return [leaf for sub in payload if isinstance(sub, Message) for leaf in _leaves(sub)]
+    return [(part, content_type)]
+
+
+def _is_body_text(part: Message, content_type: str) -> bool:
+    return (
+        content_type in ("text/plain", "text/html")
+        and part.get_content_disposition() != "attachment"
+        and part.get_filename() is None
+    )
+
+
+def _attachment(part: Message, content_type: str) -> ParsedAttachment:
+    if part.is_multipart():
+        # message/rfc822, message/delivery-status: the email package holds them as messages.
+        inner = part.get_payload()
+        parts = inner if isinstance(inner, list) else [inner]
+        data = b"".join(sub.as_bytes() for sub in parts if isinstance(sub, Message))
+    else:
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+    content_id = part.get("Content-ID")
+    cid = str(content_id).strip().strip("<>").strip() if content_id is not None else None
+    disposition = part.get_content_disposition()
+    return ParsedAttachment(
+        filename=part.get_filename(),
+        mime_type=content_type,
+        data=data,
+        inline=disposition == "inline" or (disposition is None and bool(cid)),
+        content_id=cid or None,
+    )
+
+
+def _plain_text(part: Message, problems: list[str]) -> str:
+    text = _part_text(part, problems).replace("\r\n", "\n")
+    if str(part.get_param("format", "")).lower() == "flowed":
+        return _unflow(text, delete_space=str(part.get_param("delsp", "")).lower() == "yes")
+    return text
+
+
+def read_body(message: Message, problems: list[str]) -> tuple[str, list[ParsedAttachment]]:
+    """The body text (text/plain preferred, else the HTML part as text) and the other parts.
+
+    Problems (unknown charsets, broken MIME structure or base64) are appended to
+    ``problems``; whatever could be decoded is returned. A part that cannot be
+    read at all is left out, with a problem saying so.
+    """
+    leaves = _leaves(message)
+    texts = [(part, kind) for part, kind in leaves if _is_body_text(part, kind)]
+    plain = next((part for part, kind in texts if kind == "text/plain"), None)
+    html = next((part for part, kind in texts if kind == "text/html"), None)
+    text = ""
+    if plain is not None:
+        text = _plain_text(plain, problems)
+    elif html is None and len(leaves) == 1 and leaves[0][1].startswith("multipart/"):
+        # No boundary found: the whole body is unstructured; show it rather than nothing.
+        text, leaves = _part_text(leaves[0][0], problems), []
+    if not text.strip() and html is not None:
+        text = html_to_text(_part_text(html, problems))
+    attachments = []
+    body_parts = {id(part) for part, _ in texts}
+    for part, content_type in leaves:
+        if id(part) in body_parts:
+            continue
+        try:
+            attachments.append(_attachment(part, content_type))
+        except Exception as exc:
+            problems.append(f"attachment unreadable: {exc!r}")
+    for part in message.walk():
+        for defect in part.defects:
+            if isinstance(defect, _BROKEN):
+                problems.append(f"{type(defect).__name__} in {part.get_content_type()}")
+    return text.replace("\r\n", "\n").strip(), attachments

@@ -1,0 +1,1 @@
+"""Tests of begasist-channels-email."""
