@@ -152,3 +152,22 @@ def test_files_are_attached_after_the_alternative() -> None:
     assert attached.get_filename() == "plano.png"
     assert attached.get_content() == b"\x89PNG..."
     assert mail.get_body(preferencelist=("html",)) is not None
+
+
+def test_line_breaks_in_names_never_reach_the_headers() -> None:
+    # A guest's name comes from an encoded word of their From, which may hold CR LF.
+    message = _message().model_copy(
+        update={
+            "guest": GuestIdentity(
+                channel="email", address="ana@example.com", display_name="Ana\r\nBcc: x@evil.test"
+            )
+        }
+    )
+    settings = SETTINGS.model_copy(update={"display_name": "Hotel\nPlaza"})
+    mail = compose_reply(message, settings, subject=None, in_reply_to=None, references=())
+    received = _round_trip(mail)
+    assert received["Bcc"] is None
+    assert received["To"].addresses[0].display_name == "Ana Bcc: x@evil.test"
+    assert received["To"].addresses[0].addr_spec == "ana@example.com"
+    assert received["From"].addresses[0].display_name == "Hotel Plaza"
+    assert received["Subject"] == "Hotel Plaza"

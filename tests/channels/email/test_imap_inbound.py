@@ -15,7 +15,7 @@ from begasist_channels_email.imap_connection import (
     ImapConnection,
     ImapTlsRefused,
 )
-from begasist_channels_email.inbound import ImapInbound
+from begasist_channels_email.inbound import MAX_DELIVERY_ATTEMPTS, ImapInbound
 from begasist_channels_email.settings import EmailSettings, Security
 from begasist_core import ChannelContext, ChannelState
 from begasist_core.testing import Bus
@@ -396,3 +396,66 @@ async def test_append_stores_a_copy_with_its_flags(
             assert await connection.fetch_raw(1) == raw_message(1)
     flags = await anyio.to_thread.run_sync(imap_mailbox.flags)
     assert "\\Seen" in flags[1]
+
+
+class PoisonedRecorder(Recorder):
+    """A ``deliver`` that fails every time for the UIDs in *poisoned*."""
+
+    def __init__(self, *poisoned: int) -> None:
+        super().__init__()
+        self.poisoned = set(poisoned)
+        self.attempts = 0
+
+    async def deliver(self, raw: bytes, uid: int) -> None:
+        if uid in self.poisoned:
+            self.attempts += 1
+            raise DeliverFailed(uid)
+        await super().deliver(raw, uid)
+
+
+async def test_a_message_that_always_fails_is_set_aside_and_later_mail_flows(
+    imap_settings: EmailSettingsFactory,
+    imap_mailbox: Mailbox,
+    begasist_bus: Bus,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = imap_settings()
+    await append(imap_mailbox, 1, 2)
+    recorder = PoisonedRecorder(1)
+    # Each run ends with the error, as under the supervisor, until the message is set aside.
+    for _ in range(MAX_DELIVERY_ATTEMPTS - 1):
+        with anyio.fail_after(LIMIT), pytest.raises(DeliverFailed):
+            await make_inbound(settings, begasist_bus, recorder).run()
+    assert recorder.delivered == []
+    with caplog.at_level(logging.ERROR):
+        async with running(make_inbound(settings, begasist_bus, recorder)) as inbound:
+            await until(lambda: inbound.waiting_for_mail)
+    assert recorder.attempts == MAX_DELIVERY_ATTEMPTS
+    assert recorder.delivered == [(2, raw_message(2))]
+    assert any("set aside" in record.getMessage() for record in caplog.records)
+    cursor = await stored_cursor(settings, begasist_bus, recorder)
+    assert cursor is not None
+    assert cursor.last_uid == 2
+    flags = await anyio.to_thread.run_sync(imap_mailbox.flags)
+    # Left unread on the server, where staff still see it.
+    assert "\\Seen" not in flags[1]
+    assert "\\Seen" in flags[2]
+
+
+async def test_an_oversized_message_is_not_downloaded_whole(
+    imap_settings: EmailSettingsFactory, imap_mailbox: Mailbox, begasist_bus: Bus
+) -> None:
+    # Fetching a huge mail whole can outlast every command timeout, on every
+    # reconnect: only what the parser reads of an oversized one is fetched.
+    settings = imap_settings(max_message_bytes=4096)
+    big = raw_message(1).replace(b"Hola, mensaje 1.", b"x" * 100_000)
+    await anyio.to_thread.run_sync(imap_mailbox.append, big)
+    await append(imap_mailbox, 2)
+    recorder = Recorder()
+    async with running(make_inbound(settings, begasist_bus, recorder)) as inbound:
+        await until(lambda: inbound.waiting_for_mail)
+    assert [uid for uid, _ in recorder.delivered] == [1, 2]
+    first = recorder.delivered[0][1]
+    assert len(first) == settings.max_message_bytes + 1
+    assert big.startswith(first)
+    assert recorder.delivered[1][1] == raw_message(2)

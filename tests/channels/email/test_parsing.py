@@ -145,3 +145,35 @@ def test_a_nul_in_the_charset_keeps_headers_and_text() -> None:
     assert (parsed.from_address, parsed.text) == ("a@example.com", "hola")
     assert parsed.parse_error is not None
     assert "unknown charset" in parsed.parse_error
+
+
+def test_text_split_around_an_inline_image_is_kept_whole() -> None:
+    # Apple Mail in plain-text mode: text, the photo, then the rest of the text.
+    raw = (
+        b"From: Ana <ana@example.com>\r\n"
+        b"To: reservas@hotel.test\r\n"
+        b"Subject: Foto\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n'
+        b"\r\n"
+        b"--b\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n"
+        b"\r\n"
+        b"Esta es la mancha en la alfombra:\r\n"
+        b"--b\r\n"
+        b"Content-Type: image/jpeg\r\n"
+        b"Content-Disposition: inline\r\n"
+        b"Content-Transfer-Encoding: base64\r\n"
+        b"\r\n"
+        b"/9j/4AAQ\r\n"
+        b"--b\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n"
+        b"\r\n"
+        b"No fuimos nosotros. Pedimos que no se cobre.\r\n"
+        b"--b--\r\n"
+    )
+    parsed = parse_email(raw, max_bytes=LIMIT)
+    assert "mancha en la alfombra" in parsed.text
+    assert "No fuimos nosotros" in parsed.text
+    assert "No fuimos nosotros" in parsed.reply_text
+    assert [a.mime_type for a in parsed.attachments] == ["image/jpeg"]

@@ -73,3 +73,9 @@ def test_hostile_bodies_stay_fast(body: str) -> None:
     started = time.perf_counter()
     strip_quoted(body)
     assert time.perf_counter() - started < 1.0
+
+
+def test_a_question_after_a_closing_word_is_not_a_signature() -> None:
+    body = "Llegamos a las 22:00.\nGracias\n¿Pueden guardarnos la cena?"
+    assert strip_quoted(body) == body
+    assert strip_quoted("Llegamos a las 22:00.\nThanks,\nAna") == "Llegamos a las 22:00."

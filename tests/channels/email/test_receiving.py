@@ -124,3 +124,90 @@ async def test_a_message_delivered_twice_keeps_its_conversation(
     assert len(events) == 4
     assert len({e.message.conversation_key for e in events}) == 1
     assert len({e.message.provider_message_id for e in events}) == 2
+
+
+async def test_an_attachment_with_an_overlong_name_or_type_is_kept_not_a_crash(
+    harness: ChannelHarness[EmailChannel], captured_events: EventCapture
+) -> None:
+    # RFC 2231 lets a filename run on for pages; the event's fields stop at 255.
+    long_name = "reserva-" + "x" * 400 + ".pdf"
+    long_type = "application/" + "y" * 300
+    raw = (
+        "From: Ana <ana@example.com>\r\n"
+        "To: reservas@hotelplaza.es\r\n"
+        "Subject: Documentos\r\n"
+        "Message-ID: <long-name@example.com>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n'
+        "\r\n"
+        "--b\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        "Adjunto los documentos.\r\n"
+        "--b\r\n"
+        f'Content-Type: application/pdf; name="{long_name}"\r\n'
+        f'Content-Disposition: attachment; filename="{long_name}"\r\n'
+        "Content-Transfer-Encoding: base64\r\n"
+        "\r\n"
+        "JVBERi0xLjQK\r\n"
+        "--b\r\n"
+        f"Content-Type: {long_type}\r\n"
+        'Content-Disposition: attachment; filename="odd.bin"\r\n'
+        "Content-Transfer-Encoding: base64\r\n"
+        "\r\n"
+        "AAEC\r\n"
+        "--b--\r\n"
+    ).encode()
+    channel = harness.build()
+    await channel.receiver.deliver(raw, 1)
+    emitted = await received(captured_events)
+    message = emitted["long-name@example.com"].message
+    assert message.text == "Adjunto los documentos."
+    assert len(message.attachments) == 2
+    pdf, odd = message.attachments
+    assert pdf.filename is not None
+    assert pdf.filename.startswith("reserva-")
+    assert pdf.filename.endswith(".pdf")
+    assert len(pdf.filename) <= 255
+    assert odd.filename == "odd.bin"
+    assert odd.mime_type is not None
+    assert len(odd.mime_type) <= 255
+
+
+async def test_a_sender_address_too_long_to_be_one_is_kept_raw_not_a_crash(
+    harness: ChannelHarness[EmailChannel], captured_events: EventCapture
+) -> None:
+    sender = "a" * 400 + "@example.com"
+    raw = (
+        f"From: <{sender}>\r\n"
+        "To: reservas@hotelplaza.es\r\n"
+        "Subject: Hola\r\n"
+        "Message-ID: <long-sender@example.com>\r\n"
+        "\r\n"
+        "Hola.\r\n"
+    ).encode()
+    channel = harness.build()
+    await channel.receiver.deliver(raw, 1)
+    message = (await received(captured_events))["long-sender@example.com"].message
+    assert message.text.startswith("[this email could not be read")
+    assert any(a.mime_type == "message/rfc822" for a in message.attachments)
+    assert message.automated is not None
+
+
+async def test_a_mail_without_a_sender_address_is_kept_raw_not_dropped(
+    harness: ChannelHarness[EmailChannel], captured_events: EventCapture
+) -> None:
+    raw = (
+        b"From: Ana Garcia\r\n"
+        b"To: reservas@hotelplaza.es\r\n"
+        b"Subject: Reserva\r\n"
+        b"Message-ID: <no-sender@example.com>\r\n"
+        b"\r\n"
+        b"Llego el martes.\r\n"
+    )
+    channel = harness.build()
+    await channel.receiver.deliver(raw, 1)
+    message = (await received(captured_events))["no-sender@example.com"].message
+    assert message.text.startswith("[this email could not be read")
+    assert any(a.mime_type == "message/rfc822" for a in message.attachments)
+    assert message.automated is not None

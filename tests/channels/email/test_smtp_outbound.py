@@ -315,3 +315,17 @@ class _Answer:
         self.thread_index = None
         self.subject = "Otra cosa"
         self.date = None
+
+
+async def test_a_ca_that_is_not_a_certificate_is_permanent(
+    smtp_tls_server: SmtpServer, begasist_redis: Redis, begasist_names: StreamNames, tmp_path: Path
+) -> None:
+    # A setup mistake: retrying cannot help, staff must see the send failed.
+    sender = _sender(
+        smtp_tls_server, begasist_redis, begasist_names, tmp_path, tls_ca_pem="not a certificate"
+    )
+
+    with pytest.raises(PermanentSendError, match="tls_ca_pem"):
+        await sender.send(_reply())
+
+    assert smtp_tls_server.recorder.attempts == 0

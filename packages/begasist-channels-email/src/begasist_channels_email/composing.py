@@ -88,13 +88,16 @@ def compose_reply(
     ids). *files* are attached after the text and HTML alternative.
     """
     mail = EmailMessage(policy=SMTP)
-    hotel = Address(display_name=settings.display_name, addr_spec=settings.address)
+    # Names may hold line breaks (a guest's decoded From, a pasted setting): one line each.
+    hotel_name = " ".join(settings.display_name.split())
+    hotel = Address(display_name=hotel_name, addr_spec=settings.address)
     mail["From"] = hotel
     mail["To"] = Address(
-        display_name=message.guest.display_name or "", addr_spec=message.guest.address
+        display_name=" ".join((message.guest.display_name or "").split()),
+        addr_spec=message.guest.address,
     )
     mail["Reply-To"] = hotel
-    mail["Subject"] = reply_subject(subject, settings.display_name or settings.address)
+    mail["Subject"] = reply_subject(subject, hotel_name or settings.address)
     mail["Date"] = format_datetime(now or utc_now())
     mail["Message-ID"] = message_id_for(message.id, settings.address)
     if in_reply_to:

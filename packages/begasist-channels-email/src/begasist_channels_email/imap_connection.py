@@ -235,13 +235,17 @@ class ImapConnection:
         # "n:*" always matches the last message, even when its UID is below n.
         return sorted(uid for uid in uids if uid > last_uid)
 
-    async def fetch_raw(self, uid: int) -> bytes | None:
-        """The whole message *uid* as on the server, None if it is gone.
+    async def fetch_raw(self, uid: int, *, max_bytes: int | None = None) -> bytes | None:
+        """The message *uid* as on the server, None if it is gone.
 
-        ``BODY.PEEK[]``: reading never sets ``\\Seen``.
+        ``BODY.PEEK[]``: reading never sets ``\\Seen``. With *max_bytes*, at
+        most ``max_bytes + 1`` bytes are fetched: a longer message is not
+        downloaded whole (it could outlast the command timeout on every try),
+        and what comes back is longer than *max_bytes*, so it reads as oversized.
         """
+        section = "BODY.PEEK[]" if max_bytes is None else f"BODY.PEEK[]<0.{max_bytes + 1}>"
         response = await self._checked(
-            "UID FETCH", lambda: self._client.uid("fetch", str(uid), "(BODY.PEEK[])")
+            "UID FETCH", lambda: self._client.uid("fetch", str(uid), f"({section})")
         )
         raw = response.lines
         for index, line in enumerate(raw[:-1]):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Final
 
 import anyio
@@ -27,7 +28,7 @@ from begasist_channels_email.imap_connection import (
 )
 from begasist_channels_email.settings import EmailSettings
 
-__all__ = ["Deliver", "ImapInbound", "Sleep"]
+__all__ = ["MAX_DELIVERY_ATTEMPTS", "Deliver", "ImapInbound", "Sleep"]
 
 Deliver = Callable[[bytes, int], Awaitable[None]]
 """``deliver(raw, uid)``: turn one raw message into a durable event, or raise.
@@ -35,10 +36,17 @@ Deliver = Callable[[bytes, int], Awaitable[None]]
 Returning means the event is durable (published with its idempotency key);
 raising leaves the cursor and the message's flags as they were, and the
 exception ends :meth:`ImapInbound.run` (the supervisor restarts it, and the
-message comes again).
+message comes again), until it has failed :data:`MAX_DELIVERY_ATTEMPTS` times.
 """
 
 Sleep = Callable[[float], Awaitable[None]]
+
+MAX_DELIVERY_ATTEMPTS: Final = 5
+"""A message whose ``deliver`` failed this many times (counted in Redis, across
+restarts) is set aside: logged, left unread on the server, and the cursor moves
+past it, so one poisoned mail never blocks every later one. Counting needs
+Redis, so an outage of Redis itself never sets anything aside."""
+DELIVERY_FAILURES_TTL: Final = timedelta(days=7)
 
 MISCONFIGURED_WAIT_SECONDS: Final = 300.0
 """After refused credentials, an untrusted certificate or a missing folder: a person has
@@ -155,15 +163,37 @@ class ImapInbound:
     async def _backfill(self, connection: ImapConnection, cursor: ImapCursor) -> ImapCursor:
         """Deliver every message after the cursor, in UID order; the moved cursor."""
         for uid in await connection.uids_after(cursor.last_uid):
-            raw = await connection.fetch_raw(uid)
+            raw = await connection.fetch_raw(uid, max_bytes=self._settings.max_message_bytes)
             if raw is None:
                 self._log.info("IMAP message %s vanished before it was read", uid)
-            else:
-                await self._deliver(raw, uid)
+            elif not await self._delivered(raw, uid, cursor):
+                raw = None  # set aside: left as it is on the server
             cursor = await self._cursors.advance(cursor, uid)
             if raw is not None and self._mark_seen:
                 await connection.mark_seen(uid)
         return cursor
+
+    async def _delivered(self, raw: bytes, uid: int, cursor: ImapCursor) -> bool:
+        """Deliver *raw*; False once it has failed too often (set aside), else re-raise."""
+        try:
+            await self._deliver(raw, uid)
+        except Exception as error:
+            name = f"imap-failures:{cursor.mailbox}:{cursor.uidvalidity}:{uid}"
+            stored = await self._context.keys.get(name)
+            failures = (int(stored) if stored is not None and stored.isdigit() else 0) + 1
+            if failures < MAX_DELIVERY_ATTEMPTS:
+                await self._context.keys.set(name, str(failures), ttl=DELIVERY_FAILURES_TTL)
+                raise
+            self._log.error(
+                "IMAP message %s set aside after %d failed deliveries, left unread in %s: %r",
+                uid,
+                failures,
+                cursor.mailbox,
+                error,
+            )
+            await self._context.keys.delete(name)
+            return False
+        return True
 
     async def _report(self, state: ChannelState, detail: str | None) -> None:
         if state is ChannelState.RUNNING and self._reported in (None, ChannelState.RUNNING):

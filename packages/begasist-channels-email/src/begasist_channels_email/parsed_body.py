@@ -131,11 +131,12 @@ def read_body(message: Message, problems: list[str]) -> tuple[str, list[ParsedAt
     """
     leaves = _leaves(message)
     texts = [(part, kind) for part, kind in leaves if _is_body_text(part, kind)]
-    plain = next((part for part, kind in texts if kind == "text/plain"), None)
+    # Every plain part: a client may split the text around an inline image (Apple Mail).
+    plains = [part for part, kind in texts if kind == "text/plain"]
     html = next((part for part, kind in texts if kind == "text/html"), None)
     text = ""
-    if plain is not None:
-        text = _plain_text(plain, problems)
+    if plains:
+        text = "\n".join(_plain_text(plain, problems).strip("\n") for plain in plains)
     elif html is None and len(leaves) == 1 and leaves[0][1].startswith("multipart/"):
         # No boundary found: the whole body is unstructured; show it rather than nothing.
         text, leaves = _part_text(leaves[0][0], problems), []

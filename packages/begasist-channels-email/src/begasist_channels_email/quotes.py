@@ -111,7 +111,8 @@ def _signature_start(lines: list[str]) -> int | None:
             return index
         if index > 0 and index in near_end and _CLOSINGS.match(stripped):
             tail = [rest.strip() for rest in lines[index + 1 :] if rest.strip()]
-            if all(len(rest) <= _MAX_SIGNATURE_LINE for rest in tail):
+            # A question after the closing is the guest still writing, not a signature.
+            if all(len(rest) <= _MAX_SIGNATURE_LINE and "?" not in rest for rest in tail):
                 return index
     return None
 

@@ -7,6 +7,7 @@ stream, so nothing read is lost if the bot dies. What happens to a message:
 - parsed (``parsing.parse_email``); a malformed or oversized one is kept:
   its raw bytes go to the media store as ``message/rfc822`` and the message
   says it could not be read, with the parse error;
+- kept the same way when it has no usable sender address (none, or too long);
 - skipped, with a logged reason, when it comes from the hotel's own address
   or from an ``ignore_senders`` entry;
 - threaded (``threads.ThreadIndex``) into a conversation of this guest;
@@ -20,6 +21,7 @@ stream, so nothing read is lost if the bot dies. What happens to a message:
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from begasist_core import (
@@ -40,6 +42,7 @@ from begasist_channels_email.threads import ThreadIndex
 __all__ = ["CHANNEL", "Receiver"]
 
 CHANNEL = "email"
+MAX_ADDRESS_LENGTH = 320
 UNREADABLE = "[this email could not be read: {error}; the original is attached]"
 
 
@@ -58,11 +61,21 @@ class Receiver:
         """Parse, thread, store and emit the message *raw* (IMAP UID *uid*)."""
         settings = self._settings
         parsed = parse_email(raw, max_bytes=settings.max_message_bytes)
+        problem = None
+        if parsed.from_address is None:
+            problem = "no sender address"  # RFC 5322 requires one: malformed, kept
+        elif len(parsed.from_address) > MAX_ADDRESS_LENGTH:
+            # No address is that long (RFC 5321); the event could not hold it: kept raw.
+            problem = f"sender address of {len(parsed.from_address)} characters"
+        if problem is not None:
+            parsed = replace(
+                parsed,
+                from_address=None,
+                from_name=None,
+                parse_error="; ".join(dict.fromkeys(filter(None, (parsed.parse_error, problem)))),
+            )
         sender = parsed.from_address
         log = self._context.logger
-        if sender is None and parsed.parse_error is None:
-            log.info("email uid %d: skipped, no sender", uid)
-            return
         if sender is not None and self._ignored(sender):
             log.info("email uid %d: skipped, sender %s is ignored", uid, sender)
             return
@@ -112,23 +125,26 @@ class Receiver:
 
     async def _stored(self, part: ParsedAttachment, uid: int) -> Attachment | None:
         kind = _kind_of(part.mime_type)
+        # The event's fields (and the media store's) stop at 255 characters; a mail's do not.
+        mime_type = part.mime_type if len(part.mime_type) <= 255 else "application/octet-stream"
+        filename = _short_filename(part.filename)
         try:
             stored = await self._context.media.put(
                 self._context.hotel,
                 part.data,
-                mime_type=part.mime_type,
-                filename=part.filename,
+                mime_type=mime_type,
+                filename=filename,
                 max_bytes=self._settings.max_message_bytes,
             )
         except MediaRejected as refused:
             self._context.logger.warning(
-                "email uid %d: attachment %r not stored: %s", uid, part.filename, refused
+                "email uid %d: attachment %r not stored: %s", uid, filename, refused
             )
-            return Attachment(kind=kind, mime_type=part.mime_type, filename=part.filename)
+            return Attachment(kind=kind, mime_type=mime_type, filename=filename)
         return Attachment(
             kind=kind,
             mime_type=stored.mime_type,
-            filename=part.filename,
+            filename=filename,
             size_bytes=stored.size_bytes,
             sha256=stored.sha256,
             url=stored.url,
@@ -167,6 +183,16 @@ def _kind_of(mime_type: str) -> AttachmentKind:
         "video": AttachmentKind.VIDEO,
         "audio": AttachmentKind.AUDIO,
     }.get(main, AttachmentKind.DOCUMENT)
+
+
+def _short_filename(name: str | None, limit: int = 255) -> str | None:
+    """*name* cut to *limit* characters, its extension kept when it is a short one."""
+    if name is None or len(name) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem and len(extension) <= 16:
+        return f"{stem[: limit - len(extension) - 1]}.{extension}"
+    return name[:limit]
 
 
 def _cut(value: str | None, limit: int) -> str | None:

@@ -37,7 +37,11 @@ def tls_context(settings: EmailSettings) -> ssl.SSLContext:
     """Verification on, hostnames checked; the system CAs plus ``settings.tls_ca_pem``."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     if settings.tls_ca_pem:
-        context.load_verify_locations(cadata=settings.tls_ca_pem)
+        try:
+            context.load_verify_locations(cadata=settings.tls_ca_pem)
+        except (ssl.SSLError, ValueError) as error:
+            # A setup mistake: retrying cannot help.
+            raise PermanentSendError(f"tls_ca_pem holds no usable certificate: {error}") from None
     return context
 
 
