@@ -328,6 +328,10 @@ async def test_conversations_are_listed_newest_activity_first_with_filters(
     assert _ids(await listed(PLAZA, status=ConversationStatus.OPEN)) == [bea_id, ana.id]
     assert _ids(await listed(PLAZA, status=ConversationStatus.RESOLVED)) == [carla.id]
     assert _ids(await listed(PLAZA, assignee="u1")) == [ana.id]
+    assert _ids(await listed(PLAZA, unassigned=True)) == [carla.id, bea_id]
+    await store.update_conversation(PLAZA, ana.id, assignee=None)
+    assert _ids(await listed(PLAZA, unassigned=True)) == [carla.id, bea_id, ana.id]
+    await store.update_conversation(PLAZA, ana.id, assignee="u1")
     await store.record_inbound(_inbound("w4", key="+341", minute=5))
     assert _ids(await listed(PLAZA)) == [ana.id, carla.id, bea_id]
 

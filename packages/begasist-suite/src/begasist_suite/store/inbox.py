@@ -231,10 +231,11 @@ class InboxStore(GuestStore):
         channel: str | None = None,
         status: ConversationStatus | None = None,
         assignee: str | None = None,
+        unassigned: bool = False,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[ConversationRecord]:
-        """A hotel's conversations, the latest activity first."""
+        """A hotel's conversations, the latest activity first; *unassigned*: nobody's only."""
         query: dict[str, Any] = {"hotel": hotel}
         if channel is not None:
             query["channel"] = channel
@@ -242,6 +243,8 @@ class InboxStore(GuestStore):
             query["status"] = status.value
         if assignee is not None:
             query["assignee"] = assignee
+        elif unassigned:
+            query["assignee"] = None
         if cursor is not None:
             query["sort_key"] = {"$lt": cursor}
         limit = _page_limit(limit)
