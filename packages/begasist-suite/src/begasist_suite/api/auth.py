@@ -19,7 +19,7 @@ from begasist_suite.auth.principal import SESSION_COOKIE
 from begasist_suite.auth.rate_limit import LoginLimiter
 from begasist_suite.store.records import Credential, CredentialKind, Membership, Role
 
-__all__ = ["AuthController", "MeController"]
+__all__ = ["AuthController", "LoginAnswer", "MeController", "sign_in"]
 
 
 class LoginBody(BaseModel):
@@ -99,6 +99,66 @@ def _limiter(services: ServicesDep) -> LoginLimiter:
     )
 
 
+async def sign_in(
+    request: Request[Any, Any, Any], services: ServicesDep, email: str, password: str
+) -> Response[LoginAnswer]:
+    """Check the password (rate-limited) and open a session: its cookie and CSRF token.
+
+    Raises 429 past the login limit and 401 for a wrong email or password. The
+    API's login and the web app's sign-in form both come through here.
+    """
+    limiter = _limiter(services)
+    address = _client_address(request)
+    wait = await limiter.reserve(email, address)
+    if wait is not None:
+        raise TooManyRequestsException(
+            "too many failed logins; try again later", headers={"Retry-After": str(wait)}
+        )
+    user = await services.store.get_user_by_email(email)
+    # Always one argon2 verification (a dummy hash for an unknown user), so the
+    # answer time does not tell which emails have accounts; in a worker thread,
+    # so a flood of logins does not stall the event loop.
+    right = await anyio.to_thread.run_sync(
+        verify_password,
+        None if user is None else user.password_hash,
+        password,
+        limiter=_PASSWORD_CHECKS,
+    )
+    if user is None or user.disabled or not right:
+        raise NotAuthorizedException("wrong email or password")
+    await limiter.succeeded(email, address)
+    secret = new_secret("session")
+    lifetime = timedelta(hours=services.settings.session_hours)
+    credential = Credential(
+        digest=digest(secret),
+        kind=CredentialKind.SESSION,
+        user_id=user.id,
+        csrf_token=new_secret("session")[4:],
+        expires_at=utc_now() + lifetime,
+    )
+    await services.store.add_credential(credential)
+    assert credential.csrf_token is not None
+    answer = LoginAnswer(
+        user=UserView(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            platform_admin=user.platform_admin,
+        ),
+        csrf_token=credential.csrf_token,
+    )
+    cookie = Cookie(
+        key=SESSION_COOKIE,
+        value=secret,
+        httponly=True,
+        samesite="strict",
+        secure=services.settings.cookie_secure,
+        path="/",
+        max_age=int(lifetime.total_seconds()),
+    )
+    return Response(answer, cookies=[cookie])
+
+
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
@@ -108,56 +168,7 @@ class AuthController(Controller):
         self, request: Request[Any, Any, Any], data: JSONBody[LoginBody], services: ServicesDep
     ) -> Response[LoginAnswer]:
         """Start a browser session: sets the session cookie and returns the CSRF token."""
-        limiter = _limiter(services)
-        address = _client_address(request)
-        wait = await limiter.reserve(data.email, address)
-        if wait is not None:
-            raise TooManyRequestsException(
-                "too many failed logins; try again later", headers={"Retry-After": str(wait)}
-            )
-        user = await services.store.get_user_by_email(data.email)
-        # Always one argon2 verification (a dummy hash for an unknown user), so the
-        # answer time does not tell which emails have accounts; in a worker thread,
-        # so a flood of logins does not stall the event loop.
-        right = await anyio.to_thread.run_sync(
-            verify_password,
-            None if user is None else user.password_hash,
-            data.password,
-            limiter=_PASSWORD_CHECKS,
-        )
-        if user is None or user.disabled or not right:
-            raise NotAuthorizedException("wrong email or password")
-        await limiter.succeeded(data.email, address)
-        secret = new_secret("session")
-        lifetime = timedelta(hours=services.settings.session_hours)
-        credential = Credential(
-            digest=digest(secret),
-            kind=CredentialKind.SESSION,
-            user_id=user.id,
-            csrf_token=new_secret("session")[4:],
-            expires_at=utc_now() + lifetime,
-        )
-        await services.store.add_credential(credential)
-        assert credential.csrf_token is not None
-        answer = LoginAnswer(
-            user=UserView(
-                id=user.id,
-                email=user.email,
-                display_name=user.display_name,
-                platform_admin=user.platform_admin,
-            ),
-            csrf_token=credential.csrf_token,
-        )
-        cookie = Cookie(
-            key=SESSION_COOKIE,
-            value=secret,
-            httponly=True,
-            samesite="strict",
-            secure=services.settings.cookie_secure,
-            path="/",
-            max_age=int(lifetime.total_seconds()),
-        )
-        return Response(answer, cookies=[cookie])
+        return await sign_in(request, services, data.email, data.password)
 
     @post("/logout", status_code=204)
     async def logout(

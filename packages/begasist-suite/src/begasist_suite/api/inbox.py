@@ -11,9 +11,9 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
+from begasist_suite.inbox.drafts import approve_draft, reject_draft
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page, Role
-from begasist_suite.store.store import Conflict
 
 __all__ = ["ConversationController", "DraftController"]
 
@@ -165,45 +165,13 @@ class DraftController(Controller):
         self, draft_id: Id, data: JSONBody[ApproveBody], access: AccessDep, services: ServicesDep
     ) -> Draft:
         """Send the draft, or the edited text given; a draft is decided once (409 after)."""
-        hotel = access.hotel.slug
-        draft = await services.store.get_draft(hotel, draft_id)
-        if draft is None:
-            raise NotFoundException("not found")
-        if draft.status is not DraftStatus.PENDING:
-            raise Conflict(f"draft {draft_id!r} was decided already")
-        conversation = await _conversation(services, access, draft.conversation_id)
-        text = data.text or draft.text
-        # Queue first, then decide: if queueing fails (Redis down) the draft stays
-        # pending and can be approved again. The message id is derived from the
-        # draft's, so two approvals racing queue one message (the bot sends an id
-        # once) and the loser's decision answers 409.
-        sent_message_id = f"{draft.id}-sent"
-        await queue_reply(services, conversation, text, message_id=sent_message_id)
-        decided = await services.store.decide_draft(
-            hotel,
-            draft_id,
-            DraftStatus.SENT,
-            decided_by=access.user.id,
-            text=text,
-            sent_message_id=sent_message_id,
+        return await approve_draft(
+            services, access.hotel.slug, draft_id, decided_by=access.user.id, text=data.text
         )
-        services.live.notify(
-            hotel, "draft.decided", draft_id=draft_id, conversation_id=conversation.id
-        )
-        return decided
 
     @post("/{draft_id:str}/reject", status_code=200)
     async def reject(self, draft_id: Id, access: AccessDep, services: ServicesDep) -> Draft:
-        decided = await services.store.decide_draft(
-            access.hotel.slug, draft_id, DraftStatus.REJECTED, decided_by=access.user.id
-        )
-        services.live.notify(
-            access.hotel.slug,
-            "draft.decided",
-            draft_id=draft_id,
-            conversation_id=decided.conversation_id,
-        )
-        return decided
+        return await reject_draft(services, access.hotel.slug, draft_id, decided_by=access.user.id)
 
 
 def _sends_templates(services: ServicesDep, channel: str) -> bool:

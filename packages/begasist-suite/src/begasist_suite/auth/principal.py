@@ -54,11 +54,17 @@ class HotelAccess:
             )
 
 
-async def resolve_principal(connection: ASGIConnection, services: Services) -> Principal:  # type: ignore[type-arg]
+async def resolve_principal(
+    connection: ASGIConnection,  # type: ignore[type-arg]
+    services: Services,
+    *,
+    csrf_token: str | None = None,
+) -> Principal:
     """The caller, from ``Authorization: Bearer`` or the session cookie; 401 if neither is valid.
 
     A browser session must send its CSRF token in ``X-CSRF-Token`` on every
-    unsafe method; bearer tokens need none (a browser never sends them by itself).
+    unsafe method (or, for an HTML form, in a field the caller passes as
+    *csrf_token*); bearer tokens need none (a browser never sends them by itself).
     """
     header = connection.headers.get("authorization", "")
     if header:
@@ -76,10 +82,8 @@ async def resolve_principal(connection: ASGIConnection, services: Services) -> P
         if credential is None or credential.kind is not CredentialKind.SESSION:
             raise NotAuthorizedException("the session expired; log in again")
         method = connection.scope.get("method", "GET")
-        if (
-            method not in _SAFE_METHODS
-            and connection.headers.get(CSRF_HEADER) != credential.csrf_token
-        ):
+        sent = csrf_token if csrf_token is not None else connection.headers.get(CSRF_HEADER)
+        if method not in _SAFE_METHODS and sent != credential.csrf_token:
             raise PermissionDeniedException("missing or wrong X-CSRF-Token")
     user = None
     if credential.user_id is not None:
