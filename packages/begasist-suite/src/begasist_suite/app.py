@@ -43,6 +43,7 @@ from begasist_suite.secret_box import SecretBox, SecretKeyError
 from begasist_suite.services import Services
 from begasist_suite.store.factory import open_store
 from begasist_suite.store.store import Store
+from begasist_suite.web import install as install_web_app
 
 __all__ = ["create_app", "load_plugins"]
 
@@ -161,6 +162,7 @@ def create_app(
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[channels],
+        on_app_init=[install_web_app],
         lifespan=[lifespan],
         request_max_body_size=settings.api_max_body_bytes,
         openapi_config=OpenAPIConfig(

@@ -1,0 +1,114 @@
+"""Languages of the staff web app: Babel catalogs, the person's language, dates and times.
+
+The catalogs are the ``.po`` files under ``locales/`` (the source strings are
+English), read and compiled in memory once per process: no binary ``.mo`` in the
+repository. A page is in the language of the ``begasist_lang`` cookie, else the
+best of ``Accept-Language``, else English.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Final
+
+from babel.core import Locale, negotiate_locale
+from babel.dates import format_datetime, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "LANGUAGE_COOKIE",
+    "Language",
+    "choose_language",
+    "language",
+]
+
+LOCALES_DIR: Final = Path(__file__).parent / "locales"
+LANGUAGES: Final = ("en", "es")
+"""The languages the app speaks, each with a catalog under ``locales/``."""
+DEFAULT_LANGUAGE: Final = "en"
+LANGUAGE_COOKIE: Final = "begasist_lang"
+
+
+@dataclass(frozen=True)
+class Language:
+    """One language's catalog and its formatting of dates, times and durations."""
+
+    code: str
+    translations: Translations
+
+    @property
+    def locale(self) -> Locale:
+        return Locale.parse(self.code)
+
+    def gettext(self, message: str) -> str:
+        return self.translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        return self.translations.ngettext(singular, plural, count)
+
+    def date_time(self, moment: datetime, zone: tzinfo) -> str:
+        """A short date and time, in *zone*, as this language writes it."""
+        return format_datetime(moment, "short", tzinfo=zone, locale=self.code)
+
+    def file_size(self, size_bytes: int) -> str:
+        """ "2.5 MB", "900 B", as this language writes numbers."""
+        size = float(size_bytes)
+        for unit in ("B", "kB", "MB"):
+            if size < 1000:
+                return f"{format_decimal(round(size, 1), locale=self.code)} {unit}"
+            size /= 1000
+        return f"{format_decimal(round(size, 1), locale=self.code)} GB"
+
+    def ago(self, moment: datetime, now: datetime) -> str:
+        """How long ago, shortly: "3 min", "2 h", "5 days"; "now" under a minute."""
+        elapsed = now - moment
+        if elapsed.total_seconds() < 60:
+            return self.gettext("now")
+        return format_timedelta(elapsed, granularity="minute", format="short", locale=self.code)
+
+
+@cache
+def language(code: str) -> Language:
+    """The catalog of *code* (one of :data:`LANGUAGES`), compiled from its ``.po`` once."""
+    if code not in LANGUAGES:
+        raise ValueError(f"no catalog for {code!r}")
+    with (LOCALES_DIR / code / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po, locale=code)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Language(code, Translations(compiled))
+
+
+def choose_language(cookie: str | None, accept_language: str | None) -> str:
+    """The cookie's language if we have it, else the best match of ``Accept-Language``."""
+    if cookie in LANGUAGES:
+        return cookie
+    preferred = [tag for tag, _ in _ranked(accept_language or "")]
+    found = negotiate_locale(preferred, list(LANGUAGES), sep="-")
+    return found.split("-")[0] if found else DEFAULT_LANGUAGE
+
+
+def _ranked(header: str) -> list[tuple[str, float]]:
+    """``Accept-Language`` entries by quality, best first; malformed ones are skipped."""
+    entries: list[tuple[str, float]] = []
+    for part in header.split(",")[:32]:
+        tag, _, parameters = part.strip().partition(";")
+        quality = 1.0
+        if parameters.strip().startswith("q="):
+            try:
+                quality = float(parameters.strip()[2:])
+            except ValueError:
+                continue
+        if tag and tag != "*" and quality > 0:
+            entries.append((tag.strip(), quality))
+    return sorted(entries, key=lambda entry: -entry[1])

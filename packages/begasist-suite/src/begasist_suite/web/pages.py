@@ -1,0 +1,147 @@
+"""Rendering a page: the Jinja environment, the person's language, what every page shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.response import Template
+
+from begasist_suite.auth.principal import HotelAccess, Principal
+from begasist_suite.services import Services
+from begasist_suite.store.records import Hotel, User
+from begasist_suite.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Language, choose_language, language
+from begasist_suite.web.security import FORM_COOKIE, new_form_token
+
+__all__ = [
+    "TEMPLATES_DIR",
+    "Chrome",
+    "form_cookie",
+    "jinja_environment",
+    "language_of",
+    "load_chrome",
+    "render",
+]
+
+TEMPLATES_DIR: Final = Path(__file__).parent / "templates"
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    current: Language = context["lang"]
+    return current.gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
+    current: Language = context["lang"]
+    return current.ngettext(singular, plural, count)
+
+
+def jinja_environment() -> Environment:
+    """Autoescaping, strict about undefined names, ``{% trans %}`` and ``_()`` per request.
+
+    The gettext callables read the page's ``lang``, so one environment serves
+    every language; "newstyle" gettext escapes the values put into a message.
+    """
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        _gettext, _ngettext, newstyle=True
+    )
+    return environment
+
+
+def language_of(request: Request[Any, Any, Any]) -> Language:
+    """The person's language: the cookie they chose, else their browser's."""
+    return language(
+        choose_language(
+            request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Chrome:
+    """The top bar of a signed-in page: who, which hotel, which other hotels."""
+
+    user: User
+    form_token: str
+    hotels: tuple[Hotel, ...] = ()
+    access: HotelAccess | None = None
+
+
+async def load_chrome(
+    services: Services, principal: Principal, access: HotelAccess | None
+) -> Chrome:
+    """The signed-in person's top bar: their hotels for the switcher (all, for an admin)."""
+    user = principal.user
+    assert user is not None  # a bot token reaches no page: hotel_access refused it
+    if user.platform_admin:
+        hotels = await services.store.list_hotels()
+    else:
+        memberships = await services.store.list_memberships(user_id=user.id)
+        hotels = await services.store.list_hotels({m.hotel for m in memberships})
+    return Chrome(
+        user=user,
+        form_token=principal.credential.csrf_token or "",
+        hotels=tuple(hotels),
+        access=access,
+    )
+
+
+def render(
+    request: Request[Any, Any, Any],
+    template: str,
+    *,
+    chrome: Chrome | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    """*template* in the person's language, with the top bar and a form token.
+
+    Signed out (no *chrome*), forms carry the :data:`FORM_COOKIE` token, set
+    here when the browser has none yet.
+    """
+    cookies: list[Cookie] = []
+    form_token = chrome.form_token if chrome is not None else request.cookies.get(FORM_COOKIE)
+    if not form_token:
+        form_token = new_form_token()
+        cookies.append(form_cookie(request, form_token))
+    current = language_of(request)
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Template(
+        template_name=template,
+        context={
+            "lang": current,
+            "languages": LANGUAGES,
+            "form_token": form_token,
+            "chrome": chrome,
+            "here": path,
+            **context,
+        },
+        status_code=status_code,
+        cookies=cookies,
+        media_type="text/html",
+    )
+
+
+def form_cookie(request: Request[Any, Any, Any], token: str) -> Cookie:
+    services: Services = request.app.state.services
+    return Cookie(
+        key=FORM_COOKIE,
+        value=token,
+        httponly=True,
+        samesite="strict",
+        secure=services.settings.cookie_secure,
+        path="/",
+    )

@@ -1,0 +1,137 @@
+// Live updates for the inbox pages: our own small script, loaded by every page.
+//
+// It opens the hotel's live socket (/api/v1/hotels/{hotel}/live: same origin,
+// the session cookie authenticates it), shows its state in the top bar, and on
+// every notice fetches the page again and swaps the parts marked
+// data-live-region, keeping each pane's scroll position and never touching a
+// region the person is typing in. Without this script the pages work the same,
+// with a reload for news.
+(function () {
+  "use strict";
+
+  var hotel = document.body.dataset.hotel;
+  var indicator = document.getElementById("live-status");
+  if (!hotel || !indicator || !window.WebSocket || !window.fetch) {
+    return;
+  }
+
+  var PING_MS = 25000;
+  var MAX_DELAY_MS = 30000;
+  var delay = 1000;
+  var everConnected = false;
+  var fetching = false;
+  var again = false;
+  var pinger = null;
+
+  function show(state) {
+    indicator.dataset.state = state;
+    indicator.textContent = indicator.dataset[state];
+  }
+
+  function busy(region) {
+    // A box the person is typing in (or has typed in) is theirs: leave it alone.
+    var active = document.activeElement;
+    if (active && region.contains(active) && /^(TEXTAREA|INPUT|SELECT)$/.test(active.tagName)) {
+      return true;
+    }
+    var boxes = region.querySelectorAll("textarea");
+    for (var i = 0; i < boxes.length; i++) {
+      if (boxes[i].value !== boxes[i].defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  function swap(fresh) {
+    var panes = Array.prototype.slice.call(document.querySelectorAll(".pane"));
+    var scrolls = panes.map(function (pane) {
+      var atEnd = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 8;
+      return { pane: pane, top: pane.scrollTop, atEnd: atEnd };
+    });
+    var regions = document.querySelectorAll("[data-live-region][id]");
+    for (var i = 0; i < regions.length; i++) {
+      var region = regions[i];
+      var replacement = fresh.getElementById(region.id);
+      if (replacement && !busy(region) && replacement.innerHTML !== region.innerHTML) {
+        region.replaceWith(document.importNode(replacement, true));
+      }
+    }
+    scrolls.forEach(function (saved) {
+      // The thread follows new messages when it was at its end; the rest stays put.
+      var follow = saved.atEnd && saved.pane.classList.contains("thread-pane");
+      saved.pane.scrollTop = follow ? saved.pane.scrollHeight : saved.top;
+    });
+  }
+
+  function refresh() {
+    if (fetching) {
+      again = true;
+      return;
+    }
+    fetching = true;
+    fetch(window.location.href, { credentials: "same-origin", headers: { accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok || response.redirected) {
+          // Signed out or gone: a reload shows the sign-in or error page.
+          window.location.reload();
+          return null;
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        if (html !== null) {
+          swap(new DOMParser().parseFromString(html, "text/html"));
+        }
+      })
+      .catch(function () {
+        show("reconnecting");
+      })
+      .then(function () {
+        fetching = false;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    var url = scheme + "//" + window.location.host + "/api/v1/hotels/" +
+      encodeURIComponent(hotel) + "/live";
+    var socket = new WebSocket(url);
+    socket.onopen = function () {
+      delay = 1000;
+      show("connected");
+      pinger = window.setInterval(function () { socket.send("ping"); }, PING_MS);
+      if (everConnected) {
+        refresh(); // what changed while the socket was down
+      }
+      everConnected = true;
+    };
+    socket.onmessage = function (event) {
+      var notice;
+      try {
+        notice = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      if (notice.kind !== "pong") {
+        refresh();
+      }
+    };
+    socket.onclose = function () {
+      window.clearInterval(pinger);
+      show("reconnecting");
+      window.setTimeout(connect, delay);
+      delay = Math.min(delay * 2, MAX_DELAY_MS);
+    };
+  }
+
+  var thread = document.querySelector(".thread-pane");
+  if (thread) {
+    thread.scrollTop = thread.scrollHeight; // the latest messages first in view
+  }
+  connect();
+})();

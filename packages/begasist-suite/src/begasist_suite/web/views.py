@@ -1,0 +1,211 @@
+"""What the pages show, built from the store's records: rows, messages, drafts, labels.
+
+Each builder takes what the page fetched once (members, drafts) so that a
+page makes a fixed number of store queries, never one per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from begasist_core import Attachment, DeliveryStatus, Direction, Message, media_key_of
+
+from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, User
+from begasist_suite.web.i18n import Language
+
+__all__ = [
+    "AttachmentView",
+    "ConversationRow",
+    "MessageView",
+    "assignee_name",
+    "channel_label",
+    "conversation_rows",
+    "guest_name",
+    "message_views",
+    "person_name",
+]
+
+ASSISTANT = "assistant"
+"""``Draft.decided_by`` of a draft the assistant sent by itself (automatic mode)."""
+INLINE_IMAGES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+"""Shown inline (the media route serves exactly these inline); anything else downloads."""
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: str
+    guest: str
+    channel: str
+    channel_label: str
+    preview: str
+    ago: str
+    at: str
+    draft_pending: bool
+    assignee: str | None
+    resolved: bool
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    name: str
+    href: str | None
+    """The media route's URL of the stored file; None while the bot has not fetched it."""
+    inline_image: bool
+    size: str | None
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: str
+    ours: bool
+    author: str
+    text: str
+    at: str
+    status: str | None
+    """Delivery of ours, as words and a symbol; None for the guest's."""
+    failed: bool
+    failure_reason: str | None
+    attachments: tuple[AttachmentView, ...]
+
+
+def channel_label(name: str, language: Language) -> str:
+    """How people call a channel ("WhatsApp", "Email"), for the icon's text and filters."""
+    labels = {
+        "whatsapp": "WhatsApp",
+        "email": language.gettext("Email"),
+        "demo": language.gettext("Demo channel"),
+        "webchat": language.gettext("Web chat"),
+    }
+    return labels.get(name, name.replace("_", " ").title())
+
+
+def person_name(user: User | None) -> str:
+    if user is None:
+        return "?"
+    return user.display_name or user.email
+
+
+def guest_name(conversation: ConversationRecord) -> str:
+    return conversation.guest.display_name or conversation.guest.address
+
+
+def conversation_rows(
+    conversations: Iterable[ConversationRecord],
+    *,
+    language: Language,
+    people: Mapping[str, User],
+    pending_drafts: set[str],
+    now: datetime | None = None,
+) -> list[ConversationRow]:
+    """The inbox rows; *people* by user id (assignees), *pending_drafts* by conversation id."""
+    now = now or datetime.now(UTC)
+    rows = []
+    for conversation in conversations:
+        last = conversation.last_message_at or conversation.created_at
+        assignee = conversation.assignee
+        rows.append(
+            ConversationRow(
+                id=conversation.id,
+                guest=guest_name(conversation),
+                channel=conversation.channel,
+                channel_label=channel_label(conversation.channel, language),
+                preview=(conversation.last_message_preview or "").split("\n", 1)[0],
+                ago=language.ago(last, now),
+                at=language.date_time(last, UTC),
+                draft_pending=conversation.id in pending_drafts,
+                assignee=None if assignee is None else assignee_name(assignee, people),
+                resolved=conversation.status.value == "resolved",
+            )
+        )
+    return rows
+
+
+def assignee_name(assignee: str, people: Mapping[str, User]) -> str:
+    """The member's name for an assignee that is a user id, else the string as it is."""
+    # The web app assigns by user id; the API takes any string, shown as it is.
+    return person_name(people[assignee]) if assignee in people else assignee
+
+
+def message_views(
+    messages: Iterable[Message],
+    *,
+    conversation: ConversationRecord,
+    drafts: Iterable[Draft],
+    people: Mapping[str, User],
+    language: Language,
+) -> list[MessageView]:
+    """The thread: who wrote each message, when, how far ours got, its files."""
+    sent_drafts = {
+        d.sent_message_id: d for d in drafts if d.status is DraftStatus.SENT and d.sent_message_id
+    }
+    views = []
+    for message in messages:
+        ours = message.direction is Direction.OUTBOUND
+        views.append(
+            MessageView(
+                id=message.id,
+                ours=ours,
+                author=_author(message, conversation, sent_drafts, people, language),
+                text=message.text,
+                at=language.date_time(message.created_at, UTC),
+                status=_status(message, language) if ours else None,
+                failed=message.failed,
+                failure_reason=message.failure_reason,
+                attachments=tuple(
+                    _attachment(a, conversation.hotel, language) for a in message.attachments
+                ),
+            )
+        )
+    return views
+
+
+def _author(
+    message: Message,
+    conversation: ConversationRecord,
+    sent_drafts: Mapping[str, Draft],
+    people: Mapping[str, User],
+    language: Language,
+) -> str:
+    if message.direction is Direction.INBOUND:
+        return message.guest.display_name or guest_name(conversation)
+    draft = sent_drafts.get(message.id)
+    if draft is None:
+        # The store does not record which person sent a staff reply (issue 11).
+        return language.gettext("Staff")
+    if draft.decided_by in (None, ASSISTANT):
+        return language.gettext("Assistant")
+    approver = person_name(people.get(draft.decided_by or ""))
+    return language.gettext("Assistant, approved by %(name)s") % {"name": approver}
+
+
+def _status(message: Message, language: Language) -> str:
+    if message.failed:
+        return "✕ " + language.gettext("Failed")
+    words = {
+        DeliveryStatus.QUEUED: "🕓 " + language.gettext("Queued"),
+        DeliveryStatus.SENT: "✓ " + language.gettext("Sent"),
+        DeliveryStatus.DELIVERED: "✓✓ " + language.gettext("Delivered"),
+        DeliveryStatus.READ: "✓✓ " + language.gettext("Read"),
+    }
+    return words[message.status]
+
+
+def _attachment(attachment: Attachment, hotel: str, language: Language) -> AttachmentView:
+    key = media_key_of(attachment.url)
+    href = None if key is None else f"/api/v1/hotels/{hotel}/media/{key}"
+    size = None
+    if attachment.size_bytes is not None:
+        size = language.file_size(attachment.size_bytes)
+    name = (
+        attachment.filename
+        or attachment.caption
+        or language.gettext("Attachment (%(kind)s)") % {"kind": attachment.kind.value}
+    )
+    return AttachmentView(
+        name=name,
+        href=href,
+        inline_image=href is not None and (attachment.mime_type or "") in INLINE_IMAGES,
+        size=size,
+    )
