@@ -133,13 +133,15 @@ class SessionPages(Controller):
         """Remember the chosen language (a cookie) and go back to the page it was chosen on."""
         form = await request.form()
         token = form.get(FORM_TOKEN_FIELD)
-        principal = await _signed_in(request)
-        if principal is not None:
-            # Signed in: the session's token, checked as for every other form.
+        signed_in = True
+        try:
+            # Signed in: the session's token, checked as for every other form (403).
             await resolve_principal(
                 request, services_of(request), csrf_token=token if isinstance(token, str) else ""
             )
-        elif not same_token(token, request.cookies.get(FORM_COOKIE)):
+        except NotAuthorizedException:
+            signed_in = False
+        if not signed_in and not same_token(token, request.cookies.get(FORM_COOKIE)):
             return Redirect(safe_next(form.get("next")) or "/", status_code=303)
         chosen = form.get("lang")
         cookies = []

@@ -1,0 +1,160 @@
+"""Tenant isolation of the web app's pages and forms: the API's matrix, for HTML.
+
+The routes come from the app itself (every route outside ``/api``, the static
+files, the schema and the webhooks), so a page added later is in the matrix
+without anyone remembering to add it; a path parameter or a form the matrix
+does not know how to fill fails the run instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from begasist_suite.store.records import Role
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+from tests.suite.api.seed import SeededHotel, seed_hotel
+from tests.suite.api.test_tenant_isolation import GHOST_HOTEL, GHOST_IDS, snapshot
+from tests.suite.conftest import RunningSuite, add_member
+from tests.suite.web.conftest import form_token, sign_in
+
+pytestmark = pytest.mark.anyio
+
+NOT_PAGES = ("/api/", "/schema", "/static", "/health", "/webhooks/")
+HOTEL_PREFIX = "/hotels/{hotel:str}/"
+OUTSIDE_HOTELS = {"/", "/login", "/logout", "/language", "/hotels"}
+"""Pages and forms that belong to no hotel (reviewed: none shows a hotel's data)."""
+FORMS = {
+    "/hotels/{hotel:str}/conversations/{conversation_id:str}/reply": {"text": "from elsewhere"},
+    "/hotels/{hotel:str}/conversations/{conversation_id:str}/assign": {"to": "me"},
+    "/hotels/{hotel:str}/conversations/{conversation_id:str}/status": {"status": "resolved"},
+    "/hotels/{hotel:str}/drafts/{draft_id:str}/approve": {"action": "edit", "text": "intruder"},
+    "/hotels/{hotel:str}/drafts/{draft_id:str}/reject": {},
+}
+"""Each form's fields, valid enough that only the hotel check can stop them."""
+_PARAMETER = re.compile(r"\{(\w+):\w+\}")
+
+
+@dataclass(frozen=True)
+class Page:
+    method: str
+    path: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def url(self, values: dict[str, str]) -> str:
+        return _PARAMETER.sub(lambda match: values[match[1]], self.path)
+
+
+def web_routes(app: Litestar) -> list[Page]:
+    """Every method of every page route; fails on what the matrix cannot fill."""
+    pages = []
+    for route in app.routes:
+        if route.path.startswith(NOT_PAGES) or route.path in ("/schema",):
+            continue
+        if not isinstance(route, HTTPRoute):
+            pytest.fail(f"{route.path}: a {type(route).__name__} page the matrix cannot call")
+        unknown = set(route.path_parameters) - {"hotel", "conversation_id", "draft_id"}
+        if unknown:
+            pytest.fail(f"{route.path}: the matrix cannot fill {sorted(unknown)}")
+        if not route.path.startswith(HOTEL_PREFIX) and route.path not in OUTSIDE_HOTELS:
+            pytest.fail(f"{route.path}: a page outside /hotels/{{hotel}}/ must be reviewed")
+        for handler in route.route_handlers:
+            for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
+                if method == "POST" and route.path.startswith(HOTEL_PREFIX):
+                    if route.path not in FORMS:
+                        pytest.fail(f"POST {route.path}: add its fields to FORMS")
+                pages.append(Page(method, route.path))
+    return pages
+
+
+def values(hotel: str, objects: SeededHotel | None) -> dict[str, str]:
+    if objects is None:
+        return {"hotel": hotel, **GHOST_IDS}
+    return {
+        "hotel": hotel,
+        "conversation_id": objects.conversation.id,
+        "draft_id": objects.draft.id,
+    }
+
+
+async def ask(client: httpx.AsyncClient, page: Page, url: str, token: str) -> tuple[int, str]:
+    """The status and the page, the URL asked for masked (the sign-in form echoes it)."""
+    if page.method == "GET":
+        answer = await client.get(url)
+    else:
+        fields = {"form_token": token, **FORMS[page.path]}
+        answer = await client.post(url, data=fields)
+    return answer.status_code, answer.text.replace(url, "<url>")
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_no_page_or_form_reaches_another_hotel(suite: RunningSuite, role: Role) -> None:
+    plaza, sol = await seed_hotel(suite, "plaza"), await seed_hotel(suite, "sol")
+    in_hotels = [p for p in web_routes(suite.app) if p.path.startswith(HOTEL_PREFIX)]
+    problems: list[str] = []
+    before = await snapshot(suite, sol)
+    async with suite.client() as client:
+        await sign_in(client, f"{role.value}@plaza.test")
+        token = form_token(await client.get("/hotels/plaza/inbox"))
+        for page in in_hotels:
+            cases = [("hotel=sol", values("sol", sol), values(GHOST_HOTEL, None))]
+            if "{conversation_id" in page.path or "{draft_id" in page.path:
+                cases.append(("plaza with sol's ids", values("plaza", sol), values("plaza", None)))
+            for label, theirs, nothing in cases:
+                answer = await ask(client, page, page.url(theirs), token)
+                missing = await ask(client, page, page.url(nothing), token)
+                if answer[0] != 404 or answer != missing:
+                    problems.append(f"{page.name} {label}: {answer[0]} vs {missing[0]}")
+            after = await snapshot(suite, sol)
+            if after != before:
+                problems.append(
+                    f"{page.name} changed sol's {[k for k in before if before[k] != after[k]]}"
+                )
+                before = after
+        own = await client.get(f"/hotels/plaza/conversations/{plaza.conversation.id}")
+    assert own.status_code == 200
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_matrix_sees_every_page(suite: RunningSuite) -> None:
+    """Guards the enumeration: were it to find nothing, the matrix would pass on nothing."""
+    names = {page.name for page in web_routes(suite.app)}
+    assert {
+        "GET /hotels/{hotel:str}/inbox",
+        "GET /hotels/{hotel:str}/conversations/{conversation_id:str}",
+        *(f"POST {path}" for path in FORMS),
+        "GET /login",
+        "POST /login",
+        "POST /logout",
+        "POST /language",
+        "GET /",
+        "GET /hotels",
+    } == names
+
+
+async def test_signed_out_every_hotel_page_goes_to_sign_in(suite: RunningSuite) -> None:
+    plaza = await seed_hotel(suite, "plaza")
+    async with suite.client() as client:
+        for page in web_routes(suite.app):
+            if not page.path.startswith(HOTEL_PREFIX):
+                continue
+            status, _ = await ask(client, page, page.url(values("plaza", plaza)), "")
+            assert status == 303, page.name
+
+
+async def test_a_platform_admin_sees_both_hotels(suite: RunningSuite) -> None:
+    plaza, sol = await seed_hotel(suite, "plaza"), await seed_hotel(suite, "sol")
+    await add_member(suite.store, "plaza", "root@platform.test", None, platform_admin=True)
+    async with suite.client() as client:
+        await sign_in(client, "root@platform.test")
+        for hotel in (plaza, sol):
+            page = await client.get(f"/hotels/{hotel.slug}/conversations/{hotel.conversation.id}")
+            assert page.status_code == 200
+            assert hotel.draft.text in page.text
