@@ -50,7 +50,8 @@ async def test_pages_carry_the_security_headers_and_no_inline_code(
         assert page.headers["referrer-policy"] == "same-origin"
         assert not INLINE_SCRIPT.search(page.text), page.url
         assert not INLINE_STYLE.search(page.text), page.url
-        assert "http://" not in page.text and "https://" not in page.text, page.url
+        assert "http://" not in page.text, page.url
+        assert "https://" not in page.text, page.url
     assert script.status_code == style.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert style.headers["x-content-type-options"] == "nosniff"
@@ -197,7 +198,8 @@ async def test_draft_approve_edit_and_reject(suite: RunningSuite, plaza: SeededH
         shown = await client.get(page)
     assert again.status_code == 409
     draft = await suite.store.get_draft("plaza", plaza.draft.id)
-    assert draft is not None and draft.status is DraftStatus.SENT
+    assert draft is not None
+    assert draft.status is DraftStatus.SENT
     assert draft.text == plaza.draft.text
     assert "Assistant, approved by agent@plaza.test" in shown.text
     assert "The assistant proposes" not in shown.text
@@ -222,8 +224,10 @@ async def test_draft_approve_edit_and_reject(suite: RunningSuite, plaza: SeededH
         await post_form(client, page, f"/hotels/plaza/drafts/{third.message.id}-draft/reject")
     edited = await suite.store.get_draft("plaza", f"{second.message.id}-draft")
     rejected = await suite.store.get_draft("plaza", f"{third.message.id}-draft")
-    assert edited is not None and edited.text == "Pets are welcome."
-    assert rejected is not None and rejected.status is DraftStatus.REJECTED
+    assert edited is not None
+    assert edited.text == "Pets are welcome."
+    assert rejected is not None
+    assert rejected.status is DraftStatus.REJECTED
     sent = (await suite.store.list_messages("plaza", plaza.conversation.id)).items
     assert [m.text for m in sent if m.direction.value == "outbound"] == [
         plaza.draft.text,
@@ -327,4 +331,5 @@ async def test_a_hotel_that_is_not_yours_looks_like_one_that_does_not_exist(
         hotels = await client.get("/hotels")
     assert not_mine.status_code == ghost.status_code == sol_conversation.status_code == 404
     assert not_mine.text.replace("/hotels/sol/", "/hotels/ghost/") == ghost.text
-    assert ">Sol<" not in hotels.text and "/hotels/sol/" not in hotels.text
+    assert ">Sol<" not in hotels.text
+    assert "/hotels/sol/" not in hotels.text
