@@ -278,7 +278,8 @@ class _Supervisor:
         modes = {hotel.slug: hotel.mode.value for hotel in DEMO_HOTELS}
         lines = [
             "",
-            f"Begasist demo running at {url}  (API docs: {url}/schema/swagger)",
+            f"Begasist demo running at {url}  (open it and sign in below)",
+            f"API docs: {url}/schema/swagger",
             f"Logins (demo only; passwords kept in {self.data_dir / STATE_FILE}):",
             *(
                 f"  login: {login.email}  password: {login.password}  ({login.description})"

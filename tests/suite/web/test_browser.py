@@ -1,0 +1,212 @@
+"""The staff web app in a real Chromium (Debian's, driven by Playwright), as a person uses it.
+
+One browser per module; each test gets a fresh suite, a fresh browser context
+and reads like the steps a receptionist takes. A page that logs a JavaScript
+error or a Content-Security-Policy violation fails its test. With
+``BEGASIST_SCREENSHOTS=docs/screenshots`` the main pages are saved there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from tests.suite.api.seed import SeededHotel, inbound_message, seed_hotel
+from tests.suite.conftest import PASSWORD, RunningSuite
+from tests.suite.inbox.conftest import publish_received
+
+pytestmark = pytest.mark.anyio
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = os.environ.get("BEGASIST_SCREENSHOTS")
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+MIN_TAP = 44
+NOT_FOUND_LOG = "Failed to load resource: the server responded with a status of 404 (Not Found)"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: apt-get install chromium (.ci/run does)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(chromium))
+        yield launched
+        await launched.close()
+
+
+class Session:
+    """A browser context on the suite, with the errors its pages logged."""
+
+    def __init__(self, context: BrowserContext) -> None:
+        self.context = context
+        self.errors: list[str] = []
+
+    async def page(self) -> Page:
+        page = await self.context.new_page()
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        return page
+
+
+@pytest.fixture
+async def plaza(suite: RunningSuite) -> SeededHotel:
+    return await seed_hotel(suite, "plaza")
+
+
+async def open_session(
+    browser: Browser, suite: RunningSuite, *, viewport: dict[str, int] = DESKTOP, lang: str = "en"
+) -> Session:
+    context = await browser.new_context(
+        base_url=suite.url, viewport=viewport, locale=lang, extra_http_headers={}
+    )
+    return Session(context)
+
+
+@pytest.fixture
+async def desktop(browser: Browser, suite: RunningSuite) -> AsyncIterator[Session]:
+    session = await open_session(browser, suite)
+    yield session
+    errors = list(session.errors)
+    await session.context.close()
+    assert errors == []
+
+
+async def sign_in_as(page: Page, email: str) -> None:
+    await page.goto("/")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def keep(page: Page, name: str) -> None:
+    """Save a screenshot of *page* for the docs, when asked to (``BEGASIST_SCREENSHOTS``)."""
+    if SCREENSHOTS:
+        await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"))
+
+
+async def test_sign_in_lists_the_conversations(desktop: Session, plaza: SeededHotel) -> None:
+    page = await desktop.page()
+    await page.goto("/")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await keep(page, "sign-in")
+    await sign_in_as(page, "agent@plaza.test")
+    await expect(page).to_have_url(re.compile(r"/hotels/plaza/inbox$"))
+    row = page.get_by_role("link", name=re.compile("Ana Lopez"))
+    await expect(row).to_be_visible()
+    await expect(row).to_contain_text("Demo channel")
+    await expect(row).to_contain_text("Draft to approve")
+    await expect(page.get_by_role("status")).to_have_text("Live")
+    await keep(page, "inbox")
+
+
+async def test_open_a_conversation_reply_and_approve_the_draft(
+    desktop: Session, plaza: SeededHotel
+) -> None:
+    page = await desktop.page()
+    await sign_in_as(page, "agent@plaza.test")
+    await page.get_by_role("link", name=re.compile("Ana Lopez")).click()
+    await expect(page.get_by_role("heading", name="Ana Lopez")).to_be_visible()
+    thread = page.get_by_role("list", name="Messages")
+    await expect(thread).to_contain_text("Is breakfast included?")
+    await expect(page.get_by_role("complementary")).to_contain_text("+34600000001")
+    await keep(page, "conversation")
+
+    await page.get_by_label("Your reply").fill("Breakfast is from 7 to 10:30.")
+    await page.get_by_role("button", name="Send", exact=True).click()
+    await expect(thread).to_contain_text("Breakfast is from 7 to 10:30.")
+    await expect(thread).to_contain_text("Queued")
+
+    await page.get_by_role("button", name="Approve").click()
+    await expect(thread).to_contain_text("Yes, breakfast is included at Plaza.")
+    await expect(thread).to_contain_text("Assistant, approved by agent@plaza.test")
+    await expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+
+
+async def test_a_guest_message_arrives_live_without_a_reload(
+    desktop: Session, suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    page = await desktop.page()
+    await sign_in_as(page, "agent@plaza.test")
+    await page.get_by_role("link", name=re.compile("Ana Lopez")).click()
+    await expect(page.get_by_role("status")).to_have_text("Live")
+    await page.evaluate("window.loadedOnce = true")
+    # Through the real path: the bot's event, the suite's consumer, the live notice.
+    await publish_received(suite, inbound_message("plaza", "live-1", text="Can I check in early?"))
+    await publish_received(
+        suite,
+        inbound_message("plaza", "live-2", address="+44700000099", text="Is there parking?"),
+    )
+    thread = page.get_by_role("list", name="Messages")
+    await expect(thread).to_contain_text("Can I check in early?")
+    conversations = page.locator("#conversation-list")
+    await expect(conversations).to_contain_text("Is there parking?")
+    assert await page.evaluate("window.loadedOnce") is True
+
+
+async def test_the_language_switch_is_remembered(desktop: Session, plaza: SeededHotel) -> None:
+    page = await desktop.page()
+    await sign_in_as(page, "agent@plaza.test")
+    await page.get_by_role("button", name="Español").click()
+    await expect(page.get_by_role("link", name="Sin asignar")).to_be_visible()
+    await expect(page.get_by_role("status")).to_have_text("En vivo")
+    await page.reload()
+    await expect(page.get_by_role("link", name="Sin asignar")).to_be_visible()
+    await page.get_by_role("button", name="Cerrar sesión").click()
+    await expect(page.get_by_role("heading", name="Iniciar sesión")).to_be_visible()
+    await page.get_by_role("button", name="English").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+async def test_someone_of_another_hotel_cannot_see_this_one(
+    desktop: Session, suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    await seed_hotel(suite, "sol")
+    page = await desktop.page()
+    await sign_in_as(page, "agent@sol.test")
+    await expect(page).to_have_url(re.compile(r"/hotels/sol/inbox$"))
+    answer = await page.goto(f"/hotels/plaza/conversations/{plaza.conversation.id}")
+    assert answer is not None
+    assert answer.status == 404
+    await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    await expect(page.get_by_text("Ana Lopez")).to_have_count(0)
+    await page.goto("/hotels/plaza/inbox")
+    await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+    # The browser logs each 404 page it was shown: those two are this test's point.
+    assert desktop.errors == [NOT_FOUND_LOG] * 2
+    desktop.errors.clear()
+
+
+async def test_a_phone_shows_one_pane_at_a_time(
+    browser: Browser, suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    session = await open_session(browser, suite, viewport=PHONE)
+    page = await session.page()
+    await sign_in_as(page, "agent@plaza.test")
+    await expect(page.get_by_role("link", name=re.compile("Ana Lopez"))).to_be_visible()
+    await expect(page.get_by_role("heading", name="Plaza")).to_be_hidden()
+    await page.get_by_role("link", name=re.compile("Ana Lopez")).click()
+    await expect(page.get_by_role("heading", name="Ana Lopez")).to_be_visible()
+    await expect(page.get_by_role("link", name=re.compile("Ana Lopez"))).to_be_hidden()
+    await expect(page.get_by_role("complementary")).to_be_hidden()
+    for control in await page.get_by_role("button").all():
+        if await control.is_visible():
+            box = await control.bounding_box()
+            assert box is not None
+            assert box["height"] >= MIN_TAP, await control.inner_text()
+    await keep(page, "phone-conversation")
+    await page.get_by_role("link", name="All conversations").click()
+    await expect(page.get_by_role("link", name=re.compile("Ana Lopez"))).to_be_visible()
+    errors = list(session.errors)
+    await session.context.close()
+    assert errors == []
