@@ -26,10 +26,12 @@ class ChannelSettings(BaseModel):
 
     Subclasses declare secrets as :class:`pydantic.SecretStr` so that the admin
     form, the API and the logs treat them as write-only. Unknown keys are an
-    error, so that a typo in a setting is reported rather than ignored.
+    error, so that a typo in a setting is reported rather than ignored. Each
+    field's docstring is its ``description`` in the JSON Schema: the help text
+    of the admin form generated from it.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     secret_destinations: ClassVar[frozenset[str]] = frozenset()
     """Fields that decide where the secrets are sent (a provider's base URL).
@@ -40,4 +42,7 @@ class ChannelSettings(BaseModel):
     """
 
     enabled: bool = True
+    """Whether the hotel's bot runs the channel; a disabled one keeps its settings."""
     mode: ReplyMode = ReplyMode.SUPERVISED
+    """How the assistant answers guests on this channel, unless a guest or
+    conversation has its own mode."""
