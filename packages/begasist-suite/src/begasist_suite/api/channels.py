@@ -26,9 +26,16 @@ from begasist_suite.channel_settings import (
     bot_settings,
     settings_view,
 )
-from begasist_suite.store.records import Role
+from begasist_suite.services import Services
+from begasist_suite.store.records import ChannelConfig, Role
 
-__all__ = ["BotController", "ChannelSettingsController", "ChannelTypesController"]
+__all__ = [
+    "BotController",
+    "ChannelSettingsController",
+    "ChannelTypesController",
+    "save_channel_config",
+    "send_channel_command",
+]
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +162,7 @@ class ChannelSettingsController(Controller):
             services.secret_box,
             route_key=services.plugins.channel(channel).route_key,
         )
-        await services.store.put_channel_config(config)
-        await _config_changed(services, hotel)
+        await save_channel_config(services, config)
         return settings_view(model, config)
 
     @delete("/{channel:str}", status_code=204)
@@ -181,11 +187,12 @@ class ChannelSettingsController(Controller):
         hotel = access.hotel.slug
         if await services.store.get_channel_config(hotel, channel) is None:
             raise NotFoundException("not found")
-        event = make_event(
-            hotel, ChannelCommand(channel=channel, command=data.command, arguments=data.arguments)
+        event_id = await send_channel_command(
+            services,
+            hotel,
+            ChannelCommand(channel=channel, command=data.command, arguments=data.arguments),
         )
-        await services.publisher.publish(services.names.control(hotel), event)
-        return {"event_id": event.id}
+        return {"event_id": event_id}
 
 
 class BotController(Controller):
@@ -230,6 +237,19 @@ def _model(services: ServicesDep, channel: str) -> Any:
         return services.plugins.channel(channel).Settings
     except UnknownChannel:
         return None
+
+
+async def save_channel_config(services: Services, config: ChannelConfig) -> None:
+    """Store a hotel's channel settings and tell its bot (the API's PUT, the web app's forms)."""
+    await services.store.put_channel_config(config)
+    await _config_changed(services, config.hotel)
+
+
+async def send_channel_command(services: Services, hotel: str, command: ChannelCommand) -> str:
+    """Send *command* to the hotel's bot; the id of its event."""
+    event = make_event(hotel, command)
+    await services.publisher.publish(services.names.control(hotel), event)
+    return event.id
 
 
 async def _config_changed(services: ServicesDep, hotel: str) -> None:

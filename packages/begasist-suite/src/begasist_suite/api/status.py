@@ -14,14 +14,26 @@ from litestar.params import PathParameter
 from pydantic import BaseModel
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
+from begasist_suite.services import Services
 from begasist_suite.store.records import ChannelStatus, Role
 
-__all__ = ["DeadLetterController", "StatusController"]
+__all__ = [
+    "DEAD_ID_PATTERN",
+    "ChannelStatusView",
+    "DeadLetterController",
+    "StatusAnswer",
+    "StatusController",
+    "hotel_dead_letters",
+    "hotel_status",
+    "retry_hotel_dead_letter",
+]
 
 PAIRING_QR_KEY = "qr"
 """The channel key a pairing channel writes its QR payload to (``context.keys.set("qr", ...)``)."""
 
 DEAD_LETTER_SCAN = 1000
+DEAD_ID_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}$"
+"""A dead-letter stream entry id."""
 
 
 class ChannelStatusView(BaseModel):
@@ -49,29 +61,7 @@ class StatusController(Controller):
     @get("/")
     async def status(self, access: AccessDep, services: ServicesDep) -> StatusAnswer:
         """Whether the hotel's bot is alive, and each channel's state and pairing QR."""
-        hotel = access.hotel.slug
-        presence = await Presence(services.redis, services.names, hotel, ttl=_NO_TTL).read()
-        recorded: dict[str, ChannelStatus] = {
-            s.channel: s for s in await services.store.list_channel_states(hotel)
-        }
-        configured = {c.channel for c in await services.store.list_channel_configs(hotel)}
-        views = []
-        for channel in sorted(configured | set(recorded)):
-            state = recorded.get(channel)
-            qr = await ChannelKeys(services.redis, services.names, hotel, channel).get(
-                PAIRING_QR_KEY
-            )
-            views.append(
-                ChannelStatusView(
-                    channel=channel,
-                    state=None if state is None else state.state.value,
-                    detail=None if state is None else state.detail,
-                    restarts=0 if state is None else state.restarts,
-                    at=None if state is None else state.at.isoformat(),
-                    pairing_qr=None if qr is None else qr.decode("utf-8", "replace"),
-                )
-            )
-        return StatusAnswer(bot_online=presence is not None, presence=presence, channels=views)
+        return await hotel_status(services, access.hotel.slug)
 
 
 class DeadLetterController(Controller):
@@ -82,26 +72,64 @@ class DeadLetterController(Controller):
     async def list_dead_letters(self, access: AccessDep, services: ServicesDep) -> list[DeadLetter]:
         """This hotel's events that failed their last delivery, newest first, with the error."""
         access.require(Role.MANAGER)
-        letters = await services.dead_letters.list(count=DEAD_LETTER_SCAN)
-        return [d for d in letters if _hotel_of(d) == access.hotel.slug]
+        return await hotel_dead_letters(services, access.hotel.slug)
 
     @post("/{dead_id:str}/retry", status_code=202)
     async def retry_dead_letter(
         self,
-        dead_id: Annotated[str, PathParameter(pattern=r"^[0-9]{1,20}-[0-9]{1,20}$")],
+        dead_id: Annotated[str, PathParameter(pattern=DEAD_ID_PATTERN)],
         access: AccessDep,
         services: ServicesDep,
     ) -> dict[str, str]:
         """Put the event back on the stream it came from."""
         access.require(Role.MANAGER)
-        letters = await services.dead_letters.list(count=DEAD_LETTER_SCAN)
-        if not any(d.id == dead_id and _hotel_of(d) == access.hotel.slug for d in letters):
-            raise NotFoundException("not found")
-        try:
-            new_id = await services.dead_letters.retry(dead_id)
-        except UnknownDeadLetter:
-            raise NotFoundException("not found") from None
-        return {"entry_id": new_id.decode()}
+        return {"entry_id": await retry_hotel_dead_letter(services, access.hotel.slug, dead_id)}
+
+
+async def hotel_status(services: Services, hotel: str) -> StatusAnswer:
+    """The hotel's bot presence and each channel's last state and pairing QR."""
+    presence = await Presence(services.redis, services.names, hotel, ttl=_NO_TTL).read()
+    recorded: dict[str, ChannelStatus] = {
+        s.channel: s for s in await services.store.list_channel_states(hotel)
+    }
+    configured = {c.channel for c in await services.store.list_channel_configs(hotel)}
+    views = []
+    for channel in sorted(configured | set(recorded)):
+        state = recorded.get(channel)
+        qr = await ChannelKeys(services.redis, services.names, hotel, channel).get(PAIRING_QR_KEY)
+        views.append(
+            ChannelStatusView(
+                channel=channel,
+                state=None if state is None else state.state.value,
+                detail=None if state is None else state.detail,
+                restarts=0 if state is None else state.restarts,
+                at=None if state is None else state.at.isoformat(),
+                pairing_qr=None if qr is None else qr.decode("utf-8", "replace"),
+            )
+        )
+    return StatusAnswer(bot_online=presence is not None, presence=presence, channels=views)
+
+
+async def hotel_dead_letters(services: Services, hotel: str) -> list[DeadLetter]:
+    """*hotel*'s dead letters among the newest of the shared dead stream, newest first."""
+    letters = await services.dead_letters.list(count=DEAD_LETTER_SCAN)
+    return [d for d in letters if _hotel_of(d) == hotel]
+
+
+async def retry_hotel_dead_letter(services: Services, hotel: str, dead_id: str) -> str:
+    """Put *hotel*'s dead letter *dead_id* back on its stream; the new entry's id.
+
+    404 for an id that is not one of *hotel*'s dead letters, as for one that
+    does not exist.
+    """
+    letters = await services.dead_letters.list(count=DEAD_LETTER_SCAN)
+    if not any(d.id == dead_id and _hotel_of(d) == hotel for d in letters):
+        raise NotFoundException("not found")
+    try:
+        new_id = await services.dead_letters.retry(dead_id)
+    except UnknownDeadLetter:
+        raise NotFoundException("not found") from None
+    return new_id.decode()
 
 
 def _hotel_of(letter: DeadLetter) -> str | None:
