@@ -17,6 +17,7 @@ from begasist_suite.api.dependencies import PrincipalDep, ServicesDep
 from begasist_suite.auth.credentials import digest, new_secret, verify_password
 from begasist_suite.auth.principal import SESSION_COOKIE
 from begasist_suite.auth.rate_limit import LoginLimiter
+from begasist_suite.auth.token_lifetimes import check_token_lifetime
 from begasist_suite.store.records import Credential, CredentialKind, Membership, Role
 
 __all__ = ["AuthController", "LoginAnswer", "MeController", "sign_in"]
@@ -208,7 +209,11 @@ class MeController(Controller):
     async def create_token(
         self, data: JSONBody[TokenBody], principal: PrincipalDep, services: ServicesDep
     ) -> NewToken:
-        """A new personal API token: use it as ``Authorization: Bearer <token>``."""
+        """A new personal API token: use it as ``Authorization: Bearer <token>``.
+
+        Asked for with a token that expires, the new one must expire no later
+        (403 otherwise): a token never mints one that outlives it.
+        """
         view = user_view(principal)
         secret = new_secret("api_token")
         expires = (
@@ -216,6 +221,7 @@ class MeController(Controller):
             if data.expires_in_days is None
             else utc_now() + timedelta(days=data.expires_in_days)
         )
+        check_token_lifetime(principal, expires)
         credential = await services.store.add_credential(
             Credential(
                 digest=digest(secret),

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from begasist_suite.api.auth import NewToken, TokenView, _token_view
 from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
 from begasist_suite.auth.credentials import digest, new_secret
+from begasist_suite.auth.token_lifetimes import check_token_lifetime
 from begasist_suite.store.records import Credential, CredentialKind, Hotel, Membership, Role
 
 __all__ = ["HotelController"]
@@ -189,10 +190,18 @@ class HotelController(Controller):
 
     @post("/{hotel:str}/bot-tokens", status_code=201)
     async def create_bot_token(
-        self, data: JSONBody[BotTokenBody], access: AccessDep, services: ServicesDep
+        self,
+        data: JSONBody[BotTokenBody],
+        access: AccessDep,
+        principal: PrincipalDep,
+        services: ServicesDep,
     ) -> NewToken:
-        """A token for the hotel's channelbot (``BEGASIST_BOT_TOKEN``); shown once."""
+        """A token for the hotel's channelbot (``BEGASIST_BOT_TOKEN``); shown once.
+
+        Bot tokens never expire, so a personal token that expires cannot make one (403).
+        """
         access.require(Role.OWNER)
+        check_token_lifetime(principal, None)
         secret = new_secret("bot_token")
         credential = await services.store.add_credential(
             Credential(
