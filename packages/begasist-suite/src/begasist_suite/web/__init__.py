@@ -19,11 +19,15 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from begasist_suite.web.actions import ConversationActions
+from begasist_suite.web.assistant_pages import AssistantPages
+from begasist_suite.web.channel_pages import ChannelPages
 from begasist_suite.web.errors import WEB_EXCEPTION_HANDLERS
 from begasist_suite.web.inbox_pages import InboxPages
+from begasist_suite.web.operations_pages import OperationsPages
 from begasist_suite.web.pages import jinja_environment
 from begasist_suite.web.security import STATIC_HEADERS, SecurityHeadersMiddleware
 from begasist_suite.web.session_pages import SessionPages
+from begasist_suite.web.team_pages import TeamPages
 
 __all__ = ["STATIC_PATH", "install"]
 
@@ -35,7 +39,15 @@ def install(app_config: AppConfig) -> AppConfig:
     """Add the web app to *app_config* (an ``on_app_init`` hook of the suite's app)."""
     pages = Router(
         path="/",
-        route_handlers=[SessionPages, InboxPages, ConversationActions],
+        route_handlers=[
+            SessionPages,
+            InboxPages,
+            ConversationActions,
+            ChannelPages,
+            AssistantPages,
+            TeamPages,
+            OperationsPages,
+        ],
         middleware=[SecurityHeadersMiddleware],
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,

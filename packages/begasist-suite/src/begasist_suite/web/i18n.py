@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
     "LANGUAGE_COOKIE",
+    "N_",
     "Language",
     "choose_language",
     "language",
@@ -74,6 +75,11 @@ class Language:
         if elapsed.total_seconds() < 60:
             return self.gettext("now")
         return format_timedelta(elapsed, granularity="minute", format="short", locale=self.code)
+
+
+def N_(message: str) -> str:
+    """Marks *message* for the catalogs where it is written; translated where it is shown."""
+    return message
 
 
 @cache

@@ -14,9 +14,10 @@ from litestar.response import Template
 
 from begasist_suite.auth.principal import HotelAccess, Principal
 from begasist_suite.services import Services
-from begasist_suite.store.records import Hotel, User
+from begasist_suite.store.records import Hotel, Role, User
 from begasist_suite.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Language, choose_language, language
 from begasist_suite.web.security import FORM_COOKIE, new_form_token
+from begasist_suite.web.settings_form import help_parts
 
 __all__ = [
     "TEMPLATES_DIR",
@@ -55,6 +56,7 @@ def jinja_environment() -> Environment:
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],
     )
+    environment.globals["help_parts"] = help_parts
     environment.install_gettext_callables(  # type: ignore[attr-defined]
         _gettext, _ngettext, newstyle=True
     )
@@ -78,6 +80,11 @@ class Chrome:
     form_token: str
     hotels: tuple[Hotel, ...] = ()
     access: HotelAccess | None = None
+
+    def can(self, role: str) -> bool:
+        """Whether the person's role in this page's hotel includes *role* (the menu shows
+        only the pages it allows)."""
+        return self.access is not None and self.access.role.includes(Role(role))
 
 
 async def load_chrome(

@@ -1,15 +1,19 @@
-// Live updates for the inbox pages: our own small script, loaded by every page.
+// Live updates for the hotel's pages: our own small script, loaded by every page.
 //
 // It opens the hotel's live socket (/api/v1/hotels/{hotel}/live: same origin,
 // the session cookie authenticates it), shows its state in the top bar, and on
-// every notice fetches the page again and swaps the parts marked
-// data-live-region, keeping each pane's scroll position and never touching a
-// region the person is typing in. Without this script the pages work the same,
-// with a reload for news.
+// every notice fetches the page again (its address in body's data-here: a page
+// that answered a form is fetched at its own address, never posted again) and
+// swaps the parts marked data-live-region, keeping each pane's scroll position
+// and never touching a region the person is typing in. A region marked
+// data-poll-seconds (a channel pairing: its QR code changes with no notice) is
+// also fetched that often while it is on the page. Without this script the
+// pages work the same, with a reload for news.
 (function () {
   "use strict";
 
   var hotel = document.body.dataset.hotel;
+  var here = document.body.dataset.here || window.location.href;
   var indicator = document.getElementById("live-status");
   if (!hotel || !indicator || !window.WebSocket || !window.fetch) {
     return;
@@ -65,16 +69,19 @@
   }
 
   function refresh() {
+    if (!document.querySelector("[data-live-region]")) {
+      return; // nothing on this page changes with the news
+    }
     if (fetching) {
       again = true;
       return;
     }
     fetching = true;
-    fetch(window.location.href, { credentials: "same-origin", headers: { accept: "text/html" } })
+    fetch(here, { credentials: "same-origin", headers: { accept: "text/html" } })
       .then(function (response) {
         if (!response.ok || response.redirected) {
-          // Signed out or gone: a reload shows the sign-in or error page.
-          window.location.reload();
+          // Signed out or gone: opening the page shows the sign-in or error page.
+          window.location.assign(here);
           return null;
         }
         return response.text();
@@ -129,9 +136,19 @@
     };
   }
 
+  function poll() {
+    var region = document.querySelector("[data-poll-seconds]");
+    var seconds = region ? parseInt(region.dataset.pollSeconds, 10) : 0;
+    if (seconds > 0) {
+      refresh();
+    }
+    window.setTimeout(poll, Math.max(seconds, 5) * 1000);
+  }
+
   var thread = document.querySelector(".thread-pane");
   if (thread) {
     thread.scrollTop = thread.scrollHeight; // the latest messages first in view
   }
   connect();
+  window.setTimeout(poll, 5000);
 })();
