@@ -2,7 +2,9 @@
 
 One browser per module; each test gets a fresh suite, a fresh browser context
 and reads like the steps a receptionist takes. A page that logs a JavaScript
-error or a Content-Security-Policy violation fails its test. With
+error or a Content-Security-Policy violation fails its test, and so does a
+serious or critical accessibility violation found by axe-core (run on every
+page the tests look at, through :func:`accessible`). With
 ``BEGASIST_SCREENSHOTS=docs/screenshots`` the main pages are saved there.
 """
 
@@ -14,11 +16,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.async_playwright import Axe
+from begasist_core import ChannelKeys, ChannelState, ChannelStateChanged
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.suite.api.seed import SeededHotel, inbound_message, seed_hotel
 from tests.suite.conftest import PASSWORD, RunningSuite
-from tests.suite.inbox.conftest import publish_received
+from tests.suite.inbox.conftest import publish, publish_received
 
 pytestmark = pytest.mark.anyio
 
@@ -28,6 +32,11 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 MIN_TAP = 44
 NOT_FOUND_LOG = "Failed to load resource: the server responded with a status of 404 (Not Found)"
+UNPROCESSABLE_LOG = (
+    "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)"
+)
+BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+AXE = Axe()
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +101,30 @@ async def sign_in_as(page: Page, email: str) -> None:
 async def keep(page: Page, name: str) -> None:
     """Save a screenshot of *page* for the docs, when asked to (``BEGASIST_SCREENSHOTS``)."""
     if SCREENSHOTS:
-        await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"))
+        await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
+
+async def accessible(page: Page) -> None:
+    """Fail on any serious or critical axe-core violation of *page* as it is now.
+
+    Playwright evaluates axe's script through the browser's debugging protocol,
+    which the page's Content-Security-Policy does not apply to: the policy stays
+    as strict in these tests as in production.
+    """
+    results = await AXE.run(page)
+    blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    report = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+        for v in blocking
+    ]
+    assert report == [], f"{page.url}:\n" + "\n".join(report)
 
 
 async def test_sign_in_lists_the_conversations(desktop: Session, plaza: SeededHotel) -> None:
     page = await desktop.page()
     await page.goto("/")
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await accessible(page)
     await keep(page, "sign-in")
     await sign_in_as(page, "agent@plaza.test")
     await expect(page).to_have_url(re.compile(r"/hotels/plaza/inbox$"))
@@ -107,6 +133,7 @@ async def test_sign_in_lists_the_conversations(desktop: Session, plaza: SeededHo
     await expect(row).to_contain_text("Demo channel")
     await expect(row).to_contain_text("Draft to approve")
     await expect(page.get_by_role("status")).to_have_text("Live")
+    await accessible(page)
     await keep(page, "inbox")
 
 
@@ -120,6 +147,7 @@ async def test_open_a_conversation_reply_and_approve_the_draft(
     thread = page.get_by_role("list", name="Messages")
     await expect(thread).to_contain_text("Is breakfast included?")
     await expect(page.get_by_role("complementary")).to_contain_text("+34600000001")
+    await accessible(page)
     await keep(page, "conversation")
 
     await page.get_by_label("Your reply").fill("Breakfast is from 7 to 10:30.")
@@ -162,6 +190,7 @@ async def test_the_language_switch_is_remembered(desktop: Session, plaza: Seeded
     await expect(page.get_by_role("status")).to_have_text("En vivo")
     await page.reload()
     await expect(page.get_by_role("link", name="Sin asignar")).to_be_visible()
+    await accessible(page)
     await page.get_by_role("button", name="Cerrar sesión").click()
     await expect(page.get_by_role("heading", name="Iniciar sesión")).to_be_visible()
     await page.get_by_role("button", name="English").click()
@@ -180,6 +209,7 @@ async def test_someone_of_another_hotel_cannot_see_this_one(
     assert answer.status == 404
     await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     await expect(page.get_by_text("Ana Lopez")).to_have_count(0)
+    await accessible(page)
     await page.goto("/hotels/plaza/inbox")
     await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     # The browser logs each 404 page it was shown: those two are this test's point.
@@ -204,9 +234,154 @@ async def test_a_phone_shows_one_pane_at_a_time(
             box = await control.bounding_box()
             assert box is not None
             assert box["height"] >= MIN_TAP, await control.inner_text()
+    await accessible(page)
     await keep(page, "phone-conversation")
     await page.get_by_role("link", name="All conversations").click()
     await expect(page.get_by_role("link", name=re.compile("Ana Lopez"))).to_be_visible()
     errors = list(session.errors)
     await session.context.close()
     assert errors == []
+
+
+async def test_a_channel_secret_is_saved_and_then_shown_only_as_set(
+    desktop: Session, plaza: SeededHotel
+) -> None:
+    page = await desktop.page()
+    await sign_in_as(page, "manager@plaza.test")
+    await page.get_by_role("link", name="Channels").click()
+    await expect(page.get_by_role("heading", name="Channels", exact=True)).to_be_visible()
+    await accessible(page)
+    await keep(page, "channels")
+    await page.get_by_role("link", name="Set up WhatsApp").click()
+    await page.get_by_label("Phone number ID").fill("1234567890")
+    await page.get_by_label("WABA ID").fill("555")
+    token = page.get_by_role("group", name=re.compile("Access token"))
+    await expect(token).to_contain_text("not set")
+    await token.get_by_label("Set to").fill("EAAG-secret-access-token")
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    token = page.get_by_role("group", name=re.compile("Access token"))
+    await expect(token.locator("legend")).to_contain_text("set")
+    await expect(token.locator("legend")).not_to_contain_text("not set")
+    await expect(token.get_by_label("Replace with")).to_have_value("")
+    assert "EAAG-secret-access-token" not in await page.content()
+    await accessible(page)
+    await keep(page, "channel-settings")
+
+
+async def test_a_settings_error_is_shown_next_to_its_field(
+    desktop: Session, plaza: SeededHotel
+) -> None:
+    page = await desktop.page()
+    await sign_in_as(page, "manager@plaza.test")
+    await page.goto("/hotels/plaza/channels/email")
+    await page.get_by_label("IMAP port").fill("70000")
+    await page.get_by_role("button", name="Save settings").click()
+    port = page.locator(".field", has=page.get_by_label("IMAP port"))
+    await expect(port).to_contain_text("Too large.")
+    await expect(page.get_by_label("IMAP port")).to_have_value("70000")
+    await expect(page.get_by_label("IMAP port")).to_have_accessible_description(
+        re.compile("Too large.")
+    )
+    await accessible(page)
+    # The browser logs the 422 page it was shown: that answer is this test's point.
+    assert desktop.errors == [UNPROCESSABLE_LOG]
+    desktop.errors.clear()
+
+
+async def test_the_pairing_qr_shows_live_and_goes_once_paired(
+    desktop: Session, suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    page = await desktop.page()
+    await sign_in_as(page, "manager@plaza.test")
+    await page.goto("/hotels/plaza/channels/whatsapp")
+    await page.get_by_label("Transport").select_option("linked")
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    await expect(page.get_by_text("Live", exact=True)).to_be_visible()
+    await page.evaluate("window.loadedOnce = true")
+    # What the linked transport does while it pairs: the QR in its key, then the state,
+    # through the bot's event and the suite's consumer to the page's live socket.
+    keys = ChannelKeys(suite.redis, suite.names, "plaza", "whatsapp")
+    await keys.set("qr", "2@first-code,abc,XYZ==")
+    await publish(suite, ChannelStateChanged(channel="whatsapp", state=ChannelState.PAIRING))
+    qr = page.get_by_role("img", name=re.compile("Pairing QR code"))
+    await expect(qr).to_be_visible()
+    await expect(page.get_by_text("Waiting to be paired")).to_be_visible()
+    assert await qr.evaluate("image => image.naturalWidth") > 200
+    first = await qr.get_attribute("src")
+    await accessible(page)
+    await keep(page, "channel-pairing")
+    await keys.set("qr", "2@second-code,def,XYZ==")  # the phone's code rotates: no notice
+    await expect(qr).not_to_have_attribute("src", first or "")
+    await keys.delete("qr")
+    await publish(suite, ChannelStateChanged(channel="whatsapp", state=ChannelState.RUNNING))
+    await expect(qr).to_have_count(0)
+    await expect(page.get_by_text("Running", exact=True)).to_be_visible()
+    assert await page.evaluate("window.loadedOnce") is True
+
+
+async def test_the_faq_is_edited_in_two_languages(desktop: Session, plaza: SeededHotel) -> None:
+    page = await desktop.page()
+    await sign_in_as(page, "manager@plaza.test")
+    await page.get_by_role("link", name="Assistant").click()
+    await page.get_by_label("Add a language").fill("es")
+    await page.get_by_role("button", name="Add language").click()
+    new = page.get_by_role("article", name="New entry")
+    await new.get_by_label("Intent").fill("parking")
+    english = new.get_by_role("group", name="English")
+    await english.get_by_label("Keywords").fill("parking, car park")
+    await english.get_by_label("Answer").fill("Parking is free for guests.")
+    spanish = new.get_by_role("group", name="Spanish")
+    await spanish.get_by_label("Keywords").fill("aparcamiento")
+    await spanish.get_by_label("Answer").fill("El aparcamiento es gratis.")
+    await new.get_by_role("button", name="Add entry").click()
+    saved = page.get_by_role("status").filter(has_text="The FAQ entry is saved")
+    await expect(saved).to_be_visible()
+    entry = page.get_by_role("article", name="parking")
+    await expect(entry.get_by_role("group", name="Spanish").get_by_label("Answer")).to_have_value(
+        "El aparcamiento es gratis."
+    )
+    await (
+        entry.get_by_role("group", name="English")
+        .get_by_label("Answer")
+        .fill("Parking is free, in the garage.")
+    )
+    await entry.get_by_role("button", name="Save entry").click()
+    entry = page.get_by_role("article", name="parking")
+    await expect(entry.get_by_role("group", name="English").get_by_label("Answer")).to_have_value(
+        "Parking is free, in the garage."
+    )
+    await accessible(page)
+    await keep(page, "assistant")
+
+
+async def test_a_bot_token_is_shown_once(desktop: Session, plaza: SeededHotel) -> None:
+    page = await desktop.page()
+    await sign_in_as(page, "owner@plaza.test")
+    await page.get_by_role("link", name="Team").click()
+    await page.get_by_label("Name of the new bot token").fill("front desk bot")
+    await page.get_by_role("button", name="Create bot token").click()
+    shown = page.get_by_label("Token", exact=True)
+    await expect(shown).to_have_value(re.compile("^bgb_"))
+    secret = await shown.input_value()
+    await expect(page.get_by_text("it is shown this once")).to_be_visible()
+    await accessible(page)
+    await keep(page, "team-token")
+    await page.get_by_role("link", name="Team").click()
+    await expect(page.get_by_role("cell", name="front desk bot")).to_be_visible()
+    assert secret not in await page.content()
+    await accessible(page)
+
+
+async def test_operations_shows_the_bot_and_failed_deliveries(
+    desktop: Session, plaza: SeededHotel
+) -> None:
+    page = await desktop.page()
+    await sign_in_as(page, "manager@plaza.test")
+    await page.get_by_role("link", name="Operations").click()
+    await expect(page.get_by_text("provider said no")).to_be_visible()
+    await accessible(page)
+    await keep(page, "operations")
+    await page.get_by_role("button", name=re.compile("^Retry")).click()
+    await expect(page.get_by_text("Nothing failed.")).to_be_visible()
