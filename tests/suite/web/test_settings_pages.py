@@ -10,7 +10,13 @@ from begasist_core import utc_now
 from begasist_suite.auth.credentials import digest
 from begasist_suite.store.records import CredentialKind, Role
 
-from tests.suite.api.seed import SeededHotel, bearer, bury_outbound, seed_hotel
+from tests.suite.api.seed import (
+    SeededHotel,
+    bearer,
+    bury_outbound,
+    put_demo_settings,
+    seed_hotel,
+)
 from tests.suite.conftest import RunningSuite
 from tests.suite.web.conftest import form_token, post_form, sign_in
 
@@ -145,6 +151,7 @@ async def test_responder_language_and_fallback_through_the_api_validation(
 async def test_a_channel_mode_changes_and_nothing_else(
     suite: RunningSuite, plaza: SeededHotel
 ) -> None:
+    await put_demo_settings(suite, "plaza", {"simulated_guest_interval_seconds": 30})
     before = await suite.store.get_channel_config("plaza", "demo")
     assert before is not None
     async with suite.client() as client:
