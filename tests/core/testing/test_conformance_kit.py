@@ -170,6 +170,15 @@ class ConstrainedOptionalSecrets(ProbeChannel):
     Settings = ConstrainedSettings
 
 
+class VerifyFoldsCase(ProbeChannel):
+    @classmethod
+    def verify(cls, request: WebhookRequest, settings: Any) -> WebhookResponse:
+        given = request.headers.get("x-token", "").strip().lower()
+        if given != cls.token_of(settings):
+            raise WebhookSignatureError("bad token")
+        return WebhookResponse()
+
+
 class UndeclaredHostSettings(ChannelSettings):
     api_token: SecretStr
     api_host: str = "api.probe.test"
@@ -318,6 +327,15 @@ class TestConstrainedOptionalSecrets(TestGoodProbe):
     channel_class = ConstrainedOptionalSecrets
 
 
+class TestVerifyFoldsCase(TestGoodProbe):
+    channel_class = VerifyFoldsCase
+
+
+class TestVerifyFoldsCaseAllowed(TestGoodProbe):
+    channel_class = VerifyFoldsCase
+    accepted_credential_alterations = frozenset({"upper-case", "leading-space", "trailing-space"})
+
+
 class TestUndeclaredHost(TestGoodProbe):
     channel_class = UndeclaredHost
 
@@ -357,6 +375,7 @@ class TestAppSettingsDeclared(TestGoodProbe):
 
 GARBAGE_TEST = "test_parse_of_garbage_raises_only_parse_error"
 RUN_TEST = "test_run_returns_promptly_when_cancelled"
+SPELLING_TEST = "test_verify_rejects_credentials_spelt_otherwise"
 DESTINATIONS_TEST = "test_settings_declare_where_secrets_go"
 APP_DESTINATIONS_TEST = "test_app_settings_declare_where_secrets_go"
 
@@ -390,6 +409,7 @@ def probe_pytester(
         "TestGoodProbe",
         "TestSecretsInAList",
         "TestConstrainedOptionalSecrets",
+        "TestVerifyFoldsCaseAllowed",
         "TestDeclaredDestinations",
         "TestNoSecretNoDeclaration",
         "TestAppSettingsDeclared",
@@ -454,6 +474,16 @@ def test_a_good_channel_passes_every_check(
             {RUN_TEST},
             "returned before it was cancelled",
             id="run-returns-at-once",
+        ),
+        pytest.param(
+            "TestVerifyFoldsCase",
+            {
+                f"{SPELLING_TEST}[upper-case]",
+                f"{SPELLING_TEST}[leading-space]",
+                f"{SPELLING_TEST}[trailing-space]",
+            },
+            "accepted a credential spelt otherwise",
+            id="verify-folds-case",
         ),
         pytest.param(
             "TestUndeclaredHost",

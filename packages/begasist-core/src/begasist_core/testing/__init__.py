@@ -20,6 +20,7 @@ pytest.register_assert_rewrite(
 )
 
 from begasist_core.testing.conformance import (  # noqa: E402
+    CREDENTIAL_ALTERATIONS,
     GARBAGE_BODIES,
     RUN_STOP_LIMIT_SECONDS,
     ChannelConformance,
@@ -38,6 +39,7 @@ from begasist_core.testing.harness import (  # noqa: E402
 from begasist_core.testing.settings_checks import SECRET_FIELD_PATTERN  # noqa: E402
 
 __all__ = [
+    "CREDENTIAL_ALTERATIONS",
     "DEFAULT_HOTEL",
     "GARBAGE_BODIES",
     "RUN_STOP_LIMIT_SECONDS",

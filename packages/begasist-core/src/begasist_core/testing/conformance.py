@@ -8,7 +8,7 @@ channel on the test Redis.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final
 
 import anyio
@@ -37,6 +37,7 @@ from begasist_core.testing.harness import (
 from begasist_core.testing.settings_checks import SettingsChecks
 
 __all__ = [
+    "CREDENTIAL_ALTERATIONS",
     "GARBAGE_BODIES",
     "RUN_STOP_LIMIT_SECONDS",
     "ChannelConformance",
@@ -46,6 +47,18 @@ RUN_STOP_LIMIT_SECONDS: Final = 1.0
 """How long ``run()`` may take to return once cancelled."""
 
 _DEEP: Final = 100_000
+
+CREDENTIAL_ALTERATIONS: Final[Mapping[str, Callable[[str], str]]] = {
+    "upper-case": str.upper,
+    "lower-case": str.lower,
+    "leading-space": lambda value: " " + value,
+    "trailing-space": lambda value: value + " ",
+    "truncated": lambda value: value[:-1],
+    # How the suite hands on a header sent twice: the values joined by a comma.
+    "repeated": lambda value: f"{value}, {value}",
+}
+"""Other spellings of a credential header's value; ``verify`` must refuse each one
+that differs from what the provider sent (exempt one with ``accepted_credential_alterations``)."""
 
 GARBAGE_BODIES: Final[Mapping[str, bytes]] = {
     "empty": b"",
@@ -96,6 +109,9 @@ class ChannelConformance(SettingsChecks):
     """Headers of the garbage webhooks."""
     signature_covers_body: ClassVar[bool] = True
     """The webhook signature signs the body, so a changed body must be rejected."""
+    accepted_credential_alterations: ClassVar[frozenset[str]] = frozenset()
+    """Names in :data:`CREDENTIAL_ALTERATIONS` the provider's header format tolerates
+    (a list of signatures that allows spaces, say): those are not checked."""
     run_warmup_seconds: ClassVar[float] = 0.3
     """How long ``run()`` runs before the cancellation test cancels it."""
 
@@ -132,6 +148,13 @@ class ChannelConformance(SettingsChecks):
         )
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "credential_alteration" in metafunc.fixturenames:
+            names = [
+                name
+                for name in CREDENTIAL_ALTERATIONS
+                if name not in self.accepted_credential_alterations
+            ]
+            metafunc.parametrize("credential_alteration", names, ids=names)
         if "garbage_body" in metafunc.fixturenames:
             bodies = dict(GARBAGE_BODIES)
             for index, body in enumerate(self.extra_garbage_bodies):
@@ -297,6 +320,39 @@ class ChannelConformance(SettingsChecks):
         with pytest.raises(WebhookRejected):
             self.channel_class.verify(bare, self._settings(channel_settings))
 
+    def test_verify_rejects_credentials_spelt_otherwise(
+        self,
+        signed_webhook: WebhookRequest | None,
+        channel_settings: Mapping[str, Any],
+        credential_alteration: str,
+    ) -> None:
+        """A credential header is compared exactly as the provider sends it: no case-folding,
+        no trimming, and a header sent twice is not the header sent once."""
+        request = self._require_signed(signed_webhook)
+        settings = self._settings(channel_settings)
+        credentials = _credential_headers(self.channel_class, request, settings)
+        if not credentials:
+            pytest.skip("no header of the signed webhook is needed on its own")
+        alter = CREDENTIAL_ALTERATIONS[credential_alteration]
+        accepted = []
+        for name in credentials:
+            value = request.headers[name]
+            altered = alter(value)
+            if altered == value:
+                continue  # this spelling is the provider's own
+            changed = request.model_copy(update={"headers": {**request.headers, name: altered}})
+            try:
+                self.channel_class.verify(changed, settings)
+            except WebhookRejected:
+                continue
+            accepted.append(f"{name}: {altered!r}")
+        assert not accepted, (
+            f"verify() accepted a credential spelt otherwise ({credential_alteration}): "
+            f"{'; '.join(accepted)}. Compare the whole header value exactly as the provider "
+            "sends it (hmac.compare_digest, no strip() or lower()); list a spelling the "
+            "provider's format allows in accepted_credential_alterations"
+        )
+
     async def test_parse_of_the_signed_webhook_gives_events_of_this_channel(
         self,
         signed_webhook: WebhookRequest | None,
@@ -341,6 +397,20 @@ def _overrides(channel_class: type[Channel[Any]], name: str) -> bool:
     """Whether a class between *channel_class* and Channel defines *name* itself."""
     own = [klass for klass in channel_class.__mro__ if issubclass(klass, Channel)]
     return any(name in vars(klass) for klass in own if klass is not Channel)
+
+
+def _credential_headers(
+    channel_class: type[Channel[Any]], request: WebhookRequest, settings: ChannelSettings
+) -> list[str]:
+    """The headers of *request* without each of which, alone, ``verify`` refuses it."""
+    needed = []
+    for name in request.headers:
+        without = {key: value for key, value in request.headers.items() if key != name}
+        try:
+            channel_class.verify(request.model_copy(update={"headers": without}), settings)
+        except WebhookRejected:
+            needed.append(name)
+    return needed
 
 
 def _overlong_text(limit: int, shape: str) -> str | None:
