@@ -54,6 +54,7 @@ import signal
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -91,6 +92,8 @@ MAX_GUESTS = 200
 """Guests per hotel: one page of the conversation list."""
 STARTUP_SECONDS = 120.0
 """Bound on everything before the load (bots up, warm-up stored) and after it (counting)."""
+WARM_UP_SECONDS = 60.0
+"""How long the warm-up messages may take to be stored (within STARTUP_SECONDS)."""
 
 
 def parse_args() -> argparse.Namespace:
@@ -262,7 +265,7 @@ async def warm_up(system: System, ledger: Ledger, guests: int) -> list[tuple[str
         for guest in range(guests):
             for index in range(len(system.hotels)):
                 ledger.webhook(index, guest, "warm-up")
-    _, left = await settle(system, ledger, STARTUP_SECONDS)
+    _, left = await settle(system, ledger, WARM_UP_SECONDS)
     if left:
         raise RuntimeError(f"the warm-up did not settle: {left}")
     conversations = []
@@ -385,8 +388,14 @@ def main() -> int:
             code: int = anyio.run(soak, args, workdir, children, standin)
             return code
         except TimeoutError:
-            print("NOT DONE: the soak's global deadline passed; nothing counted", file=sys.stderr)
+            traceback.print_exc()
+            print(
+                "NOT DONE: a step of the soak timed out (above); nothing counted", file=sys.stderr
+            )
             return 2
+        except KeyboardInterrupt:
+            print("interrupted; stopping every process the soak started", file=sys.stderr)
+            return 130
         finally:
             children.kill_all()
             if standin is not None:
