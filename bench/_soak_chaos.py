@@ -35,11 +35,12 @@ __all__ = ["Chaos", "Outage", "Takeover", "schedule"]
 
 POLL_SECONDS = 0.1
 BOT_GROUP = "channelbot"
-BOT_STREAMS = ("control", "outbound", "ingress")
 
 
 @dataclass
 class Takeover:
+    """One kill of an active bot and when (wall time) its successor was seen at work."""
+
     hotel: str
     dead: str
     killed_at: float
@@ -73,6 +74,8 @@ class Takeover:
 
 @dataclass
 class Outage:
+    """One kill of Redis or of the suite, and when it answered again."""
+
     what: str
     killed_at: float
     back_at: float | None = None
@@ -85,7 +88,8 @@ def schedule(
     """``(seconds after the load started, action)``: ``bot``, ``redis`` or ``suite``.
 
     Bot kills on a grid of *kill_every*; Redis and suite kills spread evenly
-    over the run, each in the middle of a grid interval, no two in one interval.
+    over the run, each in the middle of a grid interval, no two in one interval
+    while there are intervals free.
     """
     plan = [(k * kill_every, "bot") for k in range(1, math.ceil(seconds / kill_every))]
     slots = max(int(seconds // kill_every), 1)
@@ -103,6 +107,8 @@ def schedule(
 
 @dataclass
 class Chaos:
+    """Carries out a :func:`schedule` and watches each takeover (see the module doc)."""
+
     redis_server: RedisServer
     suite: SuiteServer
     fleet: BotFleet
@@ -193,8 +199,12 @@ class Chaos:
                 takeover.holder, takeover.lease_at = instance, now
         if takeover.handed_over_at is None:
             left = 0
-            for kind in BOT_STREAMS:
-                stream = f"{self.names.prefix}:hotel:{takeover.hotel}:{kind}"
+            hotel = takeover.hotel
+            for stream in (
+                self.names.control(hotel),
+                self.names.outbound(hotel),
+                self.names.ingress(hotel),
+            ):
                 summary: Any = await self.redis.xpending(stream, BOT_GROUP)
                 for consumer in summary.get("consumers") or []:
                     if _text(consumer["name"]) == takeover.dead:
@@ -216,7 +226,9 @@ class Chaos:
                 await anyio.sleep(POLL_SECONDS)
                 continue
             # After the read: a kill registered while it blocked has its marker looked for too.
-            waiting = {t.marker.wamid.encode(): t for t in self.takeovers if t.handled_at is None}
+            waiting = {
+                f'"{t.marker.wamid}"'.encode(): t for t in self.takeovers if t.handled_at is None
+            }
             for _, entries in answer or []:
                 for entry_id, fields in entries:
                     last = entry_id.decode()

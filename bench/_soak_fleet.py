@@ -23,7 +23,15 @@ import redis.asyncio
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-__all__ = ["BotFleet", "Children", "RedisServer", "SuiteServer", "free_port", "quiet_environment"]
+__all__ = [
+    "READY_SECONDS",
+    "BotFleet",
+    "Children",
+    "RedisServer",
+    "SuiteServer",
+    "free_port",
+    "quiet_environment",
+]
 
 REDIS_SERVER = "/usr/bin/redis-server"
 READY_SECONDS = 60.0

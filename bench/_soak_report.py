@@ -104,9 +104,10 @@ def _print_chaos(chaos: Chaos, fleet: BotFleet) -> None:
     )
     print(f"  lease taken: {_spread(t.lease for t in takeovers)}")
     held = [t for t in takeovers if t.pending_at_kill]
+    left = sum(t.pending_at_kill or 0 for t in held)
     print(
-        f"  the killed bot's pending entries taken over ({len(held)} kills left some): "
-        f"{_spread(t.handed_over for t in held)}"
+        f"  the killed bot's pending entries taken over ({len(held)} kills left {left} "
+        f"entries pending): {_spread(t.handed_over for t in held)}"
     )
     for takeover in takeovers:
         if takeover.working is None:
