@@ -266,6 +266,8 @@ class HotelBot:
         self._consumers.clear()
         self.channels.clear()
         self._channel_group = None
+        if self._lease.fence is None:
+            return  # a standby wrote nothing: no Redis round trip (it may be away)
         try:
             await self._presence.clear(self.instance)
             await self._lease.release()
@@ -374,7 +376,8 @@ class HotelBot:
     async def _heartbeat(self) -> None:
         outage = RedisOutage(redis_label(self._redis), logger=log)
         while True:
-            await anyio.sleep(self._config.heartbeat_seconds)
+            if not outage.down:  # while Redis is away, the outage backoff paces the retries
+                await anyio.sleep(self._config.heartbeat_seconds)
             try:
                 await self._beat()
                 outage.succeeded()
