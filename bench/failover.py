@@ -5,7 +5,8 @@ standby, the example ``demo`` channel from a settings file) against the Redis
 given (default redis://127.0.0.1:6379/0, a private key prefix), and sends a
 steady trickle of outbound messages to the hotel. Then, N times per lease TTL:
 a burst of messages, SIGKILL of the active bot right after it (so it dies
-holding entries), and the time from the kill until the standby is working:
+holding entries) at a random moment of its renewal cycle, and the time from
+the kill until the standby is working:
 
 * it holds the lease, and
 * a message published after the kill was sent, and
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -181,8 +183,9 @@ async def one_takeover(
     active: str,
     standby: str,
     ttl: float,
-) -> tuple[float, int]:
-    """Kill *active* after a burst; return (seconds to *standby* working, entries it held)."""
+) -> tuple[float, float, int]:
+    """Kill *active* after a burst; return the seconds until *standby* took the lease and
+    until it was working, and how many entries the dead bot held."""
     await publish(redis, names, traffic, numbers, 20)
     bots.kill(active)
     killed_at = time.monotonic()
@@ -210,7 +213,7 @@ async def one_takeover(
         return len(done_at) == 3
 
     await wait_for(working, within=3 * ttl + 20, what=f"takeover by {standby}")
-    return max(done_at.values()) - killed_at, len(held_ids)
+    return done_at["lease"] - killed_at, max(done_at.values()) - killed_at, len(held_ids)
 
 
 async def run_ttl(redis: Redis, url: str, ttl: float, kills: int, rate: float) -> list[float]:
@@ -234,13 +237,17 @@ async def run_ttl(redis: Redis, url: str, ttl: float, kills: int, rate: float) -
                     return "waiting as standby" in bots.log_of(instance)
 
                 await wait_for(is_standby, within=30, what=f"{standby} waiting as standby")
-                seconds, held = await one_takeover(
+                # Kill at a random moment of the renewal cycle (three per TTL): else
+                # every kill would come as long after a renewal as a bot takes to start.
+                await anyio.sleep(random.uniform(0, ttl / 3))
+                lease, seconds, held = await one_takeover(
                     redis, names, bots, traffic, numbers, active=active, standby=standby, ttl=ttl
                 )
                 times.append(seconds)
                 print(
-                    f"  TTL {ttl:g} s, kill {kill + 1}/{kills}: {standby} working "
-                    f"{seconds:.2f} s after the kill ({held} entries held by the dead bot)",
+                    f"  TTL {ttl:g} s, kill {kill + 1}/{kills}: {standby} took the lease "
+                    f"{lease:.2f} s and was working {seconds:.2f} s after the kill "
+                    f"({held} entries held by the dead bot)",
                     flush=True,
                 )
                 active = standby
