@@ -211,3 +211,57 @@ async def test_an_ack_lost_to_an_outage_is_retried_and_its_entries_are_not_handl
         if keys:
             await redis.delete(*keys)
         await redis.aclose()
+
+
+async def test_a_long_sequential_batch_is_not_reclaimed_by_a_neighbour_while_it_is_handled(
+    begasist_redis: Redis, begasist_names: StreamNames, publisher: Publisher
+) -> None:
+    stream = begasist_names.events
+    total = 12
+    runs: Counter[int] = Counter()
+    done = anyio.Event()
+
+    async def slow(event: Event, delivery: Delivery) -> None:
+        # Each entry is quick, the batch is not: its last entries wait three
+        # times claim_idle for their turn.
+        await anyio.sleep(0.15)
+        runs[version_of(event)] += 1
+        if len(runs) == total:
+            done.set()
+
+    def member(name: str) -> StreamConsumer:
+        return StreamConsumer(
+            begasist_redis,
+            stream=stream,
+            group=GROUP,
+            consumer=name,
+            handler=slow,
+            dead_letters=DeadLetters(begasist_redis, begasist_names),
+            options=ConsumerOptions(
+                batch_size=total,
+                block_seconds=0.02,
+                claim_idle_seconds=0.6,
+                reclaim_interval_seconds=0.05,
+            ),
+        )
+
+    busy, neighbour = member("busy"), member("neighbour")
+    async with anyio.create_task_group() as group:
+        await group.start(busy.run)
+        await publisher.publish_many(
+            stream, [make_event("plaza", ConfigChanged(version=n)) for n in range(total)]
+        )
+        with anyio.fail_after(5):
+            while not runs:  # noqa: ASYNC110 - the busy consumer has read the whole batch
+                await anyio.sleep(0.01)
+        await group.start(neighbour.run)
+        with anyio.move_on_after(20):
+            await done.wait()
+            while await pending_count(begasist_redis, stream):  # noqa: ASYNC110
+                await anyio.sleep(0.02)
+        busy.stop()
+        neighbour.stop()
+
+    assert {version: n for version, n in runs.items() if n > 1} == {}
+    assert sorted(runs) == list(range(total))
+    assert await pending_count(begasist_redis, stream) == 0
