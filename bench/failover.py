@@ -220,38 +220,51 @@ async def run_ttl(redis: Redis, url: str, ttl: float, kills: int, rate: float) -
     names = StreamNames(prefix=f"bench-failover-{uuid.uuid4().hex[:8]}")
     traffic = Traffic()
     numbers = itertools.count()
-    with tempfile.TemporaryDirectory() as workdir, bot_processes(url, names, ttl, workdir) as bots:
-        active = bots.start()
+    times: list[float] = []
+    try:
+        with (
+            tempfile.TemporaryDirectory() as workdir,
+            bot_processes(url, names, ttl, workdir) as bots,
+        ):
+            active = bots.start()
 
-        async def is_active() -> bool:
-            return await holder(redis, names) == active
+            async def is_active() -> bool:
+                return await holder(redis, names) == active
 
-        await wait_for(is_active, within=30, what="the first bot taking the lease")
-        times: list[float] = []
-        async with anyio.create_task_group() as group:
-            group.start_soon(trickle, redis, names, traffic, numbers, rate)
-            for kill in range(kills):
-                standby = bots.start()
+            await wait_for(is_active, within=30, what="the first bot taking the lease")
+            async with anyio.create_task_group() as group:
+                group.start_soon(trickle, redis, names, traffic, numbers, rate)
+                for kill in range(kills):
+                    standby = bots.start()
 
-                async def is_standby(instance: str = standby) -> bool:
-                    return "waiting as standby" in bots.log_of(instance)
+                    async def is_standby(instance: str = standby) -> bool:
+                        return "waiting as standby" in bots.log_of(instance)
 
-                await wait_for(is_standby, within=30, what=f"{standby} waiting as standby")
-                # Kill at a random moment of the renewal cycle (three per TTL): else
-                # every kill would come as long after a renewal as a bot takes to start.
-                await anyio.sleep(random.uniform(0, ttl / 3))
-                lease, seconds, held = await one_takeover(
-                    redis, names, bots, traffic, numbers, active=active, standby=standby, ttl=ttl
-                )
-                times.append(seconds)
-                print(
-                    f"  TTL {ttl:g} s, kill {kill + 1}/{kills}: {standby} took the lease "
-                    f"{lease:.2f} s and was working {seconds:.2f} s after the kill "
-                    f"({held} entries held by the dead bot)",
-                    flush=True,
-                )
-                active = standby
-            group.cancel_scope.cancel()
+                    await wait_for(is_standby, within=30, what=f"{standby} waiting as standby")
+                    # Kill at a random moment of the renewal cycle (three per TTL): else
+                    # every kill would come as long after a renewal as a bot takes to start.
+                    await anyio.sleep(random.uniform(0, ttl / 3))
+                    lease, seconds, held = await one_takeover(
+                        redis,
+                        names,
+                        bots,
+                        traffic,
+                        numbers,
+                        active=active,
+                        standby=standby,
+                        ttl=ttl,
+                    )
+                    times.append(seconds)
+                    print(
+                        f"  TTL {ttl:g} s, kill {kill + 1}/{kills}: {standby} took the lease "
+                        f"{lease:.2f} s and was working {seconds:.2f} s after the kill "
+                        f"({held} entries held by the dead bot)",
+                        flush=True,
+                    )
+                    active = standby
+                group.cancel_scope.cancel()
+    finally:
+        # Once every bot is dead: a live one would write again behind the deletion.
         await delete_keys(redis, names.prefix)
     return times
 
