@@ -171,9 +171,9 @@ async def test_a_debug_run_logs_no_secret(
         assert (await client.post("/api/v1/auth/logout")).status_code == 204
 
     text = log.read_text(encoding="utf-8", errors="replace")
+    leaked = [secret for secret in secrets if secret in text]
+    assert not leaked, f"secrets in the log: {leaked}\n{text}"
     # The scan means something only if the run logged what it did, at DEBUG.
     assert " DEBUG " in text
     assert "GET /webhooks/plaza/whatsapp?" in text
     assert "POST /api/v1/auth/login" in text
-    leaked = [secret for secret in secrets if secret in text]
-    assert not leaked, f"secrets in the log: {leaked}\n{text}"
