@@ -52,7 +52,8 @@ class SuiteSettings(BaseSettings):
     max_header_bytes: PositiveInt = 32_768
     """Total size of a request's header names and values; more answer 431."""
     request_read_timeout_seconds: PositiveFloat = 30.0
-    """A request body not wholly received this long after its headers answers 408."""
+    """A request body not wholly received this long after its headers answers 408; a
+    connection whose request headers take longer is closed."""
     login_attempts: PositiveInt = 10
     """Login attempts per (email, client address) pair in ``login_window_seconds``."""
     login_address_attempts: PositiveInt = 100

@@ -7,6 +7,7 @@ from typing import Any
 import uvicorn
 
 from begasist_suite.config import SuiteSettings
+from begasist_suite.header_deadline import header_deadline_protocol
 
 __all__ = ["server_config"]
 
@@ -16,21 +17,21 @@ def server_config(
 ) -> uvicorn.Config:
     """The uvicorn config that serves *app*.
 
-    One worker ("auto" picks uvloop and httptools when installed): the app owns
-    its consumer and connections, and replicas are separate processes. uvicorn
+    One worker (uvloop when installed): the app owns its consumer and
+    connections, and replicas are separate processes. HTTP is httptools with
+    a deadline for request headers (:mod:`begasist_suite.header_deadline`,
+    ``request_read_timeout_seconds``, as for bodies); header counts and sizes
+    are the app's guard's (:mod:`begasist_suite.asgi.guard`). uvicorn
     configures no logging of its own (``log_config=None``): its loggers
     propagate to the root handlers that
     :func:`begasist_core.log_redaction.configure_logging` set up, redacted.
-    h11 (when httptools is missing) closes a header block over
-    ``max_header_bytes`` itself; httptools does not, and the app's guard answers
-    431 for it (:mod:`begasist_suite.asgi.guard`).
     """
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="auto",
-        http="auto",
+        http=header_deadline_protocol(settings.request_read_timeout_seconds),
         workers=None,
         proxy_headers=True,
         lifespan="on",
@@ -38,5 +39,4 @@ def server_config(
         log_level=settings.log_level.lower(),
         access_log=access_log,
         server_header=False,
-        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
