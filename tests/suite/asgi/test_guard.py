@@ -15,6 +15,7 @@ from begasist_suite.store.records import Role
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from tests.suite.api.seed import personal_token
 from tests.suite.conftest import RunningSuite, add_member
 from tests.suite.ingress.test_webhooks import BODY, SECRET, _entries, _seed
 
@@ -197,3 +198,27 @@ async def test_a_body_that_arrives_in_pieces_in_time_is_taken(suite: RunningSuit
         answer = await client.post("/webhooks/plaza/demo", content=pieces(), headers=signed)
     assert answer.status_code == 200
     assert len(await _entries(suite, "plaza")) == 1
+
+
+async def test_a_failing_websocket_handler_is_logged_with_the_id(
+    suite: RunningSuite, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    await add_member(suite.store, "plaza", "ana@plaza.test", Role.AGENT)
+    token = await personal_token(suite, "ana@plaza.test")
+
+    def broken(*_: object) -> NoReturn:
+        raise RuntimeError("a bug behind the live socket")
+
+    monkeypatch.setattr("begasist_suite.api.live.inbox_channel", broken)
+    url = suite.url.replace("http://", "ws://") + "/api/v1/hotels/plaza/live"
+    with caplog.at_level(logging.INFO, logger="begasist.requests"):
+        async with connect(url, additional_headers={"authorization": f"Bearer {token}"}) as socket:
+            assert socket.response is not None
+            request_id = socket.response.headers["x-request-id"]
+            with anyio.fail_after(DEADLINE):
+                await socket.wait_closed()
+    assert socket.close_code == 4500
+    [record] = [r for r in caplog.records if request_id in r.getMessage()]
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None
+    assert "a bug behind the live socket" in str(record.exc_info[1])
