@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from typing import Any
 
 import anyio
 
@@ -29,8 +29,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("begasist.requests")
-
-_DISCONNECT: Final[Message] = {"type": "http.disconnect"}
 
 
 class Exchange:
@@ -72,7 +70,7 @@ class Exchange:
         await self.answer(
             408, "the request body did not arrive in time", extra=[(b"connection", b"close")]
         )
-        return _DISCONNECT
+        return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
         if self._answered:

@@ -63,15 +63,16 @@ class RequestGuard:
             await app(scope, receive, send)
             return
         headers = scope["headers"]
+        count = len(headers)
         incoming: bytes | None = None
         size = 0
-        if len(headers) <= self.max_headers:
+        if count <= self.max_headers:  # the count first: a flood is refused without a walk
             for name, value in headers:
                 size += len(name) + len(value)
                 if name == REQUEST_ID_HEADER:
                     incoming = value
-        if len(headers) > self.max_headers or size > self.max_header_bytes:
-            await _refuse_headers(scope, send, count=len(headers))
+        if count > self.max_headers or size > self.max_header_bytes:
+            await _refuse_headers(scope, send, count=count)
             return
         context = RequestContext(request_id_from(incoming))
         exchange = Exchange(scope, receive, send, context, body_timeout=self.body_timeout)
