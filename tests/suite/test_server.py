@@ -1,4 +1,4 @@
-"""The server's deadline for request headers: slow or silent connections are closed."""
+"""The server's bounds on request heads: slow, silent or endless ones are cut off."""
 
 from __future__ import annotations
 
@@ -60,3 +60,23 @@ async def test_a_websocket_outlives_the_header_deadline(suite: RunningSuite) -> 
         await socket.send("ping")
         with anyio.fail_after(DEADLINE):
             assert json.loads(await socket.recv()) == {"kind": "pong"}
+
+
+async def test_an_endless_header_block_is_refused_before_it_is_gathered(
+    suite: RunningSuite,
+) -> None:
+    line = b"x-filler: " + b"f" * 1000 + b"\r\n"
+    lines = suite.settings.max_header_bytes // len(line) + 64
+    answer = await closed_by_server(
+        suite, b"GET /health HTTP/1.1\r\nhost: suite\r\n" + line * lines
+    )
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+async def test_a_body_left_unread_is_not_taken_for_the_next_head(suite: RunningSuite) -> None:
+    """A 404 answered before the upload ended: its body still streams in, then a request."""
+    body = b"x" * (4 * suite.settings.max_header_bytes)
+    async with suite.client() as client:
+        refused = await client.post("/webhooks/nowhere/demo", content=body)
+        after = await client.get("/health")  # the same kept-alive connection
+    assert (refused.status_code, after.status_code) == (404, 200)

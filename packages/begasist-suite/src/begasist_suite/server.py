@@ -7,7 +7,7 @@ from typing import Any
 import uvicorn
 
 from begasist_suite.config import SuiteSettings
-from begasist_suite.header_deadline import header_deadline_protocol
+from begasist_suite.request_head import request_head_protocol
 
 __all__ = ["server_config"]
 
@@ -19,9 +19,10 @@ def server_config(
 
     One worker (uvloop when installed): the app owns its consumer and
     connections, and replicas are separate processes. HTTP is httptools with
-    a deadline for request headers (:mod:`begasist_suite.header_deadline`,
-    ``request_read_timeout_seconds``, as for bodies); header counts and sizes
-    are the app's guard's (:mod:`begasist_suite.asgi.guard`). uvicorn
+    a deadline and a size bound for request heads
+    (:mod:`begasist_suite.request_head`: ``request_read_timeout_seconds``, as
+    for bodies, and ``max_header_bytes``); exact header counts and sizes are
+    the app's guard's (:mod:`begasist_suite.asgi.guard`). uvicorn
     configures no logging of its own (``log_config=None``): its loggers
     propagate to the root handlers that
     :func:`begasist_core.log_redaction.configure_logging` set up, redacted.
@@ -31,7 +32,9 @@ def server_config(
         host=host,
         port=port,
         loop="auto",
-        http=header_deadline_protocol(settings.request_read_timeout_seconds),
+        http=request_head_protocol(
+            settings.request_read_timeout_seconds, settings.max_header_bytes
+        ),
         workers=None,
         proxy_headers=True,
         lifespan="on",
