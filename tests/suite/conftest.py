@@ -14,6 +14,7 @@ from begasist_core import StreamNames
 from begasist_suite.app import create_app
 from begasist_suite.auth.credentials import hash_password
 from begasist_suite.config import SuiteSettings
+from begasist_suite.server import server_config
 from begasist_suite.store.records import Hotel, Membership, Role, User
 from begasist_suite.store.sqlite import SqliteDatabase
 from begasist_suite.store.store import Store
@@ -83,9 +84,9 @@ async def suite(
 ) -> AsyncIterator[RunningSuite]:
     """The app under uvicorn on 127.0.0.1 and a free port, consumer running."""
     app = create_app(suite_settings, store=suite_store)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
+    # The production server config (serve's), access log aside: what tests see is what runs.
+    config = server_config(app, suite_settings, host="127.0.0.1", port=0, access_log=False)
+    server = uvicorn.Server(config)
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(server.serve)
         with anyio.fail_after(10):

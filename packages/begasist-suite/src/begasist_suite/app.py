@@ -28,9 +28,12 @@ from begasist_suite.api.errors import EXCEPTION_HANDLERS
 from begasist_suite.api.guests import GuestController
 from begasist_suite.api.hotels import HotelController
 from begasist_suite.api.inbox import ConversationController, DraftController
+from begasist_suite.api.json_body import SuiteRequest
 from begasist_suite.api.live import live_inbox
 from begasist_suite.api.media import MediaController
 from begasist_suite.api.status import DeadLetterController, StatusController
+from begasist_suite.asgi.guard import RequestGuard
+from begasist_suite.asgi.server_errors import SERVER_ERROR_HANDLERS, log_websocket_error
 from begasist_suite.config import SuiteSettings
 from begasist_suite.inbox.consumer import build_consumer
 from begasist_suite.inbox.live import LiveUpdates
@@ -60,12 +63,19 @@ async def health() -> dict[str, str]:
 class SuiteApp(Litestar):
     """The suite's Litestar app, which serves ``/webhooks/...`` before its router.
 
-    The webhook ingress is plain ASGI (``ingress/webhooks.py``): handing it the
-    request here skips Litestar's middleware stack and router, the larger part
-    of a webhook's cost (docs/benchmarks.md). Everything else is Litestar's.
+    Every request first passes the :class:`~begasist_suite.asgi.guard.RequestGuard`
+    (header limits, request id, body deadline, 5xx logging). The webhook ingress
+    is plain ASGI (``ingress/webhooks.py``): handing it the request here skips
+    Litestar's middleware stack and router, the larger part of a webhook's cost
+    (docs/benchmarks.md). Everything else is Litestar's.
     """
 
+    guard: RequestGuard
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.guard(scope, receive, send, self._route)
+
+    async def _route(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and is_webhook_path(scope["path"]):
             scope["app"] = self
             await serve_webhook(scope, receive, send)
@@ -140,7 +150,7 @@ def create_app(
             if own_redis:
                 await redis_client.aclose()
 
-    return SuiteApp(
+    app = SuiteApp(
         route_handlers=[
             health,
             AuthController,
@@ -159,7 +169,12 @@ def create_app(
             live_inbox,
         ],
         dependencies=DEPENDENCIES,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **SERVER_ERROR_HANDLERS},
+        after_exception=[log_websocket_error],
+        # The process's logging is configured once, redacted (begasist_core.log_redaction);
+        # Litestar's own config would replace the root handlers with its unfiltered one.
+        logging_config=None,
+        request_class=SuiteRequest,
         plugins=[channels],
         lifespan=[lifespan],
         request_max_body_size=settings.api_max_body_bytes,
@@ -171,3 +186,5 @@ def create_app(
         ),
         debug=False,
     )
+    app.guard = RequestGuard.from_settings(settings)
+    return app

@@ -89,12 +89,28 @@ def _client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _session_cookie(value: str, max_age: int, services: ServicesDep) -> Cookie:
+    """The session cookie, or (empty, ``max_age=0``) its deletion: the same attributes both ways,
+    so a browser never holds, or is told to drop, a session cookie without them."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=value,
+        httponly=True,
+        samesite="strict",
+        secure=services.settings.cookie_secure,
+        path="/",
+        max_age=max_age,
+    )
+
+
 def _limiter(services: ServicesDep) -> LoginLimiter:
     settings = services.settings
     return LoginLimiter(
         services.redis,
         services.names.key("auth"),
         attempts=settings.login_attempts,
+        address_attempts=settings.login_address_attempts,
+        account_attempts=settings.login_account_attempts,
         window_seconds=settings.login_window_seconds,
     )
 
@@ -113,7 +129,7 @@ class AuthController(Controller):
         wait = await limiter.reserve(data.email, address)
         if wait is not None:
             raise TooManyRequestsException(
-                "too many failed logins; try again later", headers={"Retry-After": str(wait)}
+                "too many login attempts; try again later", headers={"Retry-After": str(wait)}
             )
         user = await services.store.get_user_by_email(data.email)
         # Always one argon2 verification (a dummy hash for an unknown user), so the
@@ -148,15 +164,7 @@ class AuthController(Controller):
             ),
             csrf_token=credential.csrf_token,
         )
-        cookie = Cookie(
-            key=SESSION_COOKIE,
-            value=secret,
-            httponly=True,
-            samesite="strict",
-            secure=services.settings.cookie_secure,
-            path="/",
-            max_age=int(lifetime.total_seconds()),
-        )
+        cookie = _session_cookie(secret, int(lifetime.total_seconds()), services)
         return Response(answer, cookies=[cookie])
 
     @post("/logout", status_code=204)
@@ -169,7 +177,7 @@ class AuthController(Controller):
         return Response(
             None,
             status_code=204,
-            cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")],
+            cookies=[_session_cookie("", 0, services)],
         )
 
 
