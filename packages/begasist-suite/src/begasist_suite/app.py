@@ -30,6 +30,7 @@ from begasist_suite.api.hotels import HotelController
 from begasist_suite.api.inbox import ConversationController, DraftController
 from begasist_suite.api.live import live_inbox
 from begasist_suite.api.media import MediaController
+from begasist_suite.api.openapi import complete_openapi
 from begasist_suite.api.status import DeadLetterController, StatusController
 from begasist_suite.config import SuiteSettings
 from begasist_suite.inbox.consumer import build_consumer
@@ -140,7 +141,7 @@ def create_app(
             if own_redis:
                 await redis_client.aclose()
 
-    return SuiteApp(
+    app = SuiteApp(
         route_handlers=[
             health,
             AuthController,
@@ -171,3 +172,5 @@ def create_app(
         ),
         debug=False,
     )
+    complete_openapi(app)
+    return app
