@@ -140,7 +140,7 @@ async def test_a_reply_needs_text_or_a_template_the_channel_can_send(
     template = {"name": "booking_reminder", "language": "es"}
     # The demo channel declares no templates: refused before anything is queued.
     refused = await manager.post(path, json={"template": template})
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert "sends no templates" in refused.text
     assert await sent(suite) == []
 

@@ -31,6 +31,7 @@ from begasist_suite.api.inbox import ConversationController, DraftController
 from begasist_suite.api.json_body import SuiteRequest
 from begasist_suite.api.live import live_inbox
 from begasist_suite.api.media import MediaController
+from begasist_suite.api.openapi import complete_openapi
 from begasist_suite.api.status import DeadLetterController, StatusController
 from begasist_suite.asgi.guard import RequestGuard
 from begasist_suite.asgi.server_errors import SERVER_ERROR_HANDLERS, log_websocket_error
@@ -187,4 +188,5 @@ def create_app(
         debug=False,
     )
     app.guard = RequestGuard.from_settings(settings)
+    complete_openapi(app)
     return app

@@ -6,8 +6,9 @@ from typing import Annotated, Self
 
 from begasist_core import ConversationStatus, Message, MessageTemplate, ReplyMode, UnknownChannel
 from litestar import Controller, get, patch, post
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
@@ -34,7 +35,16 @@ class ConversationChanges(BaseModel):
 class ReplyBody(BaseModel):
     """Free text, or a provider-approved template (with ``text`` as its preview)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # What _text_or_template checks, for the OpenAPI document.
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"minLength": 1}}},
+                {"required": ["template"], "properties": {"template": {"type": "object"}}},
+            ]
+        },
+    )
     text: Annotated[str, Field(max_length=65536)] = ""
     reply_to: Annotated[str | None, Field(max_length=512)] = None
     """The provider id of the guest message this answers (channels with threading)."""
@@ -133,7 +143,10 @@ class ConversationController(Controller):
         """A staff reply: stored as queued and handed to the hotel's bot to send."""
         conversation = await _conversation(services, access, conversation_id)
         if data.template is not None and not _sends_templates(services, conversation.channel):
-            raise ValidationException(f"the {conversation.channel} channel sends no templates")
+            raise ClientException(
+                f"the {conversation.channel} channel sends no templates",
+                status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+            )
         return await queue_reply(
             services, conversation, data.text, reply_to=data.reply_to, template=data.template
         )
