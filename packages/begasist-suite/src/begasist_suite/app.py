@@ -110,13 +110,14 @@ def create_app(
         own_store = store is None
         opened = store if store is not None else open_store(settings)
         await opened.migrate()
+        live = LiveUpdates(channels, settings.prefix, defer=opened.after_commit)
         services = Services(
             settings=settings,
             store=opened,
             redis=redis_client,
             plugins=plugin_manager,
             secret_box=secret_box,
-            live=LiveUpdates(channels, settings.prefix, defer=opened.after_commit),
+            live=live,
         )
         app.state.services = services
         app.state.webhook_settings = WebhookSettingsCache(services)
@@ -124,6 +125,7 @@ def create_app(
         batcher = app.state.ingress_batcher = IngressBatcher(redis_client)
         try:
             async with anyio.create_task_group() as tasks:
+                await tasks.start(live.run)
                 await tasks.start(batcher.run)
                 consumer = build_consumer(services) if settings.consumer else None
                 if consumer is not None:
@@ -131,6 +133,7 @@ def create_app(
                 try:
                     yield
                 finally:
+                    live.close()
                     batcher.stop()
                     if consumer is not None:
                         consumer.stop()
