@@ -34,6 +34,7 @@ from begasist_suite.api.status import DeadLetterController, StatusController
 from begasist_suite.config import SuiteSettings
 from begasist_suite.inbox.consumer import build_consumer
 from begasist_suite.inbox.live import LiveUpdates
+from begasist_suite.inbox.relay import OutboxRelay
 from begasist_suite.ingress.batcher import IngressBatcher
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
 from begasist_suite.ingress.shared_targets import SharedWebhookTargets
@@ -119,6 +120,8 @@ def create_app(
             secret_box=secret_box,
             live=live,
         )
+        relay = app.state.outbox_relay = OutboxRelay(services)
+        services.wake_relay = relay.wake
         app.state.services = services
         app.state.webhook_settings = WebhookSettingsCache(services)
         app.state.shared_webhooks = SharedWebhookTargets(services)
@@ -126,6 +129,7 @@ def create_app(
         try:
             async with anyio.create_task_group() as tasks:
                 await tasks.start(live.run)
+                await tasks.start(relay.run)
                 await tasks.start(batcher.run)
                 consumer = build_consumer(services) if settings.consumer else None
                 if consumer is not None:
@@ -133,6 +137,7 @@ def create_app(
                 try:
                     yield
                 finally:
+                    relay.stop()
                     live.close()
                     batcher.stop()
                     if consumer is not None:

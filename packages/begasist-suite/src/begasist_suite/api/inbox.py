@@ -130,7 +130,11 @@ class ConversationController(Controller):
         access: AccessDep,
         services: ServicesDep,
     ) -> Message:
-        """A staff reply: stored as queued and handed to the hotel's bot to send."""
+        """A staff reply: stored as queued and handed to the hotel's bot to send.
+
+        202 once it is stored: the bot gets it through the outbox, even if Redis
+        is down at this moment.
+        """
         conversation = await _conversation(services, access, conversation_id)
         if data.template is not None and not _sends_templates(services, conversation.channel):
             raise ValidationException(f"the {conversation.channel} channel sends no templates")
@@ -166,27 +170,28 @@ class DraftController(Controller):
     ) -> Draft:
         """Send the draft, or the edited text given; a draft is decided once (409 after)."""
         hotel = access.hotel.slug
-        draft = await services.store.get_draft(hotel, draft_id)
-        if draft is None:
-            raise NotFoundException("not found")
-        if draft.status is not DraftStatus.PENDING:
-            raise Conflict(f"draft {draft_id!r} was decided already")
-        conversation = await _conversation(services, access, draft.conversation_id)
-        text = data.text or draft.text
-        # Queue first, then decide: if queueing fails (Redis down) the draft stays
-        # pending and can be approved again. The message id is derived from the
-        # draft's, so two approvals racing queue one message (the bot sends an id
-        # once) and the loser's decision answers 409.
-        sent_message_id = f"{draft.id}-sent"
-        await queue_reply(services, conversation, text, message_id=sent_message_id)
-        decided = await services.store.decide_draft(
-            hotel,
-            draft_id,
-            DraftStatus.SENT,
-            decided_by=access.user.id,
-            text=text,
-            sent_message_id=sent_message_id,
-        )
+        async with services.store.unit_of_work():
+            draft = await services.store.get_draft(hotel, draft_id)
+            if draft is None:
+                raise NotFoundException("not found")
+            if draft.status is not DraftStatus.PENDING:
+                raise Conflict(f"draft {draft_id!r} was decided already")
+            conversation = await _conversation(services, access, draft.conversation_id)
+            # The message and the decision are one transaction where the store has
+            # them; elsewhere (Astra) the message comes first, with an id derived
+            # from the draft's, so approvals racing (or one retried after a crash)
+            # store one message, and the decision that loses answers 409.
+            sent = await queue_reply(
+                services, conversation, data.text or draft.text, message_id=f"{draft.id}-sent"
+            )
+            decided = await services.store.decide_draft(
+                hotel,
+                draft_id,
+                DraftStatus.SENT,
+                decided_by=access.user.id,
+                text=sent.text,  # the racing approval's text, if it stored the message
+                sent_message_id=sent.id,
+            )
         services.live.notify(
             hotel, "draft.decided", draft_id=draft_id, conversation_id=conversation.id
         )
