@@ -11,12 +11,13 @@ from begasist_core import (
     UnknownChannel,
 )
 from begasist_core.channelbot.settings_source import HotelSettings
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Response, delete, get, post, put
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import JSONBody, PathParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
+from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.channel_settings import (
     SettingsView,
     apply_settings_update,
@@ -65,7 +66,7 @@ class CommandBody(BaseModel):
 
 class CommandAnswer(BaseModel):
     event_id: str
-    """The ``channel.command`` event's id."""
+    """The ``channel.command`` event's id (derived from the ``Idempotency-Key``, if any)."""
 
 
 class VersionAnswer(BaseModel):
@@ -174,14 +175,20 @@ class ChannelSettingsController(Controller):
 
         await change_settings(services, access.hotel.slug, remove)
 
-    @post("/{channel:str}/commands", status_code=202)
+    @post(
+        "/{channel:str}/commands",
+        status_code=202,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
     async def send_command(
         self,
         channel: ChannelPath,
         data: JSONBody[CommandBody],
         access: AccessDep,
         services: ServicesDep,
-    ) -> CommandAnswer:
+        idempotency: IdempotencyDep,
+    ) -> Response[CommandAnswer]:
         """Send an operator's command to the channel in the hotel's bot (``restart``, ...).
 
         202 once it is stored: the bot gets it through the outbox, even if Redis
@@ -189,11 +196,19 @@ class ChannelSettingsController(Controller):
         """
         access.require(Role.MANAGER)
         hotel = access.hotel.slug
-        if await services.store.get_channel_config(hotel, channel) is None:
-            raise NotFoundException("not found")
-        command = ChannelCommand(channel=channel, command=data.command, arguments=data.arguments)
-        event = await queue_command(services, hotel, command)
-        return CommandAnswer(event_id=event.id)
+
+        async def send(attempt: Attempt) -> CommandAnswer:
+            if await services.store.get_channel_config(hotel, channel) is None:
+                raise NotFoundException("not found")
+            command = ChannelCommand(
+                channel=channel, command=data.command, arguments=data.arguments
+            )
+            event = await queue_command(
+                services, hotel, command, event_id=attempt.derived_id("command")
+            )
+            return CommandAnswer(event_id=event.id)
+
+        return await idempotency.run(send)
 
 
 class BotController(Controller):

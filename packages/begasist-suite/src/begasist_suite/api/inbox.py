@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Self
 
 from begasist_core import ConversationStatus, Message, MessageTemplate, ReplyMode, UnknownChannel
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
+from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page, Role
 from begasist_suite.store.store import Conflict
@@ -122,25 +123,41 @@ class ConversationController(Controller):
             access.hotel.slug, conversation_id, limit=limit, cursor=cursor
         )
 
-    @post("/{conversation_id:str}/messages", status_code=202)
+    @post(
+        "/{conversation_id:str}/messages",
+        status_code=202,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
     async def reply(
         self,
         conversation_id: Id,
         data: JSONBody[ReplyBody],
         access: AccessDep,
         services: ServicesDep,
-    ) -> Message:
+        idempotency: IdempotencyDep,
+    ) -> Response[Message]:
         """A staff reply: stored as queued and handed to the hotel's bot to send.
 
         202 once it is stored: the bot gets it through the outbox, even if Redis
-        is down at this moment.
+        is down at this moment. With an ``Idempotency-Key``, the message's id is
+        derived from the key, so a retry never stores a second message.
         """
-        conversation = await _conversation(services, access, conversation_id)
-        if data.template is not None and not _sends_templates(services, conversation.channel):
-            raise ValidationException(f"the {conversation.channel} channel sends no templates")
-        return await queue_reply(
-            services, conversation, data.text, reply_to=data.reply_to, template=data.template
-        )
+
+        async def send(attempt: Attempt) -> Message:
+            conversation = await _conversation(services, access, conversation_id)
+            if data.template is not None and not _sends_templates(services, conversation.channel):
+                raise ValidationException(f"the {conversation.channel} channel sends no templates")
+            return await queue_reply(
+                services,
+                conversation,
+                data.text,
+                message_id=attempt.derived_id("message"),
+                reply_to=data.reply_to,
+                template=data.template,
+            )
+
+        return await idempotency.run(send)
 
     @get("/{conversation_id:str}/drafts")
     async def list_conversation_drafts(
@@ -164,13 +181,24 @@ class DraftController(Controller):
         """The assistant's drafts (pending ones by default), oldest first."""
         return await services.store.list_drafts(access.hotel.slug, status=status)
 
-    @post("/{draft_id:str}/approve", status_code=202)
+    @post(
+        "/{draft_id:str}/approve",
+        status_code=202,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
     async def approve(
-        self, draft_id: Id, data: JSONBody[ApproveBody], access: AccessDep, services: ServicesDep
-    ) -> Draft:
+        self,
+        draft_id: Id,
+        data: JSONBody[ApproveBody],
+        access: AccessDep,
+        services: ServicesDep,
+        idempotency: IdempotencyDep,
+    ) -> Response[Draft]:
         """Send the draft, or the edited text given; a draft is decided once (409 after)."""
         hotel = access.hotel.slug
-        async with services.store.unit_of_work():
+
+        async def approve(attempt: Attempt) -> Draft:
             draft = await services.store.get_draft(hotel, draft_id)
             if draft is None:
                 raise NotFoundException("not found")
@@ -192,23 +220,37 @@ class DraftController(Controller):
                 text=sent.text,  # the racing approval's text, if it stored the message
                 sent_message_id=sent.id,
             )
-        services.live.notify(
-            hotel, "draft.decided", draft_id=draft_id, conversation_id=conversation.id
-        )
-        return decided
+            services.live.notify(
+                hotel, "draft.decided", draft_id=draft_id, conversation_id=conversation.id
+            )
+            return decided
 
-    @post("/{draft_id:str}/reject", status_code=200)
-    async def reject(self, draft_id: Id, access: AccessDep, services: ServicesDep) -> Draft:
-        decided = await services.store.decide_draft(
-            access.hotel.slug, draft_id, DraftStatus.REJECTED, decided_by=access.user.id
-        )
-        services.live.notify(
-            access.hotel.slug,
-            "draft.decided",
-            draft_id=draft_id,
-            conversation_id=decided.conversation_id,
-        )
-        return decided
+        return await idempotency.run(approve)
+
+    @post(
+        "/{draft_id:str}/reject",
+        status_code=200,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
+    async def reject(
+        self, draft_id: Id, access: AccessDep, services: ServicesDep, idempotency: IdempotencyDep
+    ) -> Response[Draft]:
+        """Reject the draft: nothing is sent; a draft is decided once (409 after)."""
+
+        async def reject(attempt: Attempt) -> Draft:
+            decided = await services.store.decide_draft(
+                access.hotel.slug, draft_id, DraftStatus.REJECTED, decided_by=access.user.id
+            )
+            services.live.notify(
+                access.hotel.slug,
+                "draft.decided",
+                draft_id=draft_id,
+                conversation_id=decided.conversation_id,
+            )
+            return decided
+
+        return await idempotency.run(reject)
 
 
 def _sends_templates(services: ServicesDep, channel: str) -> bool:
