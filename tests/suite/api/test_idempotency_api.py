@@ -11,8 +11,10 @@ import pytest
 from begasist_core import decode_event, utc_now
 from begasist_core.events.envelope import ChannelCommandEvent, MessageSendEvent
 from begasist_suite.api.idempotency import KEEP, LEASE, request_fingerprint
+from begasist_suite.auth.credentials import digest, new_secret
 from begasist_suite.store.documents import DocumentDatabase
-from begasist_suite.store.records import CredentialKind, Role
+from begasist_suite.store.idempotency import IdempotencyClaim
+from begasist_suite.store.records import Credential, CredentialKind, Role
 from begasist_suite.store.store import Store
 
 from tests.suite.api.seed import DEMO, SeededHotel, seed_hotel
@@ -224,6 +226,43 @@ async def test_a_retried_token_creation_shows_the_same_token_kept_encrypted(
     assert len(stored) == 1
     assert token not in str(stored)
     assert stored[0]["encrypted"] is True
+
+
+async def test_a_token_made_by_an_attempt_that_never_answered_is_named_not_made_twice(
+    suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    path = f"{PLAZA}/bot-tokens"
+    body = b'{"name":"bot 2"}'
+    owner_id = plaza.members[Role.OWNER].id
+    # An attempt stored the token (its id from the key) and died before answering.
+    crashed = await suite.store.begin_idempotent(
+        caller=owner_id,
+        hotel="plaza",
+        route=f"POST {path}",
+        key=KEY,
+        fingerprint=request_fingerprint(body, ""),
+        lease=LEASE,
+        keep=KEEP,
+    )
+    assert isinstance(crashed, IdempotencyClaim)
+    orphan = Credential(
+        digest=digest(new_secret("bot_token")),
+        id=crashed.derived_id("token"),
+        kind=CredentialKind.BOT_TOKEN,
+        hotel="plaza",
+        name="bot 2",
+    )
+    await suite.store.add_credential(orphan)
+    await suite.store.release_idempotent(crashed)  # as when its lease runs out
+    async with suite.client() as owner:
+        await suite.login(owner, "owner@plaza.test")
+        retried = await owner.post(
+            path, content=body, headers=keyed() | {"content-type": "application/json"}
+        )
+    assert retried.status_code == 409, retried.text
+    assert orphan.id in retried.json()["detail"]
+    tokens = await suite.store.list_credentials(CredentialKind.BOT_TOKEN, hotel="plaza")
+    assert [t.id for t in tokens if t.name == "bot 2"] == [orphan.id]
 
 
 async def test_expired_keys_are_purged_and_the_key_is_new_again(
