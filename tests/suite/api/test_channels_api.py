@@ -20,7 +20,7 @@ from begasist_suite.store.records import Role
 from pydantic import BaseModel, HttpUrl, SecretStr
 
 from tests.suite.api.seed import DEMO, bearer
-from tests.suite.conftest import TEST_SECRET_KEY, RunningSuite, add_member
+from tests.suite.conftest import TEST_SECRET_KEY, RunningSuite, add_member, outbox_drained
 
 pytestmark = pytest.mark.anyio
 
@@ -48,6 +48,7 @@ async def bot_client(suite: RunningSuite, hotel: str) -> httpx.AsyncClient:
 
 
 async def config_changes(suite: RunningSuite, hotel: str) -> list[int]:
+    await outbox_drained(suite)
     entries = await suite.redis.xrange(suite.names.control(hotel))
     events = [decode_event(fields[b"e"]) for _, fields in entries]
     return [e.data.version for e in events if e.type == "config.changed"]  # type: ignore[union-attr]
@@ -292,6 +293,7 @@ async def test_a_command_goes_to_the_hotels_bot(
     await manager.put(SETTINGS, json={"webhook_secret": SECRET})
     sent = await manager.post(f"{SETTINGS}/commands", json={"command": "restart"})
     assert sent.status_code == 202
+    await outbox_drained(suite)
     entries = await suite.redis.xrange(suite.names.control("plaza"))
     (command,) = [
         e for e in (decode_event(f[b"e"]) for _, f in entries) if e.type == "channel.command"

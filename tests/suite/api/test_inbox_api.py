@@ -18,7 +18,7 @@ from tests.suite.api.seed import (
     json_of,
     seed_hotel,
 )
-from tests.suite.conftest import RunningSuite
+from tests.suite.conftest import RunningSuite, outbox_drained
 
 pytestmark = pytest.mark.anyio
 
@@ -38,7 +38,9 @@ async def manager(suite: RunningSuite, plaza: SeededHotel) -> AsyncIterator[http
 
 
 async def sent(suite: RunningSuite, hotel: str = "plaza") -> list[MessageSendEvent]:
-    """The ``message.send`` events on *hotel*'s outbound stream, oldest first."""
+    """The ``message.send`` events on *hotel*'s outbound stream, oldest first, once the
+    outbox is published."""
+    await outbox_drained(suite)
     entries = await suite.redis.xrange(suite.names.outbound(hotel))
     events = [decode_event(fields[b"e"]) for _, fields in entries]
     return [e for e in events if isinstance(e, MessageSendEvent)]

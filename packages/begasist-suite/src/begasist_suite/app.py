@@ -38,6 +38,7 @@ from begasist_suite.asgi.server_errors import SERVER_ERROR_HANDLERS, log_websock
 from begasist_suite.config import SuiteSettings
 from begasist_suite.inbox.consumer import build_consumer
 from begasist_suite.inbox.live import LiveUpdates
+from begasist_suite.inbox.relay import OutboxRelay
 from begasist_suite.ingress.batcher import IngressBatcher
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
 from begasist_suite.ingress.shared_targets import SharedWebhookTargets
@@ -121,20 +122,25 @@ def create_app(
         own_store = store is None
         opened = store if store is not None else open_store(settings)
         await opened.migrate()
+        live = LiveUpdates(channels, settings.prefix, defer=opened.after_commit)
         services = Services(
             settings=settings,
             store=opened,
             redis=redis_client,
             plugins=plugin_manager,
             secret_box=secret_box,
-            live=LiveUpdates(channels, settings.prefix, defer=opened.after_commit),
+            live=live,
         )
+        relay = app.state.outbox_relay = OutboxRelay(services)
+        services.wake_relay = relay.wake
         app.state.services = services
         app.state.webhook_settings = WebhookSettingsCache(services)
         app.state.shared_webhooks = SharedWebhookTargets(services)
         batcher = app.state.ingress_batcher = IngressBatcher(redis_client)
         try:
             async with anyio.create_task_group() as tasks:
+                await tasks.start(live.run)
+                await tasks.start(relay.run)
                 await tasks.start(batcher.run)
                 consumer = build_consumer(services) if settings.consumer else None
                 if consumer is not None:
@@ -142,6 +148,8 @@ def create_app(
                 try:
                     yield
                 finally:
+                    relay.stop()
+                    live.close()
                     batcher.stop()
                     if consumer is not None:
                         consumer.stop()

@@ -14,6 +14,8 @@ from litestar.params import JSONBody, PathParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from begasist_suite.api.dependencies import PrincipalDep, ServicesDep
+from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
+from begasist_suite.api.token_issue import issue_token
 from begasist_suite.auth.credentials import digest, new_secret, verify_password
 from begasist_suite.auth.principal import SESSION_COOKIE
 from begasist_suite.auth.rate_limit import LoginLimiter
@@ -201,28 +203,34 @@ class MeController(Controller):
         tokens = await services.store.list_credentials(CredentialKind.API_TOKEN, user_id=view.id)
         return [_token_view(t) for t in tokens]
 
-    @post("/tokens", status_code=201)
+    @post("/tokens", status_code=201, dependencies=IDEMPOTENT, response_headers=REPLAY_HEADERS)
     async def create_token(
-        self, data: JSONBody[TokenBody], principal: PrincipalDep, services: ServicesDep
-    ) -> NewToken:
+        self,
+        data: JSONBody[TokenBody],
+        principal: PrincipalDep,
+        services: ServicesDep,
+        idempotency: IdempotencyDep,
+    ) -> Response[NewToken]:
         """A new personal API token: use it as ``Authorization: Bearer <token>``."""
         view = user_view(principal)
-        secret = new_secret("api_token")
         expires = (
             None
             if data.expires_in_days is None
             else utc_now() + timedelta(days=data.expires_in_days)
         )
-        credential = await services.store.add_credential(
-            Credential(
-                digest=digest(secret),
-                kind=CredentialKind.API_TOKEN,
+
+        async def create(attempt: Attempt) -> NewToken:
+            credential, secret = await issue_token(
+                services,
+                attempt,
+                CredentialKind.API_TOKEN,
                 user_id=view.id,
                 name=data.name,
                 expires_at=expires,
             )
-        )
-        return NewToken(token=secret, **_token_view(credential).model_dump())
+            return NewToken(token=secret, **_token_view(credential).model_dump())
+
+        return await idempotency.run(create, secret=True)
 
     @delete("/tokens/{token_id:str}", status_code=204)
     async def revoke_token(

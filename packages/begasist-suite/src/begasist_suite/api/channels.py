@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any
 
 from begasist_core import (
     Capabilities,
     ChannelCommand,
-    ConfigChanged,
     PluginStatus,
     UnknownChannel,
-    make_event,
 )
 from begasist_core.channelbot.settings_source import HotelSettings
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Response, delete, get, post, put
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import JSONBody, PathParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
+from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.channel_settings import (
     SettingsView,
     apply_settings_update,
     bot_settings,
     settings_view,
 )
-from begasist_suite.store.records import Role
+from begasist_suite.inbox.outbox import change_settings, queue_command
+from begasist_suite.store.records import ChannelConfig, Role
 
 __all__ = ["BotController", "ChannelSettingsController", "ChannelTypesController"]
-
-log = logging.getLogger(__name__)
 
 ChannelPath = Annotated[str, PathParameter(max_length=32)]
 HotelPath = Annotated[str, PathParameter(max_length=40)]
@@ -65,6 +62,11 @@ class CommandBody(BaseModel):
     arguments: dict[
         Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=1024)]
     ] = {}
+
+
+class CommandAnswer(BaseModel):
+    event_id: str
+    """The ``channel.command`` event's id (derived from the ``Idempotency-Key``, if any)."""
 
 
 class VersionAnswer(BaseModel):
@@ -145,47 +147,68 @@ class ChannelSettingsController(Controller):
         if model is None:
             raise NotFoundException(f"no channel type {channel!r} is installed")
         hotel = access.hotel.slug
-        stored = await services.store.get_channel_config(hotel, channel)
-        config = apply_settings_update(
-            model,
-            hotel,
-            channel,
-            data,
-            stored,
-            services.secret_box,
-            route_key=services.plugins.channel(channel).route_key,
-        )
-        await services.store.put_channel_config(config)
-        await _config_changed(services, hotel)
-        return settings_view(model, config)
+
+        async def save() -> ChannelConfig:
+            stored = await services.store.get_channel_config(hotel, channel)
+            config = apply_settings_update(
+                model,
+                hotel,
+                channel,
+                data,
+                stored,
+                services.secret_box,
+                route_key=services.plugins.channel(channel).route_key,
+            )
+            return await services.store.put_channel_config(config)
+
+        return settings_view(model, await change_settings(services, hotel, save))
 
     @delete("/{channel:str}", status_code=204)
     async def delete_channel_settings(
         self, channel: ChannelPath, access: AccessDep, services: ServicesDep
     ) -> None:
         access.require(Role.MANAGER)
-        if not await services.store.delete_channel_config(access.hotel.slug, channel):
-            raise NotFoundException("not found")
-        await _config_changed(services, access.hotel.slug)
 
-    @post("/{channel:str}/commands", status_code=202)
+        async def remove() -> None:
+            if not await services.store.delete_channel_config(access.hotel.slug, channel):
+                raise NotFoundException("not found")
+
+        await change_settings(services, access.hotel.slug, remove)
+
+    @post(
+        "/{channel:str}/commands",
+        status_code=202,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
     async def send_command(
         self,
         channel: ChannelPath,
         data: JSONBody[CommandBody],
         access: AccessDep,
         services: ServicesDep,
-    ) -> dict[str, str]:
-        """Send an operator's command to the channel in the hotel's bot (``restart``, ...)."""
+        idempotency: IdempotencyDep,
+    ) -> Response[CommandAnswer]:
+        """Send an operator's command to the channel in the hotel's bot (``restart``, ...).
+
+        202 once it is stored: the bot gets it through the outbox, even if Redis
+        is down at this moment.
+        """
         access.require(Role.MANAGER)
         hotel = access.hotel.slug
-        if await services.store.get_channel_config(hotel, channel) is None:
-            raise NotFoundException("not found")
-        event = make_event(
-            hotel, ChannelCommand(channel=channel, command=data.command, arguments=data.arguments)
-        )
-        await services.publisher.publish(services.names.control(hotel), event)
-        return {"event_id": event.id}
+
+        async def send(attempt: Attempt) -> CommandAnswer:
+            if await services.store.get_channel_config(hotel, channel) is None:
+                raise NotFoundException("not found")
+            command = ChannelCommand(
+                channel=channel, command=data.command, arguments=data.arguments
+            )
+            event = await queue_command(
+                services, hotel, command, event_id=attempt.derived_id("command")
+            )
+            return CommandAnswer(event_id=event.id)
+
+        return await idempotency.run(send)
 
 
 class BotController(Controller):
@@ -230,11 +253,3 @@ def _model(services: ServicesDep, channel: str) -> Any:
         return services.plugins.channel(channel).Settings
     except UnknownChannel:
         return None
-
-
-async def _config_changed(services: ServicesDep, hotel: str) -> None:
-    version = await services.store.bump_config_version(hotel)
-    await services.publisher.publish(
-        services.names.control(hotel), make_event(hotel, ConfigChanged(version=version))
-    )
-    log.info("hotel %s: channel settings changed (config version %d)", hotel, version)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Self
 
 from begasist_core import ConversationStatus, Message, MessageTemplate, ReplyMode, UnknownChannel
-from litestar import Controller, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
+from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page, Role
 from begasist_suite.store.store import Conflict
@@ -132,24 +133,44 @@ class ConversationController(Controller):
             access.hotel.slug, conversation_id, limit=limit, cursor=cursor
         )
 
-    @post("/{conversation_id:str}/messages", status_code=202)
+    @post(
+        "/{conversation_id:str}/messages",
+        status_code=202,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
     async def reply(
         self,
         conversation_id: Id,
         data: JSONBody[ReplyBody],
         access: AccessDep,
         services: ServicesDep,
-    ) -> Message:
-        """A staff reply: stored as queued and handed to the hotel's bot to send."""
-        conversation = await _conversation(services, access, conversation_id)
-        if data.template is not None and not _sends_templates(services, conversation.channel):
-            raise ClientException(
-                f"the {conversation.channel} channel sends no templates",
-                status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+        idempotency: IdempotencyDep,
+    ) -> Response[Message]:
+        """A staff reply: stored as queued and handed to the hotel's bot to send.
+
+        202 once it is stored: the bot gets it through the outbox, even if Redis
+        is down at this moment. With an ``Idempotency-Key``, the message's id is
+        derived from the key, so a retry never stores a second message.
+        """
+
+        async def send(attempt: Attempt) -> Message:
+            conversation = await _conversation(services, access, conversation_id)
+            if data.template is not None and not _sends_templates(services, conversation.channel):
+                raise ClientException(
+                    f"the {conversation.channel} channel sends no templates",
+                    status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+                )
+            return await queue_reply(
+                services,
+                conversation,
+                data.text,
+                message_id=attempt.derived_id("message"),
+                reply_to=data.reply_to,
+                template=data.template,
             )
-        return await queue_reply(
-            services, conversation, data.text, reply_to=data.reply_to, template=data.template
-        )
+
+        return await idempotency.run(send)
 
     @get("/{conversation_id:str}/drafts")
     async def list_conversation_drafts(
@@ -173,50 +194,76 @@ class DraftController(Controller):
         """The assistant's drafts (pending ones by default), oldest first."""
         return await services.store.list_drafts(access.hotel.slug, status=status)
 
-    @post("/{draft_id:str}/approve", status_code=202)
+    @post(
+        "/{draft_id:str}/approve",
+        status_code=202,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
     async def approve(
-        self, draft_id: Id, data: JSONBody[ApproveBody], access: AccessDep, services: ServicesDep
-    ) -> Draft:
+        self,
+        draft_id: Id,
+        data: JSONBody[ApproveBody],
+        access: AccessDep,
+        services: ServicesDep,
+        idempotency: IdempotencyDep,
+    ) -> Response[Draft]:
         """Send the draft, or the edited text given; a draft is decided once (409 after)."""
         hotel = access.hotel.slug
-        draft = await services.store.get_draft(hotel, draft_id)
-        if draft is None:
-            raise NotFoundException("not found")
-        if draft.status is not DraftStatus.PENDING:
-            raise Conflict(f"draft {draft_id!r} was decided already")
-        conversation = await _conversation(services, access, draft.conversation_id)
-        text = data.text or draft.text
-        # Queue first, then decide: if queueing fails (Redis down) the draft stays
-        # pending and can be approved again. The message id is derived from the
-        # draft's, so two approvals racing queue one message (the bot sends an id
-        # once) and the loser's decision answers 409.
-        sent_message_id = f"{draft.id}-sent"
-        await queue_reply(services, conversation, text, message_id=sent_message_id)
-        decided = await services.store.decide_draft(
-            hotel,
-            draft_id,
-            DraftStatus.SENT,
-            decided_by=access.user.id,
-            text=text,
-            sent_message_id=sent_message_id,
-        )
-        services.live.notify(
-            hotel, "draft.decided", draft_id=draft_id, conversation_id=conversation.id
-        )
-        return decided
 
-    @post("/{draft_id:str}/reject", status_code=200)
-    async def reject(self, draft_id: Id, access: AccessDep, services: ServicesDep) -> Draft:
-        decided = await services.store.decide_draft(
-            access.hotel.slug, draft_id, DraftStatus.REJECTED, decided_by=access.user.id
-        )
-        services.live.notify(
-            access.hotel.slug,
-            "draft.decided",
-            draft_id=draft_id,
-            conversation_id=decided.conversation_id,
-        )
-        return decided
+        async def approve(attempt: Attempt) -> Draft:
+            draft = await services.store.get_draft(hotel, draft_id)
+            if draft is None:
+                raise NotFoundException("not found")
+            if draft.status is not DraftStatus.PENDING:
+                raise Conflict(f"draft {draft_id!r} was decided already")
+            conversation = await _conversation(services, access, draft.conversation_id)
+            # The message and the decision are one transaction where the store has
+            # them; elsewhere (Astra) the message comes first, with an id derived
+            # from the draft's, so approvals racing (or one retried after a crash)
+            # store one message, and the decision that loses answers 409.
+            sent = await queue_reply(
+                services, conversation, data.text or draft.text, message_id=f"{draft.id}-sent"
+            )
+            decided = await services.store.decide_draft(
+                hotel,
+                draft_id,
+                DraftStatus.SENT,
+                decided_by=access.user.id,
+                text=sent.text,  # the racing approval's text, if it stored the message
+                sent_message_id=sent.id,
+            )
+            services.live.notify(
+                hotel, "draft.decided", draft_id=draft_id, conversation_id=conversation.id
+            )
+            return decided
+
+        return await idempotency.run(approve)
+
+    @post(
+        "/{draft_id:str}/reject",
+        status_code=200,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
+    async def reject(
+        self, draft_id: Id, access: AccessDep, services: ServicesDep, idempotency: IdempotencyDep
+    ) -> Response[Draft]:
+        """Reject the draft: nothing is sent; a draft is decided once (409 after)."""
+
+        async def reject(attempt: Attempt) -> Draft:
+            decided = await services.store.decide_draft(
+                access.hotel.slug, draft_id, DraftStatus.REJECTED, decided_by=access.user.id
+            )
+            services.live.notify(
+                access.hotel.slug,
+                "draft.decided",
+                draft_id=draft_id,
+                conversation_id=decided.conversation_id,
+            )
+            return decided
+
+        return await idempotency.run(reject)
 
 
 def _sends_templates(services: ServicesDep, channel: str) -> bool:

@@ -14,7 +14,7 @@ schemathesis run in the tests, see what the server really does.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal
 
 from litestar import Litestar
@@ -73,6 +73,8 @@ class _Facts:
     path_parameters: bool
     has_body: bool
     has_parameters: bool
+    idempotent: bool = False
+    """Takes an ``Idempotency-Key``: a key reused with another body answers 422."""
 
     def error_codes(self) -> set[int]:
         codes: set[int] = set()
@@ -86,6 +88,8 @@ class _Facts:
             codes.add(413)
         if self.method in _UNSAFE and self.authenticated and self.method != "DELETE":
             codes.add(409)
+        if self.idempotent:
+            codes |= {400, 409, 422}
         codes.update(_EXTRA_ANSWERS.get((self.method, self.path), ()))
         return codes
 
@@ -110,6 +114,8 @@ def complete_openapi(app: Litestar) -> None:
         operation = document.get("paths", {}).get(facts.path, {}).get(facts.method.lower())
         if operation is None:
             continue
+        if _takes_idempotency_key(operation):
+            facts = replace(facts, idempotent=True)
         _document_errors(operation, facts)
         operation["security"] = _security(facts)
 
@@ -149,6 +155,13 @@ def _facts(route: HTTPRoute, handler: HTTPRouteHandler) -> Iterable[_Facts]:
             has_body="data" in names,
             has_parameters=bool(query_or_path),
         )
+
+
+def _takes_idempotency_key(operation: dict[str, Any]) -> bool:
+    return any(
+        parameter.get("in") == "header" and parameter.get("name", "").lower() == "idempotency-key"
+        for parameter in operation.get("parameters", [])
+    )
 
 
 def _document_errors(operation: dict[str, Any], facts: _Facts) -> None:

@@ -35,11 +35,23 @@ class ChannelStatusView(BaseModel):
     """While the channel is pairing: the QR payload to render for the phone to scan."""
 
 
+class OutboxView(BaseModel):
+    """What the suite accepted for the hotel's bot and has not yet put on its streams."""
+
+    pending: int
+    """Replies, commands and config changes waiting (normally 0; more while Redis is down)."""
+    pending_capped: bool
+    """The store counts no further (Astra: 1,000): at least ``pending`` wait."""
+    oldest_age_seconds: float | None
+    """How long the first waiting one has waited; None when none waits."""
+
+
 class StatusAnswer(BaseModel):
     bot_online: bool
     presence: PresenceRecord | None
     """The bot's heartbeat record; None when no bot beats for this hotel."""
     channels: list[ChannelStatusView]
+    outbox: OutboxView
 
 
 class StatusController(Controller):
@@ -48,7 +60,8 @@ class StatusController(Controller):
 
     @get("/")
     async def status(self, access: AccessDep, services: ServicesDep) -> StatusAnswer:
-        """Whether the hotel's bot is alive, and each channel's state and pairing QR."""
+        """Whether the hotel's bot is alive, each channel's state and pairing QR, and what
+        waits in the outbox for the bot."""
         hotel = access.hotel.slug
         presence = await Presence(services.redis, services.names, hotel, ttl=_NO_TTL).read()
         recorded: dict[str, ChannelStatus] = {
@@ -71,7 +84,17 @@ class StatusController(Controller):
                     pairing_qr=None if qr is None else qr.decode("utf-8", "replace"),
                 )
             )
-        return StatusAnswer(bot_online=presence is not None, presence=presence, channels=views)
+        backlog = await services.store.outbox_backlog(hotel)
+        return StatusAnswer(
+            bot_online=presence is not None,
+            presence=presence,
+            channels=views,
+            outbox=OutboxView(
+                pending=backlog.pending,
+                pending_capped=backlog.pending_capped,
+                oldest_age_seconds=backlog.oldest_age_seconds,
+            ),
+        )
 
 
 class DeadLetterController(Controller):
