@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from begasist_core import StreamNames
 from begasist_suite.app import create_app
 from begasist_suite.auth.credentials import hash_password
 from begasist_suite.config import SuiteSettings
+from begasist_suite.server import server_config
+from begasist_suite.store.documents import DocumentDatabase
 from begasist_suite.store.records import Hotel, Membership, Role, User
 from begasist_suite.store.sqlite import SqliteDatabase
 from begasist_suite.store.store import Store
@@ -49,6 +52,29 @@ class RunningSuite:
         return csrf
 
 
+BACKENDS = ("sqlite", "astra")
+
+
+@pytest.fixture(params=BACKENDS)
+async def database(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[DocumentDatabase]:
+    """Every document backend, fresh and migrated per test (Astra: the stand-in, or the
+    real database ``tests/suite/store/astra_fixture.py`` names)."""
+    if request.param == "sqlite":
+        sqlite = SqliteDatabase(tmp_path / "store.sqlite3")
+        await sqlite.migrate()
+        try:
+            yield sqlite
+        finally:
+            await sqlite.aclose()
+        return
+    from tests.suite.store.astra_fixture import astra_database
+
+    async with astra_database(request.node.nodeid) as astra:
+        yield astra
+
+
 @pytest.fixture
 async def suite_store(tmp_path: Path) -> AsyncIterator[Store]:
     store = Store(SqliteDatabase(tmp_path / "suite.sqlite3"))
@@ -74,6 +100,26 @@ def suite_settings(
     )
 
 
+@asynccontextmanager
+async def serving(app: Litestar, settings: SuiteSettings) -> AsyncIterator[str]:
+    """*app* under uvicorn on 127.0.0.1 and a free port (lifespan run): its URL.
+
+    The production server config (serve's), access log aside: what tests see is what runs.
+    """
+    config = server_config(app, settings, host="127.0.0.1", port=0, access_log=False)
+    server = uvicorn.Server(config)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(server.serve)
+        with anyio.fail_after(10):
+            while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+                await anyio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+
+
 @pytest.fixture
 async def suite(
     suite_settings: SuiteSettings,
@@ -83,24 +129,22 @@ async def suite(
 ) -> AsyncIterator[RunningSuite]:
     """The app under uvicorn on 127.0.0.1 and a free port, consumer running."""
     app = create_app(suite_settings, store=suite_store)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(server.serve)
-        with anyio.fail_after(10):
-            while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-                await anyio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
+    async with serving(app, suite_settings) as url:
         yield RunningSuite(
-            url=f"http://127.0.0.1:{port}",
+            url=url,
             app=app,
             store=suite_store,
             redis=begasist_redis,
             names=begasist_names,
             settings=suite_settings,
         )
-        server.should_exit = True
+
+
+async def outbox_drained(suite: RunningSuite, hotel: str | None = None) -> None:
+    """Wait until the suite's relay has published every outbox entry (of *hotel*)."""
+    with anyio.fail_after(10):
+        while (await suite.store.outbox_backlog(hotel)).pending:  # noqa: ASYNC110 (a store has no events)
+            await anyio.sleep(0.02)
 
 
 async def add_member(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -129,6 +130,27 @@ def test_a_signed_body_that_is_no_delivery_routes_nowhere(body: bytes) -> None:
 )
 def test_a_delivery_not_signed_with_the_app_secret_is_refused(request_: WebhookRequest) -> None:
     with pytest.raises(WebhookSignatureError):
+        WhatsAppChannel.verify_shared(request_, APP)
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        pytest.param(lambda good: good.replace("sha256=", "SHA256="), id="upper-case-scheme"),
+        pytest.param(lambda good: "sha256=" + good[7:].upper(), id="upper-case-hex"),
+        pytest.param(lambda good: good + " ", id="trailing-space"),
+        pytest.param(lambda good: f"{good}, {good}", id="header-sent-twice"),
+    ],
+)
+def test_a_signature_spelt_otherwise_than_meta_sends_it_is_refused(
+    spelling: Callable[[str], str],
+) -> None:
+    body = body_of(MESSAGES["text"])
+    good = sign_body(APP_SECRET, body)
+    request_ = WebhookRequest(
+        method="POST", headers={"x-hub-signature-256": spelling(good)}, body=body
+    )
+    with pytest.raises(WebhookSignatureError, match="does not match"):
         WhatsAppChannel.verify_shared(request_, APP)
 
 

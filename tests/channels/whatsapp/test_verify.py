@@ -58,6 +58,36 @@ def test_a_bad_signature_is_refused(signature: str) -> None:
         WhatsAppChannel.verify(post(BODY, signature), SETTINGS)
 
 
+GOOD = sign_body(APP_SECRET, BODY)
+HEX = GOOD.removeprefix("sha256=")
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        pytest.param("SHA256=" + HEX, id="upper-case-scheme"),
+        pytest.param("sha256=" + HEX.upper(), id="upper-case-hex"),
+        pytest.param(GOOD.upper(), id="all-upper-case"),
+        pytest.param(" " + GOOD, id="leading-space"),
+        pytest.param(GOOD + " ", id="trailing-space"),
+        pytest.param(GOOD + "\t", id="trailing-tab"),
+        pytest.param(HEX, id="missing-prefix"),
+        pytest.param(GOOD[:-1], id="truncated"),
+        pytest.param(GOOD + "0", id="one-digit-more"),
+        pytest.param(f"{GOOD}, {GOOD}", id="header-sent-twice"),
+        pytest.param(f"{GOOD},{GOOD}", id="header-sent-twice-no-space"),
+    ],
+)
+def test_a_signature_spelt_otherwise_than_meta_sends_it_is_refused(signature: str) -> None:
+    with pytest.raises(WebhookSignatureError, match="does not match"):
+        WhatsAppChannel.verify(post(BODY, signature), SETTINGS)
+
+
+def test_the_exact_spelling_meta_sends_is_accepted() -> None:
+    assert "sha256=" + HEX.lower() == GOOD
+    assert WhatsAppChannel.verify(post(BODY, GOOD), SETTINGS).enqueue
+
+
 @pytest.mark.parametrize("signature", [None, ""], ids=["absent", "empty"])
 def test_a_missing_signature_is_refused(signature: str | None) -> None:
     with pytest.raises(WebhookSignatureError, match="missing"):

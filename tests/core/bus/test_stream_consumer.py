@@ -473,7 +473,7 @@ async def test_an_entry_that_makes_the_decoder_raise_anything_is_buried_as_malfo
             raise KeyError("a decoder bug")
         return decode_event(raw)
 
-    monkeypatch.setattr("begasist_core.bus.consumer.decode_event", broken_decoder)
+    monkeypatch.setattr("begasist_core.bus.triage.decode_event", broken_decoder)
     await begasist_redis.xadd(stream, {ENTRY_FIELD: b"trips the decoder"})
     good = config_event(2)
     await publisher.publish(stream, good)

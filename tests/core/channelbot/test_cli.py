@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from begasist_core.channelbot.cli import main
+from begasist_core.channelbot.config import BotConfig
 from begasist_core.testing import write_distribution
 
 
@@ -108,3 +109,21 @@ def test_plugins_json_lists_a_broken_plugin_as_quarantined(
     assert broken["distribution"] == "begasist-broken"
     assert broken["version"] == "0.0.1"
     assert "boom at import" in broken["error"]
+
+
+@pytest.mark.parametrize("ttl", ["0.5", "0", "-3", "nan"])
+def test_a_lease_shorter_than_the_safe_minimum_is_refused_with_the_reason(
+    ttl: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BEGASIST_LEASE_TTL_SECONDS", ttl)
+    with pytest.raises(SystemExit) as stopped:
+        main(["--hotel", "plaza"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "lease_ttl_seconds" in err
+    assert "must be at least 1 s" in err
+
+
+@pytest.mark.parametrize("ttl", [1, 3, 10])
+def test_a_short_lease_down_to_the_safe_minimum_is_accepted(ttl: float) -> None:
+    assert BotConfig(lease_ttl_seconds=ttl).lease_ttl_seconds == ttl

@@ -53,7 +53,9 @@ def bot_environment(
         "BEGASIST_LOAD_PLUGINS": "probe",
         "BEGASIST_LEASE_TTL_SECONDS": str(LEASE_TTL),
         "BEGASIST_HEARTBEAT_SECONDS": "0.3",
-        "BEGASIST_CLAIM_IDLE_SECONDS": "1",
+        # Far beyond any wait here: a dead bot's entries are taken over with
+        # the lease, and a drained bot's are handed back, never left to idle.
+        "BEGASIST_CLAIM_IDLE_SECONDS": "300",
     }
 
 

@@ -1,4 +1,5 @@
-"""ChannelKeys on a real server: private names, TTLs, and the greatest-wins write."""
+"""ChannelKeys and the sent ledger on a real server: private names, TTLs, the
+greatest-wins write, and records that ride out an outage."""
 
 from __future__ import annotations
 
@@ -6,8 +7,17 @@ from datetime import timedelta
 
 import anyio
 import pytest
-from begasist_core import ChannelKeys, StreamNames
+from begasist_core import (
+    REDIS_UNAVAILABLE,
+    ChannelKeys,
+    SendReceipt,
+    SentLedger,
+    StreamNames,
+    redis_from_url,
+)
 from redis.asyncio import Redis
+
+from tests.core.redis_server import free_port, private_server
 
 pytestmark = pytest.mark.anyio
 
@@ -58,3 +68,46 @@ async def test_concurrent_writers_leave_the_greatest(keys: ChannelKeys) -> None:
         for value in [3, 17, 5, 11, 2, 13, 7]:
             writers.start_soon(keys.set_if_greater, "last", float(value))
     assert await keys.get("last") == b"17.0"
+
+
+async def test_a_send_record_rides_out_a_redis_outage_and_a_cancellation(
+    begasist_names: StreamNames,
+) -> None:
+    """A provider accepted a message while Redis was down: the ledger still learns it.
+
+    Without this, the entry is delivered again after the outage, the ledger says
+    nothing was sent, and the guest gets the message twice. The record is also
+    shielded: the bot's drain (or a lost lease) cancelling the send must not cut it.
+    """
+    port = free_port()
+    redis = redis_from_url(f"redis://127.0.0.1:{port}/0")
+    ledger = SentLedger(ChannelKeys(redis, begasist_names, "plaza", "whatsapp"))
+    receipt = SendReceipt(message_id="m-1", provider_message_ids=("wamid.A",))
+    recorded = anyio.Event()
+
+    async def record_then_flag() -> None:
+        await ledger.record(receipt)
+        recorded.set()
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(record_then_flag)  # Redis is not there yet
+            await anyio.sleep(1.5)
+            tasks.cancel_scope.cancel()  # the drain gives up on the send
+            with anyio.CancelScope(shield=True):
+                async with private_server(port):
+                    with anyio.fail_after(10):
+                        await recorded.wait()
+                    assert await ledger.get("m-1") == receipt
+    finally:
+        await redis.aclose()
+
+
+async def test_a_send_record_gives_up_after_its_patience(begasist_names: StreamNames) -> None:
+    redis = redis_from_url(f"redis://127.0.0.1:{free_port()}/0")
+    keys = ChannelKeys(redis, begasist_names, "plaza", "whatsapp")
+    try:
+        with pytest.raises(REDIS_UNAVAILABLE):
+            await keys.set("part:m-1:0", "wamid.A", patience=timedelta(seconds=0.5))
+    finally:
+        await redis.aclose()

@@ -14,11 +14,11 @@ pytest_plugins = ["pytester"]
 PROBE_MODULE = """
 import json
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Mapping
 
 import anyio
 import pytest
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, HttpUrl, SecretStr
 
 from begasist_core import (
     Capabilities, Channel, ChannelSettings, Direction, GuestIdentity, Message,
@@ -170,6 +170,99 @@ class ConstrainedOptionalSecrets(ProbeChannel):
     Settings = ConstrainedSettings
 
 
+class VerifyFoldsCase(ProbeChannel):
+    @classmethod
+    def verify(cls, request: WebhookRequest, settings: Any) -> WebhookResponse:
+        given = request.headers.get("x-token", "").strip().lower()
+        if given != cls.token_of(settings):
+            raise WebhookSignatureError("bad token")
+        return WebhookResponse()
+
+
+class UndeclaredHostSettings(ChannelSettings):
+    api_token: SecretStr
+    api_host: str = "api.probe.test"
+    callbackPort: int = 8443
+    display_name: str = "Probe"
+
+
+class UndeclaredHost(ProbeChannel):
+    Settings = UndeclaredHostSettings
+
+
+class UndeclaredUrlTypeSettings(ChannelSettings):
+    api_token: Annotated[SecretStr | None, Field(min_length=1)] = None
+    provider: Annotated[HttpUrl | None, Field(description="where the API answers")] = None
+
+
+class UndeclaredUrlType(ProbeChannel):
+    Settings = UndeclaredUrlTypeSettings
+
+
+class Relay(BaseModel):
+    hostname: str = "relay.probe.test"
+    fallback_tokens: list[SecretStr] = []
+
+
+class UndeclaredNestedSettings(ChannelSettings):
+    api_token: SecretStr
+    relay: Relay = Relay()
+
+
+class UndeclaredNested(ProbeChannel):
+    Settings = UndeclaredNestedSettings
+
+
+class DeclaredSettings(UndeclaredHostSettings):
+    secret_destinations: ClassVar[frozenset[str]] = frozenset({"api_host", "provider", "relay"})
+    not_secret_destinations: ClassVar[Mapping[str, str]] = {
+        "callbackPort": "the port guests' phones call back on; no secret goes there",
+    }
+    provider: HttpUrl = HttpUrl("https://api.probe.test")
+    relay: Relay = Relay()
+
+
+class DeclaredDestinations(ProbeChannel):
+    Settings = DeclaredSettings
+
+
+class NoSecretSettings(ChannelSettings):
+    api_host: str = "api.probe.test"
+
+
+class NoSecretNoDeclaration(ProbeChannel):
+    Settings = NoSecretSettings
+
+    @staticmethod
+    def token_of(settings: Any) -> str:
+        return "tok-9f8e7d6c5b4a"
+
+
+class LeakyAppSettings(BaseModel):
+    app_secret: SecretStr
+    signing_service_url: str = "https://sign.probe.test"
+
+
+class AppSettingsUndeclared(ProbeChannel):
+    AppSettings = LeakyAppSettings
+
+
+class MisdeclaredAppSettings(LeakyAppSettings):
+    secret_destinations: ClassVar[frozenset[str]] = frozenset({"signing_service_uri"})
+
+
+class AppSettingsMisdeclared(ProbeChannel):
+    AppSettings = MisdeclaredAppSettings
+
+
+class DeclaredAppSettings(LeakyAppSettings):
+    secret_destinations: ClassVar[frozenset[str]] = frozenset({"signing_service_url"})
+
+
+class AppSettingsDeclared(ProbeChannel):
+    AppSettings = DeclaredAppSettings
+
+
 class ProbeConformance(ChannelConformance):
     @pytest.fixture
     def channel_settings(self) -> dict[str, Any]:
@@ -232,11 +325,59 @@ class TestSecretsInAList(TestGoodProbe):
 
 class TestConstrainedOptionalSecrets(TestGoodProbe):
     channel_class = ConstrainedOptionalSecrets
+
+
+class TestVerifyFoldsCase(TestGoodProbe):
+    channel_class = VerifyFoldsCase
+
+
+class TestVerifyFoldsCaseAllowed(TestGoodProbe):
+    channel_class = VerifyFoldsCase
+    accepted_credential_alterations = frozenset({"upper-case", "leading-space", "trailing-space"})
+
+
+class TestUndeclaredHost(TestGoodProbe):
+    channel_class = UndeclaredHost
+
+
+class TestUndeclaredUrlType(TestGoodProbe):
+    channel_class = UndeclaredUrlType
+
+
+class TestUndeclaredNested(TestGoodProbe):
+    channel_class = UndeclaredNested
+
+
+class TestDeclaredDestinations(TestGoodProbe):
+    channel_class = DeclaredDestinations
+
+
+class TestNoSecretNoDeclaration(TestGoodProbe):
+    channel_class = NoSecretNoDeclaration
+
+    @pytest.fixture
+    def channel_settings(self) -> dict[str, Any]:
+        return {}
+
+
+class TestAppSettingsUndeclared(TestGoodProbe):
+    channel_class = AppSettingsUndeclared
+
+
+class TestAppSettingsMisdeclared(TestGoodProbe):
+    channel_class = AppSettingsMisdeclared
+
+
+class TestAppSettingsDeclared(TestGoodProbe):
+    channel_class = AppSettingsDeclared
 """
 
 
 GARBAGE_TEST = "test_parse_of_garbage_raises_only_parse_error"
 RUN_TEST = "test_run_returns_promptly_when_cancelled"
+SPELLING_TEST = "test_verify_rejects_credentials_spelt_otherwise"
+DESTINATIONS_TEST = "test_settings_declare_where_secrets_go"
+APP_DESTINATIONS_TEST = "test_app_settings_declare_where_secrets_go"
 
 
 def run_probe(pytester: pytest.Pytester, redis_url: str, probe: str) -> dict[str, str]:
@@ -263,7 +404,16 @@ def probe_pytester(
 
 
 @pytest.mark.parametrize(
-    "probe", ["TestGoodProbe", "TestSecretsInAList", "TestConstrainedOptionalSecrets"]
+    "probe",
+    [
+        "TestGoodProbe",
+        "TestSecretsInAList",
+        "TestConstrainedOptionalSecrets",
+        "TestVerifyFoldsCaseAllowed",
+        "TestDeclaredDestinations",
+        "TestNoSecretNoDeclaration",
+        "TestAppSettingsDeclared",
+    ],
 )
 def test_a_good_channel_passes_every_check(
     probe_pytester: pytest.Pytester, begasist_redis_url: str, probe: str
@@ -324,6 +474,46 @@ def test_a_good_channel_passes_every_check(
             {RUN_TEST},
             "returned before it was cancelled",
             id="run-returns-at-once",
+        ),
+        pytest.param(
+            "TestVerifyFoldsCase",
+            {
+                f"{SPELLING_TEST}[upper-case]",
+                f"{SPELLING_TEST}[leading-space]",
+                f"{SPELLING_TEST}[trailing-space]",
+            },
+            "accepted a credential spelt otherwise",
+            id="verify-folds-case",
+        ),
+        pytest.param(
+            "TestUndeclaredHost",
+            {DESTINATIONS_TEST},
+            "api_host (the word 'host'); callbackPort (the word 'port')",
+            id="undeclared-host-and-port",
+        ),
+        pytest.param(
+            "TestUndeclaredUrlType",
+            {DESTINATIONS_TEST},
+            "provider (the type HttpUrl)",
+            id="undeclared-url-type",
+        ),
+        pytest.param(
+            "TestUndeclaredNested",
+            {DESTINATIONS_TEST},
+            "relay.hostname (the word 'hostname') in relay",
+            id="undeclared-nested-host",
+        ),
+        pytest.param(
+            "TestAppSettingsUndeclared",
+            {APP_DESTINATIONS_TEST},
+            "signing_service_url (the word 'url')",
+            id="app-settings-undeclared",
+        ),
+        pytest.param(
+            "TestAppSettingsMisdeclared",
+            {APP_DESTINATIONS_TEST},
+            "secret_destinations names 'signing_service_uri', which is not a field",
+            id="app-settings-misdeclared",
         ),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 from begasist_core import utc_now
 from begasist_suite.auth.credentials import digest, new_secret
@@ -17,12 +18,20 @@ pytestmark = pytest.mark.anyio
 
 LOGIN = "/api/v1/auth/login"
 ATTEMPTS = 3
+ADDRESS_ATTEMPTS = 5
+ACCOUNT_ATTEMPTS = 8
 ANA = "ana@plaza.test"
 
 
 @pytest.fixture
 def suite_settings(suite_settings: SuiteSettings) -> SuiteSettings:
-    return suite_settings.model_copy(update={"login_attempts": ATTEMPTS})
+    return suite_settings.model_copy(
+        update={
+            "login_attempts": ATTEMPTS,
+            "login_address_attempts": ADDRESS_ATTEMPTS,
+            "login_account_attempts": ACCOUNT_ATTEMPTS,
+        }
+    )
 
 
 @pytest.fixture
@@ -58,60 +67,78 @@ async def test_a_wrong_password_and_an_unknown_email_look_the_same(
     assert "set-cookie" not in wrong.headers
 
 
-async def test_failed_logins_per_email_are_limited(suite: RunningSuite, ana: str) -> None:
+async def _login(client: httpx.AsyncClient, email: str, password: str, address: str) -> int:
+    answer = await client.post(
+        LOGIN, json={"email": email, "password": password}, headers=from_address(address)
+    )
+    return answer.status_code
+
+
+async def test_an_address_guessing_an_account_is_throttled_for_that_account_only(
+    suite: RunningSuite, ana: str
+) -> None:
+    await add_member(suite.store, "plaza", "bob@plaza.test", Role.AGENT)
     async with suite.client() as client:
-        for attempt in range(ATTEMPTS):
-            failed = await client.post(
-                LOGIN,
-                json={"email": ana, "password": "guess"},
-                headers=from_address(f"203.0.113.{attempt}"),
-            )
-            assert failed.status_code == 401
-        # A new address, the right password: the email's counter is spent.
+        for _ in range(ATTEMPTS):
+            assert await _login(client, ana, "guess", "203.0.113.1") == 401
         limited = await client.post(
-            LOGIN, json={"email": ana, "password": PASSWORD}, headers=from_address("198.51.100.7")
+            LOGIN, json={"email": ana, "password": PASSWORD}, headers=from_address("203.0.113.1")
         )
+        other_account = await _login(client, "bob@plaza.test", PASSWORD, "203.0.113.1")
     assert limited.status_code == 429
     assert 1 <= int(limited.headers["retry-after"]) <= suite.settings.login_window_seconds
+    assert other_account == 200
 
 
-async def test_failed_logins_per_address_are_limited(suite: RunningSuite, ana: str) -> None:
-    address = from_address("203.0.113.50")
+async def test_an_attacker_hammering_from_elsewhere_cannot_lock_the_user_out(
+    suite: RunningSuite, ana: str
+) -> None:
+    """More wrong tries than every limit, from the attacker's address: the user still signs in."""
     async with suite.client() as client:
-        for attempt in range(ATTEMPTS):
-            failed = await client.post(
-                LOGIN,
-                json={"email": f"guess{attempt}@plaza.test", "password": "guess"},
-                headers=address,
-            )
-            assert failed.status_code == 401
-        limited = await client.post(
-            LOGIN, json={"email": ana, "password": PASSWORD}, headers=address
-        )
-        elsewhere = await client.post(
-            LOGIN, json={"email": ana, "password": PASSWORD}, headers=from_address("192.0.2.1")
-        )
-    assert limited.status_code == 429
-    assert int(limited.headers["retry-after"]) >= 1
-    assert elsewhere.status_code == 200
+        attempts = [
+            await _login(client, ana, f"guess {n}", "203.0.113.66")
+            for n in range(ACCOUNT_ATTEMPTS + ADDRESS_ATTEMPTS)
+        ]
+        user = await _login(client, ana, PASSWORD, "198.51.100.7")
+    assert attempts[:ATTEMPTS] == [401] * ATTEMPTS
+    assert set(attempts[ATTEMPTS:]) == {429}
+    assert user == 200
 
 
-async def test_a_success_resets_the_email_counter(suite: RunningSuite, ana: str) -> None:
+async def test_one_address_trying_many_accounts_is_throttled(suite: RunningSuite, ana: str) -> None:
+    address = "203.0.113.50"
     async with suite.client() as client:
-        for attempt in range(ATTEMPTS - 1):
-            await client.post(
-                LOGIN,
-                json={"email": ana, "password": "guess"},
-                headers=from_address(f"203.0.113.{attempt}"),
-            )
-        ok = await client.post(
-            LOGIN, json={"email": ana, "password": PASSWORD}, headers=from_address("192.0.2.9")
-        )
-        again = await client.post(
-            LOGIN, json={"email": ana, "password": "guess"}, headers=from_address("192.0.2.10")
-        )
-    assert ok.status_code == 200
-    assert again.status_code == 401
+        for attempt in range(ADDRESS_ATTEMPTS):
+            assert await _login(client, f"guess{attempt}@plaza.test", "guess", address) == 401
+        limited = await _login(client, ana, PASSWORD, address)
+        elsewhere = await _login(client, ana, PASSWORD, "192.0.2.1")
+    assert limited == 429
+    assert elsewhere == 200
+
+
+async def test_many_addresses_guessing_one_account_reach_its_ceiling(
+    suite: RunningSuite, ana: str
+) -> None:
+    async with suite.client() as client:
+        answers = [
+            await _login(client, ana, "guess", f"203.0.113.{address}")
+            for address in range(ACCOUNT_ATTEMPTS // ATTEMPTS + 1)
+            for _ in range(ATTEMPTS)
+        ]
+        fresh = await _login(client, ana, PASSWORD, "198.51.100.8")
+    assert answers[:ACCOUNT_ATTEMPTS] == [401] * ACCOUNT_ATTEMPTS
+    assert answers[ACCOUNT_ATTEMPTS:] == [429]
+    assert fresh == 429
+
+
+async def test_a_success_resets_the_pair_counter(suite: RunningSuite, ana: str) -> None:
+    address = "192.0.2.9"
+    async with suite.client() as client:
+        for _ in range(ATTEMPTS - 1):
+            assert await _login(client, ana, "guess", address) == 401
+        assert await _login(client, ana, PASSWORD, address) == 200
+        again = [await _login(client, ana, "guess", address) for _ in range(ATTEMPTS)]
+    assert again == [401] * ATTEMPTS
 
 
 async def test_the_session_cookie_is_httponly_and_samesite_strict(

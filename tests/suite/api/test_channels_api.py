@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 import pytest
 from begasist_core import ChannelSettings, decode_event
-from begasist_suite.channel_settings import InvalidSettings, apply_settings_update
+from begasist_suite.channel_settings import (
+    InvalidSettings,
+    apply_app_settings_update,
+    apply_settings_update,
+)
 from begasist_suite.secret_box import SecretBox
 from begasist_suite.store.records import Role
-from pydantic import SecretStr
+from pydantic import BaseModel, HttpUrl, SecretStr
 
 from tests.suite.api.seed import DEMO, bearer
-from tests.suite.conftest import TEST_SECRET_KEY, RunningSuite, add_member
+from tests.suite.conftest import TEST_SECRET_KEY, RunningSuite, add_member, outbox_drained
 
 pytestmark = pytest.mark.anyio
 
@@ -44,6 +48,7 @@ async def bot_client(suite: RunningSuite, hotel: str) -> httpx.AsyncClient:
 
 
 async def config_changes(suite: RunningSuite, hotel: str) -> list[int]:
+    await outbox_drained(suite)
     entries = await suite.redis.xrange(suite.names.control(hotel))
     events = [decode_event(fields[b"e"]) for _, fields in entries]
     return [e.data.version for e in events if e.type == "config.changed"]  # type: ignore[union-attr]
@@ -188,6 +193,52 @@ def test_moving_where_secrets_go_needs_them_sent_again() -> None:
     assert cleared.secrets == {}
 
 
+def test_a_destination_the_plugin_forgot_to_declare_is_protected_all_the_same() -> None:
+    class Forgetful(ChannelSettings):
+        api_url: HttpUrl = HttpUrl("https://api.example.com")
+        relay_host: str = "relay.example.com"
+        api_key: SecretStr | None = None
+
+    box = SecretBox(TEST_SECRET_KEY)
+    stored = apply_settings_update(Forgetful, "plaza", "x", {"api_key": "k"}, None, box)
+    for evil in ({"api_url": "https://attacker.example"}, {"relay_host": "attacker.example"}):
+        with pytest.raises(InvalidSettings) as refused:
+            apply_settings_update(Forgetful, "plaza", "x", evil, stored, box)
+        assert refused.value.errors[0]["type"] == "secret_required"
+
+
+def test_a_field_exempted_with_a_reason_changes_without_the_secrets() -> None:
+    class Exempting(ChannelSettings):
+        not_secret_destinations: ClassVar[Mapping[str, str]] = {
+            "booking_page_url": "a link shown to guests; no secret is sent there"
+        }
+        booking_page_url: HttpUrl = HttpUrl("https://plaza.example/book")
+        api_key: SecretStr | None = None
+
+    box = SecretBox(TEST_SECRET_KEY)
+    stored = apply_settings_update(Exempting, "plaza", "x", {"api_key": "k"}, None, box)
+    body = {"booking_page_url": "https://plaza.example/rooms"}
+    changed = apply_settings_update(Exempting, "plaza", "x", body, stored, box)
+    assert changed.settings["booking_page_url"] == "https://plaza.example/rooms"
+    assert box.decrypt(changed.secrets["api_key"]) == "k"
+
+
+def test_moving_where_app_secrets_go_needs_them_sent_again() -> None:
+    class ProviderApp(BaseModel):
+        token_exchange_url: HttpUrl = HttpUrl("https://auth.example.com/token")
+        app_secret: SecretStr
+
+    box = SecretBox(TEST_SECRET_KEY)
+    stored = apply_app_settings_update(ProviderApp, "x", {"app_secret": "s"}, None, box)
+    evil = {"token_exchange_url": "https://attacker.example/token"}
+    with pytest.raises(InvalidSettings) as refused:
+        apply_app_settings_update(ProviderApp, "x", evil, stored, box)
+    assert refused.value.errors[0]["loc"] == ["app_secret"]
+    assert refused.value.errors[0]["type"] == "secret_required"
+    moved = apply_app_settings_update(ProviderApp, "x", {**evil, "app_secret": "mine"}, stored, box)
+    assert box.decrypt(moved.secrets["app_secret"]) == "mine"
+
+
 async def test_every_change_bumps_the_version_and_tells_the_bot(
     suite: RunningSuite, manager: httpx.AsyncClient
 ) -> None:
@@ -242,6 +293,7 @@ async def test_a_command_goes_to_the_hotels_bot(
     await manager.put(SETTINGS, json={"webhook_secret": SECRET})
     sent = await manager.post(f"{SETTINGS}/commands", json={"command": "restart"})
     assert sent.status_code == 202
+    await outbox_drained(suite)
     entries = await suite.redis.xrange(suite.names.control("plaza"))
     (command,) = [
         e for e in (decode_event(f[b"e"]) for _, f in entries) if e.type == "channel.command"

@@ -18,7 +18,7 @@ from tests.suite.api.seed import (
     json_of,
     seed_hotel,
 )
-from tests.suite.conftest import RunningSuite
+from tests.suite.conftest import RunningSuite, outbox_drained
 
 pytestmark = pytest.mark.anyio
 
@@ -38,7 +38,9 @@ async def manager(suite: RunningSuite, plaza: SeededHotel) -> AsyncIterator[http
 
 
 async def sent(suite: RunningSuite, hotel: str = "plaza") -> list[MessageSendEvent]:
-    """The ``message.send`` events on *hotel*'s outbound stream, oldest first."""
+    """The ``message.send`` events on *hotel*'s outbound stream, oldest first, once the
+    outbox is published."""
+    await outbox_drained(suite)
     entries = await suite.redis.xrange(suite.names.outbound(hotel))
     events = [decode_event(fields[b"e"]) for _, fields in entries]
     return [e for e in events if isinstance(e, MessageSendEvent)]
@@ -140,7 +142,7 @@ async def test_a_reply_needs_text_or_a_template_the_channel_can_send(
     template = {"name": "booking_reminder", "language": "es"}
     # The demo channel declares no templates: refused before anything is queued.
     refused = await manager.post(path, json={"template": template})
-    assert refused.status_code == 400
+    assert refused.status_code == 422
     assert "sends no templates" in refused.text
     assert await sent(suite) == []
 

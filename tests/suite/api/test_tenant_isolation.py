@@ -24,7 +24,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.suite.api.seed import DEMO, SeededHotel, bearer, personal_token, seed_hotel
-from tests.suite.conftest import RunningSuite, add_member
+from tests.suite.conftest import RunningSuite, add_member, outbox_drained
 
 pytestmark = pytest.mark.anyio
 
@@ -193,6 +193,7 @@ async def snapshot(suite: RunningSuite, hotel: SeededHotel) -> dict[str, Any]:
     people = [user.id for user in hotel.members.values()]
     conversations = (await store.list_conversations(slug, limit=200)).items
     streams = (suite.names.control(slug), suite.names.outbound(slug), suite.names.ingress(slug))
+    await outbox_drained(suite)
     dead = await DeadLetters(suite.redis, suite.names).list(count=1000)
     return {
         "hotel": await store.get_hotel(slug),
@@ -211,6 +212,7 @@ async def snapshot(suite: RunningSuite, hotel: SeededHotel) -> dict[str, Any]:
         "conversations": conversations,
         "messages": [await store.list_messages(slug, c.id, limit=200) for c in conversations],
         "drafts": await store.list_drafts(slug, status=None),
+        "outbox": (await store.outbox_backlog(slug)).pending,
         "streams": [await suite.redis.xrange(stream) for stream in streams],
         "dead letters": [d for d in dead if f":hotel:{slug}:" in d.source_stream],
     }

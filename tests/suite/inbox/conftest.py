@@ -22,7 +22,7 @@ from begasist_core.events.codec import decode_event
 from begasist_suite.store.records import ChannelConfig, Role
 from pydantic import BaseModel
 
-from tests.suite.conftest import RunningSuite, add_member
+from tests.suite.conftest import RunningSuite, add_member, outbox_drained
 
 T = TypeVar("T")
 
@@ -110,7 +110,9 @@ async def dead_letters(suite: RunningSuite) -> list[tuple[bytes, dict[bytes, byt
 
 
 async def outbound_entries(suite: RunningSuite, hotel: str = HOTEL) -> list[dict[str, Any]]:
-    """The decoded ``message.send`` events on the hotel's outbound stream, oldest first."""
+    """The decoded ``message.send`` events on the hotel's outbound stream, oldest first,
+    once the outbox is published."""
+    await outbox_drained(suite)
     entries = await suite.redis.xrange(suite.names.outbound(hotel))
     return [decode_event(fields[ENTRY_FIELD]).model_dump(mode="json") for _, fields in entries]
 

@@ -253,3 +253,16 @@ async def test_a_number_belongs_to_one_hotel(suite: RunningSuite, admin: httpx.A
     assert "plaza" not in taken.text
     assert own.status_code == 200
     assert await suite.store.route_owner("whatsapp", NUMBERS["sol"]) == "sol"
+
+
+@pytest.mark.usefixtures("shared_app")
+async def test_too_many_signature_headers_answer_431_and_enqueue_nothing(
+    suite: RunningSuite,
+) -> None:
+    body = json.dumps(only(NUMBERS["plaza"], MESSAGES["text"])).encode()
+    signature = signed(body)["x-hub-signature-256"]
+    headers = [("content-type", "application/json")] + [("x-hub-signature-256", signature)] * 1000
+    async with suite.client() as client:
+        response = await client.post(URL, content=body, headers=headers)
+    assert response.status_code == 431
+    assert await bodies(suite, "plaza") == []

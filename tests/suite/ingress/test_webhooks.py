@@ -183,3 +183,25 @@ async def test_fuzzed_requests_never_5xx_and_enqueue_only_when_signed(
     assert response.status_code < 500
     added = len(await _entries(suite, "plaza")) - before
     assert (response.status_code, added) == ((200, 1) if valid else (401, 0))
+
+
+async def test_repeated_headers_reach_the_stream_joined_in_order(suite: RunningSuite) -> None:
+    await _seed(suite, "plaza")
+    headers = [*_signed(BODY).items(), *[("x-trace", f"hop-{n}") for n in range(50)]]
+    async with suite.client() as client:
+        response = await client.post("/webhooks/plaza/demo", content=BODY, headers=headers)
+    assert response.status_code == 200
+    [entry] = await _entries(suite, "plaza")
+    event = decode_event(entry[b"e"])
+    assert event.data.headers["x-trace"] == ", ".join(f"hop-{n}" for n in range(50))  # type: ignore[union-attr]
+
+
+async def test_the_header_block_counts_towards_the_size_limit(suite: RunningSuite) -> None:
+    """A body just under the limit is refused when the headers push the request over it."""
+    await _seed(suite, "plaza")
+    body = b"x" * (suite.settings.webhook_max_body_bytes - 64)
+    headers = {**_signed(body), "x-padding": "p" * 128}
+    async with suite.client() as client:
+        response = await client.post("/webhooks/plaza/demo", content=body, headers=headers)
+    assert response.status_code == 413
+    assert await _entries(suite, "plaza") == []

@@ -54,6 +54,26 @@ def test_verify_rejects_a_bad_signature(signature: str) -> None:
         DemoChannel.verify(signed(b'{"messages": []}', signature), SETTINGS)
 
 
+GOOD = sign_body(SECRET, b'{"messages": []}')
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        pytest.param(GOOD.replace("sha256=", "SHA256="), id="upper-case-scheme"),
+        pytest.param("sha256=" + GOOD.removeprefix("sha256=").upper(), id="upper-case-hex"),
+        pytest.param(" " + GOOD, id="leading-space"),
+        pytest.param(GOOD + " ", id="trailing-space"),
+        pytest.param(GOOD.removeprefix("sha256="), id="missing-prefix"),
+        pytest.param(GOOD[:-1], id="truncated"),
+        pytest.param(f"{GOOD}, {GOOD}", id="header-sent-twice"),
+    ],
+)
+def test_verify_rejects_a_signature_spelt_otherwise(signature: str) -> None:
+    with pytest.raises(WebhookSignatureError, match="does not match"):
+        DemoChannel.verify(signed(b'{"messages": []}', signature), SETTINGS)
+
+
 def test_verify_rejects_a_missing_signature() -> None:
     with pytest.raises(WebhookSignatureError, match="missing"):
         DemoChannel.verify(signed(b'{"messages": []}'), SETTINGS)

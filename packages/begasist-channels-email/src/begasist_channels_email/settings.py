@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from begasist_core import ChannelSettings
 from pydantic import (
@@ -37,6 +37,17 @@ class Security(StrEnum):
 
 class EmailSettings(ChannelSettings):
     """What a hotel configures for email (the admin form is generated from it)."""
+
+    secret_destinations: ClassVar[frozenset[str]] = frozenset(
+        {
+            *("imap_host", "imap_port", "imap_security"),
+            *("smtp_host", "smtp_port", "smtp_security"),
+            "tls_ca_pem",
+        }
+    )
+    """The passwords go to these servers, over TLS that trusts ``tls_ca_pem``:
+    changing any of them needs both passwords sent again, so whoever may edit
+    the settings cannot have the bot log in to a server of theirs."""
 
     address: Address
     """The hotel's address guests write to, and the From of every reply."""

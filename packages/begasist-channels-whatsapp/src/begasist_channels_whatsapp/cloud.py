@@ -12,6 +12,7 @@ from typing import Any, Final
 import anyio
 import httpx
 from begasist_core import (
+    SENT_RECORD_PATIENCE,
     ChannelCommand,
     ChannelContext,
     ChannelError,
@@ -154,7 +155,9 @@ class CloudTransport:
                 part = _Part(index, len(keys), message.guest.address)
                 accepted = await self._deliver(graph, payload, part)
                 # Kept before the next part goes: a crash now must not resend this one.
-                await self._context.keys.set(key, accepted, ttl=PART_TTL)
+                await self._context.keys.set(
+                    key, accepted, ttl=PART_TTL, patience=SENT_RECORD_PATIENCE
+                )
                 wamids.append(accepted)
         receipt = SendReceipt(message_id=message.id, provider_message_ids=tuple(wamids))
         await self._context.sent.record(receipt)

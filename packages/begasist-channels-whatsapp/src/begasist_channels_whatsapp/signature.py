@@ -25,12 +25,17 @@ def sign_body(app_secret: str, body: bytes) -> str:
 
 
 def check_signature(app_secret: str, body: bytes, header: str | None) -> None:
-    """Raise WebhookSignatureError unless *header* signs the exact *body* with *app_secret*."""
+    """Raise WebhookSignatureError unless *header* signs the exact *body* with *app_secret*.
+
+    The whole header is compared, exactly as Meta sends it (``sha256=`` and
+    lower-case hex): another spelling (``SHA256=``, upper-case hex, spaces, a
+    header sent twice, which arrives comma-joined) is not Meta's and is refused.
+    """
     if not header:
         raise WebhookSignatureError("missing X-Hub-Signature-256 header")
     expected = sign_body(app_secret, body).encode()
     # Bytes, not str: compare_digest refuses non-ASCII str, and the header is the sender's.
-    given = header.strip().lower().encode("utf-8", "replace")
+    given = header.encode("utf-8", "replace")
     if not hmac.compare_digest(given, expected):
         raise WebhookSignatureError("X-Hub-Signature-256 does not match the body")
 

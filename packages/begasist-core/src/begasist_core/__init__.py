@@ -73,7 +73,12 @@ from begasist_core.plugins.channel import (
     WebhookRequest,
     WebhookResponse,
 )
-from begasist_core.plugins.context import ChannelContext, ChannelKeys, SentLedger
+from begasist_core.plugins.context import (
+    SENT_RECORD_PATIENCE,
+    ChannelContext,
+    ChannelKeys,
+    SentLedger,
+)
 from begasist_core.plugins.errors import (
     ChannelError,
     MessageTooLong,
@@ -96,6 +101,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "MEDIA_URL_SCHEME",
     "REDIS_UNAVAILABLE",
+    "SENT_RECORD_PATIENCE",
     "Attachment",
     "AttachmentKind",
     "Capabilities",

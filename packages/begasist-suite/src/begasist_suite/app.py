@@ -28,12 +28,17 @@ from begasist_suite.api.errors import EXCEPTION_HANDLERS
 from begasist_suite.api.guests import GuestController
 from begasist_suite.api.hotels import HotelController
 from begasist_suite.api.inbox import ConversationController, DraftController
+from begasist_suite.api.json_body import SuiteRequest
 from begasist_suite.api.live import live_inbox
 from begasist_suite.api.media import MediaController
+from begasist_suite.api.openapi import complete_openapi
 from begasist_suite.api.status import DeadLetterController, StatusController
+from begasist_suite.asgi.guard import RequestGuard
+from begasist_suite.asgi.server_errors import SERVER_ERROR_HANDLERS, log_websocket_error
 from begasist_suite.config import SuiteSettings
 from begasist_suite.inbox.consumer import build_consumer
 from begasist_suite.inbox.live import LiveUpdates
+from begasist_suite.inbox.relay import OutboxRelay
 from begasist_suite.ingress.batcher import IngressBatcher
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
 from begasist_suite.ingress.shared_targets import SharedWebhookTargets
@@ -61,12 +66,19 @@ async def health() -> dict[str, str]:
 class SuiteApp(Litestar):
     """The suite's Litestar app, which serves ``/webhooks/...`` before its router.
 
-    The webhook ingress is plain ASGI (``ingress/webhooks.py``): handing it the
-    request here skips Litestar's middleware stack and router, the larger part
-    of a webhook's cost (docs/benchmarks.md). Everything else is Litestar's.
+    Every request first passes the :class:`~begasist_suite.asgi.guard.RequestGuard`
+    (header limits, request id, body deadline, 5xx logging). The webhook ingress
+    is plain ASGI (``ingress/webhooks.py``): handing it the request here skips
+    Litestar's middleware stack and router, the larger part of a webhook's cost
+    (docs/benchmarks.md). Everything else is Litestar's.
     """
 
+    guard: RequestGuard
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.guard(scope, receive, send, self._route)
+
+    async def _route(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and is_webhook_path(scope["path"]):
             scope["app"] = self
             await serve_webhook(scope, receive, send)
@@ -111,20 +123,25 @@ def create_app(
         own_store = store is None
         opened = store if store is not None else open_store(settings)
         await opened.migrate()
+        live = LiveUpdates(channels, settings.prefix, defer=opened.after_commit)
         services = Services(
             settings=settings,
             store=opened,
             redis=redis_client,
             plugins=plugin_manager,
             secret_box=secret_box,
-            live=LiveUpdates(channels, settings.prefix, defer=opened.after_commit),
+            live=live,
         )
+        relay = app.state.outbox_relay = OutboxRelay(services)
+        services.wake_relay = relay.wake
         app.state.services = services
         app.state.webhook_settings = WebhookSettingsCache(services)
         app.state.shared_webhooks = SharedWebhookTargets(services)
         batcher = app.state.ingress_batcher = IngressBatcher(redis_client)
         try:
             async with anyio.create_task_group() as tasks:
+                await tasks.start(live.run)
+                await tasks.start(relay.run)
                 await tasks.start(batcher.run)
                 consumer = build_consumer(services) if settings.consumer else None
                 if consumer is not None:
@@ -132,6 +149,8 @@ def create_app(
                 try:
                     yield
                 finally:
+                    relay.stop()
+                    live.close()
                     batcher.stop()
                     if consumer is not None:
                         consumer.stop()
@@ -141,7 +160,7 @@ def create_app(
             if own_redis:
                 await redis_client.aclose()
 
-    return SuiteApp(
+    app = SuiteApp(
         route_handlers=[
             health,
             AuthController,
@@ -160,7 +179,12 @@ def create_app(
             live_inbox,
         ],
         dependencies=DEPENDENCIES,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **SERVER_ERROR_HANDLERS},
+        after_exception=[log_websocket_error],
+        # The process's logging is configured once, redacted (begasist_core.log_redaction);
+        # Litestar's own config would replace the root handlers with its unfiltered one.
+        logging_config=None,
+        request_class=SuiteRequest,
         plugins=[channels],
         on_app_init=[install_web_app],
         lifespan=[lifespan],
@@ -173,3 +197,6 @@ def create_app(
         ),
         debug=False,
     )
+    app.guard = RequestGuard.from_settings(settings)
+    complete_openapi(app)
+    return app

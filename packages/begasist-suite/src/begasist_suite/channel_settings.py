@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from begasist_core import ChannelSettings
+from begasist_core.models.secret_destinations import secret_destination_fields
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from begasist_suite.secret_box import SecretBox, UndecryptableSecret
@@ -82,7 +83,7 @@ def apply_settings_update(
         model, body, stored.secrets if stored else {}, box
     )
     if stored is not None:
-        _check_secret_destinations(model, body, stored, settings, kept)
+        _check_secret_destinations(model, body, stored.settings, settings, kept)
     return ChannelConfig(
         hotel=hotel,
         channel=channel,
@@ -93,21 +94,22 @@ def apply_settings_update(
 
 
 def _check_secret_destinations(
-    model: type[ChannelSettings],
+    model: type[BaseModel],
     body: Mapping[str, Any],
-    stored: ChannelConfig,
+    stored: Mapping[str, Any],
     settings: Mapping[str, Any],
     kept: Mapping[str, str],
 ) -> None:
-    """Refuse moving where secrets go (``secret_destinations``) without sending them again.
+    """Refuse moving where secrets go without sending them again.
 
-    Every secret that would stay stored must be in *body*: then it is the
-    sender's own, not one they could not read.
+    The fields are the model's ``secret_destinations`` and any field that
+    looks like a destination and is not exempted (``not_secret_destinations``),
+    so a plugin that forgot to declare one is protected all the same. Every
+    secret that would stay stored must be in *body*: then it is the sender's
+    own, not one they could not read.
     """
     moved = sorted(
-        name
-        for name in model.secret_destinations
-        if stored.settings.get(name) != settings.get(name)
+        name for name in secret_destination_fields(model) if stored.get(name) != settings.get(name)
     )
     if not moved:
         return
@@ -133,8 +135,11 @@ def apply_app_settings_update(
     stored: ChannelApp | None,
     box: SecretBox,
 ) -> ChannelApp:
-    """The operator's app settings after a PUT of *body*, as :func:`apply_settings_update`."""
+    """The operator's app settings after a PUT of *body*, as :func:`apply_settings_update`
+    (where the app's secrets go changes only with them sent again, too)."""
     _, settings, kept = _validated_update(model, body, stored.secrets if stored else {}, box)
+    if stored is not None:
+        _check_secret_destinations(model, body, stored.settings, settings, kept)
     return ChannelApp(channel=channel, settings=settings, secrets=kept)
 
 

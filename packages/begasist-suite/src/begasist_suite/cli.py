@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from begasist_core.log_redaction import configure_logging
 from begasist_core.models.validation import describe_validation_error
 from begasist_core.plugins.manager import PluginInfo, format_plugin_table
 from pydantic import ValidationError
@@ -68,11 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = SuiteSettings()
     except ValidationError as error:
         parser.error(f"invalid BEGASIST_* setting: {describe_validation_error(error)}")
-    logging.basicConfig(
-        level=(args.log_level or settings.log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_level or settings.log_level)
     try:
         if args.command == "serve":
             return _serve(settings, host=args.host, port=args.port)
@@ -94,24 +91,16 @@ def _serve(settings: SuiteSettings, *, host: str | None, port: int | None) -> in
     import uvicorn
 
     from begasist_suite.app import create_app
+    from begasist_suite.server import server_config
 
     check_serve_settings(settings)
     app = create_app(settings)
-    # "auto" picks uvloop and httptools when installed; one worker: the app owns
-    # its consumer and connections, and replicas are separate processes.
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=settings.port if port is None else port,
-        loop="auto",
-        http="auto",
-        workers=None,
-        proxy_headers=True,
-        lifespan="on",
-        log_level=settings.log_level.lower(),
-        server_header=False,
+    config = server_config(
+        app, settings, host=host or settings.host, port=settings.port if port is None else port
     )
-    return 0
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1
 
 
 def check_serve_settings(settings: SuiteSettings) -> None:

@@ -35,7 +35,9 @@ def openapi_text() -> str:
     settings = SuiteSettings(secret_key=SecretStr(_PLACEHOLDER_KEY), redis_url=_PLACEHOLDER_REDIS)
     app = create_app(settings, plugins=plugins)
     # Through Litestar's encoder, as /schema/openapi.json serves it (it holds frozensets...).
-    return render_document(json.loads(encode_json(app.openapi_schema.to_schema())))
+    from begasist_suite.api.openapi import served_document
+
+    return render_document(json.loads(encode_json(served_document(app))))
 
 
 def write_suite_schema(out_dir: Path) -> list[Path]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from begasist_core.events.streams import DEFAULT_PREFIX
-from pydantic import Field, PositiveFloat, PositiveInt, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["SuiteSettings"]
 
@@ -47,9 +47,22 @@ class SuiteSettings(BaseSettings):
     webhook_max_body_bytes: PositiveInt = 1_048_576
     """Larger webhook bodies answer 413 and are not enqueued."""
     api_max_body_bytes: PositiveInt = 1_048_576
+    max_request_headers: PositiveInt = 100
+    """Headers per request (any route); more answer 431 before anything reads them."""
+    max_header_bytes: PositiveInt = 32_768
+    """Total size of a request's header names and values; more answer 431."""
+    request_read_timeout_seconds: PositiveFloat = 30.0
+    """A request body not wholly received this long after its headers answers 408; a
+    connection whose request headers take longer is closed."""
     login_attempts: PositiveInt = 10
-    """Failed logins allowed per email and per client address in ``login_window_seconds``."""
+    """Login attempts per (email, client address) pair in ``login_window_seconds``."""
+    login_address_attempts: PositiveInt = 100
+    """Login attempts per client address, whatever the email (password spraying)."""
+    login_account_attempts: PositiveInt = 1000
+    """Login attempts per email from all addresses (distributed guessing)."""
     login_window_seconds: PositiveInt = 300
+    live_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    """Browser origins besides the suite's own that may open the live socket (comma-separated)."""
     consumer: bool = True
     """Run the event consumer in this process (turn off on API-only replicas)."""
     consumer_name: str | None = None
@@ -59,3 +72,10 @@ class SuiteSettings(BaseSettings):
     media_dir: Path = Path("media")
     """Guests' downloaded files, one folder per hotel: the bots' ``BEGASIST_MEDIA_DIR``."""
     log_level: str = "INFO"
+
+    @field_validator("live_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value

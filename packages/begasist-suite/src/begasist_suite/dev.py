@@ -29,6 +29,7 @@ from begasist_suite.cli_errors import UsageError
 from begasist_suite.config import SuiteSettings
 from begasist_suite.secret_box import SecretBox
 from begasist_suite.seed import DEMO_CHANNEL, DEMO_HOTELS, DemoLogins, seed_demo
+from begasist_suite.server import server_config
 from begasist_suite.store.factory import open_store
 
 __all__ = ["DevState", "run_dev"]
@@ -150,9 +151,8 @@ async def _run(
         state.passwords = logins.passwords
         state.save(data_dir)
         app = create_app(settings, store=store, plugins=plugins)
-        config = uvicorn.Config(
-            app, log_level="info", access_log=False, lifespan="on", server_header=False
-        )
+        host, port = listener.getsockname()[:2]
+        config = server_config(app, settings, host=host, port=port, access_log=False)
         return await _Supervisor(_Server(config), settings, logins, data_dir).run(listener)
     finally:
         with anyio.CancelScope(shield=True):

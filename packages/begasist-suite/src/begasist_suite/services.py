@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from begasist_core import DeadLetters, PluginManager, Publisher, StreamNames
@@ -15,6 +16,10 @@ from begasist_suite.store.store import Store
 __all__ = ["Services"]
 
 
+def _no_relay() -> None:
+    """Without a relay in this process (the CLI, some tests) the others' polls find it."""
+
+
 @dataclass
 class Services:
     """What handlers, the ingress and the consumer work with (``app.state.services``)."""
@@ -25,6 +30,8 @@ class Services:
     plugins: PluginManager
     secret_box: SecretBox
     live: LiveUpdates = field(default_factory=lambda: LiveUpdates(None))
+    wake_relay: Callable[[], None] = _no_relay
+    """Tells this process's outbox relay an entry was committed (``app.py`` sets it)."""
     names: StreamNames = field(init=False)
     publisher: Publisher = field(init=False)
     dead_letters: DeadLetters = field(init=False)

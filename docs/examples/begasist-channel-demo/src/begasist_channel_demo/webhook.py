@@ -38,12 +38,16 @@ def sign_body(secret: str, body: bytes) -> str:
 
 
 def check_signature(secret: str, body: bytes, header: str | None) -> None:
-    """Raise WebhookSignatureError unless *header* is *body*'s signature under *secret*."""
+    """Raise WebhookSignatureError unless *header* is *body*'s signature under *secret*.
+
+    The whole header is compared exactly as the sender computes it: no trimming
+    or case-folding, so a spelling the provider never sends is refused.
+    """
     if not header:
         raise WebhookSignatureError("missing X-Demo-Signature header")
     expected = sign_body(secret, body).encode()
     # Bytes, not str: compare_digest refuses non-ASCII str, and the header is the sender's.
-    if not hmac.compare_digest(header.strip().encode("utf-8", "replace"), expected):
+    if not hmac.compare_digest(header.encode("utf-8", "replace"), expected):
         raise WebhookSignatureError("X-Demo-Signature does not match the body")
 
 

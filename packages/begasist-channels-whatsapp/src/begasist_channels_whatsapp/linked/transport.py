@@ -14,6 +14,7 @@ from typing import Final
 import anyio
 from anyio.abc import TaskGroup
 from begasist_core import (
+    SENT_RECORD_PATIENCE,
     ChannelCommand,
     ChannelContext,
     ChannelState,
@@ -288,7 +289,9 @@ class LinkedTransport:
                     reply_to=message.reply_to if index == 0 else None,
                 )
             )
-            await self._context.keys.set(progress_key, json.dumps(sent), ttl=_PARTS_TTL)
+            await self._context.keys.set(
+                progress_key, json.dumps(sent), ttl=_PARTS_TTL, patience=SENT_RECORD_PATIENCE
+            )
         receipt = SendReceipt(message_id=message.id, provider_message_ids=tuple(sent))
         await self._context.sent.record(receipt)
         await self._context.keys.delete(progress_key)

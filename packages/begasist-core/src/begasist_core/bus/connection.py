@@ -15,7 +15,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from begasist_core.backoff import Backoff
 
-__all__ = ["REDIS_UNAVAILABLE", "RedisOutage", "redis_from_url", "redis_label"]
+__all__ = [
+    "OUTAGE_RETRY_MAX_SECONDS",
+    "REDIS_UNAVAILABLE",
+    "RedisOutage",
+    "outage_backoff",
+    "redis_from_url",
+    "redis_label",
+]
 
 # A fixed-length tuple (not tuple[type, ...]), so mypy accepts ``except* (*REDIS_UNAVAILABLE, X)``.
 REDIS_UNAVAILABLE: Final = (RedisConnectionError, RedisTimeoutError)
@@ -31,6 +38,16 @@ SOCKET_TIMEOUT_SECONDS: Final = 10.0
 """Longer than any blocking read the bus issues (consumers block for ~1 s)."""
 HEALTH_CHECK_SECONDS: Final = 15
 
+
+OUTAGE_RETRY_MAX_SECONDS: Final = 1.0
+"""Longest wait between two attempts to reach Redis while it is away.
+
+Short on purpose: a bot (consumers, lease, standby, presence) tries again at
+least once a second, so it is working within about a second of Redis coming
+back. An attempt against a server that is down is one refused connection (or
+one connect timeout): cheap for Redis, and jittered so many bots do not
+reconnect in lock step.
+"""
 
 MAX_CONNECTIONS: Final = 2_000
 """Connections one client may open: bounded, but never the limit a many-hotel bot hits."""
@@ -80,11 +97,18 @@ def redis_label(redis_or_url: Redis | str) -> str:
     return f"{options.get('host', 'localhost')}:{options.get('port', 6379)}"
 
 
+def outage_backoff() -> Backoff:
+    """The delays between attempts to reach Redis: 0.1 s doubling, capped at
+    :data:`OUTAGE_RETRY_MAX_SECONDS`, jittered."""
+    return Backoff(initial=0.1, maximum=OUTAGE_RETRY_MAX_SECONDS)
+
+
 class RedisOutage:
     """Tracks one loop's view of Redis: one WARNING when it goes, one INFO when it is back.
 
     Call :meth:`failed` with the error each time an attempt fails (it logs and
-    then sleeps a :class:`Backoff` delay, so a retry loop never spins) and
+    then sleeps a :class:`Backoff` delay, so a retry loop never spins; by
+    default :func:`outage_backoff`, at most a second) and
     :meth:`succeeded` after each attempt that worked. While Redis stays down the
     repeats are logged at DEBUG only, so an outage is one line in the log, not
     one per attempt.
@@ -99,7 +123,7 @@ class RedisOutage:
     ) -> None:
         self.label = redis_label(redis_or_url_label)
         self._log = logger
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or outage_backoff()
         self._down_since: float | None = None
         self.attempts = 0
         """Failed attempts in the current outage (0 while Redis is reachable)."""

@@ -28,6 +28,7 @@ from begasist_core.channelbot.settings_source import (
     UnknownHotel,
 )
 from begasist_core.engine import EmbeddedEngine, EmbeddedEngineUnavailable
+from begasist_core.log_redaction import configure_logging
 from begasist_core.models.names import InvalidName, validate_hotel_slug
 from begasist_core.models.validation import describe_validation_error
 from begasist_core.plugins.channel import Channel
@@ -85,11 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = BotConfig()
     except ValidationError as error:
         parser.error(f"invalid BEGASIST_* setting: {describe_validation_error(error)}")
-    logging.basicConfig(
-        level=(args.log_level or config.log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args.log_level or config.log_level)
     if args.command == "plugins":
         return _list_plugins(as_json=args.json)
     if args.command == "schema":

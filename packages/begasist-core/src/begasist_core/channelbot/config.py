@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
-from pydantic import Field, PositiveFloat, SecretStr
+from pydantic import Field, PositiveFloat, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from begasist_core.events.streams import DEFAULT_PREFIX
 
-__all__ = ["BotConfig"]
+__all__ = ["MIN_LEASE_TTL_SECONDS", "BotConfig"]
+
+MIN_LEASE_TTL_SECONDS: Final = 1.0
+"""The shortest lease a bot accepts. It renews three times per TTL, so a TTL
+of 1 s survives a pause (GC, a busy event loop, a slow Redis reply) of only
+about 0.6 s before a standby takes over; anything shorter would flap."""
 
 
 class BotConfig(BaseSettings):
@@ -33,7 +39,10 @@ class BotConfig(BaseSettings):
     """Bot tokens by hotel, as JSON: ``{"plaza": "...", "sol": "..."}``."""
     settings_file: Path | None = None
     """A TOML settings file instead of the suite (development)."""
-    lease_ttl_seconds: PositiveFloat = 10.0
+    lease_ttl_seconds: float = 10.0
+    """How long the lease outlives the active bot: a standby takes over about this
+    long after it died. Shorter is quicker, but a pause longer than two thirds of
+    it hands the hotel to the standby (see docs/channelbot.md)."""
     heartbeat_seconds: PositiveFloat = 5.0
     version_check_seconds: PositiveFloat = 30.0
     claim_idle_seconds: PositiveFloat = 15.0
@@ -48,3 +57,14 @@ class BotConfig(BaseSettings):
     media_dir: Path = Path("media")
     """Where downloaded media is stored (``<dir>/<hotel>/...``); the suite serves the same dir."""
     log_level: str = "INFO"
+
+    @field_validator("lease_ttl_seconds")
+    @classmethod
+    def _lease_long_enough(cls, value: float) -> float:
+        if not value >= MIN_LEASE_TTL_SECONDS:  # also NaN
+            raise ValueError(
+                f"must be at least {MIN_LEASE_TTL_SECONDS:g} s (got {value:g}): "
+                "a shorter lease is lost to an ordinary pause and the hotel flaps between bots; "
+                "3 s takes over quickly on a steady network"
+            )
+        return value

@@ -15,13 +15,14 @@ from redis.asyncio import Redis
 
 from begasist_core.backoff import Backoff
 from begasist_core.bus.connection import REDIS_UNAVAILABLE, RedisOutage, redis_label
-from begasist_core.bus.consumer import ConsumerOptions, Delivery, RejectedEvent, StreamConsumer
+from begasist_core.bus.consumer import Delivery, RejectedEvent, StreamConsumer
 from begasist_core.bus.dead_letters import DeadLetters
 from begasist_core.bus.publisher import Publisher
 from begasist_core.channelbot.config import BotConfig
 from begasist_core.channelbot.lease import HotelLease, LeaseLost
 from begasist_core.channelbot.presence import ChannelPresence, Presence, PresenceRecord
 from begasist_core.channelbot.settings_source import HotelSettings, SettingsSource
+from begasist_core.channelbot.streams import conversation_of, event_id_of, hotel_consumer
 from begasist_core.channelbot.supervisor import ChannelSupervisor, ChannelUnavailable
 from begasist_core.events.codec import make_event
 from begasist_core.events.envelope import (
@@ -44,8 +45,6 @@ from begasist_core.plugins.redaction import redact
 __all__ = ["HotelBot", "UnexpectedEvent"]
 
 log = logging.getLogger("begasist.channelbot")
-
-CONSUMER_GROUP = "channelbot"
 
 READY_WAIT_SECONDS = 5.0
 """How long a send or webhook waits for its channel to (re)start before retrying later."""
@@ -209,30 +208,26 @@ class HotelBot:
                         self._names.outbound(self.hotel),
                         self._on_outbound,
                         self._config.outbound_concurrency,
-                        _conversation_of,
+                        conversation_of,
                     ),
                     (
                         self._names.ingress(self.hotel),
                         self._on_ingress,
                         self._config.ingress_concurrency,
-                        _event_id_of,
+                        event_id_of,
                     ),
                 ):
-                    consumer = StreamConsumer(
+                    consumer = hotel_consumer(
                         self._redis,
                         stream=stream,
-                        group=CONSUMER_GROUP,
-                        consumer=self.instance,
+                        instance=self.instance,
                         handler=handler,
                         dead_letters=self._dead_letters,
-                        options=ConsumerOptions(
-                            claim_idle_seconds=self._config.claim_idle_seconds,
-                            max_deliveries=self._config.max_deliveries,
-                            concurrency=concurrency,
-                        ),
-                        logger=log,
+                        config=self._config,
                         guard=self._lease.ensure_held,
+                        concurrency=concurrency,
                         partition=partition,
+                        logger=log,
                     )
                     await group.start(self._consume, consumer)
                 group.start_soon(self._heartbeat)
@@ -266,6 +261,8 @@ class HotelBot:
         self._consumers.clear()
         self.channels.clear()
         self._channel_group = None
+        if self._lease.fence is None:
+            return  # a standby wrote nothing: no Redis round trip (it may be away)
         try:
             await self._presence.clear(self.instance)
             await self._lease.release()
@@ -374,7 +371,8 @@ class HotelBot:
     async def _heartbeat(self) -> None:
         outage = RedisOutage(redis_label(self._redis), logger=log)
         while True:
-            await anyio.sleep(self._config.heartbeat_seconds)
+            if not outage.down:  # while Redis is away, the outage backoff paces the retries
+                await anyio.sleep(self._config.heartbeat_seconds)
             try:
                 await self._beat()
                 outage.succeeded()
@@ -491,16 +489,3 @@ class HotelBot:
             raise ChannelCallFailed(_summary(error, channel.settings)) from None
         for payload in payloads:
             await channel.context.emit(payload)
-
-
-def _conversation_of(event: Event) -> str:
-    """Outbound messages of one conversation are sent in order; others side by side."""
-    if isinstance(event, MessageSendEvent):
-        message = event.data.message
-        return f"{message.channel}:{message.conversation_key}"
-    return event.id
-
-
-def _event_id_of(event: Event) -> str:
-    """Webhooks are independent of each other (a slow media download holds up only its own)."""
-    return event.id

@@ -14,18 +14,24 @@ paused or partitioned process never acts on an expired lease.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from datetime import timedelta
+from typing import Final
 
 import anyio
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError, TimeoutError
 
+from begasist_core.bus.connection import REDIS_UNAVAILABLE, RedisOutage, redis_label
 from begasist_core.events.streams import StreamNames
 
 __all__ = ["HotelLease", "LeaseLost"]
 
 log = logging.getLogger("begasist.channelbot.lease")
+
+_EXPIRY_MARGIN_SECONDS: Final = (0.005, 0.05)
+"""A standby wakes this long (drawn at random) after the holder's key would expire:
+late enough to find it gone, spread so standbys do not all ask at the same instant."""
 
 # Take the lease if free and number the tenure, atomically, so a failed attempt
 # by a standby costs nothing and fences only ever grow.
@@ -113,10 +119,17 @@ class HotelLease:
         return True
 
     async def acquire(self, *, poll: float | None = None) -> None:
-        """Wait as standby until the lease is ours (polls a few times per TTL)."""
+        """Wait as standby until the lease is ours.
+
+        Between attempts it sleeps until the holder's key would expire (its
+        PTTL, plus a few jittered milliseconds), at most *poll* (a third of
+        the TTL by default, as a renewal may have moved the expiry): a
+        standby takes a lapsed lease moments after it lapses.
+        """
         interval = poll if poll is not None else self.renew_interval
         announced = False
         while not await self.try_acquire():
+            expires_in_ms = int(await self._redis.pttl(self._key))
             if not announced:
                 holder = await self._redis.get(self._key)
                 log.info(
@@ -125,7 +138,7 @@ class HotelLease:
                     holder.decode() if isinstance(holder, bytes) else holder,
                 )
                 announced = True
-            await anyio.sleep(interval)
+            await anyio.sleep(_standby_wait(expires_in_ms, interval))
         log.info("hotel %s: lease acquired (fence %s)", self.hotel, self.fence)
 
     async def renew(self) -> None:
@@ -139,19 +152,24 @@ class HotelLease:
     async def keep(self) -> None:
         """Renew until cancelled; raise :class:`LeaseLost` when it cannot be kept.
 
-        A connection error is retried until the lease would have expired: past
-        that moment another instance may hold it, so this one must stop.
+        While Redis is unreachable the renewal is retried with the outage
+        backoff (at most a second apart, one WARNING per outage) until the
+        lease would have expired: past that moment another instance may hold
+        it, so this one must stop.
         """
+        outage = RedisOutage(redis_label(self._redis), logger=log)
         while True:
-            await anyio.sleep(min(self.renew_interval, self._remaining()))
+            if not outage.down:
+                await anyio.sleep(min(self.renew_interval, self._remaining()))
             # A renewal that hangs (a partition) must not outlive the lease:
             # past that moment another instance may hold it.
             with anyio.move_on_after(self._remaining()):
                 try:
                     await self.renew()
-                    continue
-                except (ConnectionError, TimeoutError) as error:
-                    log.warning("hotel %s: lease renewal failed (%s); retrying", self.hotel, error)
+                except REDIS_UNAVAILABLE as error:
+                    await outage.failed(error)
+                else:
+                    outage.succeeded()
             if self._remaining() <= 0:
                 raise LeaseLost(f"hotel {self.hotel}: could not renew the lease before it expired")
 
@@ -175,3 +193,15 @@ class HotelLease:
         await self._release(keys=[self._key], args=[self.token])
         log.info("hotel %s: lease released (fence %s)", self.hotel, self.fence)
         self.fence = None
+
+
+def _standby_wait(expires_in_ms: int, interval: float) -> float:
+    """How long a standby sleeps before its next attempt, given the key's PTTL.
+
+    PTTL -2: the key is already gone, try again at once (after the margin);
+    -1 (a key without a TTL, which this class never writes): poll at *interval*.
+    """
+    if expires_in_ms == -1:
+        return interval
+    margin = random.uniform(*_EXPIRY_MARGIN_SECONDS)
+    return min(interval, max(0, expires_in_ms) / 1000 + margin)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+from begasist_core.models.secret_destinations import declaration_errors
 
 __all__ = ["ChannelSettings", "ReplyMode"]
 
@@ -34,11 +38,21 @@ class ChannelSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     secret_destinations: ClassVar[frozenset[str]] = frozenset()
-    """Fields that decide where the secrets are sent (a provider's base URL).
+    """Fields that decide where the secrets are sent or what TLS trusts on the way:
+    hosts, ports, URLs, security modes, CA certificates.
 
     The suite accepts a change to one of them only with every stored secret
     sent again: whoever may edit a hotel's settings cannot read its secrets,
-    and must not be able to redirect them to a host of their own.
+    and must not be able to redirect them to a host of their own. The
+    conformance kit fails a model with secrets whose field looks like such a
+    destination (by its name's words or its type) and is not named here.
+    """
+
+    not_secret_destinations: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """Field -> why it is not a destination, for a field that only looks like one
+    (``{"transport_port": "the port the guest's app listens on, no secret goes there"}``).
+
+    The kit then passes it, and the suite lets it change without the secrets.
     """
 
     enabled: bool = True
@@ -46,3 +60,14 @@ class ChannelSettings(BaseModel):
     mode: ReplyMode = ReplyMode.SUPERVISED
     """How the assistant answers guests on this channel, unless a guest or
     conversation has its own mode."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a model whose declarations name no field or give no reason.
+
+        A misspelt name would leave the real field unprotected without a word.
+        """
+        super().__pydantic_init_subclass__(**kwargs)
+        errors = declaration_errors(cls)
+        if errors:
+            raise TypeError(f"{cls.__qualname__}: {'; '.join(errors)}")

@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Generic, TypeVar
 
+import anyio
 from redis.asyncio import Redis
 
+from begasist_core.bus.connection import REDIS_UNAVAILABLE, outage_backoff
 from begasist_core.bus.publisher import Publisher
 from begasist_core.events.codec import make_event
 from begasist_core.events.payloads import ChannelState, MessageReceived, MessageStatusChanged
@@ -17,7 +19,14 @@ from begasist_core.media import MediaStore, MissingMediaStore
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import InboundPayload, SendReceipt
 
-__all__ = ["ChannelContext", "ChannelKeys", "SentLedger", "StateReporter", "inbound_event_key"]
+__all__ = [
+    "SENT_RECORD_PATIENCE",
+    "ChannelContext",
+    "ChannelKeys",
+    "SentLedger",
+    "StateReporter",
+    "inbound_event_key",
+]
 
 SettingsT = TypeVar("SettingsT", bound=ChannelSettings)
 
@@ -25,6 +34,10 @@ StateReporter = Callable[[ChannelState, str | None], Awaitable[None]]
 
 SENT_LEDGER_TTL = timedelta(days=7)
 """How long a send is remembered: redeliveries come within minutes, not weeks."""
+
+SENT_RECORD_PATIENCE = timedelta(seconds=15)
+"""How long a record of what a provider accepted rides out a Redis outage (the ledger,
+and a channel's own per-part records: ``keys.set(..., patience=SENT_RECORD_PATIENCE)``)."""
 
 
 def inbound_event_key(hotel: str, payload: InboundPayload) -> str:
@@ -67,8 +80,37 @@ class ChannelKeys:
             value if value is None else bytes(value, "utf-8") if isinstance(value, str) else value
         )
 
-    async def set(self, name: str, value: bytes | str, *, ttl: timedelta | None = None) -> None:
-        await self._redis.set(self.full_name(name), value, px=ttl)
+    async def set(
+        self,
+        name: str,
+        value: bytes | str,
+        *,
+        ttl: timedelta | None = None,
+        patience: timedelta | None = None,
+    ) -> None:
+        """Store *value* under *name*.
+
+        With *patience*, for a fact that must not be lost (a provider accepted
+        a message: forgetting it sends the message again), a Redis outage is
+        ridden out: the write is retried at most a second apart, shielded from
+        cancellation (a drain or a lost lease must not cut it), until
+        *patience* has passed; then the error propagates. A late write of such
+        a fact is harmless. Without *patience* the first error propagates.
+        """
+        if patience is None:
+            await self._redis.set(self.full_name(name), value, px=ttl)
+            return
+        backoff = outage_backoff()
+        with anyio.CancelScope(shield=True):
+            deadline = anyio.current_time() + patience.total_seconds()
+            while True:
+                try:
+                    await self._redis.set(self.full_name(name), value, px=ttl)
+                    return
+                except REDIS_UNAVAILABLE:
+                    if anyio.current_time() >= deadline:
+                        raise
+                    await anyio.sleep(backoff.next_delay())
 
     async def delete(self, name: str) -> None:
         await self._redis.delete(self.full_name(name))
@@ -100,8 +142,18 @@ class SentLedger:
         return None if raw is None else SendReceipt.model_validate_json(raw)
 
     async def record(self, receipt: SendReceipt) -> None:
+        """Remember that the provider accepted *receipt*'s message; call it right after.
+
+        Forgetting an acceptance is what sends a message twice (the entry is
+        delivered again and the ledger says nothing was sent), so the write
+        rides out a Redis outage for up to :data:`SENT_RECORD_PATIENCE` (see
+        :meth:`ChannelKeys.set`).
+        """
         await self._keys.set(
-            f"sent:{receipt.message_id}", receipt.model_dump_json(), ttl=SENT_LEDGER_TTL
+            f"sent:{receipt.message_id}",
+            receipt.model_dump_json(),
+            ttl=SENT_LEDGER_TTL,
+            patience=SENT_RECORD_PATIENCE,
         )
 
 

@@ -15,12 +15,14 @@ import pytest
 
 # The suite's asserts are its error messages: have pytest rewrite them, as it
 # does for test modules. This runs before the submodules are imported.
-pytest.register_assert_rewrite("begasist_core.testing.conformance")
+pytest.register_assert_rewrite(
+    "begasist_core.testing.conformance", "begasist_core.testing.settings_checks"
+)
 
 from begasist_core.testing.conformance import (  # noqa: E402
+    CREDENTIAL_ALTERATIONS,
     GARBAGE_BODIES,
     RUN_STOP_LIMIT_SECONDS,
-    SECRET_FIELD_PATTERN,
     ChannelConformance,
 )
 from begasist_core.testing.distributions import write_distribution  # noqa: E402
@@ -34,8 +36,10 @@ from begasist_core.testing.harness import (  # noqa: E402
     Transmission,
     TransmissionReader,
 )
+from begasist_core.testing.settings_checks import SECRET_FIELD_PATTERN  # noqa: E402
 
 __all__ = [
+    "CREDENTIAL_ALTERATIONS",
     "DEFAULT_HOTEL",
     "GARBAGE_BODIES",
     "RUN_STOP_LIMIT_SECONDS",

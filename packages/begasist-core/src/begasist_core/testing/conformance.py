@@ -8,15 +8,11 @@ channel on the test Redis.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterator, Mapping, Sequence
-from types import UnionType
-from typing import Annotated, Any, ClassVar, Final, Union, get_args, get_origin
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Final
 
 import anyio
 import pytest
-from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 
 from begasist_core.channelbot.settings_source import StaticSettingsSource
 from begasist_core.events.codec import decode_event, encode_event, make_event
@@ -38,19 +34,31 @@ from begasist_core.testing.harness import (
     ChannelHarness,
     TransmissionReader,
 )
+from begasist_core.testing.settings_checks import SettingsChecks
 
-__all__ = ["GARBAGE_BODIES", "RUN_STOP_LIMIT_SECONDS", "SECRET_FIELD_PATTERN", "ChannelConformance"]
+__all__ = [
+    "CREDENTIAL_ALTERATIONS",
+    "GARBAGE_BODIES",
+    "RUN_STOP_LIMIT_SECONDS",
+    "ChannelConformance",
+]
 
 RUN_STOP_LIMIT_SECONDS: Final = 1.0
 """How long ``run()`` may take to return once cancelled."""
 
-SECRET_FIELD_PATTERN: Final = re.compile(
-    r"secret|token|passw(or)?d|passphrase|credential|private|(^|_)(api_?)?key($|_)|apikey",
-    re.IGNORECASE,
-)
-"""Settings field names that must be ``SecretStr`` (exempt one with ``not_secret_fields``)."""
-
 _DEEP: Final = 100_000
+
+CREDENTIAL_ALTERATIONS: Final[Mapping[str, Callable[[str], str]]] = {
+    "upper-case": str.upper,
+    "lower-case": str.lower,
+    "leading-space": lambda value: " " + value,
+    "trailing-space": lambda value: value + " ",
+    "truncated": lambda value: value[:-1],
+    # How the suite hands on a header sent twice: the values joined by a comma.
+    "repeated": lambda value: f"{value}, {value}",
+}
+"""Other spellings of a credential header's value; ``verify`` must refuse each one
+that differs from what the provider sent (exempt one with ``accepted_credential_alterations``)."""
 
 GARBAGE_BODIES: Final[Mapping[str, bytes]] = {
     "empty": b"",
@@ -81,7 +89,7 @@ _SAMPLE_SENTENCE: Final = (
 )
 
 
-class ChannelConformance:
+class ChannelConformance(SettingsChecks):
     """The contract tests; subclass as ``TestMyChannel(ChannelConformance)``.
 
     Set :attr:`channel_class`; override the ``channel_settings`` and
@@ -99,10 +107,11 @@ class ChannelConformance:
     """More unreadable bodies for ``parse``, beside :data:`GARBAGE_BODIES`."""
     webhook_headers: ClassVar[Mapping[str, str]] = {"content-type": "application/json"}
     """Headers of the garbage webhooks."""
-    not_secret_fields: ClassVar[frozenset[str]] = frozenset()
-    """Settings fields whose names look secret but are not (``key_id``)."""
     signature_covers_body: ClassVar[bool] = True
     """The webhook signature signs the body, so a changed body must be rejected."""
+    accepted_credential_alterations: ClassVar[frozenset[str]] = frozenset()
+    """Names in :data:`CREDENTIAL_ALTERATIONS` the provider's header format tolerates
+    (a list of signatures that allows spaces, say): those are not checked."""
     run_warmup_seconds: ClassVar[float] = 0.3
     """How long ``run()`` runs before the cancellation test cancels it."""
 
@@ -139,6 +148,13 @@ class ChannelConformance:
         )
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "credential_alteration" in metafunc.fixturenames:
+            names = [
+                name
+                for name in CREDENTIAL_ALTERATIONS
+                if name not in self.accepted_credential_alterations
+            ]
+            metafunc.parametrize("credential_alteration", names, ids=names)
         if "garbage_body" in metafunc.fixturenames:
             bodies = dict(GARBAGE_BODIES)
             for index, body in enumerate(self.extra_garbage_bodies):
@@ -177,64 +193,6 @@ class ChannelConformance:
             if not _overrides(self.channel_class, name)
         ]
         assert not missing, f"shared_webhook is declared but {' and '.join(missing)} is not"
-
-    # -- settings ------------------------------------------------------------
-
-    def test_settings_extend_channel_settings(self) -> None:
-        settings = self.channel_class.Settings
-        assert isinstance(settings, type)
-        assert issubclass(settings, ChannelSettings)
-
-    def test_settings_validate_the_given_settings(
-        self, channel_settings: Mapping[str, Any]
-    ) -> None:
-        settings = self.channel_class.Settings.model_validate(dict(channel_settings))
-        assert isinstance(settings, self.channel_class.Settings)
-
-    def test_settings_json_schema_builds(self) -> None:
-        """The admin form and the API validation are generated from this schema."""
-        schema = self.channel_class.Settings.model_json_schema()
-        assert schema["type"] == "object"
-
-    def test_secret_looking_fields_are_secret_str(self) -> None:
-        offending = [
-            path
-            for path, annotation in _fields(self.channel_class.Settings)
-            if _looks_secret(path, self.not_secret_fields) and not _is_secret_type(annotation)
-        ]
-        assert not offending, f"declare these settings as SecretStr: {', '.join(offending)}"
-
-    def test_secrets_never_appear_in_repr_or_json(
-        self, channel_settings: Mapping[str, Any]
-    ) -> None:
-        raw = dict(channel_settings)
-        secrets = {
-            name: value
-            for name, value in raw.items()
-            if _looks_secret(name, self.not_secret_fields) and isinstance(value, str) and value
-        }
-        for name, annotation in _fields(self.channel_class.Settings):
-            if "." not in name and _is_secret_type(annotation) and name not in secrets:
-                canary = {**raw, name: f"canary-{name}-c4f1e9d2"}
-                try:
-                    self.channel_class.Settings.model_validate(canary)
-                except ValidationError:
-                    continue  # its own constraints refuse the canary: nothing to check with
-                raw, secrets[name] = canary, canary[name]
-        settings = self.channel_class.Settings.model_validate(raw)
-        renderings = {
-            "repr()": repr(settings),
-            "str()": str(settings),
-            "model_dump_json()": settings.model_dump_json(),
-            "model_dump(mode='json')": json.dumps(settings.model_dump(mode="json")),
-        }
-        leaks = [
-            f"{name} in {how}"
-            for name, secret in secrets.items()
-            for how, text in renderings.items()
-            if secret in text
-        ]
-        assert not leaks, f"secrets leak: {'; '.join(leaks)}"
 
     # -- send ----------------------------------------------------------------
 
@@ -362,6 +320,39 @@ class ChannelConformance:
         with pytest.raises(WebhookRejected):
             self.channel_class.verify(bare, self._settings(channel_settings))
 
+    def test_verify_rejects_credentials_spelt_otherwise(
+        self,
+        signed_webhook: WebhookRequest | None,
+        channel_settings: Mapping[str, Any],
+        credential_alteration: str,
+    ) -> None:
+        """A credential header is compared exactly as the provider sends it: no case-folding,
+        no trimming, and a header sent twice is not the header sent once."""
+        request = self._require_signed(signed_webhook)
+        settings = self._settings(channel_settings)
+        credentials = _credential_headers(self.channel_class, request, settings)
+        if not credentials:
+            pytest.skip("no header of the signed webhook is needed on its own")
+        alter = CREDENTIAL_ALTERATIONS[credential_alteration]
+        accepted = []
+        for name in credentials:
+            value = request.headers[name]
+            altered = alter(value)
+            if altered == value:
+                continue  # this spelling is the provider's own
+            changed = request.model_copy(update={"headers": {**request.headers, name: altered}})
+            try:
+                self.channel_class.verify(changed, settings)
+            except WebhookRejected:
+                continue
+            accepted.append(f"{name}: {altered!r}")
+        assert not accepted, (
+            f"verify() accepted a credential spelt otherwise ({credential_alteration}): "
+            f"{'; '.join(accepted)}. Compare the whole header value exactly as the provider "
+            "sends it (hmac.compare_digest, no strip() or lower()); list a spelling the "
+            "provider's format allows in accepted_credential_alterations"
+        )
+
     async def test_parse_of_the_signed_webhook_gives_events_of_this_channel(
         self,
         signed_webhook: WebhookRequest | None,
@@ -408,44 +399,18 @@ def _overrides(channel_class: type[Channel[Any]], name: str) -> bool:
     return any(name in vars(klass) for klass in own if klass is not Channel)
 
 
-def _fields(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """``(dotted path, annotation)`` of every field, nested models included."""
-    for name, info in model.model_fields.items():
-        path = f"{prefix}{name}"
-        yield path, info.annotation
-        for nested in _models_in(info.annotation):
-            yield from _fields(nested, f"{path}.")
-
-
-def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        yield annotation
-    for argument in get_args(annotation):
-        yield from _models_in(argument)
-
-
-def _looks_secret(path: str, exempt: frozenset[str]) -> bool:
-    name = path.rsplit(".", 1)[-1]
-    return path not in exempt and SECRET_FIELD_PATTERN.search(name) is not None
-
-
-def _is_secret_type(annotation: Any) -> bool:
-    """SecretStr or SecretBytes, optionally ``| None``, or a container of them
-    (``list[SecretStr]``, ``dict[str, SecretStr]``: the values must be secret),
-    each possibly ``Annotated`` with constraints."""
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _is_secret_type(get_args(annotation)[0])
-    if origin in (Union, UnionType):
-        members = [arg for arg in get_args(annotation) if arg is not type(None)]
-        return bool(members) and all(_is_secret_type(member) for member in members)
-    if origin in (list, tuple, set, frozenset):
-        items = [arg for arg in get_args(annotation) if arg is not Ellipsis]
-        return bool(items) and all(_is_secret_type(item) for item in items)
-    if origin is dict:
-        arguments = get_args(annotation)
-        return len(arguments) == 2 and _is_secret_type(arguments[1])
-    return isinstance(annotation, type) and issubclass(annotation, SecretStr | SecretBytes)
+def _credential_headers(
+    channel_class: type[Channel[Any]], request: WebhookRequest, settings: ChannelSettings
+) -> list[str]:
+    """The headers of *request* without each of which, alone, ``verify`` refuses it."""
+    needed = []
+    for name in request.headers:
+        without = {key: value for key, value in request.headers.items() if key != name}
+        try:
+            channel_class.verify(request.model_copy(update={"headers": without}), settings)
+        except WebhookRejected:
+            needed.append(name)
+    return needed
 
 
 def _overlong_text(limit: int, shape: str) -> str | None:

@@ -14,6 +14,8 @@ from litestar.params import JSONBody, PathParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from begasist_suite.api.dependencies import PrincipalDep, ServicesDep
+from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
+from begasist_suite.api.token_issue import issue_token
 from begasist_suite.auth.credentials import digest, new_secret, verify_password
 from begasist_suite.auth.principal import SESSION_COOKIE
 from begasist_suite.auth.rate_limit import LoginLimiter
@@ -90,12 +92,28 @@ def _client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _session_cookie(value: str, max_age: int, services: ServicesDep) -> Cookie:
+    """The session cookie, or (empty, ``max_age=0``) its deletion: the same attributes both ways,
+    so a browser never holds, or is told to drop, a session cookie without them."""
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=value,
+        httponly=True,
+        samesite="strict",
+        secure=services.settings.cookie_secure,
+        path="/",
+        max_age=max_age,
+    )
+
+
 def _limiter(services: ServicesDep) -> LoginLimiter:
     settings = services.settings
     return LoginLimiter(
         services.redis,
         services.names.key("auth"),
         attempts=settings.login_attempts,
+        address_attempts=settings.login_address_attempts,
+        account_attempts=settings.login_account_attempts,
         window_seconds=settings.login_window_seconds,
     )
 
@@ -113,7 +131,7 @@ async def sign_in(
     wait = await limiter.reserve(email, address)
     if wait is not None:
         raise TooManyRequestsException(
-            "too many failed logins; try again later", headers={"Retry-After": str(wait)}
+            "too many login attempts; try again later", headers={"Retry-After": str(wait)}
         )
     user = await services.store.get_user_by_email(email)
     # Always one argon2 verification (a dummy hash for an unknown user), so the
@@ -148,15 +166,7 @@ async def sign_in(
         ),
         csrf_token=credential.csrf_token,
     )
-    cookie = Cookie(
-        key=SESSION_COOKIE,
-        value=secret,
-        httponly=True,
-        samesite="strict",
-        secure=services.settings.cookie_secure,
-        path="/",
-        max_age=int(lifetime.total_seconds()),
-    )
+    cookie = _session_cookie(secret, int(lifetime.total_seconds()), services)
     return Response(answer, cookies=[cookie])
 
 
@@ -181,7 +191,7 @@ class AuthController(Controller):
         return Response(
             None,
             status_code=204,
-            cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")],
+            cookies=[_session_cookie("", 0, services)],
         )
 
 
@@ -205,33 +215,39 @@ class MeController(Controller):
         tokens = await services.store.list_credentials(CredentialKind.API_TOKEN, user_id=view.id)
         return [_token_view(t) for t in tokens]
 
-    @post("/tokens", status_code=201)
+    @post("/tokens", status_code=201, dependencies=IDEMPOTENT, response_headers=REPLAY_HEADERS)
     async def create_token(
-        self, data: JSONBody[TokenBody], principal: PrincipalDep, services: ServicesDep
-    ) -> NewToken:
+        self,
+        data: JSONBody[TokenBody],
+        principal: PrincipalDep,
+        services: ServicesDep,
+        idempotency: IdempotencyDep,
+    ) -> Response[NewToken]:
         """A new personal API token: use it as ``Authorization: Bearer <token>``.
 
         Asked for with a token that expires, the new one must expire no later
         (403 otherwise): a token never mints one that outlives it.
         """
         view = user_view(principal)
-        secret = new_secret("api_token")
         expires = (
             None
             if data.expires_in_days is None
             else utc_now() + timedelta(days=data.expires_in_days)
         )
         check_token_lifetime(principal, expires)
-        credential = await services.store.add_credential(
-            Credential(
-                digest=digest(secret),
-                kind=CredentialKind.API_TOKEN,
+
+        async def create(attempt: Attempt) -> NewToken:
+            credential, secret = await issue_token(
+                services,
+                attempt,
+                CredentialKind.API_TOKEN,
                 user_id=view.id,
                 name=data.name,
                 expires_at=expires,
             )
-        )
-        return NewToken(token=secret, **_token_view(credential).model_dump())
+            return NewToken(token=secret, **_token_view(credential).model_dump())
+
+        return await idempotency.run(create, secret=True)
 
     @delete("/tokens/{token_id:str}", status_code=204)
     async def revoke_token(

@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from begasist_core import (
     Capabilities,
     ChannelCommand,
-    ConfigChanged,
     PluginStatus,
     UnknownChannel,
-    make_event,
 )
 from begasist_core.channelbot.settings_source import HotelSettings
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Response, delete, get, post, put
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import JSONBody, PathParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
+from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.channel_settings import (
     SettingsView,
     apply_settings_update,
     bot_settings,
     settings_view,
 )
+from begasist_suite.inbox.outbox import change_settings, queue_command
 from begasist_suite.services import Services
 from begasist_suite.store.records import ChannelConfig, Role
 
@@ -36,8 +36,6 @@ __all__ = [
     "save_channel_config",
     "send_channel_command",
 ]
-
-log = logging.getLogger(__name__)
 
 ChannelPath = Annotated[str, PathParameter(max_length=32)]
 HotelPath = Annotated[str, PathParameter(max_length=40)]
@@ -72,6 +70,11 @@ class CommandBody(BaseModel):
     arguments: dict[
         Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=1024)]
     ] = {}
+
+
+class CommandAnswer(BaseModel):
+    event_id: str
+    """The ``channel.command`` event's id (derived from the ``Idempotency-Key``, if any)."""
 
 
 class VersionAnswer(BaseModel):
@@ -152,47 +155,66 @@ class ChannelSettingsController(Controller):
         if model is None:
             raise NotFoundException(f"no channel type {channel!r} is installed")
         hotel = access.hotel.slug
-        stored = await services.store.get_channel_config(hotel, channel)
-        config = apply_settings_update(
-            model,
-            hotel,
-            channel,
-            data,
-            stored,
-            services.secret_box,
-            route_key=services.plugins.channel(channel).route_key,
-        )
-        await save_channel_config(services, config)
-        return settings_view(model, config)
+
+        def update(stored: ChannelConfig | None) -> ChannelConfig:
+            return apply_settings_update(
+                model,
+                hotel,
+                channel,
+                data,
+                stored,
+                services.secret_box,
+                route_key=services.plugins.channel(channel).route_key,
+            )
+
+        return settings_view(model, await save_channel_config(services, hotel, channel, update))
 
     @delete("/{channel:str}", status_code=204)
     async def delete_channel_settings(
         self, channel: ChannelPath, access: AccessDep, services: ServicesDep
     ) -> None:
         access.require(Role.MANAGER)
-        if not await services.store.delete_channel_config(access.hotel.slug, channel):
-            raise NotFoundException("not found")
-        await _config_changed(services, access.hotel.slug)
 
-    @post("/{channel:str}/commands", status_code=202)
+        async def remove() -> None:
+            if not await services.store.delete_channel_config(access.hotel.slug, channel):
+                raise NotFoundException("not found")
+
+        await change_settings(services, access.hotel.slug, remove)
+
+    @post(
+        "/{channel:str}/commands",
+        status_code=202,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
     async def send_command(
         self,
         channel: ChannelPath,
         data: JSONBody[CommandBody],
         access: AccessDep,
         services: ServicesDep,
-    ) -> dict[str, str]:
-        """Send an operator's command to the channel in the hotel's bot (``restart``, ...)."""
+        idempotency: IdempotencyDep,
+    ) -> Response[CommandAnswer]:
+        """Send an operator's command to the channel in the hotel's bot (``restart``, ...).
+
+        202 once it is stored: the bot gets it through the outbox, even if Redis
+        is down at this moment.
+        """
         access.require(Role.MANAGER)
         hotel = access.hotel.slug
-        if await services.store.get_channel_config(hotel, channel) is None:
-            raise NotFoundException("not found")
-        event_id = await send_channel_command(
-            services,
-            hotel,
-            ChannelCommand(channel=channel, command=data.command, arguments=data.arguments),
-        )
-        return {"event_id": event_id}
+
+        async def send(attempt: Attempt) -> CommandAnswer:
+            if await services.store.get_channel_config(hotel, channel) is None:
+                raise NotFoundException("not found")
+            command = ChannelCommand(
+                channel=channel, command=data.command, arguments=data.arguments
+            )
+            event_id = await send_channel_command(
+                services, hotel, command, event_id=attempt.derived_id("command")
+            )
+            return CommandAnswer(event_id=event_id)
+
+        return await idempotency.run(send)
 
 
 class BotController(Controller):
@@ -239,22 +261,36 @@ def _model(services: ServicesDep, channel: str) -> Any:
         return None
 
 
-async def save_channel_config(services: Services, config: ChannelConfig) -> None:
-    """Store a hotel's channel settings and tell its bot (the API's PUT, the web app's forms)."""
-    await services.store.put_channel_config(config)
-    await _config_changed(services, config.hotel)
+async def save_channel_config(
+    services: Services,
+    hotel: str,
+    channel: str,
+    update: Callable[[ChannelConfig | None], ChannelConfig],
+) -> ChannelConfig:
+    """Store the channel's settings ``update(stored)`` and tell the hotel's bot; the new ones.
+
+    The stored settings are read, replaced, the config version bumped and
+    ``config.changed`` queued in the outbox in one transaction where the store
+    has them (:func:`~begasist_suite.inbox.outbox.change_settings`), so an
+    update built from what it read never overwrites a change made meanwhile.
+    Whatever *update* raises (invalid settings) changes nothing. The API's PUT
+    and the web app's forms both come through here.
+    """
+
+    async def save() -> ChannelConfig:
+        stored = await services.store.get_channel_config(hotel, channel)
+        return await services.store.put_channel_config(update(stored))
+
+    return await change_settings(services, hotel, save)
 
 
-async def send_channel_command(services: Services, hotel: str, command: ChannelCommand) -> str:
-    """Send *command* to the hotel's bot; the id of its event."""
-    event = make_event(hotel, command)
-    await services.publisher.publish(services.names.control(hotel), event)
+async def send_channel_command(
+    services: Services, hotel: str, command: ChannelCommand, *, event_id: str | None = None
+) -> str:
+    """Queue *command* for the hotel's bot in the outbox; the id of its event.
+
+    With a fixed *event_id* (from an ``Idempotency-Key``) a second call queues
+    nothing new.
+    """
+    event = await queue_command(services, hotel, command, event_id=event_id)
     return event.id
-
-
-async def _config_changed(services: ServicesDep, hotel: str) -> None:
-    version = await services.store.bump_config_version(hotel)
-    await services.publisher.publish(
-        services.names.control(hotel), make_event(hotel, ConfigChanged(version=version))
-    )
-    log.info("hotel %s: channel settings changed (config version %d)", hotel, version)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from begasist_core import FaqEntry, HotelSlug
-from litestar import Controller, delete, get, patch, post, put
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import JSONBody, PathParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from begasist_suite.api.auth import NewToken, TokenView, _token_view
 from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
-from begasist_suite.auth.credentials import digest, new_secret
+from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
+from begasist_suite.api.token_issue import issue_token
 from begasist_suite.auth.token_lifetimes import check_token_lifetime
-from begasist_suite.store.records import Credential, CredentialKind, Hotel, Membership, Role
+from begasist_suite.store.records import CredentialKind, Hotel, Membership, Role
 
 __all__ = ["HotelController"]
 
@@ -100,15 +101,23 @@ class HotelController(Controller):
         hotels = await services.store.list_hotels(roles)
         return [hotel_view(h, roles[h.slug]) for h in hotels]
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, dependencies=IDEMPOTENT, response_headers=REPLAY_HEADERS)
     async def create_hotel(
-        self, data: JSONBody[NewHotel], principal: PrincipalDep, services: ServicesDep
-    ) -> HotelView:
+        self,
+        data: JSONBody[NewHotel],
+        principal: PrincipalDep,
+        services: ServicesDep,
+        idempotency: IdempotencyDep,
+    ) -> Response[HotelView]:
         """Create a hotel (platform admins only)."""
         if principal.user is None or not principal.user.platform_admin:
             raise PermissionDeniedException("only a platform admin creates hotels")
-        hotel = await services.store.create_hotel(Hotel(slug=data.slug, name=data.name))
-        return hotel_view(hotel, Role.OWNER)
+
+        async def create(attempt: Attempt) -> HotelView:
+            hotel = await services.store.create_hotel(Hotel(slug=data.slug, name=data.name))
+            return hotel_view(hotel, Role.OWNER)
+
+        return await idempotency.run(create)
 
     @get("/{hotel:str}")
     async def get_hotel(self, access: AccessDep) -> HotelView:
@@ -188,30 +197,39 @@ class HotelController(Controller):
         )
         return [_token_view(t) for t in tokens]
 
-    @post("/{hotel:str}/bot-tokens", status_code=201)
+    @post(
+        "/{hotel:str}/bot-tokens",
+        status_code=201,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
     async def create_bot_token(
         self,
         data: JSONBody[BotTokenBody],
         access: AccessDep,
         principal: PrincipalDep,
         services: ServicesDep,
-    ) -> NewToken:
-        """A token for the hotel's channelbot (``BEGASIST_BOT_TOKEN``); shown once.
+        idempotency: IdempotencyDep,
+    ) -> Response[NewToken]:
+        """A token for the hotel's channelbot (``BEGASIST_BOT_TOKEN``); shown once (and to
+        a retry with the same ``Idempotency-Key``: that response is stored encrypted).
 
         Bot tokens never expire, so a personal token that expires cannot make one (403).
         """
         access.require(Role.OWNER)
         check_token_lifetime(principal, None)
-        secret = new_secret("bot_token")
-        credential = await services.store.add_credential(
-            Credential(
-                digest=digest(secret),
-                kind=CredentialKind.BOT_TOKEN,
+
+        async def create(attempt: Attempt) -> NewToken:
+            credential, secret = await issue_token(
+                services,
+                attempt,
+                CredentialKind.BOT_TOKEN,
                 hotel=access.hotel.slug,
                 name=data.name,
             )
-        )
-        return NewToken(token=secret, **_token_view(credential).model_dump())
+            return NewToken(token=secret, **_token_view(credential).model_dump())
+
+        return await idempotency.run(create, secret=True)
 
     @delete("/{hotel:str}/bot-tokens/{token_id:str}", status_code=204)
     async def revoke_bot_token(

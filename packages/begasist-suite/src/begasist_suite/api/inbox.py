@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Self
 
 from begasist_core import ConversationStatus, Message, MessageTemplate, ReplyMode, UnknownChannel
-from litestar import Controller, get, patch, post
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar import Controller, Response, get, patch, post
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
+from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.inbox.drafts import approve_draft, reject_draft
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page, Role
@@ -34,7 +36,16 @@ class ConversationChanges(BaseModel):
 class ReplyBody(BaseModel):
     """Free text, or a provider-approved template (with ``text`` as its preview)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # What _text_or_template checks, for the OpenAPI document.
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"minLength": 1}}},
+                {"required": ["template"], "properties": {"template": {"type": "object"}}},
+            ]
+        },
+    )
     text: Annotated[str, Field(max_length=65536)] = ""
     reply_to: Annotated[str | None, Field(max_length=512)] = None
     """The provider id of the guest message this answers (channels with threading)."""
@@ -122,21 +133,44 @@ class ConversationController(Controller):
             access.hotel.slug, conversation_id, limit=limit, cursor=cursor
         )
 
-    @post("/{conversation_id:str}/messages", status_code=202)
+    @post(
+        "/{conversation_id:str}/messages",
+        status_code=202,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
     async def reply(
         self,
         conversation_id: Id,
         data: JSONBody[ReplyBody],
         access: AccessDep,
         services: ServicesDep,
-    ) -> Message:
-        """A staff reply: stored as queued and handed to the hotel's bot to send."""
-        conversation = await _conversation(services, access, conversation_id)
-        if data.template is not None and not _sends_templates(services, conversation.channel):
-            raise ValidationException(f"the {conversation.channel} channel sends no templates")
-        return await queue_reply(
-            services, conversation, data.text, reply_to=data.reply_to, template=data.template
-        )
+        idempotency: IdempotencyDep,
+    ) -> Response[Message]:
+        """A staff reply: stored as queued and handed to the hotel's bot to send.
+
+        202 once it is stored: the bot gets it through the outbox, even if Redis
+        is down at this moment. With an ``Idempotency-Key``, the message's id is
+        derived from the key, so a retry never stores a second message.
+        """
+
+        async def send(attempt: Attempt) -> Message:
+            conversation = await _conversation(services, access, conversation_id)
+            if data.template is not None and not _sends_templates(services, conversation.channel):
+                raise ClientException(
+                    f"the {conversation.channel} channel sends no templates",
+                    status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+                )
+            return await queue_reply(
+                services,
+                conversation,
+                data.text,
+                message_id=attempt.derived_id("message"),
+                reply_to=data.reply_to,
+                template=data.template,
+            )
+
+        return await idempotency.run(send)
 
     @get("/{conversation_id:str}/drafts")
     async def list_conversation_drafts(
@@ -160,18 +194,47 @@ class DraftController(Controller):
         """The assistant's drafts (pending ones by default), oldest first."""
         return await services.store.list_drafts(access.hotel.slug, status=status)
 
-    @post("/{draft_id:str}/approve", status_code=202)
+    @post(
+        "/{draft_id:str}/approve",
+        status_code=202,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
     async def approve(
-        self, draft_id: Id, data: JSONBody[ApproveBody], access: AccessDep, services: ServicesDep
-    ) -> Draft:
+        self,
+        draft_id: Id,
+        data: JSONBody[ApproveBody],
+        access: AccessDep,
+        services: ServicesDep,
+        idempotency: IdempotencyDep,
+    ) -> Response[Draft]:
         """Send the draft, or the edited text given; a draft is decided once (409 after)."""
-        return await approve_draft(
-            services, access.hotel.slug, draft_id, decided_by=access.user.id, text=data.text
-        )
+        hotel = access.hotel.slug
 
-    @post("/{draft_id:str}/reject", status_code=200)
-    async def reject(self, draft_id: Id, access: AccessDep, services: ServicesDep) -> Draft:
-        return await reject_draft(services, access.hotel.slug, draft_id, decided_by=access.user.id)
+        async def approve(attempt: Attempt) -> Draft:
+            return await approve_draft(
+                services, hotel, draft_id, decided_by=access.user.id, text=data.text
+            )
+
+        return await idempotency.run(approve)
+
+    @post(
+        "/{draft_id:str}/reject",
+        status_code=200,
+        dependencies=IDEMPOTENT,
+        response_headers=REPLAY_HEADERS,
+    )
+    async def reject(
+        self, draft_id: Id, access: AccessDep, services: ServicesDep, idempotency: IdempotencyDep
+    ) -> Response[Draft]:
+        """Reject the draft: nothing is sent; a draft is decided once (409 after)."""
+
+        async def reject(attempt: Attempt) -> Draft:
+            return await reject_draft(
+                services, access.hotel.slug, draft_id, decided_by=access.user.id
+            )
+
+        return await idempotency.run(reject)
 
 
 def _sends_templates(services: ServicesDep, channel: str) -> bool:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from litestar import WebSocket, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    WebSocketDisconnect,
+)
 from litestar.params import FromPath
 
+from begasist_suite.auth.origins import origin_allowed
 from begasist_suite.auth.principal import hotel_access, resolve_principal
 from begasist_suite.inbox.live import inbox_channel
 from begasist_suite.services import Services
@@ -27,11 +34,17 @@ async def live_inbox(
 
     Authenticated like the API (session cookie or bearer token); a caller
     without access to the hotel is refused at the handshake (HTTP 403, the
-    same answer for every hotel, so it tells nothing about which exist).
+    same answer for every hotel, so it tells nothing about which exist). A
+    browser page of another origin than the suite's own or one in
+    ``BEGASIST_LIVE_ALLOWED_ORIGINS`` is refused the same way, before any
+    credential is looked at; a client sending no ``Origin`` (a script) is not.
     """
-    # The session cookie is SameSite=Strict, so another site's page cannot open
-    # this socket with it (no cross-site WebSocket hijacking).
+    # The session cookie is SameSite=Strict as well: two locks against another
+    # site's page opening this socket with a staff session (WebSocket hijacking).
     services: Services = socket.app.state.services
+    if not origin_allowed(socket, services.settings):
+        await socket.close(code=4403, reason="origin not allowed")
+        return
     try:
         principal = await resolve_principal(socket, services)
         await hotel_access(hotel, principal, services)
@@ -43,7 +56,10 @@ async def live_inbox(
         channels.start_subscription([inbox_channel(services.settings.prefix, hotel)]) as subscriber,
         subscriber.run_in_background(socket.send_text),
     ):
-        while True:
-            message = await socket.receive_data(mode="text")  # returns on disconnect (raises)
-            if message == "ping":
-                await socket.send_text('{"kind":"pong"}')
+        # The client leaving ends the loop: the socket is gone, there is nothing to close
+        # (left to Litestar, closing it raised from uvicorn and logged a false error).
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                message = await socket.receive_data(mode="text")
+                if message == "ping":
+                    await socket.send_text('{"kind":"pong"}')

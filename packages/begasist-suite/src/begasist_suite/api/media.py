@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 from urllib.parse import quote
 
 from begasist_core import FileMediaStore, MediaNotFound, MediaStore
-from litestar import Controller, get
-from litestar.exceptions import NotFoundException
+from litestar import Controller, MediaType, Request, Response, get
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import PathParameter
 from litestar.response import Stream
 
@@ -34,9 +34,20 @@ async def _chunks(store: MediaStore, hotel: str, key: str) -> AsyncIterator[byte
             yield chunk
 
 
+def _json_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[dict[str, Any]]:
+    # Without this, Litestar would label the JSON error with the route's octet-stream type.
+    return Response(
+        {"status_code": error.status_code, "detail": error.detail},
+        status_code=error.status_code,
+        media_type=MediaType.JSON,
+        headers=error.headers,
+    )
+
+
 class MediaController(Controller):
     path = "/api/v1/hotels/{hotel:str}/media"
     tags = ["media"]
+    exception_handlers = {HTTPException: _json_error}
 
     @get("/{media_key:str}", media_type="application/octet-stream")
     async def get_media(

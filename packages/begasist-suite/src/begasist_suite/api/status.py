@@ -21,6 +21,7 @@ __all__ = [
     "DEAD_ID_PATTERN",
     "ChannelStatusView",
     "DeadLetterController",
+    "OutboxView",
     "StatusAnswer",
     "StatusController",
     "hotel_dead_letters",
@@ -47,11 +48,23 @@ class ChannelStatusView(BaseModel):
     """While the channel is pairing: the QR payload to render for the phone to scan."""
 
 
+class OutboxView(BaseModel):
+    """What the suite accepted for the hotel's bot and has not yet put on its streams."""
+
+    pending: int
+    """Replies, commands and config changes waiting (normally 0; more while Redis is down)."""
+    pending_capped: bool
+    """The store counts no further (Astra: 1,000): at least ``pending`` wait."""
+    oldest_age_seconds: float | None
+    """How long the first waiting one has waited; None when none waits."""
+
+
 class StatusAnswer(BaseModel):
     bot_online: bool
     presence: PresenceRecord | None
     """The bot's heartbeat record; None when no bot beats for this hotel."""
     channels: list[ChannelStatusView]
+    outbox: OutboxView
 
 
 class StatusController(Controller):
@@ -60,7 +73,8 @@ class StatusController(Controller):
 
     @get("/")
     async def status(self, access: AccessDep, services: ServicesDep) -> StatusAnswer:
-        """Whether the hotel's bot is alive, and each channel's state and pairing QR."""
+        """Whether the hotel's bot is alive, each channel's state and pairing QR, and what
+        waits in the outbox for the bot."""
         return await hotel_status(services, access.hotel.slug)
 
 
@@ -87,7 +101,8 @@ class DeadLetterController(Controller):
 
 
 async def hotel_status(services: Services, hotel: str) -> StatusAnswer:
-    """The hotel's bot presence and each channel's last state and pairing QR."""
+    """The hotel's bot presence, each channel's last state and pairing QR, and its outbox
+    backlog (the API's status, the web app's Channels and Operations pages)."""
     presence = await Presence(services.redis, services.names, hotel, ttl=_NO_TTL).read()
     recorded: dict[str, ChannelStatus] = {
         s.channel: s for s in await services.store.list_channel_states(hotel)
@@ -107,7 +122,17 @@ async def hotel_status(services: Services, hotel: str) -> StatusAnswer:
                 pairing_qr=None if qr is None else qr.decode("utf-8", "replace"),
             )
         )
-    return StatusAnswer(bot_online=presence is not None, presence=presence, channels=views)
+    backlog = await services.store.outbox_backlog(hotel)
+    return StatusAnswer(
+        bot_online=presence is not None,
+        presence=presence,
+        channels=views,
+        outbox=OutboxView(
+            pending=backlog.pending,
+            pending_capped=backlog.pending_capped,
+            oldest_age_seconds=backlog.oldest_age_seconds,
+        ),
+    )
 
 
 async def hotel_dead_letters(services: Services, hotel: str) -> list[DeadLetter]:

@@ -13,35 +13,42 @@ __all__ = ["approve_draft", "reject_draft"]
 async def approve_draft(
     services: Services, hotel: str, draft_id: str, *, decided_by: str, text: str | None = None
 ) -> Draft:
-    """Send the draft (or *text* instead of it) and mark it sent, once.
+    """Queue the draft (or *text* instead of it) in the outbox and mark it sent, once.
 
     Raises NotFound for a draft or conversation this hotel does not have and
-    Conflict for a draft decided already (the API's 404 and 409).
+    Conflict for a draft decided already (the API's 404 and 409). The API's
+    approve (inside its ``Idempotency-Key`` handling) and the web app's form
+    both come through here.
     """
-    draft = await services.store.get_draft(hotel, draft_id)
-    if draft is None:
-        raise NotFound(f"no draft {draft_id!r}")
-    if draft.status is not DraftStatus.PENDING:
-        raise Conflict(f"draft {draft_id!r} was decided already")
-    conversation = await services.store.get_conversation(hotel, draft.conversation_id)
-    if conversation is None:
-        raise NotFound(f"no conversation {draft.conversation_id!r}")
-    text = text or draft.text
-    # Queue first, then decide: if queueing fails (Redis down) the draft stays
-    # pending and can be approved again. The message id is derived from the
-    # draft's, so two approvals racing queue one message (the bot sends an id
-    # once) and the loser's decision answers 409.
-    sent_message_id = f"{draft.id}-sent"
-    await queue_reply(services, conversation, text, message_id=sent_message_id)
-    decided = await services.store.decide_draft(
-        hotel,
-        draft_id,
-        DraftStatus.SENT,
-        decided_by=decided_by,
-        text=text,
-        sent_message_id=sent_message_id,
-    )
-    services.live.notify(hotel, "draft.decided", draft_id=draft_id, conversation_id=conversation.id)
+    store = services.store
+    # The message (with its message.send in the outbox) and the decision are one
+    # transaction where the store has them (inside the API's, if it opened one);
+    # elsewhere (Astra) the message comes first, with an id derived from the
+    # draft's, so approvals racing (or one retried after a crash) store one
+    # message, and the decision that loses answers 409.
+    async with store.unit_of_work():
+        draft = await store.get_draft(hotel, draft_id)
+        if draft is None:
+            raise NotFound(f"no draft {draft_id!r}")
+        if draft.status is not DraftStatus.PENDING:
+            raise Conflict(f"draft {draft_id!r} was decided already")
+        conversation = await store.get_conversation(hotel, draft.conversation_id)
+        if conversation is None:
+            raise NotFound(f"no conversation {draft.conversation_id!r}")
+        sent = await queue_reply(
+            services, conversation, text or draft.text, message_id=f"{draft.id}-sent"
+        )
+        decided = await store.decide_draft(
+            hotel,
+            draft_id,
+            DraftStatus.SENT,
+            decided_by=decided_by,
+            text=sent.text,  # the racing approval's text, if it stored the message
+            sent_message_id=sent.id,
+        )
+        services.live.notify(
+            hotel, "draft.decided", draft_id=draft_id, conversation_id=conversation.id
+        )
     return decided
 
 

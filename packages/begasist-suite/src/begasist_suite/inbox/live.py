@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
+import anyio
+from anyio.abc import TaskStatus
+from anyio.streams.memory import MemoryObjectSendStream
 from litestar.channels import ChannelsPlugin
 
 __all__ = ["LiveUpdates", "NoticeKind", "inbox_channel"]
 
 log = logging.getLogger(__name__)
+
+QUEUED_NOTICES: Final = 1000
+"""Notices waiting to be published; more are dropped (Redis is slow or down)."""
+
+_Notice = tuple[dict[str, Any], str]
 
 NoticeKind = Literal[
     "message.created",
@@ -38,7 +46,15 @@ def inbox_channel(prefix: str, hotel: str) -> str:
 
 
 class LiveUpdates:
-    """Publishes notices; without a channels plugin (tests, CLI) it publishes nothing."""
+    """Publishes notices; without a channels plugin (tests, CLI) it publishes nothing.
+
+    Notices go out from :meth:`run`, a task of their own, never from the code
+    that stored the change: a notice is best-effort (the page fetches the data
+    anyway), so while Redis is down they are dropped, with one warning per
+    outage, and nothing that stored a change waits or fails for one. (Litestar's
+    own publish queue is not used: its worker dies at the first Redis error,
+    after which no notice goes out and shutdown waits for it forever.)
+    """
 
     def __init__(
         self,
@@ -52,22 +68,62 @@ class LiveUpdates:
         # The store's after_commit: a notice goes out once what it announces can
         # be read through the API, and not at all if it was rolled back.
         self._defer = defer
+        self._sender: MemoryObjectSendStream[_Notice] | None = None
+        """Where notices queue while :meth:`run` runs (None otherwise: they are dropped)."""
+        self._scope: anyio.CancelScope | None = None
+        self._failing = False
 
     def notify(self, hotel: str, kind: NoticeKind, **ids: Any) -> None:
         """Publish a notice, after the store commits what it announces."""
         if self._plugin is None:
             return
-        plugin = self._plugin
-        notice = {"kind": kind, "hotel": hotel, **ids}
-        channel = inbox_channel(self._prefix, hotel)
+        notice = ({"kind": kind, "hotel": hotel, **ids}, inbox_channel(self._prefix, hotel))
 
-        def publish() -> None:
+        def enqueue() -> None:
+            sender = self._sender
+            if sender is None:
+                return  # not running (starting or stopped)
             try:
-                plugin.publish(notice, [channel])
-            except Exception:  # a lost notice must never fail a stored change
-                log.warning("hotel %s: live update %s not published", hotel, kind, exc_info=True)
+                sender.send_nowait(notice)
+            except anyio.WouldBlock:
+                log.debug("hotel %s: live update %s dropped (queue full)", hotel, kind)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                pass  # stopping
 
         if self._defer is None:
-            publish()
+            enqueue()
         else:
-            self._defer(publish)
+            self._defer(enqueue)
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Publish the notices queued from now on until :meth:`close` (or cancelled)."""
+        plugin = self._plugin
+        if plugin is None:
+            task_status.started()
+            return
+        sender, receiver = anyio.create_memory_object_stream[_Notice](QUEUED_NOTICES)
+        self._sender = sender
+        with anyio.CancelScope() as self._scope, sender, receiver:
+            task_status.started()
+            async for notice, channel in receiver:
+                try:
+                    await plugin.wait_published(notice, [channel])
+                except Exception:  # a lost notice must never stop the next ones
+                    if not self._failing:
+                        self._failing = True
+                        log.warning(
+                            "live updates are not being published; dropping them until "
+                            "Redis takes them again",
+                            exc_info=True,
+                        )
+                    continue
+                if self._failing:
+                    self._failing = False
+                    log.info("live updates are published again")
+
+    def close(self) -> None:
+        """End :meth:`run`; notices not yet out are dropped (a slow Redis must not hold
+        up a shutdown)."""
+        self._sender = None
+        if self._scope is not None:
+            self._scope.cancel()

@@ -8,7 +8,7 @@ enabled channel settings answer to that key, as if the provider had called
 that hotel's own URL. A part no hotel answers to is dropped with a warning.
 
 The per-hotel route's rules hold: 404 for a channel without app settings, 405,
-413, 401 for a bad signature, and nothing enqueued unless verified. The answer
+413 (431), 401 for a bad signature, and nothing enqueued unless verified. The answer
 is 200 only once every routed part is in its stream; when a write fails it is
 503 and the provider retries the whole delivery: parts written already come
 again, which changes nothing (messages are stored once per provider id).
@@ -28,6 +28,7 @@ from begasist_suite.ingress.batcher import IngressBatcher, IngressUnavailable
 from begasist_suite.ingress.requests import (
     BodyTooLarge,
     ClientDisconnected,
+    HeadersTooLarge,
     read_webhook_request,
 )
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
@@ -68,6 +69,8 @@ async def serve_shared(scope: Any, receive: Receive, channel: str) -> Answer:
         )
     except BodyTooLarge:
         return 413, b"request entity too large", "text/plain", []
+    except HeadersTooLarge:
+        return 431, b"request header fields too large", "text/plain", []
     except ClientDisconnected:
         return 400, b"", "text/plain", []
     try:

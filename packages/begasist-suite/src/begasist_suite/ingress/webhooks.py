@@ -3,9 +3,11 @@
 The answer is 200 only after the entry is in the hotel's ingress stream, so a
 provider that got 200 can forget the request. Every failure enqueues nothing:
 401 for a bad signature, 404 for an unknown hotel or a channel that is not
-enabled there, 405 for other methods, 413 for a body over
-``BEGASIST_WEBHOOK_MAX_BODY_BYTES``, 503 when the entry could not be written
-(queue full, Redis failing): the provider retries. Stream writes of concurrent
+enabled there, 405 for other methods, 413 when headers, query and body
+together are over ``BEGASIST_WEBHOOK_MAX_BODY_BYTES`` (431 when headers and
+query alone are), 503 when the entry could not be written (queue full, Redis
+failing): the provider retries. Header counts and sizes are capped for every
+route before this runs (:mod:`begasist_suite.asgi.guard`). Stream writes of concurrent
 requests share a round trip (:class:`~begasist_suite.ingress.batcher.IngressBatcher`).
 
 It is plain ASGI that the suite's app hands ``/webhooks/...`` to before
@@ -33,6 +35,7 @@ from begasist_suite.ingress.batcher import IngressBatcher, IngressUnavailable
 from begasist_suite.ingress.requests import (
     BodyTooLarge,
     ClientDisconnected,
+    HeadersTooLarge,
     read_webhook_request,
 )
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
@@ -101,6 +104,8 @@ async def _handle(
         )
     except BodyTooLarge:
         return 413, b"request entity too large", "text/plain", []
+    except HeadersTooLarge:
+        return 431, b"request header fields too large", "text/plain", []
     except ClientDisconnected:
         return 400, b"", "text/plain", []  # nobody is left to read it; nothing is enqueued
     try:

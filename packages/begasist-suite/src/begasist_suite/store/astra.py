@@ -34,6 +34,7 @@ from astrapy.info import CollectionDefinition
 
 from begasist_suite.store.documents import (
     COLLECTIONS,
+    CountLimitExceeded,
     DuplicateDocument,
     Filter,
     Sort,
@@ -63,10 +64,6 @@ _SERDES: Final = SerdesOptions(
     unroll_iterables_to_lists=False,
     accept_naive_datetimes=False,
 )
-
-
-class CountLimitExceeded(RuntimeError):
-    """More documents match than the Data API will count (:data:`COUNT_LIMIT`)."""
 
 
 class AstraDatabase:
@@ -150,7 +147,8 @@ class AstraDatabase:
             elif _normal(existing[stored_name]) != _normal(wanted):
                 raise RuntimeError(
                     f"Astra collection {stored_name!r} indexes {existing[stored_name]}, "
-                    f"the store needs {wanted}: migrate it by hand"
+                    f"the store needs {wanted}: migrate it by hand (docs/suite.md, "
+                    '"Upgrading an Astra database")'
                 )
 
     @asynccontextmanager
@@ -267,7 +265,8 @@ class AstraCollection:
         except TooManyDocumentsToCountException:
             raise CountLimitExceeded(
                 f"{self._name}: more than {COUNT_LIMIT} documents match a filter on "
-                f"{sorted(filter)}, more than Astra counts"
+                f"{sorted(filter)}, more than Astra counts",
+                limit=COUNT_LIMIT,
             ) from None
 
     def _check_filter(self, filter: Filter) -> bool:

@@ -29,6 +29,7 @@ from typing import Any, Literal, Protocol
 __all__ = [
     "COLLECTIONS",
     "Collection",
+    "CountLimitExceeded",
     "DocumentDatabase",
     "DuplicateDocument",
     "Filter",
@@ -52,7 +53,17 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
     "channel_configs": ("hotel",),
     "guests": ("hotel", "type", "guest_id", "sort_key"),
     "conversations": ("hotel", "id", "channel", "status", "assignee", "sort_key"),
-    "messages": ("hotel", "id", "conversation_id", "sort_key", "provider_key", "revision"),
+    # outbox_due: when the relay publishes the document's pending event (absent
+    # once published); the outbox's own documents live here too (store/outbox.py).
+    "messages": (
+        "hotel",
+        "id",
+        "conversation_id",
+        "sort_key",
+        "provider_key",
+        "revision",
+        "outbox_due",
+    ),
     "drafts": ("hotel", "id", "conversation_id", "status", "sort_key"),
     "channel_states": ("hotel",),
 }
@@ -61,6 +72,15 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
 
 class DuplicateDocument(Exception):
     """An insert named an ``_id`` that already exists; nothing was written."""
+
+
+class CountLimitExceeded(RuntimeError):
+    """More documents match than the database will count (Astra stops at 1,000)."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        """How many the database counts: at least this many match."""
 
 
 class Collection(Protocol):
@@ -95,7 +115,8 @@ class Collection(Protocol):
         ...
 
     async def count(self, filter: Filter) -> int:
-        """How many documents match *filter*."""
+        """How many documents match *filter*; :class:`CountLimitExceeded` past the
+        database's limit, if it has one."""
         ...
 
 

@@ -28,6 +28,7 @@ from begasist_suite.store.base import (
 )
 from begasist_suite.store.documents import DuplicateDocument, iso
 from begasist_suite.store.guests import GuestStore
+from begasist_suite.store.outbox import OUTBOX_FIELDS, outbound_fields
 from begasist_suite.store.records import (
     ConversationRecord,
     Draft,
@@ -128,7 +129,8 @@ class InboxStore(GuestStore):
         )
 
     async def add_outbound(self, conversation: ConversationRecord, message: Message) -> bool:
-        """Store an outbound message (queued) in *conversation*; False if stored before."""
+        """Store an outbound message (queued) in *conversation* with its ``message.send``
+        in the outbox (``store/outbox.py``), in one write; False if stored before."""
         if message.direction is not Direction.OUTBOUND:
             raise ValueError("add_outbound takes an outbound message")
         at = iso(message.created_at)
@@ -142,6 +144,7 @@ class InboxStore(GuestStore):
                     provider_key=None,
                     revision=0,
                     responded=True,
+                    **outbound_fields(message, utc_now()),
                 )
             )
         except DuplicateDocument:
@@ -278,7 +281,15 @@ class InboxStore(GuestStore):
     @staticmethod
     def _message(document: dict[str, Any]) -> Message:
         return Message.model_validate(
-            _strip(document, "conversation_id", "sort_key", "provider_key", "revision", "responded")
+            _strip(
+                document,
+                "conversation_id",
+                "sort_key",
+                "provider_key",
+                "revision",
+                "responded",
+                *OUTBOX_FIELDS,
+            )
         )
 
     # -- drafts ----------------------------------------------------------------

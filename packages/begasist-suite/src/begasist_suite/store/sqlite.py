@@ -42,9 +42,10 @@ from begasist_suite.store.documents import (
     Sort,
     Update,
 )
+from begasist_suite.store.sqlite_migrations import MIGRATIONS, SCHEMA_VERSION
 from begasist_suite.store.updates import UnsupportedQuery, apply_update, document_for_upsert
 
-__all__ = ["SCHEMA_VERSION", "SqliteDatabase"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteDatabase"]
 
 T = TypeVar("T")
 
@@ -52,78 +53,6 @@ log = logging.getLogger(__name__)
 
 _NAME: Final = re.compile(r"^[a-z_][a-z0-9_]*$")
 _COMPARISONS: Final = {"$lt": "<", "$lte": "<=", "$gt": ">", "$gte": ">="}
-
-
-# The migrations spell out their tables and indexes instead of reading
-# COLLECTIONS, so that a later change to it cannot change what a shipped step did.
-_V1_COLLECTIONS: Final[dict[str, tuple[str, ...]]] = {
-    "hotels": (),
-    "users": ("id",),
-    "memberships": ("hotel", "user_id"),
-    "credentials": ("kind", "user_id", "hotel", "expires_at"),
-    "channel_configs": ("hotel",),
-    "guests": ("hotel", "type", "guest_id", "sort_key"),
-    "conversations": ("hotel", "id", "channel", "status", "assignee", "sort_key"),
-    "messages": ("hotel", "id", "conversation_id", "sort_key", "provider_key", "revision"),
-    "drafts": ("hotel", "id", "conversation_id", "status", "sort_key"),
-    "channel_states": ("hotel",),
-}
-
-_V2_INDEXES: Final[dict[str, list[tuple[str, ...]]]] = {
-    # Compound indexes for the store's actual queries: fewer pages to write per
-    # commit than one index per field (an inbound message wrote six).
-    "users": [("id",)],
-    "memberships": [("hotel",), ("user_id",)],
-    "credentials": [("kind", "user_id"), ("kind", "hotel"), ("expires_at",)],
-    "channel_configs": [("hotel",)],
-    "guests": [("hotel", "type", "sort_key"), ("hotel", "guest_id")],
-    "conversations": [("hotel", "id"), ("hotel", "sort_key")],
-    "messages": [("hotel", "id"), ("conversation_id", "sort_key"), ("hotel", "provider_key")],
-    "drafts": [("hotel", "id"), ("hotel", "conversation_id"), ("hotel", "status")],
-    "channel_states": [("hotel",)],
-}
-
-
-def _field_index_name(collection: str, fields: tuple[str, ...]) -> str:
-    return f"ix_{collection}_{'_'.join(fields)}"
-
-
-def _create_collections(connection: sqlite3.Connection) -> None:
-    for name, fields in _V1_COLLECTIONS.items():
-        connection.execute(
-            f'CREATE TABLE IF NOT EXISTS "{name}" (_id TEXT PRIMARY KEY, doc TEXT NOT NULL)'
-        )
-        for field in fields:
-            connection.execute(
-                f'CREATE INDEX IF NOT EXISTS "ix_{name}_{field}" '
-                f"ON \"{name}\" (json_extract(doc, '$.{field}'))"
-            )
-
-
-def _compound_indexes(connection: sqlite3.Connection) -> None:
-    for name, fields in _V1_COLLECTIONS.items():
-        for field in fields:
-            connection.execute(f'DROP INDEX IF EXISTS "ix_{name}_{field}"')
-    for name, indexes in _V2_INDEXES.items():
-        for index in indexes:
-            columns = ", ".join(f"json_extract(doc, '$.{field}')" for field in index)
-            connection.execute(
-                f'CREATE INDEX IF NOT EXISTS "{_field_index_name(name, index)}_v2" '
-                f'ON "{name}" ({columns})'
-            )
-
-
-MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (
-    _create_collections,
-    _compound_indexes,
-)
-"""Schema steps in order; step *n* takes a database from version *n* to *n + 1*.
-
-Append a step for every change (a new collection or index, a field rewrite);
-never edit a step that has shipped.
-"""
-
-SCHEMA_VERSION: Final = len(MIGRATIONS)
 
 
 class SqliteDatabase:

@@ -5,7 +5,9 @@ are the databases under it. Every method about a hotel's objects takes the
 hotel and filters by it, so a caller cannot reach another hotel's data by id.
 Natural unique keys are document ``_id`` values, so the database itself
 enforces deduplication (an inbound message per provider id, a guest identity
-per address, a conversation per thread, a draft per inbound message).
+per address, a conversation per thread, a draft per inbound message, an
+``Idempotency-Key`` per caller and route). What must reach a bot is stored with
+its event in the outbox (``store/outbox.py``), in the same write.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from begasist_suite.store.base import MAX_PAGE, Conflict, InboundRecorded, NotFound
+from begasist_suite.store.idempotency import IdempotencyStore
 from begasist_suite.store.inbox import InboxStore, draft_id, reply_message_id
+from begasist_suite.store.outbox import OutboxStore
 from begasist_suite.store.people import PeopleStore
 
 __all__ = [
@@ -28,7 +32,7 @@ __all__ = [
 ]
 
 
-class Store(PeopleStore, InboxStore):
+class Store(PeopleStore, InboxStore, OutboxStore, IdempotencyStore):
     """Async access to everything the suite keeps; see the module docstring."""
 
     async def migrate(self) -> None:

@@ -164,9 +164,7 @@ class AssistantPages(Controller):
         except ValueError:
             return _done(access, "mode")
         try:
-            await save_channel_changes(
-                services, access.hotel.slug, channel, stored, {"mode": mode.value}
-            )
+            await save_channel_changes(services, access.hotel.slug, channel, {"mode": mode.value})
         except (InvalidSettings, Conflict):
             # The stored settings no longer validate (a plugin upgrade): the channel's own
             # page shows what to correct.

@@ -1,8 +1,9 @@
 """The Channels pages (managers): the installed types, each channel's settings, state and QR.
 
 Settings are saved through the API's own validation (``apply_settings_update``)
-and storage (``save_channel_config``), changing only the fields the form
-holds; a channel's state comes from the API's ``hotel_status``.
+and storage (``save_channel_config``: the outbox tells the bot), changing only
+the fields the form holds; commands are queued in the outbox as the API's are
+(``send_channel_command``); a channel's state comes from the API's ``hotel_status``.
 """
 
 from __future__ import annotations
@@ -236,7 +237,7 @@ async def _apply(
     principal, access = caller
     slug = access.hotel.slug
     try:
-        await save_channel_changes(services_of(request), slug, channel, stored, changes)
+        await save_channel_changes(services_of(request), slug, channel, changes)
     except InvalidSettings as invalid:
         errors = invalid.errors
         return await _form_again(request, principal, access, channel, stored, posted, errors)

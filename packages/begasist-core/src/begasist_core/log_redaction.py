@@ -1,0 +1,149 @@
+"""Keeping credentials out of every log line, whoever writes it (ours, uvicorn, libraries).
+
+:func:`configure_logging` is the one log set-up of the suite and of channelbot:
+it puts a :class:`RedactingFilter` on the root handlers, so every record that
+reaches them (uvicorn's access and error logs, websockets, httpx, plugins) is
+redacted before it is written, and it keeps the libraries that dump raw
+protocol traffic at DEBUG (headers, IMAP commands, request payloads) at INFO
+even when the process runs at DEBUG.
+
+What is redacted (each rule is a regular expression that is linear in the
+line's length, since a client controls part of what is logged):
+
+- every query value on a ``/webhooks/...`` path (providers put handshake
+  tokens there, e.g. WhatsApp's ``hub.verify_token``);
+- ``name=value`` pairs (query strings, cookies, prose) and quoted
+  ``'name': 'value'`` / ``(b'name', b'value')`` pairs (reprs of dicts, JSON,
+  ASGI header lists) whose name looks like a credential: token, secret,
+  password, signature, cookie, session, CSRF, API key, authorization;
+- ``Name: value`` header lines with such a name (websockets' and uvicorn's
+  handshake dumps);
+- ``Bearer``/``Basic`` credentials, and secrets recognisable by their prefix
+  (the suite's ``bgs_``/``bga_``/``bgb_`` tokens, Astra's ``AstraCS:``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Final
+
+__all__ = [
+    "LOG_FORMAT",
+    "REDACTED",
+    "VERBOSE_LIBRARIES",
+    "RedactingFilter",
+    "configure_logging",
+    "install_redaction",
+    "redact_log_text",
+]
+
+REDACTED: Final = "***"
+LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+VERBOSE_LIBRARIES: Final = (
+    "websockets",  # handshake headers (Cookie, Authorization) at DEBUG
+    "httpx",
+    "httpcore",
+    "hpack",  # HTTP/2 header frames at DEBUG
+    "h2",
+    "aioimaplib",  # IMAP commands, LOGIN included, at DEBUG
+    "aiosmtplib",  # SMTP dialogue, AUTH included, at DEBUG
+    "astrapy",  # request payloads and headers at DEBUG
+)
+"""Loggers kept at INFO or above whatever the process's level."""
+
+_SENSITIVE_WORDS = re.compile(
+    r"token|secret|passw|pwd|signature|cookie|csrf|credential|authori[sz]ation|session"
+    r"|api[-_]?key|private[-_]?key|access[-_]?key",
+    re.IGNORECASE,
+)
+_SENSITIVE_NAMES: Final = frozenset({"key", "sig", "auth", "pass", "otp"})
+
+# Each pattern starts at a boundary its lookbehind or first character enforces, so a
+# failed attempt inside a long run of name characters costs O(1): linear overall.
+_WEBHOOK_QUERY = re.compile(r"(/webhooks/[^\s?\"'#]*\?)([^\s\"'#]*)")
+_PAIR = re.compile(r"(?<![\w.\[\]-])([\w.\[\]-]+)=([^&\s\"',;#<>)\]]*)")
+_QUOTED_PAIR = re.compile(r"""(['"])([\w.-]+)\1(\s*[:,]\s*b?)(['"])([^'"\r\n]*)\4""")
+_HEADER_LINE = re.compile(r"(?<![\w-])([\w-]+)(:[ \t]*)([^\r\n]+)")
+_AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=:-]+", re.IGNORECASE)
+_PREFIXED_SECRET = re.compile(r"\b(bg[sab]_|AstraCS:)[A-Za-z0-9_:,.-]+")
+
+
+def _is_sensitive(name: str) -> bool:
+    return name.casefold() in _SENSITIVE_NAMES or _SENSITIVE_WORDS.search(name) is not None
+
+
+def _redact_any_value(match: re.Match[str]) -> str:
+    return f"{match[1]}={REDACTED}"
+
+
+def _redact_webhook_query(match: re.Match[str]) -> str:
+    return match[1] + _PAIR.sub(_redact_any_value, match[2])
+
+
+def _redact_pair(match: re.Match[str]) -> str:
+    return f"{match[1]}={REDACTED}" if _is_sensitive(match[1]) else match[0]
+
+
+def _redact_quoted_pair(match: re.Match[str]) -> str:
+    quote, name, separator, value_quote = match[1], match[2], match[3], match[4]
+    if not _is_sensitive(name):
+        return match[0]
+    return f"{quote}{name}{quote}{separator}{value_quote}{REDACTED}{value_quote}"
+
+
+def _redact_header_line(match: re.Match[str]) -> str:
+    return f"{match[1]}{match[2]}{REDACTED}" if _is_sensitive(match[1]) else match[0]
+
+
+def redact_log_text(text: str) -> str:
+    """*text* with every credential the module docstring lists replaced by ``***``."""
+    text = _WEBHOOK_QUERY.sub(_redact_webhook_query, text)
+    text = _PAIR.sub(_redact_pair, text)
+    text = _QUOTED_PAIR.sub(_redact_quoted_pair, text)
+    text = _HEADER_LINE.sub(_redact_header_line, text)
+    text = _AUTH_SCHEME.sub(lambda match: f"{match[1]}{match[2]}{REDACTED}", text)
+    return _PREFIXED_SECRET.sub(lambda match: f"{match[1]}{REDACTED}", text)
+
+
+class RedactingFilter(logging.Filter):
+    """A handler filter that redacts a record's message, traceback and stack in place.
+
+    The message is formatted here (``msg % args``) and stored back without
+    args, so what the handler's formatter writes is the redacted text.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: its arguments may hold anything
+            message = f"unformattable log message from {record.pathname}:{record.lineno}"
+        record.msg = redact_log_text(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_log_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_log_text(record.stack_info)
+        return True
+
+
+def install_redaction() -> None:
+    """Put a :class:`RedactingFilter` on every handler of the root logger (once each)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(existing, RedactingFilter) for existing in handler.filters):
+            handler.addFilter(RedactingFilter())
+
+
+def configure_logging(level: str | int) -> None:
+    """Log to stderr at *level*, redacted, with :data:`VERBOSE_LIBRARIES` at INFO or above."""
+    numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    logging.basicConfig(level=numeric, format=LOG_FORMAT, stream=sys.stderr)
+    install_redaction()
+    for name in VERBOSE_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.INFO, numeric))

@@ -1,0 +1,1 @@
+"""What every request passes before routing: header limits, request ids, deadlines, 5xx logs."""
