@@ -15,7 +15,7 @@ from begasist_suite.web.qr import qr_svg
 from markupsafe import escape
 
 from tests.suite.api.seed import SeededHotel, seed_hotel, services
-from tests.suite.conftest import RunningSuite
+from tests.suite.conftest import RunningSuite, outbox_drained
 from tests.suite.web.conftest import form_token, post_form, sign_in
 
 pytestmark = pytest.mark.anyio
@@ -53,6 +53,8 @@ async def stored(suite: RunningSuite, channel: str) -> ChannelConfig:
 
 
 async def control_events(suite: RunningSuite) -> list[Any]:
+    """The hotel's control stream, once the relay has published the outbox."""
+    await outbox_drained(suite)
     entries = await suite.redis.xrange(suite.names.control("plaza"))
     return [decode_event(fields[b"e"]) for _, fields in entries]
 
@@ -199,7 +201,9 @@ async def test_errors_are_shown_next_to_their_fields_in_spanish_with_the_values_
     assert "Este campo es obligatorio." in field_block(page, "smtp_password")
     assert 'value="imap.plaza.test"' in field_block(page, "imap_host")
     assert "typed-but-not-saved" not in page
-    assert 'aria-describedby="f-imap_port-errors"' in field_block(page, "imap_port")
+    described = re.search(r'aria-describedby="([^"]*)"', field_block(page, "imap_port"))
+    assert described is not None
+    assert "f-imap_port-errors" in described[1].split()
     assert await suite.store.get_channel_config("plaza", "email") is None
 
 

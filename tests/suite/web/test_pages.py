@@ -12,7 +12,7 @@ from begasist_suite.store.records import DraftStatus, Role
 from begasist_suite.web.security import CONTENT_SECURITY_POLICY
 
 from tests.suite.api.seed import SeededHotel, inbound_message, seed_hotel
-from tests.suite.conftest import RunningSuite
+from tests.suite.conftest import RunningSuite, outbox_drained
 from tests.suite.web.conftest import form_token, post_form, sign_in
 
 pytestmark = pytest.mark.anyio
@@ -174,6 +174,7 @@ async def test_a_staff_reply_is_stored_queued_and_shown(
         shown = await client.get(page)
     messages = (await suite.store.list_messages("plaza", plaza.conversation.id)).items
     assert messages[-1].text == "We open at 7"
+    await outbox_drained(suite)
     outbound = await suite.redis.xrange(suite.names.outbound("plaza"))
     assert len(outbound) == 1
     assert "We open at 7" in shown.text
