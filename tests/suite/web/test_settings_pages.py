@@ -26,6 +26,7 @@ ASSISTANT = "/hotels/plaza/assistant"
 TEAM = "/hotels/plaza/team"
 OPERATIONS = "/hotels/plaza/operations"
 SECRET = re.compile(r'id="new-token" class="code" value="([^"]+)"')
+ATTEMPT = re.compile(r'name="attempt" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -240,6 +241,44 @@ async def test_a_personal_token_is_shown_once_works_and_is_revoked(
     assert me.status_code == 200
     assert revoked.status_code == 303
     assert await suite.store.get_credential(digest(secret)) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "fields"),
+    [
+        ("tokens", CredentialKind.API_TOKEN, {"name": "my script", "expires_in_days": "30"}),
+        ("bot-tokens", CredentialKind.BOT_TOKEN, {"name": "bot two"}),
+    ],
+)
+async def test_a_token_form_sent_again_makes_no_second_token_nor_shows_the_secret_again(
+    suite: RunningSuite, plaza: SeededHotel, path: str, kind: CredentialKind, fields: dict[str, str]
+) -> None:
+    """Its answer is a page, not a redirect: a reload sends the form again (same ``attempt``)."""
+    owner = plaza.members[Role.OWNER].id
+    scope = {"hotel": "plaza"} if kind is CredentialKind.BOT_TOKEN else {"user_id": owner}
+    before = await suite.store.list_credentials(kind, **scope)
+    async with suite.client() as client:
+        await sign_in(client, "owner@plaza.test")
+        page = await client.get(TEAM)
+        attempt = ATTEMPT.search(page.text)
+        assert attempt is not None
+        form = {"form_token": form_token(page), "attempt": attempt[1], **fields}
+        first = await client.post(f"{TEAM}/{path}", data=form)
+        again = await client.post(f"{TEAM}/{path}", data=form)
+        other = ATTEMPT.search(first.text)
+        assert other is not None
+        assert other[1] != attempt[1]
+        another = await client.post(f"{TEAM}/{path}", data={**form, "attempt": other[1]})
+        malformed = await client.post(f"{TEAM}/{path}", data={**form, "attempt": "x"})
+    made = SECRET.search(first.text)
+    assert made is not None
+    assert (first.status_code, again.status_code, another.status_code) == (200, 200, 200)
+    assert made[1] not in again.text
+    assert SECRET.search(again.text) is None
+    assert "This form was sent already" in again.text
+    assert SECRET.search(another.text) is not None
+    assert malformed.status_code == 400
+    assert len(await suite.store.list_credentials(kind, **scope)) == len(before) + 2
 
 
 async def test_someone_elses_token_is_not_found(suite: RunningSuite, plaza: SeededHotel) -> None:

@@ -5,23 +5,38 @@ The checks are the API's: members are listed to every member, roles and bot
 tokens need the owner role, a token is revoked only by whoever it belongs to,
 and a token never mints one that outlives it. A new token's secret is shown
 once, on the page that answers its form, and stored only as a digest.
+
+That page is the form's answer (no redirect: the secret has nowhere else to
+live), so each token form carries a fresh ``attempt`` value, used as the API's
+``Idempotency-Key``: the same form sent again (a reload of the answer, a
+double click) makes no second token and says so, without the secret.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 from typing import Annotated, Any, Final
 
 from begasist_core import utc_now
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.datastructures import FormMultiDict
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import FromPath, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
 from begasist_suite.api.auth import TokenBody
 from begasist_suite.api.hotels import BotTokenBody
-from begasist_suite.auth.credentials import digest, new_secret
+from begasist_suite.api.idempotency import (
+    KEY_PATTERN,
+    Attempt,
+    Idempotency,
+    request_fingerprint,
+)
+from begasist_suite.api.token_issue import issue_token
 from begasist_suite.auth.principal import HotelAccess, Principal
 from begasist_suite.auth.token_lifetimes import TokenOutlivesCaller, check_token_lifetime
 from begasist_suite.store.records import Credential, CredentialKind, Membership, Role
@@ -29,11 +44,14 @@ from begasist_suite.web.callers import form_caller, page_access, services_of
 from begasist_suite.web.field_errors import field_errors
 from begasist_suite.web.i18n import N_
 from begasist_suite.web.pages import language_of, load_chrome, render
+from begasist_suite.web.security import new_form_token
 from begasist_suite.web.views import person_name
 
 __all__ = ["TeamPages"]
 
 Id = Annotated[str, PathParameter(max_length=64)]
+ATTEMPT_FIELD: Final = "attempt"
+"""A token form's hidden field: new on every page, the ``Idempotency-Key`` of its sending."""
 EXPIRY_CHOICES: Final = ("30", "90", "365", "")
 """Days a new personal token lives ("" never expires)."""
 DONE: Final = {
@@ -114,17 +132,20 @@ class TeamPages(Controller):
         except TokenOutlivesCaller:
             errors = {"": [current.gettext("A token cannot create one that outlives it.")]}
             return await _page(request, principal, access, token_errors=errors, status=403)
-        secret = new_secret("api_token")
-        await services_of(request).store.add_credential(
-            Credential(
-                digest=digest(secret),
-                kind=CredentialKind.API_TOKEN,
+        shown = await _issue_once(
+            request,
+            access,
+            form,
+            "personal",
+            lambda attempt: issue_token(
+                services_of(request),
+                attempt,
+                CredentialKind.API_TOKEN,
                 user_id=access.user.id,
                 name=body.name,
                 expires_at=expires,
-            )
+            ),
         )
-        shown = {"kind": "personal", "name": body.name, "secret": secret}
         return await _page(request, principal, access, new_token=shown)
 
     @post("/tokens/{token_id:str}/revoke", status_code=303)
@@ -157,16 +178,19 @@ class TeamPages(Controller):
         except TokenOutlivesCaller:
             errors = {"": [current.gettext("A token cannot create one that outlives it.")]}
             return await _page(request, principal, access, bot_errors=errors, status=403)
-        secret = new_secret("bot_token")
-        await services_of(request).store.add_credential(
-            Credential(
-                digest=digest(secret),
-                kind=CredentialKind.BOT_TOKEN,
+        shown = await _issue_once(
+            request,
+            access,
+            form,
+            "bot",
+            lambda attempt: issue_token(
+                services_of(request),
+                attempt,
+                CredentialKind.BOT_TOKEN,
                 hotel=access.hotel.slug,
                 name=body.name,
-            )
+            ),
         )
-        shown = {"kind": "bot", "name": body.name, "secret": secret}
         return await _page(request, principal, access, new_token=shown)
 
     @post("/bot-tokens/{token_id:str}/revoke", status_code=303)
@@ -180,6 +204,45 @@ class TeamPages(Controller):
         ):
             raise NotFoundException("not found")
         return _done(access, "revoked")
+
+
+async def _issue_once(
+    request: Request[Any, Any, Any],
+    access: HotelAccess,
+    form: FormMultiDict,
+    kind: str,
+    issue: Callable[[Attempt], Awaitable[tuple[Credential, str]]],
+) -> dict[str, str]:
+    """Issue a token once per sending of its form: what the page shows of it.
+
+    Through the API's ``Idempotency-Key`` handling, keyed by the form's
+    ``attempt`` (a form without one makes its token each time, as a request
+    without the header does). The answer recorded for a repeat holds the
+    token's name, never its secret: the repeat shows that it was made, not the
+    secret again.
+    """
+    key = form.get(ATTEMPT_FIELD)
+    if key is not None and (not isinstance(key, str) or re.fullmatch(KEY_PATTERN, key) is None):
+        raise ValidationException("malformed form")
+    fields = sorted((name, value) for name, value in form.multi_items() if isinstance(value, str))
+    once = Idempotency(
+        request,
+        services_of(request),
+        caller=access.user.id,
+        key=key,
+        fingerprint=request_fingerprint(json.dumps(fields).encode(), ""),
+    )
+    secrets: list[str] = []
+
+    async def make(attempt: Attempt) -> dict[str, str]:
+        credential, secret = await issue(attempt)
+        secrets.append(secret)
+        return {"kind": kind, "name": credential.name}
+
+    answer = await once.run(make)
+    shown: dict[str, str] = json.loads(answer.content)
+    shown["secret"] = secrets[0] if secrets else ""  # "": a repeat (the page says so)
+    return shown
 
 
 async def _other_member(
@@ -240,6 +303,7 @@ async def _page(
         new_token=new_token,
         token_errors=token_errors or {},
         bot_errors=bot_errors or {},
+        attempt=new_form_token(),
         expiry_choices=EXPIRY_CHOICES,
         when=lambda moment: current.date_time(moment, UTC),
         done=None if done is None else current.gettext(DONE[done]),
