@@ -84,9 +84,13 @@ async def test_a_wrong_password_is_shown_and_the_login_limit_holds(
         for _ in range(suite.settings.login_attempts):
             answer = await sign_in(client, "agent@plaza.test", "still wrong")
         assert answer.status_code == 429
+        assert int(answer.headers["retry-after"]) > 0
         assert "Too many attempts" in answer.text
         # Even the right password waits out the window, as with the API.
         assert (await sign_in(client, "agent@plaza.test")).status_code == 429
+        # The API's throttle counts the (email, address) pair: someone guessing one account
+        # does not lock the others out of this address.
+        assert (await sign_in(client, "manager@plaza.test")).status_code == 303
 
 
 async def test_the_sign_in_form_needs_its_own_token(

@@ -1,4 +1,5 @@
-"""Error pages of the web app: sign-in for an expired session, 404 for anything not yours."""
+"""Error pages of the web app: sign-in for an expired session, 404 for anything not yours,
+and a page for a server error, logged with its request id as the API's are."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from urllib.parse import quote
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from begasist_suite.asgi.server_errors import internal_server_error
 from begasist_suite.store.store import Conflict, NotFound
 from begasist_suite.web.pages import render
 
@@ -39,7 +42,16 @@ def _conflict(request: Request[Any, Any, Any], _: Conflict) -> Response[Any]:
     return render(request, "error.html", status=409, status_code=409)
 
 
+def _server_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """Logged with its traceback and request id by the suite's own handler, then the page."""
+    logged = internal_server_error(request, error)
+    if logged.status_code != HTTP_500_INTERNAL_SERVER_ERROR:
+        return logged  # the body ended early: nobody reads a page
+    return render(request, "error.html", status=500, status_code=500)
+
+
 WEB_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    HTTP_500_INTERNAL_SERVER_ERROR: _server_error,
     NotAuthorizedException: _sign_in_again,
     HTTPException: _http_error,
     NotFound: _not_found,

@@ -93,8 +93,10 @@ class SessionPages(Controller):
             return again("wrong", 401)
         try:
             answer = await sign_in(request, services_of(request), email, password)
-        except TooManyRequestsException:
-            return again("throttled", 429)
+        except TooManyRequestsException as throttled:
+            page = again("throttled", 429)
+            page.headers.update(throttled.headers or {})
+            return page
         except NotAuthorizedException:
             return again("wrong", 401)
         return Redirect(next_page or "/", status_code=303, cookies=answer.cookies)
