@@ -105,6 +105,7 @@ def complete_openapi(app: Litestar) -> None:
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     _use_pydantic_schemas(document, schemas)
+    _no_null_parameters(document)
     schemas[ERROR_SCHEMA] = _error_schema()
     components["securitySchemes"] = {
         **components.get("securitySchemes", {}),
@@ -264,8 +265,48 @@ def _use_pydantic_schemas(document: dict[str, Any], schemas: dict[str, Any]) -> 
         )
         rendered = model.model_json_schema(ref_template=_REF_TEMPLATE, mode=mode)
         for nested_name, nested in rendered.pop("$defs", {}).items():
-            schemas[nested_name] = nested
-        schemas[name] = rendered
+            schemas[nested_name] = _close_key_patterns(nested)
+        schemas[name] = _close_key_patterns(rendered)
+
+
+def _close_key_patterns(schema: Any) -> Any:
+    """``additionalProperties: false`` beside every ``patternProperties`` pydantic writes.
+
+    Pydantic renders ``dict[Annotated[str, pattern], V]`` as ``patternProperties``
+    alone, which in JSON Schema still lets any other key through with any value;
+    the model refuses such keys, so the document says so.
+    """
+    if isinstance(schema, dict):
+        for value in schema.values():
+            _close_key_patterns(value)
+        if "patternProperties" in schema and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+    elif isinstance(schema, list):
+        for value in schema:
+            _close_key_patterns(value)
+    return schema
+
+
+def _no_null_parameters(document: dict[str, Any]) -> None:
+    """An optional parameter is absent, never null: drop the ``null`` branch Litestar
+    renders for ``X | None`` (a client would otherwise send an empty header or "null")."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                schema = parameter.get("schema", {})
+                branches = schema.get("oneOf")
+                if not isinstance(branches, list):
+                    continue
+                kept = [branch for branch in branches if branch != {"type": "null"}]
+                if len(kept) == len(branches):
+                    continue
+                del schema["oneOf"]
+                if len(kept) == 1:
+                    schema.update(kept[0])
+                else:
+                    schema["oneOf"] = kept
 
 
 def _request_body_models(document: dict[str, Any]) -> set[str]:
