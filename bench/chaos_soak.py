@@ -11,7 +11,10 @@ Run by hand, bounded in time, everything on 127.0.0.1 and started by the soak:
   (separate processes, ``--instance`` names; the lease picks the active one);
 - the Graph API stand-in (``GraphStandin`` in a process of its own, as in
   ``bench/whatsapp_send.py``, with 150 ms of Graph latency by default) that
-  every hotel's WhatsApp channel sends to.
+  every hotel's WhatsApp channel sends to, and which posts a signed ``sent``
+  status webhook for each accepted reply to the hotel's webhook URL (as Meta
+  does): a bot killed while a reply was in flight leaves its successor the
+  status to learn the reply went, instead of sending it again.
 
 Why WhatsApp and not the demo channel: the webhooks are then real signed Meta
 payloads through the suite's real verification, and every send reaches the
@@ -49,6 +52,7 @@ otherwise. ``--no-chaos`` runs the same load without kills.
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import signal
 import sys
@@ -248,6 +252,16 @@ async def start_system(
     suite = SuiteServer(children, suite_env)
     suite.start()
     await suite.wait_ready()
+    # Meta's status webhooks for every accepted reply, to each hotel's own webhook URL: what
+    # lets a successor learn that a reply in flight when its bot was killed was accepted.
+    callbacks = {
+        phone_number_id(index): {
+            "url": f"{suite.url}/webhooks/{hotel}/whatsapp",
+            "app_secret": APP_SECRET,
+        }
+        for index, hotel in enumerate(hotels)
+    }
+    await anyio.to_thread.run_sync(standin.ask, f"statuses {json.dumps(callbacks)}")
     bot_env = quiet_environment(**common, BEGASIST_SUITE_URL=suite.url)
     if args.lease_ttl is not None:
         bot_env["BEGASIST_LEASE_TTL_SECONDS"] = str(args.lease_ttl)

@@ -47,7 +47,7 @@ from typing import Any, cast
 import anyio
 import psutil
 import redis
-from begasist_channels_whatsapp.testing import GraphStandin
+from begasist_channels_whatsapp.testing import GraphStandin, StatusCallback
 from begasist_channels_whatsapp.window import CustomerServiceWindow
 from begasist_core import (
     ChannelKeys,
@@ -74,7 +74,11 @@ STEADY_SKIP = 2.0
 
 
 def standin_main(argv: list[str]) -> None:
-    """Serve a GraphStandin; answer ``count`` / ``report`` / ``reset`` lines on stdin with JSON."""
+    """Serve a GraphStandin; answer ``count`` / ``report`` / ``reset`` lines on stdin with JSON.
+
+    ``statuses {"<phone_number_id>": {"url": ..., "app_secret": ...}}`` makes it post a
+    signed ``sent`` status webhook for each message accepted from then on.
+    """
     parser = argparse.ArgumentParser(prog="whatsapp_send.py standin")
     parser.add_argument("--limit", type=int, default=80)
     parser.add_argument("--latency", type=float, default=0.15)
@@ -100,6 +104,11 @@ def standin_main(argv: list[str]) -> None:
                 ]
             elif command == "reset":
                 standin.reset()
+            elif command.startswith("statuses "):
+                callbacks = json.loads(command.removeprefix("statuses "))
+                standin.send_statuses(
+                    {number: StatusCallback(**target) for number, target in callbacks.items()}
+                )
             print(json.dumps(answer), flush=True)
     finally:
         standin.stop()

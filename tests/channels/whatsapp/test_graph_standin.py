@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import httpx
 import pytest
-from begasist_channels_whatsapp.testing import GraphStandin
+from begasist_channels_whatsapp import read_webhook
+from begasist_channels_whatsapp.signature import check_signature
+from begasist_channels_whatsapp.testing import GraphStandin, StatusCallback
+from begasist_core import DeliveryStatus, MessageStatusChanged, WebhookRejected
+
+from tests.channels.whatsapp.samples import settings
 
 TOKEN = "standin-test-token"
 NUMBER = "1122334455667"
@@ -99,3 +107,71 @@ def test_media_metadata_then_download_with_the_token(graph: GraphStandin) -> Non
     assert httpx.get(metadata["url"]).status_code == 401
     download = httpx.get(metadata["url"], headers=auth)
     assert (download.headers["content-type"], download.content) == ("image/png", b"\x89PNG...")
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """Records each POST (raw body and headers); refuses the first one, as a busy server may."""
+
+    received: ClassVar[list[tuple[bytes, dict[str, str]]]] = []
+    refusals: ClassVar[int] = 1
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        if _Receiver.refusals > 0:
+            _Receiver.refusals -= 1
+            self.send_response(503)
+        else:
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            _Receiver.received.append((body, headers))
+            self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test reads what was received."""
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    _Receiver.received, _Receiver.refusals = [], 1
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/webhooks/plaza/whatsapp"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_accepted_messages_get_a_signed_sent_status_with_their_callback_data(
+    graph: GraphStandin, receiver: str
+) -> None:
+    secret = "app-secret"
+    graph.send_statuses({NUMBER: StatusCallback(receiver, secret)}, delay=0.01)
+    answer = post(graph, {**text(), "biz_opaque_callback_data": "bgs1:m-1:0"}).json()
+    wamid = answer["messages"][0]["id"]
+    httpx.post(
+        f"{graph.base_url}/v21.0/999/messages",
+        json=text(),
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )  # another number: no callback, no status
+    deadline = time.monotonic() + 5
+    while not _Receiver.received and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.1)
+    [(body, headers)] = _Receiver.received
+    check_signature(secret, body, headers["x-hub-signature-256"])
+    with pytest.raises(WebhookRejected):
+        check_signature("another-secret", body, headers["x-hub-signature-256"])
+    contents = read_webhook(
+        body, hotel="plaza", settings=settings(phone_number_id=NUMBER, app_secret=secret)
+    )
+    [event] = contents.events
+    assert isinstance(event, MessageStatusChanged)
+    assert (event.provider_message_id, event.status) == (wamid, DeliveryStatus.SENT)
+    assert [(part.message_id, part.index, part.wamid) for part in contents.reported_parts] == [
+        ("m-1", 0, wamid)
+    ]
+    assert graph.statuses is not None
+    assert (graph.statuses.delivered, graph.statuses.abandoned) == (1, 0)

@@ -63,6 +63,15 @@ async def test_set_if_greater_sets_the_ttl_with_the_value(
     assert await begasist_redis.pttl(keys.full_name("seen")) <= 30_000
 
 
+async def test_set_if_absent_keeps_the_first_value_and_its_ttl(
+    begasist_redis: Redis, keys: ChannelKeys
+) -> None:
+    assert await keys.set_if_absent("part", "wamid.A", ttl=timedelta(seconds=30))
+    assert not await keys.set_if_absent("part", "wamid.B", ttl=timedelta(hours=1))
+    assert await keys.get("part") == b"wamid.A"
+    assert 0 < await begasist_redis.pttl(keys.full_name("part")) <= 30_000
+
+
 async def test_concurrent_writers_leave_the_greatest(keys: ChannelKeys) -> None:
     async with anyio.create_task_group() as writers:
         for value in [3, 17, 5, 11, 2, 13, 7]:

@@ -26,9 +26,10 @@ from begasist_core import (
 from pydantic import BaseModel
 
 from begasist_channels_whatsapp import shared_webhook
-from begasist_channels_whatsapp.cloud import CloudTransport
+from begasist_channels_whatsapp.cloud import PART_TTL, CloudTransport
 from begasist_channels_whatsapp.media import MediaDownloader, download_all
 from begasist_channels_whatsapp.reader import CHANNEL, read_webhook
+from begasist_channels_whatsapp.reconcile import record_reported_part
 from begasist_channels_whatsapp.sending import SENDABLE_KINDS
 from begasist_channels_whatsapp.settings import WhatsAppSettings
 from begasist_channels_whatsapp.signature import (
@@ -135,12 +136,17 @@ class WhatsAppChannel(Channel[WhatsAppSettings]):
         is downloaded into the media store before the message is returned.
         A wamid seen before (Meta retries, or repeats a message in another
         body) gives the same event with the same key: the suite stores it once.
+        A status naming one of Begasist's sent parts (its
+        ``biz_opaque_callback_data``) records that part's wamid first.
         """
         contents = read_webhook(webhook.body, hotel=self.context.hotel, settings=self.settings)
         for reason in contents.skipped:
             self.context.logger.info("whatsapp webhook: skipped %s", reason)
         for note in contents.notes:
             self.context.logger.info("whatsapp webhook: %s", note)
+        for part in contents.reported_parts:
+            # Before the status goes on: a send waiting on an uncertain part learns it was sent.
+            await record_reported_part(self.context.keys, part, PART_TTL)
         events = contents.events
         if isinstance(self.transport, CloudTransport) and any(
             isinstance(event, MessageReceived) and event.message.attachments for event in events

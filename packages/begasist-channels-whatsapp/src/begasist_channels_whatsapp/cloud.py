@@ -31,6 +31,12 @@ from begasist_channels_whatsapp.errors import (
 )
 from begasist_channels_whatsapp.graph import GraphApiError, GraphClient, new_http_client
 from begasist_channels_whatsapp.pacing import Clock, SendPacing
+from begasist_channels_whatsapp.reconcile import (
+    callback_data,
+    intent_key,
+    part_key,
+    wait_for_part,
+)
 from begasist_channels_whatsapp.sending import plan_message
 from begasist_channels_whatsapp.settings import WhatsAppSettings
 from begasist_channels_whatsapp.window import CustomerServiceWindow
@@ -72,7 +78,10 @@ class CloudTransport:
     ``send`` is idempotent per message id (core's sent ledger) and per part:
     each accepted part's wamid is kept at once, so a redelivery after a crash
     or a failure midway sends only the parts not yet accepted, never one
-    twice. Safe under concurrent sends: shared state is the pacers (slots are
+    twice. A crash inside a part's Graph call leaves its outcome unknown: the
+    redelivery waits for Meta's status webhook to report the part (see
+    :mod:`~begasist_channels_whatsapp.reconcile`) before sending it again.
+    Safe under concurrent sends: shared state is the pacers (slots are
     reserved without awaiting) and the HTTP client (httpx pools connections).
 
     The HTTP client lives while :meth:`run` runs and is closed when it is
@@ -135,8 +144,11 @@ class CloudTransport:
         if recorded is not None:
             return recorded
         plan = plan_message(message, self._split_text)
-        keys = [f"part:{message.id}:{index}" for index in range(len(plan.payloads))]
+        keys = [part_key(message.id, index) for index in range(len(plan.payloads))]
         known = [await self._context.keys.get(key) for key in keys]
+        for index, key in enumerate(keys):
+            if known[index] is None:
+                known[index] = await self._settle_uncertain(message.id, index, key)
         pending = any(wamid is None for wamid in known)
         if pending and plan.free_form and not await self.window.is_open(message.guest.address):
             raise ReplyWindowClosed(WINDOW_CLOSED)
@@ -153,7 +165,16 @@ class CloudTransport:
                     wamids.append(wamid.decode())
                     continue
                 part = _Part(index, len(keys), message.guest.address)
-                accepted = await self._deliver(graph, payload, part)
+                # Kept before the call: a successor finding it without a wamid knows
+                # the outcome is unknown and asks the status webhooks first.
+                await self._context.keys.set(
+                    intent_key(message.id, index),
+                    b"1",
+                    ttl=PART_TTL,
+                    patience=SENT_RECORD_PATIENCE,
+                )
+                tagged = {**payload, "biz_opaque_callback_data": callback_data(message.id, index)}
+                accepted = await self._deliver(graph, tagged, part)
                 # Kept before the next part goes: a crash now must not resend this one.
                 await self._context.keys.set(
                     key, accepted, ttl=PART_TTL, patience=SENT_RECORD_PATIENCE
@@ -162,6 +183,37 @@ class CloudTransport:
         receipt = SendReceipt(message_id=message.id, provider_message_ids=tuple(wamids))
         await self._context.sent.record(receipt)
         return receipt
+
+    async def _settle_uncertain(self, message_id: str, index: int, key: str) -> bytes | None:
+        """The wamid of a part whose last Graph call's outcome is unknown, if Meta reports one.
+
+        An intent without a wamid means a send died between its Graph call and
+        keeping the answer. Meta's status webhook for the part (matched by its
+        ``biz_opaque_callback_data``) records the wamid; it is waited for at most
+        ``uncertain_send_wait_seconds``. Without it the part is sent again:
+        at-least-once is the fallback, a lost reply being worse than a repeat.
+        """
+        if await self._context.keys.get(intent_key(message_id, index)) is None:
+            return None
+        seconds = self._settings.uncertain_send_wait_seconds
+        wamid = await wait_for_part(self._context.keys, key, seconds, self.pacing.clock)
+        if wamid is not None:
+            self._context.logger.info(
+                "whatsapp send of %s part %d: an earlier attempt was accepted as %s "
+                "(reported by a status webhook); not sent again",
+                message_id,
+                index + 1,
+                wamid.decode(),
+            )
+        else:
+            self._context.logger.warning(
+                "whatsapp send of %s part %d: an earlier attempt's outcome is unknown and no "
+                "status webhook reported it within %.1f s; sending again (it may arrive twice)",
+                message_id,
+                index + 1,
+                seconds,
+            )
+        return wamid
 
     @asynccontextmanager
     async def http(self) -> AsyncIterator[httpx.AsyncClient]:

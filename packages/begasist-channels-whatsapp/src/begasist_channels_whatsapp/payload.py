@@ -211,3 +211,5 @@ class StatusUpdate(_Model):
     recipient_id: str | None = None
     recipient_type: str | None = None
     errors: list[ErrorDetail] = Field(default_factory=list)
+    biz_opaque_callback_data: Annotated[str | None, Field(max_length=512)] = None
+    """What the hotel's send carried in the same field, echoed by Meta."""

@@ -26,6 +26,7 @@ from begasist_channels_whatsapp.payload import (
     MessagesValue,
     StatusUpdate,
 )
+from begasist_channels_whatsapp.reconcile import ReportedPart, reported_part
 from begasist_channels_whatsapp.settings import WhatsAppSettings
 
 __all__ = ["WebhookContents", "read_webhook"]
@@ -51,6 +52,8 @@ class WebhookContents:
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """Things kept but worth a log line (the reasons behind a placeholder)."""
+    reported_parts: list[ReportedPart] = field(default_factory=list)
+    """Parts of Begasist's sends that statuses named by their callback data."""
 
 
 def _summary(error: ValidationError) -> str:
@@ -154,6 +157,9 @@ class _Reader:
 
     def _status(self, raw: dict[str, Any]) -> MessageStatusChanged:
         update = StatusUpdate.model_validate(raw)
+        reported = reported_part(update.biz_opaque_callback_data, update.id)
+        if reported is not None:
+            self.contents.reported_parts.append(reported)
         if update.recipient_type == "group" and self.settings.ignore_groups:
             raise SkippedItem(f"{update.id} went to group {update.recipient_id} (ignore_groups)")
         status = _STATUSES.get(update.status)

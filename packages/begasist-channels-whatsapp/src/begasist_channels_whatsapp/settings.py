@@ -59,6 +59,10 @@ class WhatsAppSettings(ChannelSettings):
     """Least time between two sends to one guest; Meta answers 131056 when pairs are too fast."""
     send_attempts: Annotated[int, Field(ge=1, le=10)] = 4
     """Tries per message part while Meta throttles or fails; then the runtime retries later."""
+    uncertain_send_wait_seconds: Annotated[float, Field(ge=0, le=60)] = 10.0
+    """After a crash during a send, how long to wait for Meta's status webhook to say whether
+    the part in flight was accepted; without word by then it is sent again (and may arrive
+    twice). Needs the number's status webhooks to reach Begasist; 0 resends at once."""
     ignore_groups: bool = True
     """Skip group conversations: a hotel talks to guests one to one."""
 

@@ -1,4 +1,4 @@
-"""Test and demo aids for the WhatsApp channel: a stand-in for Meta's Graph API.
+"""Test and demo aids for the WhatsApp channel: a Graph API stand-in and its status webhooks.
 
 Importing this needs the ``testing`` extra (uvicorn); the channel itself never does.
 """
@@ -9,5 +9,13 @@ from begasist_channels_whatsapp.testing.graph_standin import (
     RecordedRequest,
     ScriptedFailure,
 )
+from begasist_channels_whatsapp.testing.status_webhooks import StatusCallback, StatusWebhooks
 
-__all__ = ["AcceptedMessage", "GraphStandin", "RecordedRequest", "ScriptedFailure"]
+__all__ = [
+    "AcceptedMessage",
+    "GraphStandin",
+    "RecordedRequest",
+    "ScriptedFailure",
+    "StatusCallback",
+    "StatusWebhooks",
+]

@@ -13,6 +13,7 @@ API::
         graph.accepted                   # [AcceptedMessage(...)], oldest first
         graph.requests                   # [RecordedRequest(...)], every request, token removed
         graph.throttled, graph.pair_limited   # refusals for 130429 / 131056
+        graph.send_statuses({"106540352242922": StatusCallback(url, app_secret)})
 
 Endpoints:
 
@@ -28,8 +29,10 @@ Endpoints:
   ``GET /media-download/{media_id}``: its bytes (bearer required), as Meta's
   two-step media download.
 
-``fail_next`` scripts failures of the next message posts (after ``after``
-successful ones); ``latency`` delays every answer. Runnable for benches:
+``send_statuses`` posts a signed ``sent`` status webhook for each message
+accepted afterwards (``status_webhooks.py``). ``fail_next`` scripts failures
+of the next message posts (after ``after`` successful ones); ``latency``
+delays every answer. Runnable for benches:
 ``python -m begasist_channels_whatsapp.testing.graph_standin --port 8765 --token T``.
 """
 
@@ -50,6 +53,8 @@ from typing import Any, Final, Self
 
 import anyio
 import uvicorn
+
+from begasist_channels_whatsapp.testing.status_webhooks import StatusCallback, StatusWebhooks
 
 __all__ = ["AcceptedMessage", "GraphStandin", "RecordedRequest", "ScriptedFailure", "main"]
 
@@ -179,6 +184,7 @@ class GraphStandin:
         self._ids = itertools.count(1)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self.statuses: StatusWebhooks | None = None
 
     # -- life ------------------------------------------------------------------
 
@@ -213,6 +219,9 @@ class GraphStandin:
         """Stop serving and wait for the thread (open connections are closed)."""
         server, thread = self._server, self._thread
         self._server = self._thread = None
+        statuses, self.statuses = self.statuses, None
+        if statuses is not None:
+            statuses.stop()
         if server is None or thread is None:
             return
         server.should_exit = True
@@ -261,6 +270,13 @@ class GraphStandin:
         failure = ScriptedFailure(status, code, title, subcode, retry_after, details, body)
         with self._lock:
             self._state.failures.extend([None] * after + [failure] * count)
+
+    def send_statuses(self, callbacks: Mapping[str, StatusCallback], delay: float = 0.05) -> None:
+        """From now on, post a ``sent`` status for each message accepted for a number in
+        *callbacks* (``phone_number_id`` -> URL and app secret), *delay* seconds after."""
+        if self.statuses is not None:
+            self.statuses.stop()
+        self.statuses = StatusWebhooks(callbacks, delay=delay)
 
     def add_media(
         self,
@@ -447,6 +463,10 @@ class GraphStandin:
             wamid = f"wamid.STANDIN{next(self._ids):08d}{phone_number_id[-4:]}"
             self._state.accepted.append(
                 AcceptedMessage(phone_number_id, to, kind, payload, wamid, now)
+            )
+        if self.statuses is not None:
+            self.statuses.accepted(
+                phone_number_id=phone_number_id, wamid=wamid, recipient=to, payload=payload
             )
         answer: dict[str, Any] = {"id": wamid}
         if kind == "template":

@@ -112,6 +112,17 @@ class ChannelKeys:
                         raise
                     await anyio.sleep(backoff.next_delay())
 
+    async def set_if_absent(
+        self, name: str, value: bytes | str, *, ttl: timedelta | None = None
+    ) -> bool:
+        """Store *value* unless *name* holds a value already; True if stored.
+
+        Atomic (``SET NX``), so of concurrent writers the first wins: for a fact
+        learnt from two sources (a provider's id for a sent message, from its
+        answer and from its status webhook) that must not be replaced.
+        """
+        return bool(await self._redis.set(self.full_name(name), value, px=ttl, nx=True))
+
     async def delete(self, name: str) -> None:
         await self._redis.delete(self.full_name(name))
 
