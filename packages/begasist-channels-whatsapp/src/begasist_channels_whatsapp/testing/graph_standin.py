@@ -54,6 +54,13 @@ from typing import Any, Final, Self
 import anyio
 import uvicorn
 
+from begasist_channels_whatsapp.testing.graph_payloads import (
+    Refused,
+    ScriptedFailure,
+    check_payload,
+    error_body,
+    invalid,
+)
 from begasist_channels_whatsapp.testing.status_webhooks import StatusCallback, StatusWebhooks
 
 __all__ = ["AcceptedMessage", "GraphStandin", "RecordedRequest", "ScriptedFailure", "main"]
@@ -61,9 +68,7 @@ __all__ = ["AcceptedMessage", "GraphStandin", "RecordedRequest", "ScriptedFailur
 _MESSAGES_PATH: Final = re.compile(r"^/(v[0-9]+\.[0-9]+)/([0-9A-Za-z_-]+)/messages$")
 _MEDIA_PATH: Final = re.compile(r"^/(v[0-9]+\.[0-9]+)/([0-9A-Za-z_.-]+)$")
 _DOWNLOAD_PATH: Final = re.compile(r"^/media-download/([0-9A-Za-z_.-]+)$")
-_MEDIA_TYPES: Final = frozenset({"image", "video", "audio", "document", "sticker"})
-_CAPTIONED: Final = frozenset({"image", "video", "document"})
-_TYPES: Final = _MEDIA_TYPES | {"text", "template", "reaction", "location", "contacts"}
+
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -107,20 +112,6 @@ class AcceptedMessage:
         return str(body.get("caption", ""))
 
 
-@dataclass(frozen=True, slots=True)
-class ScriptedFailure:
-    """An error the stand-in answers instead of accepting a message (see ``fail_next``)."""
-
-    status: int
-    code: int
-    title: str
-    subcode: int | None = None
-    retry_after: float | None = None
-    details: str | None = None
-    body: bytes | None = None
-    """Answered as ``text/html`` instead of Meta's error JSON (a proxy's error page)."""
-
-
 @dataclass(slots=True)
 class _Media:
     data: bytes
@@ -144,16 +135,6 @@ class _State:
     media: dict[str, _Media] = field(default_factory=dict)
     throttled: int = 0
     pair_limited: int = 0
-
-
-class _Refused(Exception):
-    def __init__(self, failure: ScriptedFailure) -> None:
-        super().__init__(failure.title)
-        self.failure = failure
-
-
-def _invalid(code: int, title: str, details: str) -> _Refused:
-    return _Refused(ScriptedFailure(status=400, code=code, title=title, details=details))
 
 
 class GraphStandin:
@@ -365,7 +346,7 @@ class GraphStandin:
                 extra.append((b"retry-after", f"{answer.retry_after:g}".encode()))
             if answer.body is not None:
                 content_type = "text/html"
-            answer = answer.body if answer.body is not None else _error_body(answer)
+            answer = answer.body if answer.body is not None else error_body(answer)
         await send(
             {
                 "type": "http.response.start",
@@ -387,7 +368,7 @@ class GraphStandin:
         if method == "POST" and (match := _MESSAGES_PATH.match(path)):
             try:
                 return 200, json_type, self._accept(match.group(2), body, parsed)
-            except _Refused as refused:
+            except Refused as refused:
                 return refused.failure.status, json_type, refused.failure
         if method == "GET" and (match := _DOWNLOAD_PATH.match(path)):
             media = self._media(match.group(1))
@@ -429,16 +410,16 @@ class GraphStandin:
         with self._lock:
             scripted = self._state.failures.popleft() if self._state.failures else None
         if scripted is not None:
-            raise _Refused(scripted)
+            raise Refused(scripted)
         if payload is None and body:
-            raise _invalid(100, "Invalid parameter", "the body is not JSON")
-        to, kind = _check_payload(payload)
+            raise invalid(100, "Invalid parameter", "the body is not JSON")
+        to, kind = check_payload(payload)
         now = time.monotonic()
         with self._lock:
             sent = _recent(self._state.per_number[phone_number_id], now, 1.0)
             if len(sent) >= self.messages_per_second:
                 self._state.throttled += 1
-                raise _Refused(
+                raise Refused(
                     ScriptedFailure(
                         self.rate_limit_status,
                         130429,
@@ -449,7 +430,7 @@ class GraphStandin:
             pair = _recent(self._state.per_pair[phone_number_id, to], now, self.pair_window_seconds)
             if len(pair) >= self.pair_limit:
                 self._state.pair_limited += 1
-                raise _Refused(
+                raise Refused(
                     ScriptedFailure(
                         self.rate_limit_status,
                         131056,
@@ -485,66 +466,6 @@ def _recent(times: deque[float], now: float, window: float) -> deque[float]:
     while times and times[0] <= now - window:
         times.popleft()
     return times
-
-
-def _check_payload(payload: Any) -> tuple[str, str]:
-    """``(to, type)`` of a roughly valid send payload, or the 400 Meta would answer."""
-    if not isinstance(payload, dict):
-        raise _invalid(100, "Invalid parameter", "the body must be a JSON object")
-    if payload.get("messaging_product") != "whatsapp":
-        raise _invalid(100, "Invalid parameter", "messaging_product must be whatsapp")
-    to, kind = payload.get("to"), payload.get("type", "text")
-    if not isinstance(to, str) or not to:
-        raise _invalid(131008, "Required parameter is missing", "to is required")
-    if kind not in _TYPES:
-        raise _invalid(131009, "Parameter value is not valid", f"unknown type {kind!r}")
-    body = payload.get(kind)
-    if not isinstance(body, dict):
-        raise _invalid(131008, "Required parameter is missing", f"{kind} object is required")
-    context = payload.get("context")
-    if context is not None and not (
-        isinstance(context, dict) and isinstance(context.get("message_id"), str)
-    ):
-        raise _invalid(131009, "Parameter value is not valid", "context.message_id")
-    if kind == "text":
-        text = body.get("body")
-        if not isinstance(text, str) or not text or len(text) > 4096:
-            raise _invalid(131009, "Parameter value is not valid", "text.body: 1 to 4096 chars")
-    elif kind in _MEDIA_TYPES:
-        _check_media(kind, body)
-    elif kind == "template":
-        language = body.get("language")
-        if not isinstance(body.get("name"), str) or not (
-            isinstance(language, dict) and isinstance(language.get("code"), str)
-        ):
-            raise _invalid(131008, "Required parameter is missing", "template name and language")
-    return to, kind
-
-
-def _check_media(kind: str, body: dict[str, Any]) -> None:
-    link, media_id = body.get("link"), body.get("id")
-    if (link is None) == (media_id is None):
-        raise _invalid(131009, "Parameter value is not valid", f"{kind}: exactly one of link, id")
-    if link is not None and not (isinstance(link, str) and re.match(r"^https?://", link)):
-        raise _invalid(131009, "Parameter value is not valid", f"{kind}.link must be http(s)")
-    if "caption" in body and kind not in _CAPTIONED:
-        raise _invalid(131009, "Parameter value is not valid", f"{kind} takes no caption")
-    if "filename" in body and kind != "document":
-        raise _invalid(131009, "Parameter value is not valid", f"{kind} takes no filename")
-
-
-def _error_body(failure: ScriptedFailure) -> bytes:
-    error: dict[str, Any] = {
-        "message": f"(#{failure.code}) {failure.title}",
-        "type": "OAuthException",
-        "code": failure.code,
-        "fbtrace_id": f"STANDIN{failure.code}",
-    }
-    if failure.subcode is not None:
-        error["error_subcode"] = failure.subcode
-    if failure.details is not None:
-        error["error_data"] = {"messaging_product": "whatsapp", "details": failure.details}
-    return json.dumps({"error": error}).encode()
 
 
 def main(argv: list[str] | None = None) -> None:
