@@ -49,6 +49,8 @@ class SeededHotel:
     long_thread: str = ""
     short_thread: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+    pending_drafts: set[str] = field(default_factory=set)
+    """The conversations with a pending draft."""
 
 
 async def add_members(store: Store, hotel: str, how_many: int, *, start: int = 0) -> list[User]:
@@ -100,7 +102,7 @@ async def seed_hotel(
     rng = random.Random(seed)
     await store.create_hotel(Hotel(slug=slug, name=slug.title()))
     for channel in sorted(set(CHANNELS)):
-        settings = {"mode": "supervised"}
+        settings: dict[str, object] = {"mode": "supervised"}
         await store.put_channel_config(
             ChannelConfig(hotel=slug, channel=channel, settings=settings)
         )
@@ -180,18 +182,19 @@ async def seed_hotel(
                 await store.update_conversation(slug, conversation_id, assignee=assignee)
                 counts["assigned to others"] += 1
             if rng.random() < 0.05:
-                inbound = last_inbound[c]
+                answered = last_inbound[c]
                 await store.add_draft(
                     Draft(
-                        id=draft_id(inbound.id),
+                        id=draft_id(answered.id),
                         hotel=slug,
                         conversation_id=conversation_id,
-                        message_id=inbound.id,
+                        message_id=answered.id,
                         text="A draft reply from the FAQ.",
                         responder="faq",
-                        created_at=inbound.created_at,
+                        created_at=answered.created_at,
                     )
                 )
                 counts["pending drafts"] += 1
+                seeded.pending_drafts.add(conversation_id)
     seeded.counts = {"conversations": conversations, "messages": len(order), **counts}
     return seeded
