@@ -97,7 +97,9 @@ async def seed_hotel(
     random order of conversations, so every hotel's threads interleave in time
     (and with another hotel seeded the same way). About 40% of the messages
     are staff replies; 30% of the conversations end resolved, 10% assigned to
-    the signed-in agent and 15% to the other members; 5% have a pending draft.
+    the signed-in agent and 15% to the other members. Pending drafts wait where a
+    supervised hotel has them: on 40% of the latest tenth of the conversations
+    (by last message) and on 1% of the rest.
     """
     rng = random.Random(seed)
     await store.create_hotel(Hotel(slug=slug, name=slug.title()))
@@ -163,6 +165,9 @@ async def seed_hotel(
 
     seeded.conversation_ids = [records[c].id for c in range(conversations)]
     seeded.long_thread, seeded.short_thread = seeded.conversation_ids[0], seeded.conversation_ids[1]
+    last_at = {c: n for n, c in enumerate(order)}  # a conversation's last message
+    by_activity = sorted(range(conversations), key=last_at.__getitem__, reverse=True)
+    recent = set(by_activity[: max(1, conversations // 10)])
     counts = {"resolved": 0, "mine": 0, "assigned to others": 0, "pending drafts": 0}
     async with store.unit_of_work():
         for c in range(2, conversations):
@@ -181,7 +186,7 @@ async def seed_hotel(
                 assignee = rng.choice(seeded.members).id
                 await store.update_conversation(slug, conversation_id, assignee=assignee)
                 counts["assigned to others"] += 1
-            if rng.random() < 0.05:
+            if rng.random() < (0.40 if c in recent else 0.01):
                 answered = last_inbound[c]
                 await store.add_draft(
                     Draft(

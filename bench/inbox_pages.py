@@ -48,6 +48,7 @@ import anyio
 import httpx
 import redis
 import uvicorn
+from _inbox_parts import time_parts
 from _inbox_seed import PASSWORD, SeededHotel, add_members, seed_hotel
 from begasist_core import ConversationStatus
 from begasist_suite.app import create_app
@@ -134,6 +135,8 @@ class PageResult:
 class Measured:
     profiles: dict[str, tuple[Counter[str], Counter[str]]] = field(default_factory=dict)
     """Page -> own time (ms a request) by area and by function, under cProfile."""
+    parts: list[tuple[str, float]] = field(default_factory=list)
+    """The pages' store calls and view builders alone: (what, CPU ms)."""
     added_members: int = 0
     with_more_members: list[str] = field(default_factory=list)
     """The inbox's first page's statements once the members were added."""
@@ -389,6 +392,7 @@ async def measure(
     if args.profile:
         for page in pages[2:]:
             measured.profiles[page.name] = await profile(client, timer, page.path, args.profile)
+    measured.parts = await time_parts(store, plaza)
     more = await add_members(store, plaza.slug, 10, start=args.members)
     measured.added_members = len(more)
     measured.with_more_members = await count_statements(client, timer, log, pages[2].path)
@@ -450,6 +454,9 @@ def report(pages: list[PageResult], measured: Measured, db: Path) -> None:
         f"\ninbox first page with {measured.added_members} more members in the hotel:"
         f" {after} reads (was {before}: {after - before:+d})"
     )
+    print("\nthe pages' parts alone (CPU ms, median; bench/_inbox_parts.py):")
+    for name, ms in measured.parts:
+        print(f"  {ms:7.2f}  {name}")
     for page in pages:
         print_statements(page.name, db, page.statements)
     for name, (areas, functions) in measured.profiles.items():
