@@ -177,6 +177,25 @@ async def test_approving_a_draft_sends_it_once(
     assert (await manager.post(f"{PLAZA}/drafts/{plaza.draft.id}/reject")).status_code == 409
 
 
+@pytest.mark.parametrize("body", [None, b"", b"{}"], ids=["no-body", "empty", "empty-object"])
+async def test_approving_with_no_body_approves_as_is(
+    suite: RunningSuite, plaza: SeededHotel, manager: httpx.AsyncClient, body: bytes | None
+) -> None:
+    approve = f"{PLAZA}/drafts/{plaza.draft.id}/approve"
+    headers = {"Idempotency-Key": "approve-as-is-1"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    first = await manager.post(approve, content=body, headers=headers)
+    assert first.status_code == 202, first.text
+    assert (first.json()["status"], first.json()["text"]) == ("sent", plaza.draft.text)
+    replayed = await manager.post(approve, content=body, headers=headers)
+    assert replayed.status_code == 202
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json() == first.json()
+    (event,) = await sent(suite)
+    assert event.data.message.text == plaza.draft.text
+
+
 async def test_edit_and_send_uses_the_edited_text(
     suite: RunningSuite, plaza: SeededHotel, manager: httpx.AsyncClient
 ) -> None:

@@ -203,17 +203,21 @@ class DraftController(Controller):
     async def approve(
         self,
         draft_id: Id,
-        data: JSONBody[ApproveBody],
         access: AccessDep,
         services: ServicesDep,
         idempotency: IdempotencyDep,
+        data: JSONBody[ApproveBody | None] = None,
     ) -> Response[Draft]:
-        """Send the draft, or the edited text given; a draft is decided once (409 after)."""
+        """Send the draft, or the edited text given; a draft is decided once (409 after).
+
+        No body (or an empty one, or ``{}``) approves the draft as it is.
+        """
         hotel = access.hotel.slug
+        text = None if data is None else data.text
 
         async def approve(attempt: Attempt) -> Draft:
             return await approve_draft(
-                services, hotel, draft_id, decided_by=access.user.id, text=data.text
+                services, hotel, draft_id, decided_by=access.user.id, text=text
             )
 
         return await idempotency.run(approve)
