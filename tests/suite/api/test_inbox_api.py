@@ -13,6 +13,7 @@ from begasist_core.events.envelope import MessageSendEvent
 from tests.suite.api.seed import (
     DEMO,
     SeededHotel,
+    add_draft_for,
     bury_outbound,
     inbound_message,
     json_of,
@@ -163,7 +164,7 @@ async def test_approving_a_draft_sends_it_once(
     suite: RunningSuite, plaza: SeededHotel, manager: httpx.AsyncClient
 ) -> None:
     pending = json_of(await manager.get(f"{PLAZA}/drafts"))
-    assert [d["id"] for d in pending] == [plaza.draft.id]
+    assert [d["id"] for d in pending["items"]] == [plaza.draft.id]
     approve = f"{PLAZA}/drafts/{plaza.draft.id}/approve"
     first = await manager.post(approve, json={})
     assert first.status_code == 202
@@ -173,7 +174,7 @@ async def test_approving_a_draft_sends_it_once(
     (event,) = await sent(suite)
     assert event.data.message.id == first.json()["sent_message_id"]
     assert event.data.message.text == plaza.draft.text
-    assert json_of(await manager.get(f"{PLAZA}/drafts")) == []
+    assert json_of(await manager.get(f"{PLAZA}/drafts")) == {"items": [], "next_cursor": None}
     assert (await manager.post(f"{PLAZA}/drafts/{plaza.draft.id}/reject")).status_code == 409
 
 
@@ -218,7 +219,29 @@ async def test_rejecting_a_draft_sends_nothing(
     ).status_code == 409
     assert await sent(suite) == []
     listed = json_of(await manager.get(f"{PLAZA}/drafts", params={"status": "rejected"}))
-    assert [d["id"] for d in listed] == [plaza.draft.id]
+    assert [d["id"] for d in listed["items"]] == [plaza.draft.id]
+
+
+async def test_drafts_page_with_next_cursor_newest_first(
+    suite: RunningSuite, plaza: SeededHotel, manager: httpx.AsyncClient
+) -> None:
+    newest_first = [plaza.draft.id]
+    for n in range(4):
+        recorded = await suite.store.record_inbound(
+            inbound_message("plaza", f"draft-{n}", address=plaza.conversation.key)
+        )
+        newest_first.insert(0, (await add_draft_for(suite, recorded)).id)
+    for path in (f"{PLAZA}/drafts", f"{PLAZA}/conversations/{plaza.conversation.id}/drafts"):
+        seen: list[str] = []
+        params: dict[str, str] = {"limit": "2"}
+        while True:
+            page = json_of(await manager.get(path, params=params))
+            assert len(page["items"]) <= 2
+            seen.extend(d["id"] for d in page["items"])
+            if page["next_cursor"] is None:
+                break
+            params["cursor"] = page["next_cursor"]
+        assert seen == newest_first, path
 
 
 async def test_guests_list_get_update_and_link(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import anyio
 import pytest
@@ -34,6 +34,7 @@ from begasist_suite.store.records import (
     Role,
 )
 from begasist_suite.store.store import (
+    MAX_PAGE,
     Conflict,
     InboundRecorded,
     NotFound,
@@ -398,7 +399,7 @@ async def test_add_draft_is_idempotent_by_id(store: Store, recorded: InboundReco
     draft = _draft(recorded.message, recorded.conversation, "El parking cuesta 20 EUR.")
     assert await store.add_draft(draft) == draft
     assert await store.add_draft(draft.model_copy(update={"text": "Otro texto"})) == draft
-    assert await store.list_drafts(PLAZA) == [draft]
+    assert (await store.list_drafts(PLAZA)).items == [draft]
 
 
 async def test_a_draft_is_decided_once(store: Store, recorded: InboundRecorded) -> None:
@@ -437,14 +438,36 @@ async def test_drafts_are_listed_by_conversation_and_status(store: Store) -> Non
     b = await store.add_draft(_draft(second.message, second.conversation, "B"))
     c = await store.add_draft(_draft(other.message, other.conversation, "C"))
     rejected = await store.decide_draft(PLAZA, a.id, DraftStatus.REJECTED, decided_by="u1")
-    assert await store.list_drafts(PLAZA) == [rejected, b, c]
-    assert await store.list_drafts(PLAZA, conversation_id=first.conversation.id) == [rejected, b]
-    assert await store.list_drafts(PLAZA, status=DraftStatus.PENDING) == [b, c]
-    pending_here = await store.list_drafts(
-        PLAZA, conversation_id=first.conversation.id, status=DraftStatus.PENDING
-    )
-    assert pending_here == [b]
-    assert await store.list_drafts(SOL) == []
+
+    async def listed(**filters: Any) -> list[Draft]:
+        return (await store.list_drafts(PLAZA, **filters)).items
+
+    assert await listed() == [c, b, rejected]
+    assert await listed(conversation_id=first.conversation.id) == [b, rejected]
+    assert await listed(status=DraftStatus.PENDING) == [c, b]
+    assert await listed(conversation_id=first.conversation.id, status=DraftStatus.PENDING) == [b]
+    assert await listed(conversation_ids=[other.conversation.id], status=DraftStatus.PENDING) == [c]
+    assert await listed(conversation_ids=[]) == []
+    assert (await store.list_drafts(SOL)).items == []
+
+
+async def test_drafts_page_with_a_cursor_past_the_largest_page(store: Store) -> None:
+    # More drafts than the largest page: the newest come first and none goes missing.
+    count = MAX_PAGE + 3
+    for n in range(count):
+        recorded = await store.record_inbound(_inbound(f"d{n}", key="+341", minute=n))
+        await store.add_draft(_draft(recorded.message, recorded.conversation, f"D{n}"))
+    texts: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await store.list_drafts(
+            PLAZA, status=DraftStatus.PENDING, limit=MAX_PAGE, cursor=cursor
+        )
+        texts.extend(d.text for d in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert texts == [f"D{n}" for n in reversed(range(count))]
 
 
 # -- tenant isolation ---------------------------------------------------------
@@ -519,7 +542,7 @@ async def test_another_hotel_cannot_change_by_id(
 async def test_another_hotel_lists_and_marks_nothing(store: Store, plaza: _World) -> None:
     assert (await store.list_messages(SOL, plaza.conversation.id)).items == []
     assert (await store.list_conversations(SOL)).items == []
-    assert await store.list_drafts(SOL, conversation_id=plaza.conversation.id) == []
+    assert (await store.list_drafts(SOL, conversation_id=plaza.conversation.id)).items == []
     await store.mark_responded(SOL, plaza.inbound.id)
     assert (await store.record_inbound(plaza.inbound)).responded is False
     await _unchanged(store, plaza)

@@ -114,6 +114,14 @@ async def test_a_user_is_found_by_id_and_by_email_in_any_case(store: Store) -> N
     assert await store.list_users() == [ana, bea]
 
 
+async def test_get_users_finds_many_by_id_in_batches(store: Store) -> None:
+    # More than one $in can hold (Astra takes 100 values), unknown ids left out.
+    users = [await store.create_user(User(email=f"u{n}@example.com")) for n in range(105)]
+    found = await store.get_users([u.id for u in users] + ["missing", users[0].id])
+    assert found == {u.id: u for u in users}
+    assert await store.get_users([]) == {}
+
+
 async def test_update_user_replaces_the_stored_user(store: Store) -> None:
     ana = await store.create_user(User(email="ana@example.com"))
     changed = ana.model_copy(update={"display_name": "Ana G.", "disabled": True})

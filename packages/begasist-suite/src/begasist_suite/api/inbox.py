@@ -174,10 +174,24 @@ class ConversationController(Controller):
 
     @get("/{conversation_id:str}/drafts")
     async def list_conversation_drafts(
-        self, conversation_id: Id, access: AccessDep, services: ServicesDep
-    ) -> list[Draft]:
+        self,
+        conversation_id: Id,
+        access: AccessDep,
+        services: ServicesDep,
+        status: Annotated[DraftStatus | None, QueryParameter()] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[Draft]:
+        """The conversation's drafts (all, or of one *status*), newest first; pass
+        ``next_cursor`` for more."""
         await _conversation(services, access, conversation_id)
-        return await services.store.list_drafts(access.hotel.slug, conversation_id=conversation_id)
+        return await services.store.list_drafts(
+            access.hotel.slug,
+            conversation_id=conversation_id,
+            status=status,
+            limit=limit,
+            cursor=cursor,
+        )
 
 
 class DraftController(Controller):
@@ -190,9 +204,14 @@ class DraftController(Controller):
         access: AccessDep,
         services: ServicesDep,
         status: Annotated[DraftStatus | None, QueryParameter()] = DraftStatus.PENDING,
-    ) -> list[Draft]:
-        """The assistant's drafts (pending ones by default), oldest first."""
-        return await services.store.list_drafts(access.hotel.slug, status=status)
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[Draft]:
+        """The assistant's drafts (pending ones by default), newest first; pass
+        ``next_cursor`` for more."""
+        return await services.store.list_drafts(
+            access.hotel.slug, status=status, limit=limit, cursor=cursor
+        )
 
     @post(
         "/{draft_id:str}/approve",

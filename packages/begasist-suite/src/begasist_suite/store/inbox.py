@@ -315,15 +315,36 @@ class InboxStore(GuestStore):
         return None if found is None else Draft.model_validate(_strip(found, "sort_key"))
 
     async def list_drafts(
-        self, hotel: str, *, conversation_id: str | None = None, status: DraftStatus | None = None
-    ) -> list[Draft]:
+        self,
+        hotel: str,
+        *,
+        conversation_id: str | None = None,
+        conversation_ids: list[str] | None = None,
+        status: DraftStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Draft]:
+        """The hotel's drafts, newest first, a page at a time (pass ``next_cursor`` back).
+
+        *conversation_ids* (at most :data:`MAX_PAGE`) narrows to those
+        conversations: the drafts of a page of the inbox in one query.
+        """
         query: dict[str, Any] = {"hotel": hotel}
         if conversation_id is not None:
             query["conversation_id"] = conversation_id
+        elif conversation_ids is not None:
+            query["conversation_id"] = {"$in": conversation_ids[:MAX_PAGE]}
         if status is not None:
             query["status"] = status.value
-        found = await self._drafts.find(query, sort=("sort_key", 1), limit=MAX_PAGE)
-        return [Draft.model_validate(_strip(d, "sort_key")) for d in found]
+        if cursor is not None:
+            query["sort_key"] = {"$lt": cursor}
+        limit = _page_limit(limit)
+        found = await self._drafts.find(query, sort=("sort_key", -1), limit=limit + 1)
+        next_cursor = found[limit - 1]["sort_key"] if len(found) > limit else None
+        return Page[Draft](
+            items=[Draft.model_validate(_strip(d, "sort_key")) for d in found[:limit]],
+            next_cursor=next_cursor,
+        )
 
     async def decide_draft(
         self,

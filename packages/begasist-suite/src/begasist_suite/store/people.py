@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection as CollectionOf
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Final
 
 from begasist_core import (
     utc_now,
@@ -29,6 +30,8 @@ from begasist_suite.store.records import (
 )
 
 __all__ = ["PeopleStore"]
+
+_IN_BATCH: Final = 100  # values in one $in (Astra's limit)
 
 
 class PeopleStore(ChannelAppStore):
@@ -100,6 +103,17 @@ class PeopleStore(ChannelAppStore):
     async def get_user(self, user_id: str) -> User | None:
         found = await self._users.find_one({"id": user_id})
         return None if found is None else User.model_validate(_strip(found))
+
+    async def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
+        """The users among *user_ids* that exist, by id: one query per 100 ids."""
+        wanted = sorted(set(user_ids))
+        users: dict[str, User] = {}
+        for start in range(0, len(wanted), _IN_BATCH):
+            batch = wanted[start : start + _IN_BATCH]
+            for found in await self._users.find({"id": {"$in": batch}}):
+                user = User.model_validate(_strip(found))
+                users[user.id] = user
+        return users
 
     async def get_user_by_email(self, email: str) -> User | None:
         found = await self._users.find_one({"_id": f"email|{email.casefold()}"})

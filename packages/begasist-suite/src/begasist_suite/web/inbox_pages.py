@@ -14,6 +14,7 @@ from litestar.response import Template
 
 from begasist_suite.auth.principal import HotelAccess
 from begasist_suite.services import Services
+from begasist_suite.store.base import MAX_PAGE
 from begasist_suite.store.records import DraftStatus, User
 from begasist_suite.web.callers import page_access, page_principal, services_of
 from begasist_suite.web.pages import language_of, load_chrome, render
@@ -49,13 +50,9 @@ class InboxFilters:
 
 
 async def _people(services: Services, hotel: str) -> dict[str, User]:
-    """The hotel's members by id (for assignees and approvers): one query per member."""
-    people = {}
-    for membership in await services.store.list_memberships(hotel=hotel):
-        user = await services.store.get_user(membership.user_id)
-        if user is not None:
-            people[user.id] = user
-    return people
+    """The hotel's members by id (for assignees and approvers): two queries, however many."""
+    memberships = await services.store.list_memberships(hotel=hotel)
+    return await services.store.get_users(m.user_id for m in memberships)
 
 
 async def _inbox_context(
@@ -76,7 +73,13 @@ async def _inbox_context(
         limit=PAGE_SIZE,
         cursor=cursor,
     )
-    pending = await services.store.list_drafts(hotel, status=DraftStatus.PENDING)
+    # Only the listed conversations' drafts matter, in one query (never per row).
+    pending = await services.store.list_drafts(
+        hotel,
+        conversation_ids=[c.id for c in page.items],
+        status=DraftStatus.PENDING,
+        limit=MAX_PAGE,
+    )
     channels = sorted(c.channel for c in await services.store.list_channel_configs(hotel))
     current = language_of(request)
     return {
@@ -86,7 +89,7 @@ async def _inbox_context(
             page.items,
             language=current,
             people=people,
-            pending_drafts={d.conversation_id for d in pending},
+            pending_drafts={d.conversation_id for d in pending.items},
         ),
         "next_cursor": page.next_cursor,
         "channels": [(name, channel_label(name, current)) for name in channels],
@@ -144,7 +147,9 @@ class InboxPages(Controller):
         people = await _people(services, slug)
         context = await _inbox_context(request, access, filters, None, people)
         messages = await services.store.list_messages(slug, found.id, limit=THREAD_SIZE)
-        drafts = await services.store.list_drafts(slug, conversation_id=found.id)
+        drafts = (
+            await services.store.list_drafts(slug, conversation_id=found.id, limit=MAX_PAGE)
+        ).items
         guest = (
             None if found.guest_id is None else await services.store.get_guest(slug, found.guest_id)
         )
