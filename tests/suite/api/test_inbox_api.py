@@ -324,3 +324,25 @@ async def test_an_agent_does_not_see_dead_letters(suite: RunningSuite, plaza: Se
         retry = await agent.post(f"{PLAZA}/dead-letters/{plaza.dead_id}/retry")
         assert retry.status_code == 403
     assert await sent(suite) == []
+
+
+async def test_reading_a_conversation_marks_its_guest_messages_read(
+    suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    path = f"{PLAZA}/conversations/{plaza.conversation.id}"
+    await suite.store.record_inbound(
+        inbound_message("plaza", "unread-2", address=plaza.conversation.key)
+    )
+    async with suite.client() as agent:
+        await suite.login(agent, "agent@plaza.test")
+        assert json_of(await agent.get(path))["unread"] == 2
+        messages = json_of(await agent.get(f"{path}/messages"))["items"]
+        assert [m["status"] for m in messages] == ["received", "received"]
+        read = await agent.post(f"{path}/read")
+        assert read.status_code == 200
+        assert read.json()["unread"] == 0
+        messages = json_of(await agent.get(f"{path}/messages"))["items"]
+        assert [m["status"] for m in messages] == ["read", "read"]
+        assert json_of(await agent.post(f"{path}/read"))["unread"] == 0
+        assert (await agent.post(f"{PLAZA}/conversations/missing/read")).status_code == 404
+    assert await suite.store.hotel_unread("plaza") == 0

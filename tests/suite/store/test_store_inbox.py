@@ -151,6 +151,7 @@ async def test_record_inbound_creates_the_conversation_and_the_message(store: St
     recorded = await store.record_inbound(message)
     assert recorded.created is True
     assert recorded.responded is False
+    message = message.model_copy(update={"status": DeliveryStatus.RECEIVED})
     assert recorded.message == message
     conversation = recorded.conversation
     assert (conversation.hotel, conversation.channel, conversation.key) == (PLAZA, "whatsapp", ANA)
@@ -377,6 +378,52 @@ async def test_update_conversation_sets_assignee_status_and_mode(
         await store.update_conversation(PLAZA, conversation.id, guest_id="someone")
     with pytest.raises(NotFound):
         await store.update_conversation(PLAZA, "missing", assignee="u1")
+
+
+# -- read by staff -----------------------------------------------------------
+
+
+async def test_guest_messages_are_received_until_staff_read_them(store: Store) -> None:
+    await store.create_hotel(Hotel(slug=PLAZA, name="Plaza"))
+    first = await store.record_inbound(_inbound("r1", minute=1))
+    assert first.message.status is DeliveryStatus.RECEIVED
+    second = await store.record_inbound(_inbound("r2", minute=2))
+    other = await store.record_inbound(_inbound("r3", key="+342", minute=3))
+    await store.record_inbound(_inbound("r1", minute=1))  # a replay counts nothing
+    conversation = first.conversation.id
+    assert second.conversation.unread == 2
+    assert (await store.get_conversation(PLAZA, other.conversation.id)).unread == 1  # type: ignore[union-attr]
+    assert await store.hotel_unread(PLAZA) == 3
+
+    assert await store.mark_read(PLAZA, conversation) == 2
+    assert await store.mark_read(PLAZA, conversation) == 0
+    assert (await store.get_conversation(PLAZA, conversation)).unread == 0  # type: ignore[union-attr]
+    assert await store.hotel_unread(PLAZA) == 1
+    statuses = [m.status for m in (await store.list_messages(PLAZA, conversation)).items]
+    assert statuses == [DeliveryStatus.READ, DeliveryStatus.READ]
+
+    await store.record_inbound(_inbound("r4", minute=4))  # a guest writes again
+    assert (await store.get_conversation(PLAZA, conversation)).unread == 1  # type: ignore[union-attr]
+    assert await store.hotel_unread(PLAZA) == 2
+    assert await store.mark_read(SOL, conversation) == 0  # another hotel reads nothing
+    assert await store.hotel_unread(PLAZA) == 2
+
+
+async def test_staff_reading_at_once_count_each_message_once(store: Store) -> None:
+    await store.create_hotel(Hotel(slug=PLAZA, name="Plaza"))
+    for n in range(5):
+        recorded = await store.record_inbound(_inbound(f"c{n}", minute=n))
+    moved: list[int] = []
+
+    async def read() -> None:
+        moved.append(await store.mark_read(PLAZA, recorded.conversation.id))
+
+    async with anyio.create_task_group() as readers:
+        for _ in range(3):
+            readers.start_soon(read)
+    assert sum(moved) == 5
+    assert (await store.get_conversation(PLAZA, recorded.conversation.id)).unread == 0  # type: ignore[union-attr]
+    assert await store.hotel_unread(PLAZA) == 0
 
 
 # -- drafts -------------------------------------------------------------------

@@ -78,7 +78,33 @@ async def test_the_pages_make_as_many_queries_whatever_the_number_of_rows(
             return counts
 
         await _more_rows(suite, plaza, 2, 0)
+        for path in pages:  # opening a conversation reads it once: a write, then none
+            await client.get(path)
         few = await queries()
         await _more_rows(suite, plaza, 12, 2)
         many = await queries()
     assert many == few
+
+
+async def test_unread_counts_per_row_and_for_the_hotel_until_the_conversation_is_opened(
+    suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    other = await suite.store.record_inbound(
+        inbound_message("plaza", "other-1", address="+34699999999")
+    )
+    await suite.store.record_inbound(inbound_message("plaza", "other-2", address="+34699999999"))
+    async with suite.client() as client:
+        await sign_in(client, "agent@plaza.test")
+        inbox = (await client.get("/hotels/plaza/inbox")).text
+        assert "Unread messages: 3" in inbox
+        assert inbox.count('class="badge unread"') == 2
+        assert "2 unread</span>" in inbox
+        opened = await client.get(f"/hotels/plaza/conversations/{other.conversation.id}")
+        assert "Unread messages: 1<" in opened.text  # the list beside it, already counted down
+        inbox = (await client.get("/hotels/plaza/inbox")).text
+        assert inbox.count('class="badge unread"') == 1
+        await client.get(f"/hotels/plaza/conversations/{plaza.conversation.id}")
+        inbox = (await client.get("/hotels/plaza/inbox")).text
+    assert "No unread messages" in inbox
+    assert 'class="badge unread"' not in inbox
+    assert await suite.store.hotel_unread("plaza") == 0

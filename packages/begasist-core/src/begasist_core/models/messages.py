@@ -36,15 +36,21 @@ class Direction(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
-    """Where an outbound message is on its way to the guest.
+    """Where a message is: an outbound one on its way to the guest, an inbound one
+    with the hotel's staff.
 
-    The order is ``queued < sent < delivered < read`` and a message only moves
-    forward: a late ``delivered`` receipt after ``read`` changes nothing.
-    Failure is not a step of this order but a flag on the message
+    Outbound, the order is ``queued < sent < delivered < read`` and a message
+    only moves forward: a late ``delivered`` receipt after ``read`` changes
+    nothing. Failure is not a step of this order but a flag on the message
     (:attr:`Message.failed`), because a provider may report a failure after a
-    message was sent.
+    message was sent. Inbound, the suite stores a guest's message as
+    ``received`` and moves it to ``read`` once a staff member has read it;
+    ``received`` comes first in the order, so no receipt moves a message back
+    to it.
     """
 
+    RECEIVED = "received"
+    """Inbound: stored, not yet read by the hotel's staff."""
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"

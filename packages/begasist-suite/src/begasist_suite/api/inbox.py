@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
 from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
-from begasist_suite.inbox.drafts import approve_draft, reject_draft
+from begasist_suite.inbox.drafts import approve_draft, mark_conversation_read, reject_draft
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page, Role
 
@@ -117,6 +117,16 @@ class ConversationController(Controller):
             access.hotel.slug, "conversation.updated", conversation_id=conversation_id
         )
         return updated
+
+    @post("/{conversation_id:str}/read", status_code=200)
+    async def mark_read(
+        self, conversation_id: Id, access: AccessDep, services: ServicesDep
+    ) -> ConversationRecord:
+        """A staff member read the conversation: its guest messages become ``read``
+        and its ``unread`` count 0. Reading it again changes nothing."""
+        await _conversation(services, access, conversation_id)
+        await mark_conversation_read(services, access.hotel.slug, conversation_id)
+        return await _conversation(services, access, conversation_id)
 
     @get("/{conversation_id:str}/messages")
     async def list_messages(

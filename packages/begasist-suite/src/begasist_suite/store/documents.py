@@ -63,6 +63,9 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
         "provider_key",
         "revision",
         "outbox_due",
+        # unread_of: the conversation of a guest message no staff member has read
+        # (null once read): what marking a conversation read finds.
+        "unread_of",
     ),
     "drafts": ("hotel", "id", "conversation_id", "status", "sort_key"),
     "channel_states": ("hotel",),

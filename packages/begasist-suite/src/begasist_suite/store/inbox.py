@@ -6,6 +6,7 @@ from typing import Any
 
 from begasist_core import (
     ConversationStatus,
+    DeliveryStatus,
     Direction,
     Message,
     MessageStatusChanged,
@@ -65,6 +66,9 @@ class InboxStore(GuestStore):
             provider_key=None,  # receipts are for outbound messages only
             revision=0,
             responded=False,
+            status=DeliveryStatus.RECEIVED.value,
+            # Set while no staff member has read it: what mark_read finds.
+            unread_of=conversation_id,
         )
         # The conversation's fields that only its creation sets; the ones every
         # message moves ($set, $max) must not be here too (Astra refuses that).
@@ -79,7 +83,7 @@ class InboxStore(GuestStore):
                 created_at=message.created_at,
             ),
         )
-        for moved in ("status", "last_message_at", "last_message_preview"):
+        for moved in ("status", "last_message_at", "last_message_preview", "unread"):
             del created[moved]
         try:
             await self._messages.insert(document)
@@ -96,6 +100,7 @@ class InboxStore(GuestStore):
                         **created,
                         "status": ConversationStatus.OPEN.value,
                         "last_message_preview": original.text[:200] or None,
+                        "unread": 1 if stored.get("unread_of") else 0,
                     },
                     "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation_id}"},
                 },
@@ -117,11 +122,59 @@ class InboxStore(GuestStore):
                     "last_message_preview": message.text[:200] or None,
                 },
                 "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation_id}"},
+                "$inc": {"unread": 1},
             },
             upsert=True,
         )
         assert updated is not None
-        return InboundRecorded(self._conversation(updated), message, True, False)
+        await self._hotels.update_one({"_id": hotel}, {"$inc": {"unread": 1}})
+        return InboundRecorded(
+            self._conversation(updated),
+            message.model_copy(update={"status": DeliveryStatus.RECEIVED}),
+            True,
+            False,
+        )
+
+    async def mark_read(self, hotel: str, conversation_id: str) -> int:
+        """Mark the conversation's unread guest messages read by staff; how many were.
+
+        Each message moves ``received`` to ``read`` with a compare-and-set, and the
+        conversation's and the hotel's unread counts go down by the number this
+        call moved, so two staff members reading at once count each message once.
+        """
+        moved = 0
+        while True:
+            found = await self._messages.find(
+                {"hotel": hotel, "unread_of": conversation_id}, limit=MAX_PAGE
+            )
+            moved_now = 0
+            for document in found:
+                read = await self._messages.update_one(
+                    {"_id": document["_id"], "revision": document["revision"]},
+                    {
+                        "$set": {
+                            "status": DeliveryStatus.READ.value,
+                            "updated_at": iso(utc_now()),
+                            "unread_of": None,
+                        },
+                        "$inc": {"revision": 1},
+                    },
+                )
+                moved_now += read is not None
+            moved += moved_now
+            if len(found) < MAX_PAGE or not moved_now:
+                break
+        if moved:
+            await self._conversations.update_one(
+                {"hotel": hotel, "id": conversation_id}, {"$inc": {"unread": -moved}}
+            )
+            await self._hotels.update_one({"_id": hotel}, {"$inc": {"unread": -moved}})
+        return moved
+
+    async def hotel_unread(self, hotel: str) -> int:
+        """Guest messages of *hotel* no staff member has read yet (a kept count: one read)."""
+        found = await self._hotels.find_one({"_id": hotel})
+        return 0 if found is None else max(0, int(found.get("unread") or 0))
 
     async def mark_responded(self, hotel: str, message_id: str) -> None:
         await self._messages.update_one(
@@ -276,21 +329,28 @@ class InboxStore(GuestStore):
 
     @staticmethod
     def _conversation(document: dict[str, Any]) -> ConversationRecord:
-        return ConversationRecord.model_validate(_strip(document, "sort_key"))
+        fields = _strip(document, "sort_key")
+        # A count may dip below zero for a moment (a message read between its insert
+        # and its conversation's count going up): never show that.
+        fields["unread"] = max(0, int(fields.get("unread") or 0))
+        return ConversationRecord.model_validate(fields)
 
     @staticmethod
     def _message(document: dict[str, Any]) -> Message:
-        return Message.model_validate(
-            _strip(
-                document,
-                "conversation_id",
-                "sort_key",
-                "provider_key",
-                "revision",
-                "responded",
-                *OUTBOX_FIELDS,
-            )
+        fields = _strip(
+            document,
+            "conversation_id",
+            "sort_key",
+            "provider_key",
+            "revision",
+            "responded",
+            "unread_of",
+            *OUTBOX_FIELDS,
         )
+        if fields.get("direction") == Direction.INBOUND.value and fields.get("status") == "queued":
+            # Stored before inbound messages had a status of their own.
+            fields["status"] = DeliveryStatus.RECEIVED.value
+        return Message.model_validate(fields)
 
     # -- drafts ----------------------------------------------------------------
 

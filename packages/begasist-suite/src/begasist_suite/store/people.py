@@ -48,12 +48,14 @@ class PeopleStore(ChannelAppStore):
 
     async def get_hotel(self, slug: str) -> Hotel | None:
         found = await self._hotels.find_one({"_id": slug})
-        return None if found is None else Hotel.model_validate(_strip(found))
+        return None if found is None else Hotel.model_validate(_strip(found, "unread"))
 
     async def list_hotels(self, slugs: CollectionOf[str] | None = None) -> list[Hotel]:
         query = {} if slugs is None else {"_id": {"$in": sorted(slugs)}}
         found = await self._hotels.find(query)
-        return sorted((Hotel.model_validate(_strip(d)) for d in found), key=lambda h: h.slug)
+        return sorted(
+            (Hotel.model_validate(_strip(d, "unread")) for d in found), key=lambda h: h.slug
+        )
 
     async def update_hotel(self, slug: str, **changes: Any) -> Hotel:
         """Set the given fields (name, responder, faq, fallback, default_language)."""
@@ -66,7 +68,7 @@ class PeopleStore(ChannelAppStore):
         updated = await self._hotels.update_one({"_id": slug}, {"$set": fields})
         if updated is None:
             raise NotFound(f"no hotel {slug!r}")
-        return Hotel.model_validate(_strip(updated))
+        return Hotel.model_validate(_strip(updated, "unread"))
 
     async def bump_config_version(self, slug: str) -> int:
         updated = await self._hotels.update_one({"_id": slug}, {"$inc": {"config_version": 1}})

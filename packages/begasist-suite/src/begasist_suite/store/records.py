@@ -155,6 +155,8 @@ class ConversationRecord(Conversation):
 
     guest_id: str | None = None
     last_message_preview: Annotated[str | None, Field(max_length=200)] = None
+    unread: Annotated[int, Field(ge=0)] = 0
+    """Guest messages no staff member has read yet (kept by the store as they come)."""
 
 
 class DraftStatus(StrEnum):

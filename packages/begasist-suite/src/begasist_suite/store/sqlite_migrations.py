@@ -89,10 +89,27 @@ def _outbox_indexes(connection: sqlite3.Connection) -> None:
     )
 
 
+def _inbox_indexes(connection: sqlite3.Connection) -> None:
+    # Partial, as the outbox's: only unread guest messages are in it.
+    unread = "json_extract(doc, '$.unread_of')"
+    connection.execute(
+        'CREATE INDEX IF NOT EXISTS "ix_messages_hotel_unread_of_v4" ON "messages" '
+        f"(json_extract(doc, '$.hotel'), {unread}) WHERE {unread} IS NOT NULL"
+    )
+    # Drafts are read newest first per hotel, per status and per conversation.
+    for fields in (("hotel", "sort_key"), ("hotel", "status", "sort_key")):
+        columns = ", ".join(f"json_extract(doc, '$.{field}')" for field in fields)
+        connection.execute(
+            f'CREATE INDEX IF NOT EXISTS "{_field_index_name("drafts", fields)}_v4" '
+            f'ON "drafts" ({columns})'
+        )
+
+
 MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (
     _create_collections,
     _compound_indexes,
     _outbox_indexes,
+    _inbox_indexes,
 )
 """Schema steps in order; step *n* takes a database from version *n* to *n + 1*."""
 

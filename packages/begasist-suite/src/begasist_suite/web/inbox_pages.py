@@ -13,6 +13,7 @@ from litestar.params import FromPath, PathParameter, QueryParameter
 from litestar.response import Template
 
 from begasist_suite.auth.principal import HotelAccess
+from begasist_suite.inbox.drafts import mark_conversation_read
 from begasist_suite.services import Services
 from begasist_suite.store.base import MAX_PAGE
 from begasist_suite.store.records import DraftStatus, User
@@ -84,6 +85,7 @@ async def _inbox_context(
     current = language_of(request)
     return {
         "hotel": access.hotel,
+        "unread_total": await services.store.hotel_unread(hotel),
         "filters": filters,
         "rows": conversation_rows(
             page.items,
@@ -143,6 +145,11 @@ class InboxPages(Controller):
         found = await services.store.get_conversation(slug, conversation_id)
         if found is None:
             raise NotFoundException("not found")
+        if found.unread:
+            # Opening the conversation is reading it (and live.js fetching it again,
+            # when a guest writes while it is open): before the list, which shows counts.
+            await mark_conversation_read(services, slug, found.id)
+            found = found.model_copy(update={"unread": 0})
         filters = InboxFilters(view, status, channel or None)
         people = await _people(services, slug)
         context = await _inbox_context(request, access, filters, None, people)

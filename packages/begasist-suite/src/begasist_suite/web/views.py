@@ -45,6 +45,8 @@ class ConversationRow:
     draft_pending: bool
     assignee: str | None
     resolved: bool
+    unread: int
+    """Guest messages no staff member has read."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ def conversation_rows(
                 draft_pending=conversation.id in pending_drafts,
                 assignee=None if assignee is None else assignee_name(assignee, people),
                 resolved=conversation.status.value == "resolved",
+                unread=conversation.unread,
             )
         )
     return rows
