@@ -346,3 +346,23 @@ async def test_reading_a_conversation_marks_its_guest_messages_read(
         assert json_of(await agent.post(f"{path}/read"))["unread"] == 0
         assert (await agent.post(f"{PLAZA}/conversations/missing/read")).status_code == 404
     assert await suite.store.hotel_unread("plaza") == 0
+
+
+async def test_conversations_are_searched_by_guest_with_the_other_filters(
+    suite: RunningSuite, plaza: SeededHotel, manager: httpx.AsyncClient
+) -> None:
+    by_mail = await suite.store.record_inbound(
+        inbound_message("plaza", "mail-s", channel="email", address="Ben@Example.test")
+    )
+
+    async def ids(**query: str) -> set[str]:
+        page = json_of(await manager.get(f"{PLAZA}/conversations", params=query))
+        return {c["id"] for c in page["items"]}
+
+    # Both guests are named "Ana Lopez" by inbound_message.
+    assert await ids(q="ana lo") == {plaza.conversation.id, by_mail.conversation.id}
+    assert await ids(q="ana", channel="email") == {by_mail.conversation.id}
+    assert await ids(q="ben@example.test") == {by_mail.conversation.id}
+    assert await ids(q="600 000") == {plaza.conversation.id}
+    assert await ids(q="nobody") == set()
+    assert (await manager.get(f"{PLAZA}/conversations", params={"q": "x" * 101})).status_code == 400

@@ -380,6 +380,62 @@ async def test_update_conversation_sets_assignee_status_and_mode(
         await store.update_conversation(PLAZA, "missing", assignee="u1")
 
 
+# -- search --------------------------------------------------------------------
+
+
+async def _guest_writes(
+    store: Store, provider_id: str, address: str, name: str | None, *, channel: str = "whatsapp"
+) -> str:
+    message = _inbound(provider_id, channel=channel, key=address).model_copy(
+        update={"guest": GuestIdentity(channel=channel, address=address, display_name=name)}
+    )
+    return (await store.record_inbound(message)).conversation.id
+
+
+async def test_search_by_name_phone_or_address_with_filters_and_pages(store: Store) -> None:
+    maria = await _guest_writes(store, "s1", "+34 600 123 456", "María López")
+    mario = await _guest_writes(store, "s2", "+44 7700 900123", "Mario Lopez-Ruiz")
+    ben = await _guest_writes(store, "s3", "Ben.Smith@Example.com", None, channel="email")
+    await _guest_writes(store, "s4", "+34 611 000 000", "Ana")
+    await _guest_writes(store, "s5", "+34 600 123 999", "María", channel="sms")
+
+    async def found(query: str, **filters: Any) -> set[str]:
+        page = await store.list_conversations(PLAZA, search=query, **filters)
+        return {c.id for c in page.items}
+
+    assert await found("maría lópez") == {maria}
+    assert await found("MAR LOP") == {maria, mario}  # word prefixes, any case or accent
+    assert await found("ruiz") == {mario}
+    assert await found("lopez ana") == set()  # every word must match
+    assert await found("600 123 456") == {maria}
+    assert await found("123456") == {maria}  # digits in a row, however written
+    assert await found("900123") == {mario}
+    assert await found("ben.smith@example.com") == {ben}
+    assert await found("BEN.SMITH@") == {ben}  # the local part
+    assert await found("ben") == {ben}  # a word of the local part
+    assert await found("ben@other.test") == set()
+    assert await found("?!") == set()
+    assert len(await found("  ")) == 5  # a blank search is no search
+    assert await found("maria", channel="whatsapp") == {maria}
+    await store.update_conversation(PLAZA, mario, status=ConversationStatus.RESOLVED)
+    assert await found("mar", status=ConversationStatus.OPEN, channel="whatsapp") == {maria}
+    assert (await store.list_conversations(SOL, search="maria")).items == []
+    first = await store.list_conversations(PLAZA, search="mar", limit=1)
+    assert first.next_cursor is not None
+    rest = await store.list_conversations(PLAZA, search="mar", limit=5, cursor=first.next_cursor)
+    assert len(first.items) + len(rest.items) == 3
+    assert rest.next_cursor is None
+
+
+async def test_a_guests_new_name_is_found_from_their_next_message(store: Store) -> None:
+    conversation = await _guest_writes(store, "n1", "+34600000009", None)
+    assert (await store.list_conversations(PLAZA, search="carla")).items == []
+    await _guest_writes(store, "n2", "+34600000009", "Carla Gómez")
+    assert [c.id for c in (await store.list_conversations(PLAZA, search="gomez")).items] == [
+        conversation
+    ]
+
+
 # -- read by staff -----------------------------------------------------------
 
 

@@ -8,10 +8,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from begasist_core import GuestIdentity
 from begasist_suite.store.records import Role
 from begasist_suite.store.sqlite import SqliteCollection
 
-from tests.suite.api.seed import SeededHotel, add_draft_for, inbound_message, seed_hotel
+from tests.suite.api.seed import DEMO, SeededHotel, add_draft_for, inbound_message, seed_hotel
 from tests.suite.conftest import RunningSuite, add_member
 from tests.suite.web.conftest import sign_in
 
@@ -108,3 +109,38 @@ async def test_unread_counts_per_row_and_for_the_hotel_until_the_conversation_is
     assert "No unread messages" in inbox
     assert 'class="badge unread"' not in inbox
     assert await suite.store.hotel_unread("plaza") == 0
+
+
+async def test_the_search_box_finds_guests_and_keeps_the_filters(
+    suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    carla = await suite.store.record_inbound(
+        inbound_message("plaza", "carla-1", address="+34677001122").model_copy(
+            update={
+                "guest": GuestIdentity(
+                    channel=DEMO, address="+34677001122", display_name="Carla Gómez"
+                )
+            }
+        )
+    )
+    async with suite.client() as client:
+        await sign_in(client, "agent@plaza.test")
+        everyone = (await client.get("/hotels/plaza/inbox")).text
+        assert "Carla Gómez" in everyone and "Ana Lopez" in everyone
+        found = await client.get("/hotels/plaza/inbox", params={"q": "carla", "view": "all"})
+        by_phone = await client.get("/hotels/plaza/inbox", params={"q": "677 001"})
+        nobody = await client.get("/hotels/plaza/inbox", params={"q": "zoe"})
+        resolved = await client.get(
+            "/hotels/plaza/inbox", params={"q": "gomez", "status": "resolved"}
+        )
+    assert "Carla Gómez" in found.text and "Ana Lopez" not in found.text
+    assert 'value="carla"' in found.text  # the box keeps what was searched
+    # The links keep the search: the tabs, the conversation, clearing it.
+    assert (
+        f"/hotels/plaza/conversations/{carla.conversation.id}?view=all&amp;status=open&amp;q=carla"
+        in found.text
+    )
+    assert "/hotels/plaza/inbox?view=mine&amp;status=open&amp;q=carla" in found.text
+    assert "Carla Gómez" in by_phone.text and "Ana Lopez" not in by_phone.text
+    assert "No guest matches “zoe” here." in nobody.text
+    assert "Carla Gómez" not in resolved.text

@@ -78,15 +78,23 @@ class ConversationController(Controller):
         channel: Annotated[str | None, QueryParameter(max_length=32)] = None,
         status: Annotated[ConversationStatus | None, QueryParameter()] = None,
         assignee: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Page[ConversationRecord]:
-        """The hotel's conversations, latest activity first; pass ``next_cursor`` for more."""
+        """The hotel's conversations, latest activity first; pass ``next_cursor`` for more.
+
+        ``q`` searches by the guest: words match the start of a word of their name
+        (or of their address's local part), case and accents ignored; a phone
+        number's digits match digits in a row of theirs; an address matches whole,
+        or its local part (``ana@``). It combines with the other filters.
+        """
         return await services.store.list_conversations(
             access.hotel.slug,
             channel=channel,
             status=status,
             assignee=assignee,
+            search=q,
             limit=limit,
             cursor=cursor,
         )

@@ -10,8 +10,9 @@ Filters
     ``{"field": value}`` (equality; the store writes every field of a document,
     null included, so ``None`` matches a null field),
     ``{"field": {"$in": [...]}}``, ``{"$ne": v}``, ``{"$lt" | "$lte" | "$gt" |
-    "$gte": v}`` on strings or numbers; several fields are ANDed. Fields are
-    top-level names only.
+    "$gte": v}`` on strings or numbers; ``{"field": {"$all": [...]}}`` on a
+    field holding a list of strings: it holds every value given (at least
+    one). Several fields are ANDed. Fields are top-level names only.
 Updates
     ``$set``, ``$unset``, ``$inc``, ``$max``, ``$setOnInsert``.
 Values
@@ -52,7 +53,8 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
     "credentials": ("kind", "user_id", "hotel", "expires_at"),
     "channel_configs": ("hotel",),
     "guests": ("hotel", "type", "guest_id", "sort_key"),
-    "conversations": ("hotel", "id", "channel", "status", "assignee", "sort_key"),
+    # search: the tokens inbox search finds a conversation by (store/search.py).
+    "conversations": ("hotel", "id", "channel", "status", "assignee", "sort_key", "search"),
     # outbox_due: when the relay publishes the document's pending event (absent
     # once published); the outbox's own documents live here too (store/outbox.py).
     "messages": (

@@ -36,6 +36,7 @@ from begasist_suite.store.records import (
     DraftStatus,
     Page,
 )
+from begasist_suite.store.search import query_tokens, search_tokens
 
 __all__ = ["InboxStore", "draft_id", "reply_message_id"]
 
@@ -101,6 +102,7 @@ class InboxStore(GuestStore):
                         "status": ConversationStatus.OPEN.value,
                         "last_message_preview": original.text[:200] or None,
                         "unread": 1 if stored.get("unread_of") else 0,
+                        "search": search_tokens(original.guest),
                     },
                     "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation_id}"},
                 },
@@ -120,6 +122,7 @@ class InboxStore(GuestStore):
                 "$set": {
                     "status": ConversationStatus.OPEN.value,
                     "last_message_preview": message.text[:200] or None,
+                    "search": search_tokens(message.guest),
                 },
                 "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation_id}"},
                 "$inc": {"unread": 1},
@@ -288,11 +291,16 @@ class InboxStore(GuestStore):
         status: ConversationStatus | None = None,
         assignee: str | None = None,
         unassigned: bool = False,
+        search: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[ConversationRecord]:
-        """A hotel's conversations, the latest activity first; *unassigned*: nobody's only."""
+        """A hotel's conversations, the latest activity first; *unassigned*: nobody's only;
+        *search*: those whose guest's name, phone or address matches (``store/search.py``)."""
         query: dict[str, Any] = {"hotel": hotel}
+        tokens = query_tokens(search or "")
+        if tokens:
+            query["search"] = {"$all": tokens}
         if channel is not None:
             query["channel"] = channel
         if status is not None:
@@ -329,7 +337,7 @@ class InboxStore(GuestStore):
 
     @staticmethod
     def _conversation(document: dict[str, Any]) -> ConversationRecord:
-        fields = _strip(document, "sort_key")
+        fields = _strip(document, "sort_key", "search")
         # A count may dip below zero for a moment (a message read between its insert
         # and its conversation's count going up): never show that.
         fields["unread"] = max(0, int(fields.get("unread") or 0))

@@ -34,6 +34,7 @@ THREAD_SIZE: Final = 200
 View = Literal["all", "mine", "unassigned"]
 Status = Literal["open", "resolved"]
 Id = Annotated[str, PathParameter(max_length=64)]
+Search = Annotated[str | None, QueryParameter(max_length=100)]
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,18 @@ class InboxFilters:
     view: View = "all"
     status: Status = "open"
     channel: str | None = None
+    q: str | None = None
+    """The search: a guest's name, phone or address (``store/search.py``)."""
 
     def query(self, **changes: str | None) -> str:
         """The query string of these filters with *changes* (None drops a key)."""
-        values = {"view": self.view, "status": self.status, "channel": self.channel, **changes}
+        values = {
+            "view": self.view,
+            "status": self.status,
+            "channel": self.channel,
+            "q": self.q,
+            **changes,
+        }
         return urlencode({k: v for k, v in values.items() if v})
 
 
@@ -71,6 +80,7 @@ async def _inbox_context(
         status=ConversationStatus(filters.status),
         assignee=access.user.id if filters.view == "mine" else None,
         unassigned=filters.view == "unassigned",
+        search=filters.q,
         limit=PAGE_SIZE,
         cursor=cursor,
     )
@@ -117,12 +127,14 @@ class InboxPages(Controller):
         view: Annotated[View, QueryParameter()] = "all",
         status: Annotated[Status, QueryParameter()] = "open",
         channel: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        q: Search = None,
         cursor: Annotated[str | None, QueryParameter(max_length=128)] = None,
     ) -> Template:
-        """The hotel's conversations, newest activity first, with the tabs and the picker."""
+        """The hotel's conversations, newest activity first, with the tabs, the picker and
+        the search."""
         principal, access = await page_access(request, hotel)
         services = services_of(request)
-        filters = InboxFilters(view, status, channel or None)
+        filters = InboxFilters(view, status, channel or None, (q or "").strip() or None)
         people = await _people(services, access.hotel.slug)
         context = await _inbox_context(request, access, filters, cursor, people)
         chrome = await load_chrome(services, principal, access)
@@ -137,6 +149,7 @@ class InboxPages(Controller):
         view: Annotated[View, QueryParameter()] = "all",
         status: Annotated[Status, QueryParameter()] = "open",
         channel: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        q: Search = None,
     ) -> Template:
         """One conversation: its messages, pending drafts, actions and guest; the list beside."""
         principal, access = await page_access(request, hotel)
@@ -150,7 +163,7 @@ class InboxPages(Controller):
             # when a guest writes while it is open): before the list, which shows counts.
             await mark_conversation_read(services, slug, found.id)
             found = found.model_copy(update={"unread": 0})
-        filters = InboxFilters(view, status, channel or None)
+        filters = InboxFilters(view, status, channel or None, (q or "").strip() or None)
         people = await _people(services, slug)
         context = await _inbox_context(request, access, filters, None, people)
         messages = await services.store.list_messages(slug, found.id, limit=THREAD_SIZE)
