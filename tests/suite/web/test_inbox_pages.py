@@ -126,14 +126,16 @@ async def test_the_search_box_finds_guests_and_keeps_the_filters(
     async with suite.client() as client:
         await sign_in(client, "agent@plaza.test")
         everyone = (await client.get("/hotels/plaza/inbox")).text
-        assert "Carla Gómez" in everyone and "Ana Lopez" in everyone
+        assert "Carla Gómez" in everyone
+        assert "Ana Lopez" in everyone
         found = await client.get("/hotels/plaza/inbox", params={"q": "carla", "view": "all"})
         by_phone = await client.get("/hotels/plaza/inbox", params={"q": "677 001"})
         nobody = await client.get("/hotels/plaza/inbox", params={"q": "zoe"})
         resolved = await client.get(
             "/hotels/plaza/inbox", params={"q": "gomez", "status": "resolved"}
         )
-    assert "Carla Gómez" in found.text and "Ana Lopez" not in found.text
+    assert "Carla Gómez" in found.text
+    assert "Ana Lopez" not in found.text
     assert 'value="carla"' in found.text  # the box keeps what was searched
     # The links keep the search: the tabs, the conversation, clearing it.
     assert (
@@ -141,6 +143,7 @@ async def test_the_search_box_finds_guests_and_keeps_the_filters(
         in found.text
     )
     assert "/hotels/plaza/inbox?view=mine&amp;status=open&amp;q=carla" in found.text
-    assert "Carla Gómez" in by_phone.text and "Ana Lopez" not in by_phone.text
+    assert "Carla Gómez" in by_phone.text
+    assert "Ana Lopez" not in by_phone.text
     assert "No guest matches “zoe” here." in nobody.text
     assert "Carla Gómez" not in resolved.text
