@@ -9,6 +9,7 @@ import httpx
 import pytest
 from begasist_core import DeadLetters, decode_event
 from begasist_core.events.envelope import MessageSendEvent
+from begasist_suite.store.records import Role
 
 from tests.suite.api.seed import (
     DEMO,
@@ -366,3 +367,35 @@ async def test_conversations_are_searched_by_guest_with_the_other_filters(
     assert await ids(q="600 000") == {plaza.conversation.id}
     assert await ids(q="nobody") == set()
     assert (await manager.get(f"{PLAZA}/conversations", params={"q": "x" * 101})).status_code == 400
+
+
+async def test_who_sent_a_reply_or_approved_a_draft_is_recorded(
+    suite: RunningSuite, plaza: SeededHotel, manager: httpx.AsyncClient
+) -> None:
+    path = f"{PLAZA}/conversations/{plaza.conversation.id}/messages"
+    reply = json_of(await manager.post(path, json={"text": "On our way."}))
+    approved = json_of(await manager.post(f"{PLAZA}/drafts/{plaza.draft.id}/approve"))
+    manager_id = plaza.members[Role.MANAGER].id
+    assert reply["sent_by"] == manager_id
+    by_id = {m["id"]: m for m in json_of(await manager.get(path))["items"]}
+    assert by_id[reply["id"]]["sent_by"] == manager_id
+    assert by_id[approved["sent_message_id"]]["sent_by"] == manager_id
+    assert by_id[plaza.message.id]["sent_by"] is None  # the guest's
+
+
+async def test_messages_newest_first_with_order_desc(
+    suite: RunningSuite, plaza: SeededHotel, manager: httpx.AsyncClient
+) -> None:
+    path = f"{PLAZA}/conversations/{plaza.conversation.id}/messages"
+    for n in range(3):
+        await manager.post(path, json={"text": f"reply {n}"})
+    newest = json_of(await manager.get(path, params={"order": "desc", "limit": "2"}))
+    assert [m["text"] for m in newest["items"]] == ["reply 2", "reply 1"]
+    older = json_of(
+        await manager.get(
+            path, params={"order": "desc", "limit": "2", "cursor": newest["next_cursor"]}
+        )
+    )
+    assert [m["text"] for m in older["items"]] == ["reply 0", "Is breakfast included?"]
+    assert older["next_cursor"] is None
+    assert (await manager.get(path, params={"order": "newest"})).status_code == 400

@@ -380,6 +380,22 @@ async def test_update_conversation_sets_assignee_status_and_mode(
         await store.update_conversation(PLAZA, "missing", assignee="u1")
 
 
+async def test_a_long_threads_newest_messages_come_first_then_older_pages(store: Store) -> None:
+    ids = [(await store.record_inbound(_inbound(f"t{n}", minute=n))).message.id for n in range(5)]
+    conversation = (await store.list_conversations(PLAZA)).items[0].id
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while True:
+        page = await store.list_messages(
+            PLAZA, conversation, limit=2, cursor=cursor, newest_first=True
+        )
+        pages.append([m.id for m in page.items])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert pages == [[ids[4], ids[3]], [ids[2], ids[1]], [ids[0]]]
+
+
 # -- search --------------------------------------------------------------------
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +17,7 @@ from begasist_suite.store.sqlite import SqliteCollection
 
 from tests.suite.api.seed import DEMO, SeededHotel, add_draft_for, inbound_message, seed_hotel
 from tests.suite.conftest import RunningSuite, add_member
-from tests.suite.web.conftest import sign_in
+from tests.suite.web.conftest import post_form, sign_in
 
 pytestmark = pytest.mark.anyio
 
@@ -24,6 +27,17 @@ _QUERIES = ("find", "find_one", "count", "update_one", "insert", "delete_many")
 @pytest.fixture
 async def plaza(suite: RunningSuite) -> SeededHotel:
     return await seed_hotel(suite, "plaza")
+
+
+def conversation_page(hotel: SeededHotel) -> str:
+    return f"/hotels/{hotel.slug}/conversations/{hotel.conversation.id}"
+
+
+def thread_of(page: str) -> str:
+    """The conversation's messages on *page* (the list beside shows previews too)."""
+    found = re.search(r'<ol id="thread".*?</ol>', page, re.DOTALL)
+    assert found is not None
+    return found[0]
 
 
 @contextmanager
@@ -147,3 +161,50 @@ async def test_the_search_box_finds_guests_and_keeps_the_filters(
     assert "Ana Lopez" not in by_phone.text
     assert "No guest matches “zoe” here." in nobody.text
     assert "Carla Gómez" not in resolved.text
+
+
+async def test_the_thread_names_who_wrote_each_message(
+    suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    agent = plaza.members[Role.AGENT]
+    await suite.store.update_user(agent.model_copy(update={"display_name": "Lucía Recepción"}))
+    page = conversation_page(plaza)
+    async with suite.client() as client:
+        await sign_in(client, "agent@plaza.test")
+        await post_form(client, page, f"{page}/reply", text="Hola")
+        await post_form(
+            client,
+            page,
+            f"/hotels/plaza/drafts/{plaza.draft.id}/approve",
+            action="approve",
+            text=plaza.draft.text,
+        )
+        thread = (await client.get(page)).text
+    authors = re.findall(r'<span class="author">([^<]*)</span>', thread)
+    assert authors == ["Ana Lopez", "Lucía Recepción", "Assistant, approved by Lucía Recepción"]
+
+
+async def test_a_long_thread_shows_its_newest_messages_and_pages_back(
+    suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    start = plaza.message.created_at
+    for n in range(1, 205):
+        message = inbound_message(
+            "plaza", f"long-{n}", address=plaza.conversation.key, text=f"line-{n:03d}-end"
+        )
+        at = start + timedelta(seconds=n)
+        await suite.store.record_inbound(message.model_copy(update={"created_at": at}))
+    page = conversation_page(plaza)
+    async with suite.client() as client:
+        await sign_in(client, "agent@plaza.test")
+        newest = (await client.get(page)).text
+        older_link = re.search(r'<a href="([^"]*before=[^"]*)">Older messages</a>', newest)
+        assert older_link is not None
+        older = (await client.get(html.unescape(older_link[1]))).text
+    shown = re.findall(r"line-(\d{3})-end", thread_of(newest))
+    assert shown == [f"{n:03d}" for n in range(5, 205)]  # the newest 200, oldest first
+    assert "Newest messages" not in newest
+    assert re.findall(r"line-(\d{3})-end", thread_of(older)) == [f"{n:03d}" for n in range(1, 5)]
+    assert "Is breakfast included?" in thread_of(older)
+    assert "Older messages" not in older
+    assert "Newest messages" in older

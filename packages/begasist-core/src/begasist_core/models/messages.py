@@ -160,6 +160,10 @@ class Message(BaseModel):
     created_at: AwareDatetime = Field(default_factory=utc_now)
     updated_at: AwareDatetime = Field(default_factory=utc_now)
     status: DeliveryStatus = DeliveryStatus.QUEUED
+    sent_by: Annotated[str | None, Field(max_length=64)] = None
+    """Outbound only: who sent it, as the suite records it: a staff member's user id
+    (their reply, or the assistant's draft they approved), ``"assistant"`` for the
+    assistant's own reply; None for a guest's message or when nobody was recorded."""
     failed: bool = False
     failure_reason: Annotated[str | None, Field(max_length=2000)] = None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from begasist_core import ConversationStatus, Message, MessageTemplate, ReplyMode, UnknownChannel
 from litestar import Controller, Response, get, patch, post
@@ -144,11 +144,18 @@ class ConversationController(Controller):
         services: ServicesDep,
         limit: Limit = 50,
         cursor: Cursor = None,
+        order: Annotated[Literal["asc", "desc"], QueryParameter()] = "asc",
     ) -> Page[Message]:
-        """The conversation's messages, oldest first, with attachments metadata."""
+        """The conversation's messages with attachments metadata, oldest first; with
+        ``order=desc`` newest first, so a long thread's latest messages come in the first
+        page and ``next_cursor`` pages back in time."""
         await _conversation(services, access, conversation_id)
         return await services.store.list_messages(
-            access.hotel.slug, conversation_id, limit=limit, cursor=cursor
+            access.hotel.slug,
+            conversation_id,
+            limit=limit,
+            cursor=cursor,
+            newest_first=order == "desc",
         )
 
     @post(
@@ -186,6 +193,7 @@ class ConversationController(Controller):
                 message_id=attempt.derived_id("message"),
                 reply_to=data.reply_to,
                 template=data.template,
+                sent_by=access.user.id,
             )
 
         return await idempotency.run(send)

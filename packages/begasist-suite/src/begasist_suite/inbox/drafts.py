@@ -36,7 +36,11 @@ async def approve_draft(
         if conversation is None:
             raise NotFound(f"no conversation {draft.conversation_id!r}")
         sent = await queue_reply(
-            services, conversation, text or draft.text, message_id=f"{draft.id}-sent"
+            services,
+            conversation,
+            text or draft.text,
+            message_id=f"{draft.id}-sent",
+            sent_by=decided_by,
         )
         decided = await store.decide_draft(
             hotel,

@@ -219,14 +219,23 @@ class InboxStore(GuestStore):
         return None if found is None else self._message(found)
 
     async def list_messages(
-        self, hotel: str, conversation_id: str, *, limit: int = 50, cursor: str | None = None
+        self,
+        hotel: str,
+        conversation_id: str,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        newest_first: bool = False,
     ) -> Page[Message]:
-        """A conversation's messages, oldest first."""
+        """A conversation's messages, oldest first (or *newest_first*: a long thread's
+        latest page, then ``next_cursor`` pages back in time)."""
         query: dict[str, Any] = {"hotel": hotel, "conversation_id": conversation_id}
         if cursor is not None:
-            query["sort_key"] = {"$gt": cursor}
+            query["sort_key"] = {"$lt" if newest_first else "$gt": cursor}
         limit = _page_limit(limit)
-        found = await self._messages.find(query, sort=("sort_key", 1), limit=limit + 1)
+        found = await self._messages.find(
+            query, sort=("sort_key", -1 if newest_first else 1), limit=limit + 1
+        )
         next_cursor = found[limit - 1]["sort_key"] if len(found) > limit else None
         return Page[Message](
             items=[self._message(d) for d in found[:limit]], next_cursor=next_cursor

@@ -16,7 +16,7 @@ from begasist_suite.auth.principal import HotelAccess
 from begasist_suite.inbox.drafts import mark_conversation_read
 from begasist_suite.services import Services
 from begasist_suite.store.base import MAX_PAGE
-from begasist_suite.store.records import DraftStatus, User
+from begasist_suite.store.records import ASSISTANT, DraftStatus, User
 from begasist_suite.web.callers import page_access, page_principal, services_of
 from begasist_suite.web.pages import language_of, load_chrome, render
 from begasist_suite.web.views import (
@@ -150,8 +150,10 @@ class InboxPages(Controller):
         status: Annotated[Status, QueryParameter()] = "open",
         channel: Annotated[str | None, QueryParameter(max_length=32)] = None,
         q: Search = None,
+        before: Annotated[str | None, QueryParameter(max_length=128)] = None,
     ) -> Template:
-        """One conversation: its messages, pending drafts, actions and guest; the list beside."""
+        """One conversation: its newest messages (or those *before* a cursor: "Older
+        messages"), pending drafts, actions and guest; the list beside."""
         principal, access = await page_access(request, hotel)
         services = services_of(request)
         slug = access.hotel.slug
@@ -166,7 +168,13 @@ class InboxPages(Controller):
         filters = InboxFilters(view, status, channel or None, (q or "").strip() or None)
         people = await _people(services, slug)
         context = await _inbox_context(request, access, filters, None, people)
-        messages = await services.store.list_messages(slug, found.id, limit=THREAD_SIZE)
+        messages = await services.store.list_messages(
+            slug, found.id, limit=THREAD_SIZE, cursor=before, newest_first=True
+        )
+        senders = {m.sent_by for m in messages.items if m.sent_by and m.sent_by != ASSISTANT}
+        if not senders <= people.keys():
+            # Who sent a reply and is no member now (a platform admin, someone removed).
+            people = {**people, **await services.store.get_users(senders - people.keys())}
         drafts = (
             await services.store.list_drafts(slug, conversation_id=found.id, limit=MAX_PAGE)
         ).items
@@ -186,13 +194,14 @@ class InboxPages(Controller):
             assignee=None if found.assignee is None else assignee_name(found.assignee, people),
             assigned_to_me=found.assignee == access.user.id,
             messages=message_views(
-                messages.items,
+                reversed(messages.items),
                 conversation=found,
                 drafts=drafts,
                 people=people,
                 language=current,
             ),
-            more_messages=messages.next_cursor is not None,
+            older_messages=messages.next_cursor,
+            newer_messages=before is not None,
             pending_drafts=[d for d in drafts if d.status is DraftStatus.PENDING],
             **context,
         )
