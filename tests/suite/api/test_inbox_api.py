@@ -9,7 +9,7 @@ import httpx
 import pytest
 from begasist_core import DeadLetters, decode_event
 from begasist_core.events.envelope import MessageSendEvent
-from begasist_suite.store.records import Role
+from begasist_suite.store.records import Membership, Role
 
 from tests.suite.api.seed import (
     DEMO,
@@ -20,7 +20,7 @@ from tests.suite.api.seed import (
     json_of,
     seed_hotel,
 )
-from tests.suite.conftest import RunningSuite, outbox_drained
+from tests.suite.conftest import RunningSuite, add_member, outbox_drained
 
 pytestmark = pytest.mark.anyio
 
@@ -399,3 +399,43 @@ async def test_messages_newest_first_with_order_desc(
     assert [m["text"] for m in older["items"]] == ["reply 0", "Is breakfast included?"]
     assert older["next_cursor"] is None
     assert (await manager.get(path, params={"order": "newest"})).status_code == 400
+
+
+async def pages_of(
+    client: httpx.AsyncClient, path: str, key: str, limit: int = 2
+) -> list[list[str]]:
+    """Every page of the list at *path*, as lists of each item's *key*."""
+    pages: list[list[str]] = []
+    params = {"limit": str(limit)}
+    while True:
+        page = json_of(await client.get(path, params=params))
+        assert set(page) == {"items", "next_cursor"}
+        pages.append([item[key] for item in page["items"]])
+        if page["next_cursor"] is None:
+            return pages
+        params["cursor"] = page["next_cursor"]
+
+
+async def test_hotels_members_and_bot_tokens_are_listed_a_page_at_a_time(
+    suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    await add_member(suite.store, "plaza", "root@platform.test", None, platform_admin=True)
+    for slug in ("alba", "sol"):
+        await add_member(suite.store, slug, f"owner@{slug}.test", Role.OWNER)
+    owner = plaza.members[Role.OWNER]
+    await suite.store.set_membership(Membership(hotel="alba", user_id=owner.id, role=Role.AGENT))
+    async with suite.client() as root, suite.client() as client:
+        await suite.login(root, "root@platform.test")
+        await suite.login(client, "owner@plaza.test")
+        for n in range(2):
+            made = await client.post(f"{PLAZA}/bot-tokens", json={"name": f"bot-{n}"})
+            assert made.status_code == 201
+        assert await pages_of(root, "/api/v1/hotels", "slug") == [["alba", "plaza"], ["sol"]]
+        assert await pages_of(client, "/api/v1/hotels", "role", limit=1) == [["agent"], ["owner"]]
+        members = await pages_of(client, f"{PLAZA}/members", "user_id")
+        assert sorted(u for page in members for u in page) == sorted(
+            m.id for m in plaza.members.values()
+        )
+        assert [len(page) for page in members] == [2, 1]
+        tokens = await pages_of(client, f"{PLAZA}/bot-tokens", "name")
+        assert tokens == [["bot", "bot-0"], ["bot-1"]]

@@ -383,7 +383,7 @@ async def test_a_platform_admin_reaches_both_hotels(
     await add_member(suite.store, "plaza", "root@platform.test", None, platform_admin=True)
     async with suite.client() as client:
         await suite.login(client, "root@platform.test")
-        listed = (await client.get(f"{API}/hotels")).json()
+        listed = (await client.get(f"{API}/hotels")).json()["items"]
         assert [(h["slug"], h["role"]) for h in listed] == [("plaza", "owner"), ("sol", "owner")]
         for hotel in hotels:
             answer = await client.get(
@@ -398,7 +398,7 @@ async def test_a_member_lists_only_their_hotels(
 ) -> None:
     async with suite.client() as client:
         await suite.login(client, "owner@plaza.test")
-        listed = (await client.get(f"{API}/hotels")).json()
+        listed = (await client.get(f"{API}/hotels")).json()["items"]
     assert [h["slug"] for h in listed] == ["plaza"]
 
 

@@ -47,10 +47,10 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
     # collection -> the fields its filters and sorts use. Backends index exactly
     # these (Astra indexes nothing else, so long texts never hit its index limit);
     # a filter on any other field is a bug. Ten collections: Astra's limit.
-    "hotels": (),
+    "hotels": ("slug",),
     "users": ("id",),
     "memberships": ("hotel", "user_id"),
-    "credentials": ("kind", "user_id", "hotel", "expires_at"),
+    "credentials": ("kind", "user_id", "hotel", "expires_at", "id"),
     "channel_configs": ("hotel",),
     "guests": ("hotel", "type", "guest_id", "sort_key"),
     # search: the tokens inbox search finds a conversation by (store/search.py).

@@ -96,12 +96,21 @@ def _inbox_indexes(connection: sqlite3.Connection) -> None:
         'CREATE INDEX IF NOT EXISTS "ix_messages_hotel_unread_of_v4" ON "messages" '
         f"(json_extract(doc, '$.hotel'), {unread}) WHERE {unread} IS NOT NULL"
     )
-    # Drafts are read newest first per hotel, per status and per conversation.
-    for fields in (("hotel", "sort_key"), ("hotel", "status", "sort_key")):
+    # The lists' pages: drafts newest first per hotel and per status, hotels by
+    # slug, members by user id, a user's hotels by slug, tokens by id.
+    for collection, fields in (
+        ("drafts", ("hotel", "sort_key")),
+        ("drafts", ("hotel", "status", "sort_key")),
+        ("hotels", ("slug",)),
+        ("memberships", ("hotel", "user_id")),
+        ("memberships", ("user_id", "hotel")),
+        ("credentials", ("kind", "hotel", "id")),
+        ("credentials", ("kind", "user_id", "id")),
+    ):
         columns = ", ".join(f"json_extract(doc, '$.{field}')" for field in fields)
         connection.execute(
-            f'CREATE INDEX IF NOT EXISTS "{_field_index_name("drafts", fields)}_v4" '
-            f'ON "drafts" ({columns})'
+            f'CREATE INDEX IF NOT EXISTS "{_field_index_name(collection, fields)}_v4" '
+            f'ON "{collection}" ({columns})'
         )
 
 
