@@ -358,8 +358,7 @@ async def test_a_bot_token_reaches_no_user_route(
                 refused = answer.status_code in (401, 404)
                 # Outside a hotel: a 403, or a 2xx with nothing in it, also shows no data.
                 empty = not endpoint.in_hotel and (
-                    answer.status_code == 403
-                    or (answer.is_success and _shows_nothing(answer))
+                    answer.status_code == 403 or (answer.is_success and _shows_nothing(answer))
                 )
                 if not (refused or empty):
                     problems.append(f"{endpoint.name} for {objects.slug}: {answer.status_code}")
