@@ -150,9 +150,12 @@ def test_invalid_name_is_a_value_error() -> None:
 # -- delivery status -----------------------------------------------------------------------
 
 
-def test_delivery_status_order_is_queued_sent_delivered_read() -> None:
-    assert list(DeliveryStatus) == STATUS_ORDER
-    assert [status.rank for status in STATUS_ORDER] == [0, 1, 2, 3]
+def test_delivery_status_order_is_received_then_queued_sent_delivered_read() -> None:
+    # received is an inbound message's first status: nothing moves a message back to it.
+    assert list(DeliveryStatus) == [DeliveryStatus.RECEIVED, *STATUS_ORDER]
+    assert [status.rank for status in DeliveryStatus] == [0, 1, 2, 3, 4]
+    assert DeliveryStatus.RECEIVED.advanced_to(DeliveryStatus.READ) is DeliveryStatus.READ
+    assert DeliveryStatus.QUEUED.advanced_to(DeliveryStatus.RECEIVED) is DeliveryStatus.QUEUED
 
 
 def test_failed_is_a_flag_not_a_status() -> None:

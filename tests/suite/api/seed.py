@@ -33,7 +33,7 @@ from begasist_suite.store.records import (
     Role,
     User,
 )
-from begasist_suite.store.store import draft_id
+from begasist_suite.store.store import InboundRecorded, draft_id
 
 from tests.suite.conftest import RunningSuite, add_member
 
@@ -125,6 +125,22 @@ async def bury_outbound(suite: RunningSuite, hotel: str, text: str) -> str:
     return dead_id.decode()
 
 
+async def add_draft_for(
+    suite: RunningSuite, recorded: InboundRecorded, text: str = "A proposed answer."
+) -> Draft:
+    """The assistant's pending draft answering *recorded*'s message."""
+    return await suite.store.add_draft(
+        Draft(
+            id=draft_id(recorded.message.id),
+            hotel=recorded.message.hotel,
+            conversation_id=recorded.conversation.id,
+            message_id=recorded.message.id,
+            text=text,
+            responder="faq",
+        )
+    )
+
+
 async def seed_hotel(suite: RunningSuite, slug: str) -> SeededHotel:
     """*slug* with an agent, a manager and an owner, a conversation with a draft, and the rest."""
     store = suite.store
@@ -138,16 +154,7 @@ async def seed_hotel(suite: RunningSuite, slug: str) -> SeededHotel:
     assert recorded.conversation.guest_id is not None
     guest = await store.get_guest(slug, recorded.conversation.guest_id)
     assert guest is not None
-    draft = await store.add_draft(
-        Draft(
-            id=draft_id(recorded.message.id),
-            hotel=slug,
-            conversation_id=recorded.conversation.id,
-            message_id=recorded.message.id,
-            text=f"Yes, breakfast is included at {slug.title()}.",
-            responder="faq",
-        )
-    )
+    draft = await add_draft_for(suite, recorded, f"Yes, breakfast is included at {slug.title()}.")
     webhook_secret = f"{slug}-webhook-secret-{new_secret('session')[4:16]}"
     await put_demo_settings(suite, slug, {"webhook_secret": webhook_secret})
     await store.record_channel_state(

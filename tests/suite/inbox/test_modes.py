@@ -127,7 +127,7 @@ async def test_manual_drafts_nothing_and_sends_nothing(plaza: RunningSuite) -> N
     await consumed(plaza)
 
     assert await plaza.store.get_message(HOTEL, inbound.id) is not None
-    assert await plaza.store.list_drafts(HOTEL, status=None) == []
+    assert (await plaza.store.list_drafts(HOTEL, status=None)).items == []
     assert await outbound_entries(plaza) == []
 
 
@@ -144,7 +144,7 @@ async def test_an_automated_message_is_never_answered_even_in_automatic_mode(
     stored = await plaza.store.get_message(HOTEL, out_of_office.id)
     assert stored is not None
     assert stored.automated == "Auto-Submitted: auto-replied"
-    assert await plaza.store.list_drafts(HOTEL, status=None) == []
+    assert (await plaza.store.list_drafts(HOTEL, status=None)).items == []
     assert await outbound_entries(plaza) == []
 
 
@@ -164,7 +164,7 @@ async def test_the_guest_override_wins_over_the_channel_mode(plaza: RunningSuite
     await publish_received(plaza, inbound)
     await consumed(plaza)
     assert await plaza.store.get_message(HOTEL, inbound.id) is not None
-    assert await plaza.store.list_drafts(HOTEL, status=None) == []
+    assert (await plaza.store.list_drafts(HOTEL, status=None)).items == []
     assert await outbound_entries(plaza) == []
 
 

@@ -383,12 +383,14 @@ def _conditions(collection: _Collection, filter: object) -> list[Condition]:
         else:
             operators = [("$eq", condition)]
         for operator, operand in operators:
-            if operator not in ("$eq", "$ne", "$in", *_RANGES):
+            if operator not in ("$eq", "$ne", "$in", "$all", *_RANGES):
                 raise CommandError(
                     "FILTER_UNSUPPORTED_OPERATOR",
-                    f"filter operator {operator!r} (the stand-in models $eq $ne $in $lt $lte "
-                    "$gt $gte)",
+                    f"filter operator {operator!r} (the stand-in models $eq $ne $in $all $lt "
+                    "$lte $gt $gte)",
                 )
+            if operator == "$all" and (not isinstance(operand, list) or not operand):
+                raise CommandError("FILTER_INVALID_EXPRESSION", "$all takes a non-empty array")
             _check_filter_path(collection, field, operator)
             if operator == "$in" and (not isinstance(operand, list) or len(operand) > MAX_IN):
                 raise CommandError(
@@ -425,6 +427,12 @@ def _holds(document: Mapping[str, Any], condition: Condition) -> bool:
         return not _holds(document, (field, "$eq", operand))
     if operator == "$in":
         return any(_holds(document, (field, "$eq", value)) for value in operand)
+    if operator == "$all":
+        # An array holding every value (as the Data API's $all on arrays).
+        value = document.get(field)
+        return isinstance(value, list) and all(
+            any(_same(item, wanted) for item in value) for wanted in operand
+        )
     if field not in document:
         return False
     value = document[field]

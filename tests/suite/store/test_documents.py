@@ -168,3 +168,23 @@ async def test_migrate_twice_keeps_the_data(database: DocumentDatabase) -> None:
     await database.collection("hotels").insert({"_id": "plaza"})
     await database.migrate()
     assert await database.collection("hotels").count({}) == 1
+
+
+async def test_all_finds_lists_holding_every_value(database: DocumentDatabase) -> None:
+    conversations = database.collection("conversations")
+    for _id, tokens, sort_key in [
+        ("a", ["n:m", "n:ma", "t:600"], "1"),
+        ("b", ["n:m", "t:600"], "2"),
+        ("c", [], "3"),
+        ("d", None, "4"),
+    ]:
+        await conversations.insert(
+            {"_id": _id, "hotel": "plaza", "search": tokens, "sort_key": sort_key}
+        )
+    found = await conversations.find(
+        {"hotel": "plaza", "search": {"$all": ["n:m", "t:600"]}}, sort=("sort_key", -1)
+    )
+    assert _ids(found) == ["b", "a"]
+    assert _ids(await conversations.find({"search": {"$all": ["n:ma"]}})) == ["a"]
+    assert await conversations.find({"search": {"$all": ["n:ma", "n:x"]}}) == []
+    assert await conversations.count({"hotel": "plaza", "search": {"$all": ["t:600"]}}) == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import anyio
 import pytest
@@ -34,6 +34,7 @@ from begasist_suite.store.records import (
     Role,
 )
 from begasist_suite.store.store import (
+    MAX_PAGE,
     Conflict,
     InboundRecorded,
     NotFound,
@@ -150,6 +151,7 @@ async def test_record_inbound_creates_the_conversation_and_the_message(store: St
     recorded = await store.record_inbound(message)
     assert recorded.created is True
     assert recorded.responded is False
+    message = message.model_copy(update={"status": DeliveryStatus.RECEIVED})
     assert recorded.message == message
     conversation = recorded.conversation
     assert (conversation.hotel, conversation.channel, conversation.key) == (PLAZA, "whatsapp", ANA)
@@ -378,6 +380,124 @@ async def test_update_conversation_sets_assignee_status_and_mode(
         await store.update_conversation(PLAZA, "missing", assignee="u1")
 
 
+async def test_a_long_threads_newest_messages_come_first_then_older_pages(store: Store) -> None:
+    ids = [(await store.record_inbound(_inbound(f"t{n}", minute=n))).message.id for n in range(5)]
+    conversation = (await store.list_conversations(PLAZA)).items[0].id
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while True:
+        page = await store.list_messages(
+            PLAZA, conversation, limit=2, cursor=cursor, newest_first=True
+        )
+        pages.append([m.id for m in page.items])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert pages == [[ids[4], ids[3]], [ids[2], ids[1]], [ids[0]]]
+
+
+# -- search --------------------------------------------------------------------
+
+
+async def _guest_writes(
+    store: Store, provider_id: str, address: str, name: str | None, *, channel: str = "whatsapp"
+) -> str:
+    message = _inbound(provider_id, channel=channel, key=address).model_copy(
+        update={"guest": GuestIdentity(channel=channel, address=address, display_name=name)}
+    )
+    return (await store.record_inbound(message)).conversation.id
+
+
+async def test_search_by_name_phone_or_address_with_filters_and_pages(store: Store) -> None:
+    maria = await _guest_writes(store, "s1", "+34 600 123 456", "María López")
+    mario = await _guest_writes(store, "s2", "+44 7700 900123", "Mario Lopez-Ruiz")
+    ben = await _guest_writes(store, "s3", "Ben.Smith@Example.com", None, channel="email")
+    await _guest_writes(store, "s4", "+34 611 000 000", "Ana")
+    await _guest_writes(store, "s5", "+34 600 123 999", "María", channel="sms")
+
+    async def found(query: str, **filters: Any) -> set[str]:
+        page = await store.list_conversations(PLAZA, search=query, **filters)
+        return {c.id for c in page.items}
+
+    assert await found("maría lópez") == {maria}
+    assert await found("MAR LOP") == {maria, mario}  # word prefixes, any case or accent
+    assert await found("ruiz") == {mario}
+    assert await found("lopez ana") == set()  # every word must match
+    assert await found("600 123 456") == {maria}
+    assert await found("123456") == {maria}  # digits in a row, however written
+    assert await found("900123") == {mario}
+    assert await found("ben.smith@example.com") == {ben}
+    assert await found("BEN.SMITH@") == {ben}  # the local part
+    assert await found("ben") == {ben}  # a word of the local part
+    assert await found("ben@other.test") == set()
+    assert await found("?!") == set()
+    assert len(await found("  ")) == 5  # a blank search is no search
+    assert await found("maria", channel="whatsapp") == {maria}
+    await store.update_conversation(PLAZA, mario, status=ConversationStatus.RESOLVED)
+    assert await found("mar", status=ConversationStatus.OPEN, channel="whatsapp") == {maria}
+    assert (await store.list_conversations(SOL, search="maria")).items == []
+    first = await store.list_conversations(PLAZA, search="mar", limit=1)
+    assert first.next_cursor is not None
+    rest = await store.list_conversations(PLAZA, search="mar", limit=5, cursor=first.next_cursor)
+    assert len(first.items) + len(rest.items) == 3
+    assert rest.next_cursor is None
+
+
+async def test_a_guests_new_name_is_found_from_their_next_message(store: Store) -> None:
+    conversation = await _guest_writes(store, "n1", "+34600000009", None)
+    assert (await store.list_conversations(PLAZA, search="carla")).items == []
+    await _guest_writes(store, "n2", "+34600000009", "Carla Gómez")
+    assert [c.id for c in (await store.list_conversations(PLAZA, search="gomez")).items] == [
+        conversation
+    ]
+
+
+# -- read by staff -----------------------------------------------------------
+
+
+async def test_guest_messages_are_received_until_staff_read_them(store: Store) -> None:
+    await store.create_hotel(Hotel(slug=PLAZA, name="Plaza"))
+    first = await store.record_inbound(_inbound("r1", minute=1))
+    assert first.message.status is DeliveryStatus.RECEIVED
+    second = await store.record_inbound(_inbound("r2", minute=2))
+    other = await store.record_inbound(_inbound("r3", key="+342", minute=3))
+    await store.record_inbound(_inbound("r1", minute=1))  # a replay counts nothing
+    conversation = first.conversation.id
+    assert second.conversation.unread == 2
+    assert (await store.get_conversation(PLAZA, other.conversation.id)).unread == 1  # type: ignore[union-attr]
+    assert await store.hotel_unread(PLAZA) == 3
+
+    assert await store.mark_read(PLAZA, conversation) == 2
+    assert await store.mark_read(PLAZA, conversation) == 0
+    assert (await store.get_conversation(PLAZA, conversation)).unread == 0  # type: ignore[union-attr]
+    assert await store.hotel_unread(PLAZA) == 1
+    statuses = [m.status for m in (await store.list_messages(PLAZA, conversation)).items]
+    assert statuses == [DeliveryStatus.READ, DeliveryStatus.READ]
+
+    await store.record_inbound(_inbound("r4", minute=4))  # a guest writes again
+    assert (await store.get_conversation(PLAZA, conversation)).unread == 1  # type: ignore[union-attr]
+    assert await store.hotel_unread(PLAZA) == 2
+    assert await store.mark_read(SOL, conversation) == 0  # another hotel reads nothing
+    assert await store.hotel_unread(PLAZA) == 2
+
+
+async def test_staff_reading_at_once_count_each_message_once(store: Store) -> None:
+    await store.create_hotel(Hotel(slug=PLAZA, name="Plaza"))
+    for n in range(5):
+        recorded = await store.record_inbound(_inbound(f"c{n}", minute=n))
+    moved: list[int] = []
+
+    async def read() -> None:
+        moved.append(await store.mark_read(PLAZA, recorded.conversation.id))
+
+    async with anyio.create_task_group() as readers:
+        for _ in range(3):
+            readers.start_soon(read)
+    assert sum(moved) == 5
+    assert (await store.get_conversation(PLAZA, recorded.conversation.id)).unread == 0  # type: ignore[union-attr]
+    assert await store.hotel_unread(PLAZA) == 0
+
+
 # -- drafts -------------------------------------------------------------------
 
 
@@ -398,7 +518,7 @@ async def test_add_draft_is_idempotent_by_id(store: Store, recorded: InboundReco
     draft = _draft(recorded.message, recorded.conversation, "El parking cuesta 20 EUR.")
     assert await store.add_draft(draft) == draft
     assert await store.add_draft(draft.model_copy(update={"text": "Otro texto"})) == draft
-    assert await store.list_drafts(PLAZA) == [draft]
+    assert (await store.list_drafts(PLAZA)).items == [draft]
 
 
 async def test_a_draft_is_decided_once(store: Store, recorded: InboundRecorded) -> None:
@@ -437,14 +557,36 @@ async def test_drafts_are_listed_by_conversation_and_status(store: Store) -> Non
     b = await store.add_draft(_draft(second.message, second.conversation, "B"))
     c = await store.add_draft(_draft(other.message, other.conversation, "C"))
     rejected = await store.decide_draft(PLAZA, a.id, DraftStatus.REJECTED, decided_by="u1")
-    assert await store.list_drafts(PLAZA) == [rejected, b, c]
-    assert await store.list_drafts(PLAZA, conversation_id=first.conversation.id) == [rejected, b]
-    assert await store.list_drafts(PLAZA, status=DraftStatus.PENDING) == [b, c]
-    pending_here = await store.list_drafts(
-        PLAZA, conversation_id=first.conversation.id, status=DraftStatus.PENDING
-    )
-    assert pending_here == [b]
-    assert await store.list_drafts(SOL) == []
+
+    async def listed(**filters: Any) -> list[Draft]:
+        return (await store.list_drafts(PLAZA, **filters)).items
+
+    assert await listed() == [c, b, rejected]
+    assert await listed(conversation_id=first.conversation.id) == [b, rejected]
+    assert await listed(status=DraftStatus.PENDING) == [c, b]
+    assert await listed(conversation_id=first.conversation.id, status=DraftStatus.PENDING) == [b]
+    assert await listed(conversation_ids=[other.conversation.id], status=DraftStatus.PENDING) == [c]
+    assert await listed(conversation_ids=[]) == []
+    assert (await store.list_drafts(SOL)).items == []
+
+
+async def test_drafts_page_with_a_cursor_past_the_largest_page(store: Store) -> None:
+    # More drafts than the largest page: the newest come first and none goes missing.
+    count = MAX_PAGE + 3
+    for n in range(count):
+        recorded = await store.record_inbound(_inbound(f"d{n}", key="+341", minute=n))
+        await store.add_draft(_draft(recorded.message, recorded.conversation, f"D{n}"))
+    texts: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await store.list_drafts(
+            PLAZA, status=DraftStatus.PENDING, limit=MAX_PAGE, cursor=cursor
+        )
+        texts.extend(d.text for d in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert texts == [f"D{n}" for n in reversed(range(count))]
 
 
 # -- tenant isolation ---------------------------------------------------------
@@ -519,7 +661,7 @@ async def test_another_hotel_cannot_change_by_id(
 async def test_another_hotel_lists_and_marks_nothing(store: Store, plaza: _World) -> None:
     assert (await store.list_messages(SOL, plaza.conversation.id)).items == []
     assert (await store.list_conversations(SOL)).items == []
-    assert await store.list_drafts(SOL, conversation_id=plaza.conversation.id) == []
+    assert (await store.list_drafts(SOL, conversation_id=plaza.conversation.id)).items == []
     await store.mark_responded(SOL, plaza.inbound.id)
     assert (await store.record_inbound(plaza.inbound)).responded is False
     await _unchanged(store, plaza)

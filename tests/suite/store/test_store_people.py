@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 import anyio
 import pytest
@@ -112,6 +113,73 @@ async def test_a_user_is_found_by_id_and_by_email_in_any_case(store: Store) -> N
     assert await store.get_user("missing") is None
     assert await store.get_user_by_email("nobody@example.com") is None
     assert await store.list_users() == [ana, bea]
+
+
+async def test_get_users_finds_many_by_id_in_batches(store: Store) -> None:
+    # More than one $in can hold (Astra takes 100 values), unknown ids left out.
+    users = [await store.create_user(User(email=f"u{n}@example.com")) for n in range(105)]
+    found = await store.get_users([u.id for u in users] + ["missing", users[0].id])
+    assert found == {u.id: u for u in users}
+    assert await store.get_users([]) == {}
+
+
+async def _pages(fetch: Any) -> list[list[str]]:
+    """Every page *fetch(cursor)* answers, as lists of ids, until the last."""
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while True:
+        page = await fetch(cursor)
+        pages.append(page)
+        if page.next_cursor is None:
+            return [[_key(item) for item in p.items] for p in pages]
+        cursor = page.next_cursor
+
+
+def _key(item: Any) -> str:
+    if isinstance(item, Hotel):
+        return item.slug
+    if isinstance(item, Membership):
+        return f"{item.hotel}/{item.user_id}"
+    return str(item.name)
+
+
+async def test_hotels_members_and_tokens_are_paged(store: Store) -> None:
+    for slug in ("delta", "alba", "cielo", "bahia", "eden"):
+        await store.create_hotel(Hotel(slug=slug, name=slug.title()))
+    assert await _pages(lambda c: store.page_hotels(limit=2, cursor=c)) == [
+        ["alba", "bahia"],
+        ["cielo", "delta"],
+        ["eden"],
+    ]
+    for user in ("u3", "u1", "u2"):
+        await store.set_membership(Membership(hotel="alba", user_id=user, role=Role.AGENT))
+    for hotel in ("eden", "bahia", "cielo"):
+        await store.set_membership(Membership(hotel=hotel, user_id="u1", role=Role.AGENT))
+    assert await _pages(lambda c: store.page_memberships(hotel="alba", limit=2, cursor=c)) == [
+        ["alba/u1", "alba/u2"],
+        ["alba/u3"],
+    ]
+    assert await _pages(lambda c: store.page_memberships(user_id="u1", limit=3, cursor=c)) == [
+        ["alba/u1", "bahia/u1", "cielo/u1"],
+        ["eden/u1"],
+    ]
+    with pytest.raises(ValueError, match="a hotel or of a user"):
+        await store.page_memberships()
+    for n in range(3):
+        await store.add_credential(
+            Credential(
+                digest=_digest(f"bot-{n}"),
+                kind=CredentialKind.BOT_TOKEN,
+                hotel="alba",
+                name=f"b{n}",
+            )
+        )
+    await store.add_credential(
+        Credential(digest=_digest("other"), kind=CredentialKind.BOT_TOKEN, hotel="eden", name="x")
+    )
+    assert await _pages(
+        lambda c: store.page_credentials(CredentialKind.BOT_TOKEN, hotel="alba", limit=2, cursor=c)
+    ) == [["b0", "b1"], ["b2"]]
 
 
 async def test_update_user_replaces_the_stored_user(store: Store) -> None:

@@ -36,15 +36,21 @@ class Direction(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
-    """Where an outbound message is on its way to the guest.
+    """Where a message is: an outbound one on its way to the guest, an inbound one
+    with the hotel's staff.
 
-    The order is ``queued < sent < delivered < read`` and a message only moves
-    forward: a late ``delivered`` receipt after ``read`` changes nothing.
-    Failure is not a step of this order but a flag on the message
+    Outbound, the order is ``queued < sent < delivered < read`` and a message
+    only moves forward: a late ``delivered`` receipt after ``read`` changes
+    nothing. Failure is not a step of this order but a flag on the message
     (:attr:`Message.failed`), because a provider may report a failure after a
-    message was sent.
+    message was sent. Inbound, the suite stores a guest's message as
+    ``received`` and moves it to ``read`` once a staff member has read it;
+    ``received`` comes first in the order, so no receipt moves a message back
+    to it.
     """
 
+    RECEIVED = "received"
+    """Inbound: stored, not yet read by the hotel's staff."""
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"
@@ -154,6 +160,10 @@ class Message(BaseModel):
     created_at: AwareDatetime = Field(default_factory=utc_now)
     updated_at: AwareDatetime = Field(default_factory=utc_now)
     status: DeliveryStatus = DeliveryStatus.QUEUED
+    sent_by: Annotated[str | None, Field(max_length=64)] = None
+    """Outbound only: who sent it, as the suite records it: a staff member's user id
+    (their reply, or the assistant's draft they approved), ``"assistant"`` for the
+    assistant's own reply; None for a guest's message or when nobody was recorded."""
     failed: bool = False
     failure_reason: Annotated[str | None, Field(max_length=2000)] = None
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Final
 
 from begasist_core import FaqEntry, HotelSlug
 from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from begasist_suite.api.auth import NewToken, TokenView, _token_view
@@ -15,11 +15,15 @@ from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
 from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.api.token_issue import issue_token
 from begasist_suite.auth.token_lifetimes import check_token_lifetime
-from begasist_suite.store.records import CredentialKind, Hotel, Membership, Role
+from begasist_suite.store.records import CredentialKind, Hotel, Membership, Page, Role
 
 __all__ = ["HotelController"]
 
 Id = Annotated[str, PathParameter(max_length=64)]
+Cursor = Annotated[str | None, QueryParameter(max_length=128)]
+Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+
+_IN_BATCH: Final = 100  # slugs in one $in (Astra's limit)
 
 
 class HotelView(BaseModel):
@@ -90,16 +94,36 @@ class HotelController(Controller):
     tags = ["hotels"]
 
     @get("/")
-    async def list_hotels(self, principal: PrincipalDep, services: ServicesDep) -> list[HotelView]:
-        """The hotels the caller belongs to (every hotel, for a platform admin)."""
+    async def list_hotels(
+        self,
+        principal: PrincipalDep,
+        services: ServicesDep,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[HotelView]:
+        """The hotels the caller belongs to (every hotel, for a platform admin), by slug;
+        pass ``next_cursor`` for more."""
         user = principal.user
         if user is None:
-            return []
+            return Page[HotelView](items=[])
         if user.platform_admin:
-            return [hotel_view(h, Role.OWNER) for h in await services.store.list_hotels()]
-        roles = {m.hotel: m.role for m in await services.store.list_memberships(user_id=user.id)}
-        hotels = await services.store.list_hotels(roles)
-        return [hotel_view(h, roles[h.slug]) for h in hotels]
+            every = await services.store.page_hotels(limit=limit, cursor=cursor)
+            return Page[HotelView](
+                items=[hotel_view(h, Role.OWNER) for h in every.items],
+                next_cursor=every.next_cursor,
+            )
+        memberships = await services.store.page_memberships(
+            user_id=user.id, limit=limit, cursor=cursor
+        )
+        roles = {m.hotel: m.role for m in memberships.items}
+        hotels: list[Hotel] = []
+        slugs = sorted(roles)
+        for start in range(0, len(slugs), _IN_BATCH):  # one query per 100 slugs
+            hotels += await services.store.list_hotels(slugs[start : start + _IN_BATCH])
+        return Page[HotelView](
+            items=[hotel_view(h, roles[h.slug]) for h in sorted(hotels, key=lambda h: h.slug)],
+            next_cursor=memberships.next_cursor,
+        )
 
     @post("/", status_code=201, dependencies=IDEMPOTENT, response_headers=REPLAY_HEADERS)
     async def create_hotel(
@@ -145,20 +169,25 @@ class HotelController(Controller):
         await services.store.delete_hotel(access.hotel.slug)
 
     @get("/{hotel:str}/members")
-    async def list_members(self, access: AccessDep, services: ServicesDep) -> list[MemberView]:
-        members = []
-        for membership in await services.store.list_memberships(hotel=access.hotel.slug):
-            user = await services.store.get_user(membership.user_id)
-            if user is not None:
-                members.append(
-                    MemberView(
-                        user_id=user.id,
-                        email=user.email,
-                        display_name=user.display_name,
-                        role=membership.role,
-                    )
-                )
-        return members
+    async def list_members(
+        self, access: AccessDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+    ) -> Page[MemberView]:
+        """The hotel's members by user id; pass ``next_cursor`` for more."""
+        memberships = await services.store.page_memberships(
+            hotel=access.hotel.slug, limit=limit, cursor=cursor
+        )
+        users = await services.store.get_users(m.user_id for m in memberships.items)
+        members = [
+            MemberView(
+                user_id=user.id,
+                email=user.email,
+                display_name=user.display_name,
+                role=membership.role,
+            )
+            for membership in memberships.items
+            if (user := users.get(membership.user_id)) is not None
+        ]
+        return Page[MemberView](items=members, next_cursor=memberships.next_cursor)
 
     @put("/{hotel:str}/members/{user_id:str}")
     async def set_member(
@@ -190,12 +219,18 @@ class HotelController(Controller):
             raise NotFoundException("not found")
 
     @get("/{hotel:str}/bot-tokens")
-    async def list_bot_tokens(self, access: AccessDep, services: ServicesDep) -> list[TokenView]:
+    async def list_bot_tokens(
+        self, access: AccessDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+    ) -> Page[TokenView]:
+        """The hotel's bot tokens (never their secrets), oldest first; pass ``next_cursor``
+        for more (owners)."""
         access.require(Role.OWNER)
-        tokens = await services.store.list_credentials(
-            CredentialKind.BOT_TOKEN, hotel=access.hotel.slug
+        tokens = await services.store.page_credentials(
+            CredentialKind.BOT_TOKEN, hotel=access.hotel.slug, limit=limit, cursor=cursor
         )
-        return [_token_view(t) for t in tokens]
+        return Page[TokenView](
+            items=[_token_view(t) for t in tokens.items], next_cursor=tokens.next_cursor
+        )
 
     @post(
         "/{hotel:str}/bot-tokens",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from begasist_core import ConversationStatus, Message, MessageTemplate, ReplyMode, UnknownChannel
 from litestar import Controller, Response, get, patch, post
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
 from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
-from begasist_suite.inbox.drafts import approve_draft, reject_draft
+from begasist_suite.inbox.drafts import approve_draft, mark_conversation_read, reject_draft
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page, Role
 
@@ -78,15 +78,23 @@ class ConversationController(Controller):
         channel: Annotated[str | None, QueryParameter(max_length=32)] = None,
         status: Annotated[ConversationStatus | None, QueryParameter()] = None,
         assignee: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=100)] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Page[ConversationRecord]:
-        """The hotel's conversations, latest activity first; pass ``next_cursor`` for more."""
+        """The hotel's conversations, latest activity first; pass ``next_cursor`` for more.
+
+        ``q`` searches by the guest: words match the start of a word of their name
+        (or of their address's local part), case and accents ignored; a phone
+        number's digits match digits in a row of theirs; an address matches whole,
+        or its local part (``ana@``). It combines with the other filters.
+        """
         return await services.store.list_conversations(
             access.hotel.slug,
             channel=channel,
             status=status,
             assignee=assignee,
+            search=q,
             limit=limit,
             cursor=cursor,
         )
@@ -118,6 +126,16 @@ class ConversationController(Controller):
         )
         return updated
 
+    @post("/{conversation_id:str}/read", status_code=200)
+    async def mark_read(
+        self, conversation_id: Id, access: AccessDep, services: ServicesDep
+    ) -> ConversationRecord:
+        """A staff member read the conversation: its guest messages become ``read``
+        and its ``unread`` count 0. Reading it again changes nothing."""
+        await _conversation(services, access, conversation_id)
+        await mark_conversation_read(services, access.hotel.slug, conversation_id)
+        return await _conversation(services, access, conversation_id)
+
     @get("/{conversation_id:str}/messages")
     async def list_messages(
         self,
@@ -126,11 +144,18 @@ class ConversationController(Controller):
         services: ServicesDep,
         limit: Limit = 50,
         cursor: Cursor = None,
+        order: Annotated[Literal["asc", "desc"], QueryParameter()] = "asc",
     ) -> Page[Message]:
-        """The conversation's messages, oldest first, with attachments metadata."""
+        """The conversation's messages with attachments metadata, oldest first; with
+        ``order=desc`` newest first, so a long thread's latest messages come in the first
+        page and ``next_cursor`` pages back in time."""
         await _conversation(services, access, conversation_id)
         return await services.store.list_messages(
-            access.hotel.slug, conversation_id, limit=limit, cursor=cursor
+            access.hotel.slug,
+            conversation_id,
+            limit=limit,
+            cursor=cursor,
+            newest_first=order == "desc",
         )
 
     @post(
@@ -168,16 +193,31 @@ class ConversationController(Controller):
                 message_id=attempt.derived_id("message"),
                 reply_to=data.reply_to,
                 template=data.template,
+                sent_by=access.user.id,
             )
 
         return await idempotency.run(send)
 
     @get("/{conversation_id:str}/drafts")
     async def list_conversation_drafts(
-        self, conversation_id: Id, access: AccessDep, services: ServicesDep
-    ) -> list[Draft]:
+        self,
+        conversation_id: Id,
+        access: AccessDep,
+        services: ServicesDep,
+        status: Annotated[DraftStatus | None, QueryParameter()] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[Draft]:
+        """The conversation's drafts (all, or of one *status*), newest first; pass
+        ``next_cursor`` for more."""
         await _conversation(services, access, conversation_id)
-        return await services.store.list_drafts(access.hotel.slug, conversation_id=conversation_id)
+        return await services.store.list_drafts(
+            access.hotel.slug,
+            conversation_id=conversation_id,
+            status=status,
+            limit=limit,
+            cursor=cursor,
+        )
 
 
 class DraftController(Controller):
@@ -190,9 +230,14 @@ class DraftController(Controller):
         access: AccessDep,
         services: ServicesDep,
         status: Annotated[DraftStatus | None, QueryParameter()] = DraftStatus.PENDING,
-    ) -> list[Draft]:
-        """The assistant's drafts (pending ones by default), oldest first."""
-        return await services.store.list_drafts(access.hotel.slug, status=status)
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Page[Draft]:
+        """The assistant's drafts (pending ones by default), newest first; pass
+        ``next_cursor`` for more."""
+        return await services.store.list_drafts(
+            access.hotel.slug, status=status, limit=limit, cursor=cursor
+        )
 
     @post(
         "/{draft_id:str}/approve",
@@ -203,17 +248,21 @@ class DraftController(Controller):
     async def approve(
         self,
         draft_id: Id,
-        data: JSONBody[ApproveBody],
         access: AccessDep,
         services: ServicesDep,
         idempotency: IdempotencyDep,
+        data: JSONBody[ApproveBody | None] = None,
     ) -> Response[Draft]:
-        """Send the draft, or the edited text given; a draft is decided once (409 after)."""
+        """Send the draft, or the edited text given; a draft is decided once (409 after).
+
+        No body (or an empty one, or ``{}``) approves the draft as it is.
+        """
         hotel = access.hotel.slug
+        text = None if data is None else data.text
 
         async def approve(attempt: Attempt) -> Draft:
             return await approve_draft(
-                services, hotel, draft_id, decided_by=access.user.id, text=data.text
+                services, hotel, draft_id, decided_by=access.user.id, text=text
             )
 
         return await idempotency.run(approve)

@@ -104,6 +104,7 @@ def complete_openapi(app: Litestar) -> None:
     document = served_document(app)
     components = document.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
+    _optional_request_bodies(document)
     _use_pydantic_schemas(document, schemas)
     _no_null_parameters(document)
     schemas[ERROR_SCHEMA] = _error_schema()
@@ -307,6 +308,23 @@ def _no_null_parameters(document: dict[str, Any]) -> None:
                     schema.update(kept[0])
                 else:
                     schema["oneOf"] = kept
+
+
+def _optional_request_bodies(document: dict[str, Any]) -> None:
+    """A body typed ``Model | None`` may be left out (approving a draft as it is): say
+    it is not required and describe the model, not a JSON ``null``."""
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "requestBody" not in operation:
+                continue
+            body = operation["requestBody"]
+            for media in body.get("content", {}).values():
+                branches = media.get("schema", {}).get("oneOf")
+                if not isinstance(branches, list) or {"type": "null"} not in branches:
+                    continue
+                kept = [branch for branch in branches if branch != {"type": "null"}]
+                media["schema"] = kept[0] if len(kept) == 1 else {"oneOf": kept}
+                body["required"] = False
 
 
 def _request_body_models(document: dict[str, Any]) -> set[str]:

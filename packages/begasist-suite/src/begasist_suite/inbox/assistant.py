@@ -9,7 +9,13 @@ from begasist_core import Message, ReplyMode, ReplyRequest, Responder
 
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.services import Services
-from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Hotel
+from begasist_suite.store.records import (
+    ASSISTANT,
+    ConversationRecord,
+    Draft,
+    DraftStatus,
+    Hotel,
+)
 from begasist_suite.store.store import draft_id, reply_message_id
 
 __all__ = ["Assistant", "reply_mode"]
@@ -102,12 +108,18 @@ class Assistant:
                 responder=reply.responder,
                 confidence=reply.confidence,
                 status=DraftStatus.SENT if automatic else DraftStatus.PENDING,
-                decided_by="assistant" if automatic else None,
+                decided_by=ASSISTANT if automatic else None,
                 sent_message_id=reply_message_id(message.id) if automatic else None,
             )
         )
         if automatic and draft.sent_message_id is not None:
-            await queue_reply(services, conversation, draft.text, message_id=draft.sent_message_id)
+            await queue_reply(
+                services,
+                conversation,
+                draft.text,
+                message_id=draft.sent_message_id,
+                sent_by=ASSISTANT,
+            )
         else:
             services.live.notify(
                 hotel.slug, "draft.created", draft_id=draft.id, conversation_id=conversation.id

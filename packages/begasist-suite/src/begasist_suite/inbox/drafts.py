@@ -7,7 +7,7 @@ from begasist_suite.services import Services
 from begasist_suite.store.records import Draft, DraftStatus
 from begasist_suite.store.store import Conflict, NotFound
 
-__all__ = ["approve_draft", "reject_draft"]
+__all__ = ["approve_draft", "mark_conversation_read", "reject_draft"]
 
 
 async def approve_draft(
@@ -36,7 +36,11 @@ async def approve_draft(
         if conversation is None:
             raise NotFound(f"no conversation {draft.conversation_id!r}")
         sent = await queue_reply(
-            services, conversation, text or draft.text, message_id=f"{draft.id}-sent"
+            services,
+            conversation,
+            text or draft.text,
+            message_id=f"{draft.id}-sent",
+            sent_by=decided_by,
         )
         decided = await store.decide_draft(
             hotel,
@@ -61,3 +65,12 @@ async def reject_draft(services: Services, hotel: str, draft_id: str, *, decided
         hotel, "draft.decided", draft_id=draft_id, conversation_id=decided.conversation_id
     )
     return decided
+
+
+async def mark_conversation_read(services: Services, hotel: str, conversation_id: str) -> int:
+    """A staff member read the conversation: its guest messages become ``read``, its
+    unread count 0 (the hotel's goes down as much), and pages are told; how many moved."""
+    moved = await services.store.mark_read(hotel, conversation_id)
+    if moved:
+        services.live.notify(hotel, "conversation.read", conversation_id=conversation_id)
+    return moved

@@ -30,6 +30,7 @@ NoticeKind = Literal[
     "message.created",
     "message.status",
     "conversation.updated",
+    "conversation.read",
     "draft.created",
     "draft.decided",
     "channel.state",

@@ -49,8 +49,12 @@ async def queue_reply(
     message_id: str | None = None,
     reply_to: str | None = None,
     template: MessageTemplate | None = None,
+    sent_by: str | None = None,
 ) -> Message:
     """Store an outbound message, queued, with its ``message.send`` in the outbox; return it.
+
+    *sent_by* records who sent it (``Message.sent_by``): the staff member's user
+    id, or ``"assistant"``.
 
     With a fixed *message_id* (the assistant's reply to a given message, an
     approved draft, a request with an ``Idempotency-Key``) this is idempotent:
@@ -66,6 +70,7 @@ async def queue_reply(
         text=text,
         reply_to=reply_to,
         template=template,
+        sent_by=sent_by,
     )
     if await services.store.add_outbound(conversation, message):
         _relay_after_commit(services)

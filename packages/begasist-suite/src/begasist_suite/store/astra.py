@@ -279,7 +279,11 @@ class AstraCollection:
                 _check_scalars([condition])
                 continue
             for operator, operand in condition.items():
-                if operator == "$in":
+                if operator == "$all" and field != "_id":
+                    if not isinstance(operand, list | tuple) or not operand:
+                        raise UnsupportedQuery("$all takes a list of at least one value")
+                    _check_scalars(operand)
+                elif operator == "$in":
                     if not isinstance(operand, list | tuple) or len(operand) > _IN_LIMIT:
                         raise UnsupportedQuery(f"$in takes a list of at most {_IN_LIMIT} values")
                     _check_scalars(operand)

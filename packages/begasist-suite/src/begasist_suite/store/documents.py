@@ -10,8 +10,9 @@ Filters
     ``{"field": value}`` (equality; the store writes every field of a document,
     null included, so ``None`` matches a null field),
     ``{"field": {"$in": [...]}}``, ``{"$ne": v}``, ``{"$lt" | "$lte" | "$gt" |
-    "$gte": v}`` on strings or numbers; several fields are ANDed. Fields are
-    top-level names only.
+    "$gte": v}`` on strings or numbers; ``{"field": {"$all": [...]}}`` on a
+    field holding a list of strings: it holds every value given (at least
+    one). Several fields are ANDed. Fields are top-level names only.
 Updates
     ``$set``, ``$unset``, ``$inc``, ``$max``, ``$setOnInsert``.
 Values
@@ -46,13 +47,14 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
     # collection -> the fields its filters and sorts use. Backends index exactly
     # these (Astra indexes nothing else, so long texts never hit its index limit);
     # a filter on any other field is a bug. Ten collections: Astra's limit.
-    "hotels": (),
+    "hotels": ("slug",),
     "users": ("id",),
     "memberships": ("hotel", "user_id"),
-    "credentials": ("kind", "user_id", "hotel", "expires_at"),
+    "credentials": ("kind", "user_id", "hotel", "expires_at", "id"),
     "channel_configs": ("hotel",),
     "guests": ("hotel", "type", "guest_id", "sort_key"),
-    "conversations": ("hotel", "id", "channel", "status", "assignee", "sort_key"),
+    # search: the tokens inbox search finds a conversation by (store/search.py).
+    "conversations": ("hotel", "id", "channel", "status", "assignee", "sort_key", "search"),
     # outbox_due: when the relay publishes the document's pending event (absent
     # once published); the outbox's own documents live here too (store/outbox.py).
     "messages": (
@@ -63,6 +65,9 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
         "provider_key",
         "revision",
         "outbox_due",
+        # unread_of: the conversation of a guest message no staff member has read
+        # (null once read): what marking a conversation read finds.
+        "unread_of",
     ),
     "drafts": ("hotel", "id", "conversation_id", "status", "sort_key"),
     "channel_states": ("hotel",),

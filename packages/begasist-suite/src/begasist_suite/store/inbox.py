@@ -1,4 +1,5 @@
-"""The store's inbox: conversations, messages (exactly once, status forward-only), drafts."""
+"""The store's inbox: conversations, messages (exactly once, status forward-only), search,
+what staff have read."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from begasist_core import (
     ConversationStatus,
+    DeliveryStatus,
     Direction,
     Message,
     MessageStatusChanged,
@@ -27,20 +29,19 @@ from begasist_suite.store.base import (
     _thread_id,
 )
 from begasist_suite.store.documents import DuplicateDocument, iso
-from begasist_suite.store.guests import GuestStore
+from begasist_suite.store.drafts import DraftStore
 from begasist_suite.store.outbox import OUTBOX_FIELDS, outbound_fields
 from begasist_suite.store.records import (
     ConversationRecord,
-    Draft,
-    DraftStatus,
     Page,
 )
+from begasist_suite.store.search import query_tokens, search_tokens
 
 __all__ = ["InboxStore", "draft_id", "reply_message_id"]
 
 
-class InboxStore(GuestStore):
-    """Conversations, their messages and the assistant's drafts."""
+class InboxStore(DraftStore):
+    """Conversations, their messages and (``store/drafts.py``) the assistant's drafts."""
 
     # -- conversations and messages -----------------------------------------
 
@@ -65,6 +66,9 @@ class InboxStore(GuestStore):
             provider_key=None,  # receipts are for outbound messages only
             revision=0,
             responded=False,
+            status=DeliveryStatus.RECEIVED.value,
+            # Set while no staff member has read it: what mark_read finds.
+            unread_of=conversation_id,
         )
         # The conversation's fields that only its creation sets; the ones every
         # message moves ($set, $max) must not be here too (Astra refuses that).
@@ -79,7 +83,7 @@ class InboxStore(GuestStore):
                 created_at=message.created_at,
             ),
         )
-        for moved in ("status", "last_message_at", "last_message_preview"):
+        for moved in ("status", "last_message_at", "last_message_preview", "unread"):
             del created[moved]
         try:
             await self._messages.insert(document)
@@ -96,6 +100,8 @@ class InboxStore(GuestStore):
                         **created,
                         "status": ConversationStatus.OPEN.value,
                         "last_message_preview": original.text[:200] or None,
+                        "unread": 1 if stored.get("unread_of") else 0,
+                        "search": search_tokens(original.guest),
                     },
                     "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation_id}"},
                 },
@@ -115,13 +121,62 @@ class InboxStore(GuestStore):
                 "$set": {
                     "status": ConversationStatus.OPEN.value,
                     "last_message_preview": message.text[:200] or None,
+                    "search": search_tokens(message.guest),
                 },
                 "$max": {"last_message_at": at, "sort_key": f"{at}|{conversation_id}"},
+                "$inc": {"unread": 1},
             },
             upsert=True,
         )
         assert updated is not None
-        return InboundRecorded(self._conversation(updated), message, True, False)
+        await self._hotels.update_one({"_id": hotel}, {"$inc": {"unread": 1}})
+        return InboundRecorded(
+            self._conversation(updated),
+            message.model_copy(update={"status": DeliveryStatus.RECEIVED}),
+            True,
+            False,
+        )
+
+    async def mark_read(self, hotel: str, conversation_id: str) -> int:
+        """Mark the conversation's unread guest messages read by staff; how many were.
+
+        Each message moves ``received`` to ``read`` with a compare-and-set, and the
+        conversation's and the hotel's unread counts go down by the number this
+        call moved, so two staff members reading at once count each message once.
+        """
+        moved = 0
+        while True:
+            found = await self._messages.find(
+                {"hotel": hotel, "unread_of": conversation_id}, limit=MAX_PAGE
+            )
+            moved_now = 0
+            for document in found:
+                read = await self._messages.update_one(
+                    {"_id": document["_id"], "revision": document["revision"]},
+                    {
+                        "$set": {
+                            "status": DeliveryStatus.READ.value,
+                            "updated_at": iso(utc_now()),
+                            "unread_of": None,
+                        },
+                        "$inc": {"revision": 1},
+                    },
+                )
+                moved_now += read is not None
+            moved += moved_now
+            if len(found) < MAX_PAGE or not moved_now:
+                break
+        if moved:
+            await self._conversations.update_one(
+                {"hotel": hotel, "id": conversation_id}, {"$inc": {"unread": -moved}}
+            )
+            await self._hotels.update_one({"_id": hotel}, {"$inc": {"unread": -moved}})
+        return moved
+
+    async def hotel_unread(self, hotel: str) -> int:
+        """Guest messages of *hotel* no staff member has read yet (a kept count: one read)."""
+        found = await self._hotels.find_one({"_id": hotel})
+        return 0 if found is None else max(0, int(found.get("unread") or 0))
 
     async def mark_responded(self, hotel: str, message_id: str) -> None:
         await self._messages.update_one(
@@ -163,14 +218,23 @@ class InboxStore(GuestStore):
         return None if found is None else self._message(found)
 
     async def list_messages(
-        self, hotel: str, conversation_id: str, *, limit: int = 50, cursor: str | None = None
+        self,
+        hotel: str,
+        conversation_id: str,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        newest_first: bool = False,
     ) -> Page[Message]:
-        """A conversation's messages, oldest first."""
+        """A conversation's messages, oldest first (or *newest_first*: a long thread's
+        latest page, then ``next_cursor`` pages back in time)."""
         query: dict[str, Any] = {"hotel": hotel, "conversation_id": conversation_id}
         if cursor is not None:
-            query["sort_key"] = {"$gt": cursor}
+            query["sort_key"] = {"$lt" if newest_first else "$gt": cursor}
         limit = _page_limit(limit)
-        found = await self._messages.find(query, sort=("sort_key", 1), limit=limit + 1)
+        found = await self._messages.find(
+            query, sort=("sort_key", -1 if newest_first else 1), limit=limit + 1
+        )
         next_cursor = found[limit - 1]["sort_key"] if len(found) > limit else None
         return Page[Message](
             items=[self._message(d) for d in found[:limit]], next_cursor=next_cursor
@@ -235,11 +299,16 @@ class InboxStore(GuestStore):
         status: ConversationStatus | None = None,
         assignee: str | None = None,
         unassigned: bool = False,
+        search: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[ConversationRecord]:
-        """A hotel's conversations, the latest activity first; *unassigned*: nobody's only."""
+        """A hotel's conversations, the latest activity first; *unassigned*: nobody's only;
+        *search*: those whose guest's name, phone or address matches (``store/search.py``)."""
         query: dict[str, Any] = {"hotel": hotel}
+        tokens = query_tokens(search or "")
+        if tokens:
+            query["search"] = {"$all": tokens}
         if channel is not None:
             query["channel"] = channel
         if status is not None:
@@ -276,84 +345,28 @@ class InboxStore(GuestStore):
 
     @staticmethod
     def _conversation(document: dict[str, Any]) -> ConversationRecord:
-        return ConversationRecord.model_validate(_strip(document, "sort_key"))
+        fields = _strip(document, "sort_key", "search")
+        # A count may dip below zero for a moment (a message read between its insert
+        # and its conversation's count going up): never show that.
+        fields["unread"] = max(0, int(fields.get("unread") or 0))
+        return ConversationRecord.model_validate(fields)
 
     @staticmethod
     def _message(document: dict[str, Any]) -> Message:
-        return Message.model_validate(
-            _strip(
-                document,
-                "conversation_id",
-                "sort_key",
-                "provider_key",
-                "revision",
-                "responded",
-                *OUTBOX_FIELDS,
-            )
+        fields = _strip(
+            document,
+            "conversation_id",
+            "sort_key",
+            "provider_key",
+            "revision",
+            "responded",
+            "unread_of",
+            *OUTBOX_FIELDS,
         )
-
-    # -- drafts ----------------------------------------------------------------
-
-    async def add_draft(self, draft: Draft) -> Draft:
-        """Store *draft*; if its id exists, the stored one is returned (idempotent)."""
-        try:
-            await self._drafts.insert(
-                _doc(
-                    draft,
-                    _id=f"draft|{draft.hotel}|{draft.id}",
-                    sort_key=f"{iso(draft.created_at)}|{draft.id}",
-                )
-            )
-        except DuplicateDocument:
-            stored = await self.get_draft(draft.hotel, draft.id)
-            assert stored is not None
-            return stored
-        return draft
-
-    async def get_draft(self, hotel: str, draft_id: str) -> Draft | None:
-        found = await self._drafts.find_one({"hotel": hotel, "id": draft_id})
-        return None if found is None else Draft.model_validate(_strip(found, "sort_key"))
-
-    async def list_drafts(
-        self, hotel: str, *, conversation_id: str | None = None, status: DraftStatus | None = None
-    ) -> list[Draft]:
-        query: dict[str, Any] = {"hotel": hotel}
-        if conversation_id is not None:
-            query["conversation_id"] = conversation_id
-        if status is not None:
-            query["status"] = status.value
-        found = await self._drafts.find(query, sort=("sort_key", 1), limit=MAX_PAGE)
-        return [Draft.model_validate(_strip(d, "sort_key")) for d in found]
-
-    async def decide_draft(
-        self,
-        hotel: str,
-        draft_id: str,
-        status: DraftStatus,
-        *,
-        decided_by: str | None,
-        text: str | None = None,
-        sent_message_id: str | None = None,
-    ) -> Draft:
-        """Move a pending draft to sent or rejected, once: a second decision is a Conflict."""
-        if status is DraftStatus.PENDING:
-            raise ValueError("a decision is sent or rejected")
-        changes: dict[str, Any] = {
-            "status": status.value,
-            "decided_by": decided_by,
-            "decided_at": utc_now().isoformat(),
-            "sent_message_id": sent_message_id,
-        }
-        if text is not None:
-            changes["text"] = text
-        updated = await self._drafts.update_one(
-            {"hotel": hotel, "id": draft_id, "status": DraftStatus.PENDING.value}, {"$set": changes}
-        )
-        if updated is not None:
-            return Draft.model_validate(_strip(updated, "sort_key"))
-        if await self.get_draft(hotel, draft_id) is None:
-            raise NotFound(f"no draft {draft_id!r}")
-        raise Conflict(f"draft {draft_id!r} was decided already")
+        if fields.get("direction") == Direction.INBOUND.value and fields.get("status") == "queued":
+            # Stored before inbound messages had a status of their own.
+            fields["status"] = DeliveryStatus.RECEIVED.value
+        return Message.model_validate(fields)
 
 
 def reply_message_id(inbound_id: str) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection as CollectionOf
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Final
 
 from begasist_core import (
     utc_now,
@@ -14,6 +15,7 @@ from begasist_suite.store.base import (
     NotFound,
     _doc,
     _only,
+    _page_limit,
     _strip,
 )
 from begasist_suite.store.channel_apps import ChannelAppStore, is_shared_document
@@ -25,10 +27,13 @@ from begasist_suite.store.records import (
     CredentialKind,
     Hotel,
     Membership,
+    Page,
     User,
 )
 
 __all__ = ["PeopleStore"]
+
+_IN_BATCH: Final = 100  # values in one $in (Astra's limit)
 
 
 class PeopleStore(ChannelAppStore):
@@ -45,12 +50,24 @@ class PeopleStore(ChannelAppStore):
 
     async def get_hotel(self, slug: str) -> Hotel | None:
         found = await self._hotels.find_one({"_id": slug})
-        return None if found is None else Hotel.model_validate(_strip(found))
+        return None if found is None else Hotel.model_validate(_strip(found, "unread"))
 
     async def list_hotels(self, slugs: CollectionOf[str] | None = None) -> list[Hotel]:
         query = {} if slugs is None else {"_id": {"$in": sorted(slugs)}}
         found = await self._hotels.find(query)
-        return sorted((Hotel.model_validate(_strip(d)) for d in found), key=lambda h: h.slug)
+        return sorted(
+            (Hotel.model_validate(_strip(d, "unread")) for d in found), key=lambda h: h.slug
+        )
+
+    async def page_hotels(self, *, limit: int = 50, cursor: str | None = None) -> Page[Hotel]:
+        """Every hotel by slug, a page at a time (pass ``next_cursor`` back)."""
+        query: dict[str, Any] = {} if cursor is None else {"slug": {"$gt": cursor}}
+        limit = _page_limit(limit)
+        found = await self._hotels.find(query, sort=("slug", 1), limit=limit + 1)
+        return Page[Hotel](
+            items=[Hotel.model_validate(_strip(d, "unread")) for d in found[:limit]],
+            next_cursor=found[limit - 1]["slug"] if len(found) > limit else None,
+        )
 
     async def update_hotel(self, slug: str, **changes: Any) -> Hotel:
         """Set the given fields (name, responder, faq, fallback, default_language)."""
@@ -63,7 +80,7 @@ class PeopleStore(ChannelAppStore):
         updated = await self._hotels.update_one({"_id": slug}, {"$set": fields})
         if updated is None:
             raise NotFound(f"no hotel {slug!r}")
-        return Hotel.model_validate(_strip(updated))
+        return Hotel.model_validate(_strip(updated, "unread"))
 
     async def bump_config_version(self, slug: str) -> int:
         updated = await self._hotels.update_one({"_id": slug}, {"$inc": {"config_version": 1}})
@@ -100,6 +117,17 @@ class PeopleStore(ChannelAppStore):
     async def get_user(self, user_id: str) -> User | None:
         found = await self._users.find_one({"id": user_id})
         return None if found is None else User.model_validate(_strip(found))
+
+    async def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
+        """The users among *user_ids* that exist, by id: one query per 100 ids."""
+        wanted = sorted(set(user_ids))
+        users: dict[str, User] = {}
+        for start in range(0, len(wanted), _IN_BATCH):
+            batch = wanted[start : start + _IN_BATCH]
+            for found in await self._users.find({"id": {"$in": batch}}):
+                user = User.model_validate(_strip(found))
+                users[user.id] = user
+        return users
 
     async def get_user_by_email(self, email: str) -> User | None:
         found = await self._users.find_one({"_id": f"email|{email.casefold()}"})
@@ -144,6 +172,29 @@ class PeopleStore(ChannelAppStore):
         members = [Membership.model_validate(_strip(d)) for d in found]
         return sorted(members, key=lambda m: (m.hotel, m.user_id))
 
+    async def page_memberships(
+        self,
+        *,
+        hotel: str | None = None,
+        user_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Membership]:
+        """One hotel's members by user id, or one user's hotels by slug (give one of the
+        two), a page at a time (pass ``next_cursor`` back)."""
+        if (hotel is None) == (user_id is None):
+            raise ValueError("page the memberships of a hotel or of a user")
+        by = "user_id" if hotel is not None else "hotel"
+        query: dict[str, Any] = {"hotel": hotel} if hotel is not None else {"user_id": user_id}
+        if cursor is not None:
+            query[by] = {"$gt": cursor}
+        limit = _page_limit(limit)
+        found = await self._memberships.find(query, sort=(by, 1), limit=limit + 1)
+        return Page[Membership](
+            items=[Membership.model_validate(_strip(d)) for d in found[:limit]],
+            next_cursor=found[limit - 1][by] if len(found) > limit else None,
+        )
+
     # -- sessions and tokens -------------------------------------------------
 
     async def add_credential(self, credential: Credential) -> Credential:
@@ -183,6 +234,34 @@ class PeopleStore(ChannelAppStore):
         found = [Credential.model_validate(_strip(d)) for d in await self._credentials.find(query)]
         live = [c for c in found if c.expires_at is None or c.expires_at > now]
         return sorted(live, key=lambda c: c.created_at)
+
+    async def page_credentials(
+        self,
+        kind: CredentialKind,
+        *,
+        user_id: str | None = None,
+        hotel: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Credential]:
+        """Live credentials of *kind* (a user's or a hotel's), oldest first (ids are
+        ULIDs), a page at a time; an expired one still in the store is left out, so a
+        page may hold fewer than *limit*."""
+        query: dict[str, Any] = {"kind": kind.value}
+        if user_id is not None:
+            query["user_id"] = user_id
+        if hotel is not None:
+            query["hotel"] = hotel
+        if cursor is not None:
+            query["id"] = {"$gt": cursor}
+        limit = _page_limit(limit)
+        found = await self._credentials.find(query, sort=("id", 1), limit=limit + 1)
+        now = utc_now()
+        page = [Credential.model_validate(_strip(d)) for d in found[:limit]]
+        return Page[Credential](
+            items=[c for c in page if c.expires_at is None or c.expires_at > now],
+            next_cursor=found[limit - 1]["id"] if len(found) > limit else None,
+        )
 
     async def delete_credential(self, digest: str) -> bool:
         return await self._credentials.delete_many({"_id": digest}) > 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Final, Generic, TypeVar
 
 from begasist_core import (
     ChannelName,
@@ -19,6 +19,7 @@ from begasist_core import (
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "ASSISTANT",
     "ChannelApp",
     "ChannelConfig",
     "ChannelStatus",
@@ -36,6 +37,10 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+ASSISTANT: Final = "assistant"
+"""Who sent the assistant's own replies: ``Draft.decided_by`` of a draft it sent in
+automatic mode, and ``Message.sent_by`` of that reply (user ids never look like this)."""
 
 
 class _Record(BaseModel):
@@ -155,6 +160,8 @@ class ConversationRecord(Conversation):
 
     guest_id: str | None = None
     last_message_preview: Annotated[str | None, Field(max_length=200)] = None
+    unread: Annotated[int, Field(ge=0)] = 0
+    """Guest messages no staff member has read yet (kept by the store as they come)."""
 
 
 class DraftStatus(StrEnum):

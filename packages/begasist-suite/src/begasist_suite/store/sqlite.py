@@ -328,6 +328,17 @@ class SqliteCollection:
                     parameters.append(_sql_value(condition))
                 continue
             for operator, operand in condition.items():
+                if operator == "$all":
+                    if not isinstance(operand, list | tuple) or not operand:
+                        raise UnsupportedQuery("$all takes a list of at least one value")
+                    for value in operand:
+                        # Array elements have no expression index: the other fields'
+                        # indexes narrow the rows first (a hotel's conversations).
+                        clauses.append(
+                            f"EXISTS (SELECT 1 FROM json_each(doc, '$.{field}') WHERE value = ?)"
+                        )
+                        parameters.append(_sql_value(value))
+                    continue
                 if operator == "$in":
                     if not isinstance(operand, list | tuple):
                         raise UnsupportedQuery("$in takes a list")

@@ -89,10 +89,36 @@ def _outbox_indexes(connection: sqlite3.Connection) -> None:
     )
 
 
+def _inbox_indexes(connection: sqlite3.Connection) -> None:
+    # Partial, as the outbox's: only unread guest messages are in it.
+    unread = "json_extract(doc, '$.unread_of')"
+    connection.execute(
+        'CREATE INDEX IF NOT EXISTS "ix_messages_hotel_unread_of_v4" ON "messages" '
+        f"(json_extract(doc, '$.hotel'), {unread}) WHERE {unread} IS NOT NULL"
+    )
+    # The lists' pages: drafts newest first per hotel and per status, hotels by
+    # slug, members by user id, a user's hotels by slug, tokens by id.
+    for collection, fields in (
+        ("drafts", ("hotel", "sort_key")),
+        ("drafts", ("hotel", "status", "sort_key")),
+        ("hotels", ("slug",)),
+        ("memberships", ("hotel", "user_id")),
+        ("memberships", ("user_id", "hotel")),
+        ("credentials", ("kind", "hotel", "id")),
+        ("credentials", ("kind", "user_id", "id")),
+    ):
+        columns = ", ".join(f"json_extract(doc, '$.{field}')" for field in fields)
+        connection.execute(
+            f'CREATE INDEX IF NOT EXISTS "{_field_index_name(collection, fields)}_v4" '
+            f'ON "{collection}" ({columns})'
+        )
+
+
 MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (
     _create_collections,
     _compound_indexes,
     _outbox_indexes,
+    _inbox_indexes,
 )
 """Schema steps in order; step *n* takes a database from version *n* to *n + 1*."""
 

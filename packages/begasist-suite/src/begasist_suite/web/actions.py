@@ -57,7 +57,7 @@ class ConversationActions(Controller):
             raise NotFoundException("not found")
         text = _text(form, "text")
         if text:
-            await queue_reply(services, conversation, text)
+            await queue_reply(services, conversation, text, sent_by=access.user.id)
         return _back(form, access, conversation.id)
 
     @post("/conversations/{conversation_id:str}/assign", status_code=303)

@@ -13,8 +13,10 @@ from litestar.params import FromPath, PathParameter, QueryParameter
 from litestar.response import Template
 
 from begasist_suite.auth.principal import HotelAccess
+from begasist_suite.inbox.drafts import mark_conversation_read
 from begasist_suite.services import Services
-from begasist_suite.store.records import DraftStatus, User
+from begasist_suite.store.base import MAX_PAGE
+from begasist_suite.store.records import ASSISTANT, DraftStatus, User
 from begasist_suite.web.callers import page_access, page_principal, services_of
 from begasist_suite.web.pages import language_of, load_chrome, render
 from begasist_suite.web.views import (
@@ -32,6 +34,7 @@ THREAD_SIZE: Final = 200
 View = Literal["all", "mine", "unassigned"]
 Status = Literal["open", "resolved"]
 Id = Annotated[str, PathParameter(max_length=64)]
+Search = Annotated[str | None, QueryParameter(max_length=100)]
 
 
 @dataclass(frozen=True)
@@ -41,21 +44,25 @@ class InboxFilters:
     view: View = "all"
     status: Status = "open"
     channel: str | None = None
+    q: str | None = None
+    """The search: a guest's name, phone or address (``store/search.py``)."""
 
     def query(self, **changes: str | None) -> str:
         """The query string of these filters with *changes* (None drops a key)."""
-        values = {"view": self.view, "status": self.status, "channel": self.channel, **changes}
+        values = {
+            "view": self.view,
+            "status": self.status,
+            "channel": self.channel,
+            "q": self.q,
+            **changes,
+        }
         return urlencode({k: v for k, v in values.items() if v})
 
 
 async def _people(services: Services, hotel: str) -> dict[str, User]:
-    """The hotel's members by id (for assignees and approvers): one query per member."""
-    people = {}
-    for membership in await services.store.list_memberships(hotel=hotel):
-        user = await services.store.get_user(membership.user_id)
-        if user is not None:
-            people[user.id] = user
-    return people
+    """The hotel's members by id (for assignees and approvers): two queries, however many."""
+    memberships = await services.store.list_memberships(hotel=hotel)
+    return await services.store.get_users(m.user_id for m in memberships)
 
 
 async def _inbox_context(
@@ -73,20 +80,28 @@ async def _inbox_context(
         status=ConversationStatus(filters.status),
         assignee=access.user.id if filters.view == "mine" else None,
         unassigned=filters.view == "unassigned",
+        search=filters.q,
         limit=PAGE_SIZE,
         cursor=cursor,
     )
-    pending = await services.store.list_drafts(hotel, status=DraftStatus.PENDING)
+    # Only the listed conversations' drafts matter, in one query (never per row).
+    pending = await services.store.list_drafts(
+        hotel,
+        conversation_ids=[c.id for c in page.items],
+        status=DraftStatus.PENDING,
+        limit=MAX_PAGE,
+    )
     channels = sorted(c.channel for c in await services.store.list_channel_configs(hotel))
     current = language_of(request)
     return {
         "hotel": access.hotel,
+        "unread_total": await services.store.hotel_unread(hotel),
         "filters": filters,
         "rows": conversation_rows(
             page.items,
             language=current,
             people=people,
-            pending_drafts={d.conversation_id for d in pending},
+            pending_drafts={d.conversation_id for d in pending.items},
         ),
         "next_cursor": page.next_cursor,
         "channels": [(name, channel_label(name, current)) for name in channels],
@@ -112,12 +127,14 @@ class InboxPages(Controller):
         view: Annotated[View, QueryParameter()] = "all",
         status: Annotated[Status, QueryParameter()] = "open",
         channel: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        q: Search = None,
         cursor: Annotated[str | None, QueryParameter(max_length=128)] = None,
     ) -> Template:
-        """The hotel's conversations, newest activity first, with the tabs and the picker."""
+        """The hotel's conversations, newest activity first, with the tabs, the picker and
+        the search."""
         principal, access = await page_access(request, hotel)
         services = services_of(request)
-        filters = InboxFilters(view, status, channel or None)
+        filters = InboxFilters(view, status, channel or None, (q or "").strip() or None)
         people = await _people(services, access.hotel.slug)
         context = await _inbox_context(request, access, filters, cursor, people)
         chrome = await load_chrome(services, principal, access)
@@ -132,19 +149,35 @@ class InboxPages(Controller):
         view: Annotated[View, QueryParameter()] = "all",
         status: Annotated[Status, QueryParameter()] = "open",
         channel: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        q: Search = None,
+        before: Annotated[str | None, QueryParameter(max_length=128)] = None,
     ) -> Template:
-        """One conversation: its messages, pending drafts, actions and guest; the list beside."""
+        """One conversation: its newest messages (or those *before* a cursor: "Older
+        messages"), pending drafts, actions and guest; the list beside."""
         principal, access = await page_access(request, hotel)
         services = services_of(request)
         slug = access.hotel.slug
         found = await services.store.get_conversation(slug, conversation_id)
         if found is None:
             raise NotFoundException("not found")
-        filters = InboxFilters(view, status, channel or None)
+        if found.unread:
+            # Opening the conversation is reading it (and live.js fetching it again,
+            # when a guest writes while it is open): before the list, which shows counts.
+            await mark_conversation_read(services, slug, found.id)
+            found = found.model_copy(update={"unread": 0})
+        filters = InboxFilters(view, status, channel or None, (q or "").strip() or None)
         people = await _people(services, slug)
         context = await _inbox_context(request, access, filters, None, people)
-        messages = await services.store.list_messages(slug, found.id, limit=THREAD_SIZE)
-        drafts = await services.store.list_drafts(slug, conversation_id=found.id)
+        messages = await services.store.list_messages(
+            slug, found.id, limit=THREAD_SIZE, cursor=before, newest_first=True
+        )
+        senders = {m.sent_by for m in messages.items if m.sent_by and m.sent_by != ASSISTANT}
+        if not senders <= people.keys():
+            # Who sent a reply and is no member now (a platform admin, someone removed).
+            people = {**people, **await services.store.get_users(senders - people.keys())}
+        drafts = (
+            await services.store.list_drafts(slug, conversation_id=found.id, limit=MAX_PAGE)
+        ).items
         guest = (
             None if found.guest_id is None else await services.store.get_guest(slug, found.guest_id)
         )
@@ -161,13 +194,14 @@ class InboxPages(Controller):
             assignee=None if found.assignee is None else assignee_name(found.assignee, people),
             assigned_to_me=found.assignee == access.user.id,
             messages=message_views(
-                messages.items,
+                reversed(messages.items),
                 conversation=found,
                 drafts=drafts,
                 people=people,
                 language=current,
             ),
-            more_messages=messages.next_cursor is not None,
+            older_messages=messages.next_cursor,
+            newer_messages=before is not None,
             pending_drafts=[d for d in drafts if d.status is DraftStatus.PENDING],
             **context,
         )

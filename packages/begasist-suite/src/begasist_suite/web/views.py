@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from begasist_core import Attachment, DeliveryStatus, Direction, Message, media_key_of
 
-from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, User
+from begasist_suite.store.records import ASSISTANT, ConversationRecord, Draft, DraftStatus, User
 from begasist_suite.web.i18n import Language
 
 __all__ = [
@@ -27,8 +27,6 @@ __all__ = [
     "person_name",
 ]
 
-ASSISTANT = "assistant"
-"""``Draft.decided_by`` of a draft the assistant sent by itself (automatic mode)."""
 INLINE_IMAGES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 """Shown inline (the media route serves exactly these inline); anything else downloads."""
 
@@ -45,6 +43,8 @@ class ConversationRow:
     draft_pending: bool
     assignee: str | None
     resolved: bool
+    unread: int
+    """Guest messages no staff member has read."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,7 @@ def conversation_rows(
                 draft_pending=conversation.id in pending_drafts,
                 assignee=None if assignee is None else assignee_name(assignee, people),
                 resolved=conversation.status.value == "resolved",
+                unread=conversation.unread,
             )
         )
     return rows
@@ -171,13 +172,19 @@ def _author(
     if message.direction is Direction.INBOUND:
         return message.guest.display_name or guest_name(conversation)
     draft = sent_drafts.get(message.id)
-    if draft is None:
-        # The store does not record which person sent a staff reply (issue 11).
-        return language.gettext("Staff")
-    if draft.decided_by in (None, ASSISTANT):
+    if message.sent_by == ASSISTANT or (
+        draft is not None and draft.decided_by in (None, ASSISTANT)
+    ):
         return language.gettext("Assistant")
-    approver = person_name(people.get(draft.decided_by or ""))
-    return language.gettext("Assistant, approved by %(name)s") % {"name": approver}
+    sender = message.sent_by or (None if draft is None else draft.decided_by)
+    if sender is None:
+        # Sent before the store recorded who sent a reply.
+        return language.gettext("Staff")
+    # A former member keeps their id on what they sent: "?" rather than the id.
+    name = person_name(people.get(sender))
+    if draft is None:
+        return name
+    return language.gettext("Assistant, approved by %(name)s") % {"name": name}
 
 
 def _status(message: Message, language: Language) -> str:
