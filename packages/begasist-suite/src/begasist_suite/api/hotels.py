@@ -15,7 +15,7 @@ from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
 from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.api.token_issue import issue_token
 from begasist_suite.auth.token_lifetimes import check_token_lifetime
-from begasist_suite.store.records import CredentialKind, Hotel, Membership, Role
+from begasist_suite.store.records import CredentialKind, Hotel, Membership, Role, TimeZoneName
 
 __all__ = ["HotelController"]
 
@@ -28,6 +28,8 @@ class HotelView(BaseModel):
     config_version: int
     responder: str
     default_language: str
+    timezone: str
+    """The hotel's IANA time zone; the staff app shows every time in it."""
     faq: list[FaqEntry]
     fallback: dict[str, str]
     role: Role | None = None
@@ -45,6 +47,8 @@ class HotelChanges(BaseModel):
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     responder: Annotated[str | None, Field(min_length=1, max_length=64)] = None
     default_language: Annotated[str | None, Field(pattern=r"^[a-z]{2,3}$")] = None
+    timezone: TimeZoneName | None = None
+    """An IANA time zone name (``Europe/Madrid``); 422 for one the zone database lacks."""
     faq: Annotated[list[FaqEntry] | None, Field(max_length=500)] = None
     fallback: (
         dict[
@@ -79,6 +83,7 @@ def hotel_view(hotel: Hotel, role: Role | None) -> HotelView:
         config_version=hotel.config_version,
         responder=hotel.responder,
         default_language=hotel.default_language,
+        timezone=hotel.timezone,
         faq=list(hotel.faq),
         fallback=dict(hotel.fallback),
         role=role,
@@ -127,7 +132,8 @@ class HotelController(Controller):
     async def update_hotel(
         self, data: JSONBody[HotelChanges], access: AccessDep, services: ServicesDep
     ) -> HotelView:
-        """Change the name, the responder, its FAQ and fallback texts (managers)."""
+        """Change the name, the time zone, the responder, its FAQ and fallback texts
+        (managers)."""
         access.require(Role.MANAGER)
         changes = data.model_dump(exclude_unset=True, exclude_none=True)
         if "responder" in changes and changes["responder"] not in services.plugins.responders:

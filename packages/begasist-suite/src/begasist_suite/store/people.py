@@ -53,8 +53,8 @@ class PeopleStore(ChannelAppStore):
         return sorted((Hotel.model_validate(_strip(d)) for d in found), key=lambda h: h.slug)
 
     async def update_hotel(self, slug: str, **changes: Any) -> Hotel:
-        """Set the given fields (name, responder, faq, fallback, default_language)."""
-        _only(changes, {"name", "responder", "faq", "fallback", "default_language"})
+        """Set the given fields (name, responder, faq, fallback, default_language, timezone)."""
+        _only(changes, {"name", "responder", "faq", "fallback", "default_language", "timezone"})
         current = await self.get_hotel(slug)
         if current is None:
             raise NotFound(f"no hotel {slug!r}")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Final, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from begasist_core import (
     ChannelName,
@@ -16,7 +17,7 @@ from begasist_core import (
     new_id,
     utc_now,
 )
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = [
     "ChannelApp",
@@ -32,10 +33,30 @@ __all__ = [
     "Membership",
     "Page",
     "Role",
+    "TimeZoneName",
     "User",
+    "hotel_zone",
 ]
 
 T = TypeVar("T")
+
+
+_ZONE_NAME: Final = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+
+
+def _known_zone(name: str) -> str:
+    """*name* if the zone database (the system's, else ``tzdata``) has it."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, like Europe/Madrid)") from None
+    return name
+
+
+TimeZoneName = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=_ZONE_NAME), AfterValidator(_known_zone)
+]
+"""An IANA time zone name (``Europe/Madrid``, ``UTC``) that :mod:`zoneinfo` can load."""
 
 
 class _Record(BaseModel):
@@ -70,7 +91,18 @@ class Hotel(_Record):
     fallback: dict[str, str] = Field(default_factory=dict)
     """Language -> "a person will answer shortly" text."""
     default_language: Annotated[str, Field(pattern=r"^[a-z]{2,3}$")] = "en"
+    timezone: TimeZoneName = "UTC"
+    """Where the hotel is: every time its pages show is in this zone."""
     created_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+def hotel_zone(hotel: Hotel) -> ZoneInfo:
+    """The hotel's zone (validated when stored; ``UTC`` for a zone since dropped from
+    the database, so a page never fails over it)."""
+    try:
+        return ZoneInfo(hotel.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 class User(_Record):
