@@ -18,6 +18,7 @@ from begasist_core import (
     utc_now,
 )
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "ChannelApp",
@@ -49,7 +50,12 @@ def _known_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (an IANA name, like Europe/Madrid)") from None
+        # A type of its own, so that the staff app can say it in the person's language.
+        raise PydanticCustomError(
+            "unknown_time_zone",
+            "unknown time zone {name!r} (an IANA name, like Europe/Madrid)",
+            {"name": name},
+        ) from None
     return name
 
 
