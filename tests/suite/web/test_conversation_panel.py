@@ -182,7 +182,8 @@ async def test_a_manager_sets_and_clears_the_conversation_and_guest_modes(
     assert cleared.status_code == 303
     conversation = await suite.store.get_conversation("plaza", plaza.conversation.id)
     guest = await suite.store.get_guest("plaza", plaza.guest.id)
-    assert conversation is not None and guest is not None
+    assert conversation is not None
+    assert guest is not None
     assert (conversation.mode_override, guest.mode_override) == (None, ReplyMode.MANUAL)
 
 
