@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from begasist_core import Direction, ReplyMode, utc_now
+from begasist_core import (
+    Capabilities,
+    Channel,
+    ChannelSettings,
+    Direction,
+    Message,
+    ReplyMode,
+    SendReceipt,
+    StreamNames,
+    hookimpl,
+    utc_now,
+)
+from begasist_suite.app import create_app, load_plugins
 from begasist_suite.channel_settings import apply_settings_update
+from begasist_suite.config import SuiteSettings
 from begasist_suite.store.records import ConversationRecord
+from begasist_suite.store.store import Store
+from redis.asyncio import Redis
 
 from tests.suite.api.seed import SeededHotel, inbound_message, seed_hotel, services
-from tests.suite.conftest import RunningSuite
+from tests.suite.conftest import RunningSuite, serving
 from tests.suite.web.conftest import post_form, sign_in
 
 pytestmark = pytest.mark.anyio
@@ -205,3 +221,62 @@ async def test_an_agent_sees_the_mode_and_cannot_change_it(
     conversation = await suite.store.get_conversation("plaza", plaza.conversation.id)
     assert conversation is not None
     assert conversation.mode_override is None
+
+
+class SmsChannel(Channel[ChannelSettings]):
+    """A channel with a reply window and no templates (as SMS gateways that bill
+    conversations are): nothing may go once the window has closed."""
+
+    name: ClassVar[str] = "sms"
+    capabilities: ClassVar[Capabilities] = Capabilities(reply_window=timedelta(hours=24))
+
+    async def send(self, message: Message) -> SendReceipt:
+        return SendReceipt(message_id=message.id, provider_message_ids=("sms-1",))
+
+
+class SmsPlugin:
+    @hookimpl
+    def begasist_register_channels(self, register: Callable[[type[Channel[Any]]], None]) -> None:
+        register(SmsChannel)
+
+
+@pytest.fixture
+async def with_sms(
+    suite_settings: SuiteSettings,
+    suite_store: Store,
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+) -> AsyncIterator[RunningSuite]:
+    """The suite with the installed plugins and :class:`SmsChannel`."""
+    plugins = load_plugins()
+    plugins.register_plugin(SmsPlugin(), name="sms-test")
+    app = create_app(suite_settings, store=suite_store, plugins=plugins)
+    async with serving(app, suite_settings) as url:
+        yield RunningSuite(
+            url=url,
+            app=app,
+            store=suite_store,
+            redis=begasist_redis,
+            names=begasist_names,
+            settings=suite_settings,
+        )
+
+
+async def test_without_templates_free_text_is_off_once_the_window_closed(
+    with_sms: RunningSuite,
+) -> None:
+    await seed_hotel(with_sms, "plaza")
+    conversation = await guest_wrote(with_sms, 26, channel="sms", provider_id="sms-in-1")
+    here = page_of(conversation)
+    async with with_sms.client() as client:
+        await sign_in(client, "agent@plaza.test")
+        page = await client.get(here)
+        text = await post_form(client, here, f"{here}/reply", text="Hello?")
+        template = await post_form(client, here, f"{here}/template", template="hello:en")
+    assert "The reply window closed 2 hours ago." in page.text
+    assert "This channel cannot write to the guest again until they write first" in page.text
+    assert '<textarea id="reply-text" name="text" rows="3" disabled' in page.text
+    assert 'name="template"' not in page.text
+    assert (text.status_code, template.status_code) == (422, 422)
+    messages = (await with_sms.store.list_messages("plaza", conversation.id)).items
+    assert [m.direction for m in messages] == [Direction.INBOUND]
