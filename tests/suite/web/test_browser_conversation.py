@@ -10,19 +10,17 @@ from playwright.async_api import expect
 
 from tests.suite.api.seed import SeededHotel
 from tests.suite.conftest import RunningSuite
-from tests.suite.web.test_browser import (  # noqa: F401 (fixtures, used by name)
-    Session,
-    accessible,
-    browser,
-    chromium,
-    desktop,
-    keep,
-    plaza,
-    sign_in_as,
-)
+from tests.suite.web import test_browser as in_browser
+from tests.suite.web.test_browser import Session, accessible, keep, sign_in_as
 from tests.suite.web.test_conversation_panel import TEMPLATES, guest_wrote, whatsapp_settings
 
 pytestmark = pytest.mark.anyio
+
+# test_browser's fixtures, by name (one browser per module, as there).
+chromium = in_browser.chromium
+browser = in_browser.browser
+desktop = in_browser.desktop
+plaza = in_browser.plaza
 
 
 async def test_a_template_is_sent_once_the_reply_window_closed(
