@@ -34,5 +34,7 @@ def test_approved_templates_are_listed_with_their_body_parameters() -> None:
     ],
 )
 def test_a_template_meta_would_not_know_is_refused(entry: dict[str, object]) -> None:
-    with pytest.raises(ValidationError):
+    valid = {"name": "ok", "language": "es", "body_parameters": 20}
+    WhatsAppSettings.model_validate({"transport": "linked", "message_templates": [valid]})
+    with pytest.raises(ValidationError, match=r"message_templates\.0\."):
         WhatsAppSettings.model_validate({"transport": "linked", "message_templates": [entry]})
