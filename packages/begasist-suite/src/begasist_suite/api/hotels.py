@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from begasist_core import FaqEntry, HotelSlug
 from litestar import Controller, Response, delete, get, patch, post, put
@@ -15,9 +15,17 @@ from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
 from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.api.token_issue import issue_token
 from begasist_suite.auth.token_lifetimes import check_token_lifetime
-from begasist_suite.store.records import CredentialKind, Hotel, Membership, Role, TimeZoneName
+from begasist_suite.channel_settings import InvalidSettings
+from begasist_suite.store.records import (
+    ZONE_NAME,
+    CredentialKind,
+    Hotel,
+    Membership,
+    Role,
+    is_known_zone,
+)
 
-__all__ = ["HotelController"]
+__all__ = ["HotelController", "unknown_zone_error"]
 
 Id = Annotated[str, PathParameter(max_length=64)]
 
@@ -47,8 +55,9 @@ class HotelChanges(BaseModel):
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     responder: Annotated[str | None, Field(min_length=1, max_length=64)] = None
     default_language: Annotated[str | None, Field(pattern=r"^[a-z]{2,3}$")] = None
-    timezone: TimeZoneName | None = None
-    """An IANA time zone name (``Europe/Madrid``); 422 for one the zone database lacks."""
+    timezone: Annotated[str | None, Field(min_length=1, max_length=64, pattern=ZONE_NAME)] = None
+    """An IANA time zone name (``Europe/Madrid``); 422 for one this server's zone database
+    lacks (which names exist depends on the server's ``tzdata``, not on the body's shape)."""
     faq: Annotated[list[FaqEntry] | None, Field(max_length=500)] = None
     fallback: (
         dict[
@@ -74,6 +83,15 @@ class MemberBody(BaseModel):
 class BotTokenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(min_length=1, max_length=200)] = "bot"
+
+
+def unknown_zone_error(name: str) -> dict[str, Any]:
+    """The field error of a time zone name the zone database does not have."""
+    return {
+        "loc": ["timezone"],
+        "type": "unknown_time_zone",
+        "msg": f"unknown time zone {name!r} (an IANA name, like Europe/Madrid)",
+    }
 
 
 def hotel_view(hotel: Hotel, role: Role | None) -> HotelView:
@@ -136,6 +154,8 @@ class HotelController(Controller):
         (managers)."""
         access.require(Role.MANAGER)
         changes = data.model_dump(exclude_unset=True, exclude_none=True)
+        if "timezone" in changes and not is_known_zone(changes["timezone"]):
+            raise InvalidSettings([unknown_zone_error(changes["timezone"])])
         if "responder" in changes and changes["responder"] not in services.plugins.responders:
             raise NotFoundException(f"no responder {changes['responder']!r} is installed")
         if not changes:

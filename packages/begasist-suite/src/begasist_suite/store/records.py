@@ -21,6 +21,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "ZONE_NAME",
     "ChannelApp",
     "ChannelConfig",
     "ChannelStatus",
@@ -37,30 +38,38 @@ __all__ = [
     "TimeZoneName",
     "User",
     "hotel_zone",
+    "is_known_zone",
 ]
 
 T = TypeVar("T")
 
 
-_ZONE_NAME: Final = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+ZONE_NAME: Final = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+"""The shape of an IANA zone name; whether the zone exists is :func:`is_known_zone`."""
 
 
-def _known_zone(name: str) -> str:
-    """*name* if the zone database (the system's, else ``tzdata``) has it."""
+def is_known_zone(name: str) -> bool:
+    """Whether the zone database (the system's, else ``tzdata``) has *name*."""
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _known_zone(name: str) -> str:
+    if not is_known_zone(name):
         # A type of its own, so that the staff app can say it in the person's language.
         raise PydanticCustomError(
             "unknown_time_zone",
-            "unknown time zone {name!r} (an IANA name, like Europe/Madrid)",
+            "unknown time zone '{name}' (an IANA name, like Europe/Madrid)",
             {"name": name},
-        ) from None
+        )
     return name
 
 
 TimeZoneName = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=_ZONE_NAME), AfterValidator(_known_zone)
+    str, Field(min_length=1, max_length=64, pattern=ZONE_NAME), AfterValidator(_known_zone)
 ]
 """An IANA time zone name (``Europe/Madrid``, ``UTC``) that :mod:`zoneinfo` can load."""
 

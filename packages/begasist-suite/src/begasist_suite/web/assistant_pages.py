@@ -17,9 +17,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
+from begasist_suite.api.hotels import unknown_zone_error
 from begasist_suite.auth.principal import HotelAccess, Principal
 from begasist_suite.channel_settings import InvalidSettings
-from begasist_suite.store.records import Role
+from begasist_suite.store.records import Role, is_known_zone
 from begasist_suite.store.store import Conflict
 from begasist_suite.web.callers import form_caller, page_access, services_of
 from begasist_suite.web.channel_pages import MODE_LABELS
@@ -87,6 +88,8 @@ class AssistantPages(Controller):
         changes, errors = validated_changes(posted)
         if not errors and responder not in services.plugins.responders:
             errors = [{"loc": ["responder"], "type": "enum"}]
+        if not errors and not is_known_zone(changes.get("timezone", "UTC")):
+            errors = [unknown_zone_error(changes["timezone"])]
         if errors:
             grouped = field_errors(
                 _flattened(errors),
