@@ -89,6 +89,15 @@ CONFIG = SchemathesisConfig.from_dict(
                     "positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 413, 422]}
                 },
             },
+            {
+                # A hotel's time zone must be one the server's zone database has (422): which
+                # names exist is a fact of the server's tzdata, not of the body's shape.
+                "include-path": "/api/v1/hotels/{hotel}",
+                "include-method": "PATCH",
+                "checks": {
+                    "positive_data_acceptance": {"expected-statuses": [*ACCEPTED, 413, 422]}
+                },
+            },
         ],
     }
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from begasist_core import GuestIdentity
+from begasist_core import GuestIdentity, ReplyMode
 from begasist_suite.store.records import Draft, DraftStatus
 from begasist_suite.store.store import draft_id, reply_message_id
 
@@ -183,6 +183,28 @@ async def test_the_conversation_override_wins_over_the_channel_mode(
         )
     assert changed.status_code == 200, changed.text
     await set_channel_mode(plaza, "automatic")
+
+    inbound = guest_message("What time is breakfast?", provider_message_id="wamid-2")
+    await publish_received(plaza, inbound)
+    draft = await the_draft(plaza, inbound.id)
+    await consumed(plaza)
+    assert draft.status is DraftStatus.PENDING
+    assert await outbound_entries(plaza) == []
+
+
+async def test_the_conversation_override_wins_over_the_guest_override(
+    plaza: RunningSuite,
+) -> None:
+    await set_channel_mode(plaza, "manual")
+    await publish_received(plaza, guest_message("Hello", provider_message_id="wamid-1"))
+    await consumed(plaza)
+    [conversation] = (await plaza.store.list_conversations(HOTEL)).items
+    assert conversation.guest_id is not None
+    await set_channel_mode(plaza, "automatic")
+    await plaza.store.update_guest(HOTEL, conversation.guest_id, mode_override=ReplyMode.MANUAL)
+    await plaza.store.update_conversation(
+        HOTEL, conversation.id, mode_override=ReplyMode.SUPERVISED
+    )
 
     inbound = guest_message("What time is breakfast?", provider_message_id="wamid-2")
     await publish_received(plaza, inbound)

@@ -21,6 +21,7 @@ from begasist_suite.store.records import (
     User,
 )
 from begasist_suite.store.store import Conflict, NotFound, Store
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.anyio
 
@@ -74,6 +75,23 @@ async def test_update_hotel_sets_the_given_fields_only(store: Store) -> None:
     assert await store.get_hotel(PLAZA) == updated
     with pytest.raises(NotFound):
         await store.update_hotel("nowhere", name="Nowhere")
+
+
+async def test_the_hotel_time_zone_is_utc_until_set_and_then_kept(store: Store) -> None:
+    created = await store.create_hotel(Hotel(slug=PLAZA, name="Plaza"))
+    assert created.timezone == "UTC"
+    await store.update_hotel(PLAZA, timezone="Atlantic/Canary")
+    stored = await store.get_hotel(PLAZA)
+    assert stored is not None
+    assert stored.timezone == "Atlantic/Canary"
+    assert [h.timezone for h in await store.list_hotels([PLAZA])] == ["Atlantic/Canary"]
+
+
+def test_a_hotel_time_zone_must_be_one_zoneinfo_knows() -> None:
+    for name in ("Mars/Olympus", "../etc/passwd", "", "Europe/Madrid; drop"):
+        with pytest.raises(ValidationError):
+            Hotel(slug=PLAZA, name="Plaza", timezone=name)
+    assert Hotel(slug=PLAZA, name="Plaza", timezone="America/Argentina/Buenos_Aires")
 
 
 async def test_concurrent_config_version_bumps_are_all_counted(store: Store) -> None:

@@ -52,9 +52,15 @@ FORMS = {
     "/hotels/{hotel:str}/conversations/{conversation_id:str}/status": {"status": "resolved"},
     "/hotels/{hotel:str}/drafts/{draft_id:str}/approve": {"action": "edit", "text": "intruder"},
     "/hotels/{hotel:str}/drafts/{draft_id:str}/reject": {},
+    "/hotels/{hotel:str}/conversations/{conversation_id:str}/mode": {"mode": "manual"},
+    "/hotels/{hotel:str}/conversations/{conversation_id:str}/template": {
+        "template": "booking_follow_up:es",
+        "parameter": "intruder",
+    },
+    "/hotels/{hotel:str}/guests/{guest_id:str}/mode": {"mode": "manual"},
 }
 """Each form's fields, valid enough that only the hotel check can stop them."""
-OBJECT_PARAMETERS = ("conversation_id", "draft_id", "user_id", "token_id", "dead_id")
+OBJECT_PARAMETERS = ("conversation_id", "draft_id", "guest_id", "user_id", "token_id", "dead_id")
 """Path parameters naming one hotel's object: filled with the other hotel's ids too."""
 _PARAMETER = re.compile(r"\{(\w+):\w+\}")
 
@@ -102,6 +108,7 @@ def values(hotel: str, objects: SeededHotel | None) -> dict[str, str]:
         "channel": "demo",
         "conversation_id": objects.conversation.id,
         "draft_id": objects.draft.id,
+        "guest_id": objects.guest.id,
         "user_id": objects.members[Role.AGENT].id,
         "token_id": objects.bot_token_id,
         "dead_id": objects.dead_id,

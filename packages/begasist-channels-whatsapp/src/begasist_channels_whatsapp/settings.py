@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Annotated, ClassVar, Literal, Self
 
 from begasist_core import ChannelSettings
-from pydantic import Field, HttpUrl, PositiveFloat, SecretStr, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PositiveFloat,
+    SecretStr,
+    StringConstraints,
+    model_validator,
+)
 
-__all__ = ["WhatsAppSettings"]
+__all__ = ["ApprovedTemplate", "WhatsAppSettings"]
 
 MetaId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,32}$")]
 """A Meta object id (phone number id, WhatsApp Business Account id): digits only."""
@@ -23,6 +32,19 @@ CLOUD_FIELDS = ("phone_number_id", "waba_id", "access_token")
 webhook URL: a hotel on the operator's shared URL (one Meta app for many
 hotels) leaves them unset, so the app's secret is not in every hotel's hands.
 """
+
+
+class ApprovedTemplate(BaseModel):
+    """A message template Meta approved for the number, as staff may send it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    name: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,512}$")]
+    """The template's name in WhatsApp Manager (``booking_follow_up``)."""
+    language: Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_]{2,16}$")]
+    """The language it was approved in, as Meta writes it (``es``, ``en_US``)."""
+    body_parameters: Annotated[int, Field(ge=0, le=20)] = 0
+    """How many ``{{1}}``, ``{{2}}``... its body has: staff fill in one text each."""
 
 
 class WhatsAppSettings(ChannelSettings):
@@ -65,6 +87,10 @@ class WhatsAppSettings(ChannelSettings):
     twice). Needs the number's status webhooks to reach Begasist; 0 resends at once."""
     ignore_groups: bool = True
     """Skip group conversations: a hotel talks to guests one to one."""
+    message_templates: Annotated[tuple[ApprovedTemplate, ...], Field(max_length=100)] = ()
+    """The templates Meta approved for this number, offered to staff instead of free text
+    once a guest's 24-hour window has closed: a JSON list like ``[{"name":
+    "booking_follow_up", "language": "es", "body_parameters": 1}]``."""
 
     @model_validator(mode="after")
     def _cloud_fields_for_cloud(self) -> Self:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from begasist_core import FaqEntry, HotelSlug
 from litestar import Controller, Response, delete, get, patch, post, put
@@ -15,9 +15,18 @@ from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
 from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.api.token_issue import issue_token
 from begasist_suite.auth.token_lifetimes import check_token_lifetime
-from begasist_suite.store.records import CredentialKind, Hotel, Membership, Page, Role
+from begasist_suite.channel_settings import InvalidSettings
+from begasist_suite.store.records import (
+    ZONE_NAME,
+    CredentialKind,
+    Hotel,
+    Membership,
+    Page,
+    Role,
+    is_known_zone,
+)
 
-__all__ = ["HotelController"]
+__all__ = ["HotelController", "unknown_zone_error"]
 
 Id = Annotated[str, PathParameter(max_length=64)]
 Cursor = Annotated[str | None, QueryParameter(max_length=128)]
@@ -32,6 +41,8 @@ class HotelView(BaseModel):
     config_version: int
     responder: str
     default_language: str
+    timezone: str
+    """The hotel's IANA time zone; the staff app shows every time in it."""
     faq: list[FaqEntry]
     fallback: dict[str, str]
     role: Role | None = None
@@ -49,6 +60,9 @@ class HotelChanges(BaseModel):
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     responder: Annotated[str | None, Field(min_length=1, max_length=64)] = None
     default_language: Annotated[str | None, Field(pattern=r"^[a-z]{2,3}$")] = None
+    timezone: Annotated[str | None, Field(min_length=1, max_length=64, pattern=ZONE_NAME)] = None
+    """An IANA time zone name (``Europe/Madrid``); 422 for one this server's zone database
+    lacks (which names exist depends on the server's ``tzdata``, not on the body's shape)."""
     faq: Annotated[list[FaqEntry] | None, Field(max_length=500)] = None
     fallback: (
         dict[
@@ -76,6 +90,15 @@ class BotTokenBody(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)] = "bot"
 
 
+def unknown_zone_error(name: str) -> dict[str, Any]:
+    """The field error of a time zone name the zone database does not have."""
+    return {
+        "loc": ["timezone"],
+        "type": "unknown_time_zone",
+        "msg": f"unknown time zone {name!r} (an IANA name, like Europe/Madrid)",
+    }
+
+
 def hotel_view(hotel: Hotel, role: Role | None) -> HotelView:
     return HotelView(
         slug=hotel.slug,
@@ -83,6 +106,7 @@ def hotel_view(hotel: Hotel, role: Role | None) -> HotelView:
         config_version=hotel.config_version,
         responder=hotel.responder,
         default_language=hotel.default_language,
+        timezone=hotel.timezone,
         faq=list(hotel.faq),
         fallback=dict(hotel.fallback),
         role=role,
@@ -151,9 +175,12 @@ class HotelController(Controller):
     async def update_hotel(
         self, data: JSONBody[HotelChanges], access: AccessDep, services: ServicesDep
     ) -> HotelView:
-        """Change the name, the responder, its FAQ and fallback texts (managers)."""
+        """Change the name, the time zone, the responder, its FAQ and fallback texts
+        (managers)."""
         access.require(Role.MANAGER)
         changes = data.model_dump(exclude_unset=True, exclude_none=True)
+        if "timezone" in changes and not is_known_zone(changes["timezone"]):
+            raise InvalidSettings([unknown_zone_error(changes["timezone"])])
         if "responder" in changes and changes["responder"] not in services.plugins.responders:
             raise NotFoundException(f"no responder {changes['responder']!r} is installed")
         if not changes:

@@ -55,6 +55,7 @@ _EXTRA_ANSWERS: Final[dict[tuple[str, str], tuple[int, ...]]] = {
     ("PUT", "/api/v1/hotels/{hotel}/channels/{channel}"): (422,),
     ("PUT", "/api/v1/channel-apps/{channel}"): (422,),
     ("POST", "/api/v1/hotels/{hotel}/conversations/{conversation_id}/messages"): (422,),
+    ("PATCH", "/api/v1/hotels/{hotel}"): (422,),
     ("GET", "/api/v1/hotels/{hotel}/channels/{channel}"): (409,),
     ("GET", "/api/v1/hotels/{hotel}/bot/settings"): (409,),
     ("GET", "/api/v1/channel-apps/{channel}"): (409,),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from begasist_core import Message, ReplyMode, ReplyRequest, Responder
 
+from begasist_suite.inbox.modes import effective_mode
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.services import Services
 from begasist_suite.store.records import (
@@ -26,19 +26,9 @@ HISTORY_MESSAGES = 20
 
 
 async def reply_mode(services: Services, conversation: ConversationRecord) -> ReplyMode:
-    """The mode for this conversation: the guest's override, the conversation's, the channel's."""
-    if conversation.guest_id is not None:
-        guest_mode = await services.store.guest_mode(conversation.hotel, conversation.guest_id)
-        if guest_mode is not None:
-            return guest_mode
-    if conversation.mode_override is not None:
-        return conversation.mode_override
-    config = await services.store.get_channel_config(conversation.hotel, conversation.channel)
-    mode: Any = None if config is None else config.settings.get("mode")
-    try:
-        return ReplyMode(mode)
-    except ValueError:
-        return ReplyMode.SUPERVISED
+    """The mode for this conversation: its override, the guest's, the channel's
+    (:func:`~begasist_suite.inbox.modes.effective_mode`, which the pages show)."""
+    return (await effective_mode(services, conversation)).mode
 
 
 class Assistant:

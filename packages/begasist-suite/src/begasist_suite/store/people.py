@@ -70,8 +70,8 @@ class PeopleStore(ChannelAppStore):
         )
 
     async def update_hotel(self, slug: str, **changes: Any) -> Hotel:
-        """Set the given fields (name, responder, faq, fallback, default_language)."""
-        _only(changes, {"name", "responder", "faq", "fallback", "default_language"})
+        """Set the given fields (name, responder, faq, fallback, default_language, timezone)."""
+        _only(changes, {"name", "responder", "faq", "fallback", "default_language", "timezone"})
         current = await self.get_hotel(slug)
         if current is None:
             raise NotFound(f"no hotel {slug!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated, Final, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from begasist_core import (
     ChannelName,
@@ -16,10 +17,12 @@ from begasist_core import (
     new_id,
     utc_now,
 )
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "ASSISTANT",
+    "ZONE_NAME",
     "ChannelApp",
     "ChannelConfig",
     "ChannelStatus",
@@ -33,7 +36,10 @@ __all__ = [
     "Membership",
     "Page",
     "Role",
+    "TimeZoneName",
     "User",
+    "hotel_zone",
+    "is_known_zone",
 ]
 
 T = TypeVar("T")
@@ -41,6 +47,36 @@ T = TypeVar("T")
 ASSISTANT: Final = "assistant"
 """Who sent the assistant's own replies: ``Draft.decided_by`` of a draft it sent in
 automatic mode, and ``Message.sent_by`` of that reply (user ids never look like this)."""
+
+
+ZONE_NAME: Final = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
+"""The shape of an IANA zone name; whether the zone exists is :func:`is_known_zone`."""
+
+
+def is_known_zone(name: str) -> bool:
+    """Whether the zone database (the system's, else ``tzdata``) has *name*."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _known_zone(name: str) -> str:
+    if not is_known_zone(name):
+        # A type of its own, so that the staff app can say it in the person's language.
+        raise PydanticCustomError(
+            "unknown_time_zone",
+            "unknown time zone '{name}' (an IANA name, like Europe/Madrid)",
+            {"name": name},
+        )
+    return name
+
+
+TimeZoneName = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=ZONE_NAME), AfterValidator(_known_zone)
+]
+"""An IANA time zone name (``Europe/Madrid``, ``UTC``) that :mod:`zoneinfo` can load."""
 
 
 class _Record(BaseModel):
@@ -75,7 +111,18 @@ class Hotel(_Record):
     fallback: dict[str, str] = Field(default_factory=dict)
     """Language -> "a person will answer shortly" text."""
     default_language: Annotated[str, Field(pattern=r"^[a-z]{2,3}$")] = "en"
+    timezone: TimeZoneName = "UTC"
+    """Where the hotel is: every time its pages show is in this zone."""
     created_at: AwareDatetime = Field(default_factory=utc_now)
+
+
+def hotel_zone(hotel: Hotel) -> ZoneInfo:
+    """The hotel's zone (validated when stored; ``UTC`` for a zone since dropped from
+    the database, so a page never fails over it)."""
+    try:
+        return ZoneInfo(hotel.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 class User(_Record):

@@ -21,6 +21,7 @@ from litestar.template import TemplateConfig
 from begasist_suite.web.actions import ConversationActions
 from begasist_suite.web.assistant_pages import AssistantPages
 from begasist_suite.web.channel_pages import ChannelPages
+from begasist_suite.web.conversation_forms import ConversationForms
 from begasist_suite.web.errors import WEB_EXCEPTION_HANDLERS
 from begasist_suite.web.inbox_pages import InboxPages
 from begasist_suite.web.operations_pages import OperationsPages
@@ -43,6 +44,7 @@ def install(app_config: AppConfig) -> AppConfig:
             SessionPages,
             InboxPages,
             ConversationActions,
+            ConversationForms,
             ChannelPages,
             AssistantPages,
             TeamPages,

@@ -19,6 +19,9 @@ from begasist_suite.auth.principal import HotelAccess
 from begasist_suite.inbox.drafts import approve_draft, reject_draft
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.web.callers import form_access, services_of
+from begasist_suite.web.conversation_forms import refuse_unsendable
+from begasist_suite.web.conversation_panel import reply_window
+from begasist_suite.web.pages import language_of
 from begasist_suite.web.security import safe_next
 
 __all__ = ["ConversationActions"]
@@ -49,13 +52,16 @@ class ConversationActions(Controller):
     async def reply(
         self, request: Request[Any, Any, Any], hotel: FromPath[str], conversation_id: Id
     ) -> Redirect:
-        """Send a staff reply (an empty one sends nothing)."""
+        """Send a staff reply (an empty one sends nothing; 422 once the channel's reply
+        window has closed: only a template may go then, ``conversation_forms``)."""
         access, form = await form_access(request, hotel)
         services = services_of(request)
         conversation = await services.store.get_conversation(access.hotel.slug, conversation_id)
         if conversation is None:
             raise NotFoundException("not found")
         text = _text(form, "text")
+        if text and (await reply_window(services, conversation, language_of(request))).closed:
+            raise refuse_unsendable()  # the page was older than the window: nothing is sent
         if text:
             await queue_reply(services, conversation, text, sent_by=access.user.id)
         return _back(form, access, conversation.id)

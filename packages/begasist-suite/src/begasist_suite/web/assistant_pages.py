@@ -1,5 +1,5 @@
 """The Assistant page (managers): the FAQ per language, the fallback texts, the responder,
-the default language, and each channel's reply mode.
+the default language, the hotel's time zone, and each channel's reply mode.
 
 Changes go through the API's ``HotelChanges`` validation and the store's
 ``update_hotel``, as ``PATCH /api/v1/hotels/{hotel}`` does; a channel's mode
@@ -17,9 +17,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
+from begasist_suite.api.hotels import unknown_zone_error
 from begasist_suite.auth.principal import HotelAccess, Principal
 from begasist_suite.channel_settings import InvalidSettings
-from begasist_suite.store.records import Role
+from begasist_suite.store.records import Role, is_known_zone
 from begasist_suite.store.store import Conflict
 from begasist_suite.web.callers import form_caller, page_access, services_of
 from begasist_suite.web.channel_pages import MODE_LABELS
@@ -35,7 +36,7 @@ from begasist_suite.web.faq_form import (
 )
 from begasist_suite.web.field_errors import FieldErrors, field_errors, message_of
 from begasist_suite.web.i18n import N_
-from begasist_suite.web.pages import language_of, load_chrome, render
+from begasist_suite.web.pages import language_of, load_chrome, render, time_zone_names
 from begasist_suite.web.views import channel_label
 
 __all__ = ["AssistantPages"]
@@ -77,19 +78,22 @@ class AssistantPages(Controller):
         access.require(Role.MANAGER)
         services = services_of(request)
         responder = str(form.get("responder", ""))
-        changes, errors = validated_changes(
-            {
-                "responder": responder,
-                "default_language": str(form.get("default_language", "")).strip(),
-                "fallback": fallback_from_form(form),
-            }
-        )
+        posted: dict[str, Any] = {
+            "responder": responder,
+            "default_language": str(form.get("default_language", "")).strip(),
+            "fallback": fallback_from_form(form),
+        }
+        if "timezone" in form:
+            posted["timezone"] = str(form.get("timezone", "")).strip()
+        changes, errors = validated_changes(posted)
         if not errors and responder not in services.plugins.responders:
             errors = [{"loc": ["responder"], "type": "enum"}]
+        if not errors and not is_known_zone(changes.get("timezone", "UTC")):
+            errors = [unknown_zone_error(changes["timezone"])]
         if errors:
             grouped = field_errors(
                 _flattened(errors),
-                ["responder", "default_language", "fallback"],
+                ["responder", "default_language", "timezone", "fallback"],
                 language_of(request),
             )
             return await _page(request, principal, access, settings_errors=grouped, status=422)
@@ -245,6 +249,7 @@ async def _page(
         entries=entries,
         new_entry=new_entry,
         responders=sorted(services.plugins.responders),
+        time_zones=time_zone_names(),
         settings_errors=settings_errors or {},
         modes=[(mode.value, current.gettext(MODE_LABELS[mode.value])) for mode in ReplyMode],
         channels=[

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from begasist_core import Capabilities, ChannelState
@@ -24,7 +24,8 @@ class StateView:
     tone: Tone
     detail: str | None
     advice: str | None
-    at: str | None
+    at: datetime | None
+    """When the bot reported it; shown in the hotel's zone by the page."""
     pairing: bool
 
 
@@ -38,7 +39,7 @@ def state_view(status: ChannelStatusView | None, language: Language) -> StateVie
     state = None if status is None or status.state is None else ChannelState(status.state)
     at = None
     if status is not None and status.at is not None:
-        at = language.date_time(datetime.fromisoformat(status.at), UTC)
+        at = datetime.fromisoformat(status.at)
     detail = None if status is None else status.detail
     words: dict[ChannelState | None, tuple[str, Tone, str | None]] = {
         None: (_("Waiting for the bot"), "busy", _("The bot has not reported this channel yet.")),

@@ -53,6 +53,7 @@ MESSAGES: Final = {
     ),
     "intent_taken": N_("Another entry has this intent."),
     "no_answer": N_("Write the answer in at least one language."),
+    "unknown_time_zone": N_("Not a time zone: choose one of the list, such as Europe/Madrid."),
 }
 
 

@@ -69,6 +69,12 @@ class Language:
             size /= 1000
         return f"{format_decimal(round(size, 1), locale=self.code)} GB"
 
+    def time_since(self, moment: datetime, now: datetime) -> str:
+        """How long ago, in words and with the direction: "3 hours ago", "hace 3 horas"."""
+        return format_timedelta(
+            moment - now, granularity="minute", add_direction=True, locale=self.code
+        )
+
     def ago(self, moment: datetime, now: datetime) -> str:
         """How long ago, shortly: "3 min", "2 h", "5 days"; "now" under a minute."""
         elapsed = now - moment

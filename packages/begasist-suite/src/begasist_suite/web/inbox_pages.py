@@ -18,6 +18,7 @@ from begasist_suite.services import Services
 from begasist_suite.store.base import MAX_PAGE
 from begasist_suite.store.records import ASSISTANT, DraftStatus, User
 from begasist_suite.web.callers import page_access, page_principal, services_of
+from begasist_suite.web.conversation_panel import conversation_panel
 from begasist_suite.web.pages import language_of, load_chrome, render
 from begasist_suite.web.views import (
     assignee_name,
@@ -183,6 +184,7 @@ class InboxPages(Controller):
         )
         current = language_of(request)
         chrome = await load_chrome(services, principal, access)
+        panel = await conversation_panel(services, access, found, guest, current)
         return render(
             request,
             "inbox.html",
@@ -203,5 +205,6 @@ class InboxPages(Controller):
             older_messages=messages.next_cursor,
             newer_messages=before is not None,
             pending_drafts=[d for d in drafts if d.status is DraftStatus.PENDING],
+            **panel,
             **context,
         )

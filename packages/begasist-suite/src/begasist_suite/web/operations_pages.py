@@ -8,7 +8,6 @@ Everything comes from the API's own functions (``hotel_status``,
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from typing import Annotated, Any, Final
 
 from begasist_core import DeadLetter, utc_now
@@ -51,7 +50,7 @@ def _letter_view(letter: DeadLetter, language: Language) -> dict[str, Any]:
         "reason": letter.reason,
         "error": letter.error,
         "deliveries": letter.deliveries,
-        "at": language.date_time(letter.failed_at, UTC),
+        "at": letter.failed_at,
     }
 
 
@@ -80,7 +79,7 @@ class OperationsPages(Controller):
             hotel=access.hotel,
             bot_online=status.bot_online,
             presence=presence,
-            started=None if presence is None else current.date_time(presence.started_at, UTC),
+            started=None if presence is None else presence.started_at,
             heartbeat=None if presence is None else current.ago(presence.heartbeat_at, utc_now()),
             stale_config=presence is not None
             and presence.config_version is not None

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from functools import cache
 from pathlib import Path
 from typing import Any, Final
+from zoneinfo import available_timezones
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response import Template
+from markupsafe import Markup, escape
 
 from begasist_suite.auth.principal import HotelAccess, Principal
 from begasist_suite.services import Services
-from begasist_suite.store.records import Hotel, Role, User
+from begasist_suite.store.records import Hotel, Role, User, hotel_zone
 from begasist_suite.web.i18n import LANGUAGE_COOKIE, LANGUAGES, Language, choose_language, language
 from begasist_suite.web.security import FORM_COOKIE, new_form_token
 from begasist_suite.web.settings_form import help_parts
@@ -26,7 +30,11 @@ __all__ = [
     "jinja_environment",
     "language_of",
     "load_chrome",
+    "local_time",
+    "local_time_text",
+    "page_zone",
     "render",
+    "time_zone_names",
 ]
 
 TEMPLATES_DIR: Final = Path(__file__).parent / "templates"
@@ -44,6 +52,50 @@ def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
     return current.ngettext(singular, plural, count)
 
 
+@pass_context
+def local_time(context: Context, moment: datetime | None, *, zone_name: bool = False) -> Markup:
+    """``{{ moment|local_time }}``: a ``<time>`` element showing *moment* in the page's
+    hotel zone (``zone``), as the page's language writes it.
+
+    Its ``datetime`` attribute is the exact instant (ISO 8601, UTC) and its title
+    names the zone; *zone_name* also writes the zone's abbreviation in the text,
+    for times read away from the hotel (token expiries, failures). None shows "—".
+    """
+    if moment is None:
+        return Markup("—")
+    zone: tzinfo = context.get("zone") or UTC
+    text = local_time_text(context, moment, zone_name=zone_name)
+    local = moment.astimezone(zone)
+    instant = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(
+        instant, f"{local.isoformat(timespec='minutes')} {zone}", escape(text)
+    )
+
+
+@pass_context
+def local_time_text(context: Context, moment: datetime, *, zone_name: bool = False) -> str:
+    """As :func:`local_time`, the text alone (for a ``title`` attribute)."""
+    current: Language = context["lang"]
+    zone: tzinfo = context.get("zone") or UTC
+    text = current.date_time(moment, zone)
+    if zone_name:
+        text = f"{text} {moment.astimezone(zone).tzname() or ''}".rstrip()
+    return text
+
+
+@cache
+def time_zone_names() -> tuple[str, ...]:
+    """Every IANA zone name the zone database has, sorted (the time zone field's list)."""
+    return tuple(sorted(available_timezones()))
+
+
+def page_zone(chrome: Chrome | None) -> tzinfo:
+    """The time zone of a page: its hotel's, else UTC (pages of no hotel)."""
+    if chrome is None or chrome.access is None:
+        return UTC
+    return hotel_zone(chrome.access.hotel)
+
+
 def jinja_environment() -> Environment:
     """Autoescaping, strict about undefined names, ``{% trans %}`` and ``_()`` per request.
 
@@ -57,6 +109,8 @@ def jinja_environment() -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     environment.globals["help_parts"] = help_parts
+    environment.filters["local_time"] = local_time
+    environment.filters["local_time_text"] = local_time_text
     environment.install_gettext_callables(  # type: ignore[attr-defined]
         _gettext, _ngettext, newstyle=True
     )
@@ -133,6 +187,7 @@ def render(
             "languages": LANGUAGES,
             "form_token": form_token,
             "chrome": chrome,
+            "zone": page_zone(chrome),
             "here": path,
             **context,
         },

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Final
 
 from begasist_core import utc_now
@@ -305,7 +305,6 @@ async def _page(
         bot_errors=bot_errors or {},
         attempt=new_form_token(),
         expiry_choices=EXPIRY_CHOICES,
-        when=lambda moment: current.date_time(moment, UTC),
         done=None if done is None else current.gettext(DONE[done]),
         here=f"/hotels/{slug}/team",
     )

@@ -39,7 +39,8 @@ class ConversationRow:
     channel_label: str
     preview: str
     ago: str
-    at: str
+    at: datetime
+    """Shown in the hotel's zone by the page (``local_time``)."""
     draft_pending: bool
     assignee: str | None
     resolved: bool
@@ -62,7 +63,7 @@ class MessageView:
     ours: bool
     author: str
     text: str
-    at: str
+    at: datetime
     status: str | None
     """Delivery of ours, as words and a symbol; None for the guest's."""
     failed: bool
@@ -113,7 +114,7 @@ def conversation_rows(
                 channel_label=channel_label(conversation.channel, language),
                 preview=(conversation.last_message_preview or "").split("\n", 1)[0],
                 ago=language.ago(last, now),
-                at=language.date_time(last, UTC),
+                at=last,
                 draft_pending=conversation.id in pending_drafts,
                 assignee=None if assignee is None else assignee_name(assignee, people),
                 resolved=conversation.status.value == "resolved",
@@ -150,7 +151,7 @@ def message_views(
                 ours=ours,
                 author=_author(message, conversation, sent_drafts, people, language),
                 text=message.text,
-                at=language.date_time(message.created_at, UTC),
+                at=message.created_at,
                 status=_status(message, language) if ours else None,
                 failed=message.failed,
                 failure_reason=message.failure_reason,
