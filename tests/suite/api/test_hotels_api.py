@@ -28,7 +28,7 @@ async def test_a_manager_sets_the_time_zone_and_every_member_reads_it(
         changed = json_of(await manager.patch(PLAZA, json={"timezone": "Europe/Madrid"}))
         assert changed["timezone"] == "Europe/Madrid"
         assert json_of(await agent.get(PLAZA))["timezone"] == "Europe/Madrid"
-        [listed] = json_of(await agent.get("/api/v1/hotels"))
+        [listed] = json_of(await agent.get("/api/v1/hotels"))["items"]
         assert listed["timezone"] == "Europe/Madrid"
 
         refused = await agent.patch(PLAZA, json={"timezone": "Atlantic/Canary"})
