@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, ClassVar, Literal, Self
 
-from begasist_core import ChannelSettings
+from begasist_core import ChannelSettings, FieldTranslation
 from pydantic import Field, HttpUrl, PositiveFloat, SecretStr, StringConstraints, model_validator
+
+from begasist_channels_whatsapp.settings_text import TRANSLATIONS
 
 __all__ = ["WhatsAppSettings"]
 
@@ -27,6 +30,9 @@ hotels) leaves them unset, so the app's secret is not in every hotel's hands.
 
 class WhatsAppSettings(ChannelSettings):
     """What a hotel configures for WhatsApp (the admin form is generated from it)."""
+
+    translations: ClassVar[Mapping[str, Mapping[str, FieldTranslation]]] = TRANSLATIONS
+    """The form's labels and help in Spanish (``settings_text.py``)."""
 
     secret_destinations: ClassVar[frozenset[str]] = frozenset({"graph_api_url"})
     """The access token goes to ``graph_api_url``: changing it needs the token again."""
