@@ -37,6 +37,14 @@ IMAGES = {
     "suite.Dockerfile": ("serve", "begasist_suite"),
 }
 
+# image -> a check that files the image serves came with its wheels
+INSTALLED_FILES = {
+    # Swagger UI at /schema: from the pinned swagger-ui-bundle-v2 wheel, not a CDN.
+    "suite.Dockerfile": (
+        "from begasist_suite.api.api_viewer import swagger_ui_directory; swagger_ui_directory()"
+    ),
+}
+
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
@@ -73,6 +81,8 @@ def test_the_image_installs_from_its_wheels_and_runs(
 
     help_word, module = IMAGES[image]
     run([str(python), "-c", f"import {module}"], cwd=tmp_path)
+    if image in INSTALLED_FILES:
+        run([str(python), "-c", INSTALLED_FILES[image]], cwd=tmp_path)
     (entry_point,) = runtime.exec_form("ENTRYPOINT") or [""]
     executable = venv / "bin" / entry_point
     assert help_word in run([str(executable), "--help"], cwd=tmp_path).stdout

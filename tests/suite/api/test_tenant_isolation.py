@@ -71,6 +71,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", f"{HOTEL_PREFIX}/members/{{user_id:str}}"): {"role": "owner"},
     ("POST", f"{HOTEL_PREFIX}/bot-tokens"): {"name": "intruder"},
     ("PUT", f"{HOTEL_PREFIX}/channels/{{channel:str}}"): {"webhook_secret": "intruder-secret"},
+    ("PATCH", f"{HOTEL_PREFIX}/channels/{{channel:str}}"): {"webhook_secret": "intruder-secret"},
     ("POST", f"{HOTEL_PREFIX}/channels/{{channel:str}}/commands"): {"command": "logout"},
     ("PATCH", f"{HOTEL_PREFIX}/conversations/{{conversation_id:str}}"): {
         "status": "resolved",
@@ -312,6 +313,7 @@ async def test_the_matrix_sees_every_kind_of_route(suite: RunningSuite) -> None:
         f"GET {HOTEL_PREFIX}",
         f"DELETE {HOTEL_PREFIX}/members/{{user_id:str}}",
         f"PUT {HOTEL_PREFIX}/channels/{{channel:str}}",
+        f"PATCH {HOTEL_PREFIX}/channels/{{channel:str}}",
         f"GET {BOT_PREFIX}settings",
         f"POST {HOTEL_PREFIX}/drafts/{{draft_id:str}}/approve",
         f"POST {HOTEL_PREFIX}/dead-letters/{{dead_id:str}}/retry",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, ClassVar
 
-from begasist_core import ChannelSettings
+from begasist_core import ChannelSettings, FieldTranslation
 from pydantic import (
     Field,
     PositiveFloat,
@@ -13,6 +14,8 @@ from pydantic import (
     SecretStr,
     StringConstraints,
 )
+
+from begasist_channels_email.settings_text import TRANSLATIONS
 
 __all__ = ["EmailSettings", "Security"]
 
@@ -37,6 +40,9 @@ class Security(StrEnum):
 
 class EmailSettings(ChannelSettings):
     """What a hotel configures for email (the admin form is generated from it)."""
+
+    translations: ClassVar[Mapping[str, Mapping[str, FieldTranslation]]] = TRANSLATIONS
+    """The form's labels and help in Spanish (``settings_text.py``)."""
 
     secret_destinations: ClassVar[frozenset[str]] = frozenset(
         {

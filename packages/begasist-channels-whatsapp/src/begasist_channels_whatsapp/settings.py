@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, ClassVar, Literal, Self
 
-from begasist_core import ChannelSettings
+from begasist_core import ChannelSettings, FieldTranslation
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -15,6 +16,8 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+
+from begasist_channels_whatsapp.settings_text import TRANSLATIONS
 
 __all__ = ["ApprovedTemplate", "WhatsAppSettings"]
 
@@ -49,6 +52,9 @@ class ApprovedTemplate(BaseModel):
 
 class WhatsAppSettings(ChannelSettings):
     """What a hotel configures for WhatsApp (the admin form is generated from it)."""
+
+    translations: ClassVar[Mapping[str, Mapping[str, FieldTranslation]]] = TRANSLATIONS
+    """The form's labels and help in Spanish (``settings_text.py``)."""
 
     secret_destinations: ClassVar[frozenset[str]] = frozenset({"graph_api_url"})
     """The access token goes to ``graph_api_url``: changing it needs the token again."""

@@ -13,9 +13,9 @@ from litestar import Litestar, get
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from redis.asyncio import Redis
 
+from begasist_suite.api.api_viewer import LocalSwaggerUI, viewer_router
 from begasist_suite.api.auth import AuthController, MeController
 from begasist_suite.api.channel_apps import ChannelAppController
 from begasist_suite.api.channels import (
@@ -193,7 +193,9 @@ def create_app(
             title="Begasist suite API",
             version=API_VERSION,
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            # Swagger UI from the suite's own files (no CDN), under a strict CSP.
+            render_plugins=[LocalSwaggerUI()],
+            openapi_router=viewer_router("/schema"),
         ),
         debug=False,
     )

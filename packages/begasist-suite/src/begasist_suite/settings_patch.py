@@ -3,8 +3,10 @@
 :func:`~begasist_suite.channel_settings.apply_settings_update` replaces a
 channel's plain settings with the body (a PUT): a body holding only a secret
 would reset every other field to its default, the hotel's reply mode included.
-The web app's forms change part of the settings (one form per concern: the
-settings, enable / disable, the reply mode), so they build their body here.
+``PATCH /api/v1/hotels/{hotel}/channels/{channel}`` and the web app's forms
+(one per concern: the settings, enable / disable, the reply mode) change part
+of the settings, so they build their body here
+(:func:`~begasist_suite.api.channels.patch_channel_config`).
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, ClassVar
 
-from begasist_core import ChannelSettings
+from begasist_core import ChannelSettings, FieldTranslation
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, SecretStr
 
 __all__ = ["DemoGuest", "DemoSettings"]
@@ -21,6 +22,26 @@ class DemoGuest(BaseModel):
 
 class DemoSettings(ChannelSettings):
     """What a hotel configures for the demo channel (the admin form is generated from it)."""
+
+    translations: ClassVar[Mapping[str, Mapping[str, FieldTranslation]]] = {
+        "es": {
+            "webhook_secret": FieldTranslation(
+                title="Secreto del webhook",
+                description="Compartido con quien envía los webhooks: firma cada cuerpo con "
+                "HMAC-SHA256.",
+            ),
+            "simulated_guest_interval_seconds": FieldTranslation(
+                title="Intervalo de huéspedes simulados (segundos)",
+                description="Segundos entre mensajes de huéspedes simulados; 0 apaga la "
+                "simulación.",
+            ),
+            "guests": FieldTranslation(
+                title="Huéspedes simulados",
+                description="De quién vienen los mensajes simulados, por turnos.",
+            ),
+        }
+    }
+    """The form's labels and help in Spanish; the docstrings below are the English."""
 
     webhook_secret: SecretStr
     """Shared with the sender of webhooks: it signs each body with HMAC-SHA256."""

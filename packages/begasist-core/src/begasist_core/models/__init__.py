@@ -20,6 +20,7 @@ from begasist_core.models.names import (
     validate_hotel_slug,
 )
 from begasist_core.models.settings import ChannelSettings, ReplyMode
+from begasist_core.models.translations import FieldTranslation
 
 __all__ = [
     "Attachment",
@@ -30,6 +31,7 @@ __all__ = [
     "ConversationStatus",
     "DeliveryStatus",
     "Direction",
+    "FieldTranslation",
     "GuestIdentity",
     "HotelSlug",
     "InvalidName",

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from begasist_core.models.secret_destinations import declaration_errors
+from begasist_core.models.translations import FieldTranslation
 
 __all__ = ["ChannelSettings", "ReplyMode"]
 
@@ -53,6 +54,15 @@ class ChannelSettings(BaseModel):
     (``{"transport_port": "the port the guest's app listens on, no secret goes there"}``).
 
     The kit then passes it, and the suite lets it change without the secrets.
+    """
+
+    translations: ClassVar[Mapping[str, Mapping[str, FieldTranslation]]] = MappingProxyType({})
+    """Language code -> field name -> the field's title, help and choice labels in that
+    language, for the admin form (``{"es": {"api_token": FieldTranslation(title="Token")}}``).
+
+    The model's own text (titles, docstrings, enum values) is the fallback for
+    anything not translated; the conformance kit checks every entry names a
+    field (and a choice) of the model.
     """
 
     enabled: bool = True

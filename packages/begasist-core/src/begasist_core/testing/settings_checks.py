@@ -21,6 +21,7 @@ from begasist_core.models.secret_destinations import (
     walk_fields,
 )
 from begasist_core.models.settings import ChannelSettings
+from begasist_core.models.translations import translation_errors
 from begasist_core.plugins.channel import Channel
 
 __all__ = ["SECRET_FIELD_PATTERN", "SettingsChecks"]
@@ -73,6 +74,16 @@ class SettingsChecks:
         if app_settings is None:
             pytest.skip("the channel has no AppSettings")
         _assert_destinations_declared(app_settings, "AppSettings")
+
+    def test_settings_translations_name_real_fields(self) -> None:
+        """Every translated title, help text and choice label (``Settings.translations``)
+        belongs to a field, and a choice, of the model: a renamed field leaves none behind."""
+        errors = translation_errors(self.channel_class.Settings)
+        assert not errors, (
+            f"Settings {self.channel_class.Settings.__qualname__}.translations: "
+            + "; ".join(errors)
+            + " (docs/plugins.md, Translating the settings form)"
+        )
 
     def test_secrets_never_appear_in_repr_or_json(
         self, channel_settings: Mapping[str, Any]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from begasist_core import (
@@ -12,7 +12,7 @@ from begasist_core import (
     UnknownChannel,
 )
 from begasist_core.channelbot.settings_source import HotelSettings
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Response, delete, get, patch, post, put
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import JSONBody, PathParameter
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,12 +27,14 @@ from begasist_suite.channel_settings import (
 )
 from begasist_suite.inbox.outbox import change_settings, queue_command
 from begasist_suite.services import Services
-from begasist_suite.store.records import ChannelConfig, Role
+from begasist_suite.settings_patch import patched_settings
+from begasist_suite.store.records import ChannelConfig, Page, Role
 
 __all__ = [
     "BotController",
     "ChannelSettingsController",
     "ChannelTypesController",
+    "patch_channel_config",
     "save_channel_config",
     "send_channel_command",
 ]
@@ -120,10 +122,16 @@ class ChannelSettingsController(Controller):
     @get("/")
     async def list_channel_settings(
         self, access: AccessDep, services: ServicesDep
-    ) -> list[SettingsView]:
+    ) -> Page[SettingsView]:
+        """The hotel's channel settings by channel name, as a ``Page`` like every list.
+
+        A hotel has at most one configuration per installed channel type, so
+        they all come on one page: ``next_cursor`` is always null.
+        """
         access.require(Role.MANAGER)
         configs = await services.store.list_channel_configs(access.hotel.slug)
-        return [settings_view(_model(services, c.channel), c) for c in configs]
+        views = [settings_view(_model(services, c.channel), c) for c in configs]
+        return Page(items=sorted(views, key=lambda view: view.channel))
 
     @get("/{channel:str}")
     async def get_channel_settings(
@@ -145,10 +153,14 @@ class ChannelSettingsController(Controller):
     ) -> SettingsView:
         """Replace the channel's settings, validated by its plugin (422 lists the field errors).
 
-        Secret fields are write-only: leave one out to keep it, send ``null`` to
-        clear it. The hotel's config version is bumped and its bot told. 409 when
-        another hotel's settings answer to the same key on the channel's shared
-        webhook URL (for WhatsApp: the same ``phone_number_id``).
+        A full replace: every non-secret field left out takes its default
+        (``enabled``, ``mode`` included); to change some fields and keep the
+        rest, use PATCH. Secret fields are write-only: leave one out to keep it,
+        send ``null`` to clear it. Changing a field that decides where the
+        secrets go needs every stored secret sent again (422 ``secret_required``).
+        The hotel's config version is bumped and its bot told. 409 when another
+        hotel's settings answer to the same key on the channel's shared webhook
+        URL (for WhatsApp: the same ``phone_number_id``).
         """
         access.require(Role.MANAGER)
         model = _model(services, channel)
@@ -168,6 +180,36 @@ class ChannelSettingsController(Controller):
             )
 
         return settings_view(model, await save_channel_config(services, hotel, channel, update))
+
+    @patch("/{channel:str}", dependencies=IDEMPOTENT, response_headers=REPLAY_HEADERS)
+    async def patch_channel_settings(
+        self,
+        channel: ChannelPath,
+        data: JSONBody[dict[str, Any]],
+        access: AccessDep,
+        services: ServicesDep,
+        idempotency: IdempotencyDep,
+    ) -> Response[SettingsView]:
+        """Change only the fields sent; every other one keeps its stored value.
+
+        A non-secret field sent (``enabled``, ``mode`` included) is replaced, one
+        left out is kept. A secret left out is kept, ``null`` clears it, a string
+        replaces it. The result is validated as a PUT is (422 with the field
+        errors, and ``secret_required`` when a field that decides where the
+        secrets go changes without every stored secret sent again), the config
+        version is bumped and the bot told; 409 as for PUT. On a channel not set
+        up yet it is a PUT of the body.
+        """
+        access.require(Role.MANAGER)
+        model = _model(services, channel)
+        if model is None:
+            raise NotFoundException(f"no channel type {channel!r} is installed")
+        hotel = access.hotel.slug
+
+        async def change(attempt: Attempt) -> SettingsView:
+            return settings_view(model, await patch_channel_config(services, hotel, channel, data))
+
+        return await idempotency.run(change)
 
     @delete("/{channel:str}", status_code=204)
     async def delete_channel_settings(
@@ -294,3 +336,31 @@ async def send_channel_command(
     """
     event = await queue_command(services, hotel, command, event_id=event_id)
     return event.id
+
+
+async def patch_channel_config(
+    services: Services, hotel: str, channel: str, changes: Mapping[str, Any]
+) -> ChannelConfig:
+    """Apply *changes* (and nothing else) to the stored settings: the API's PATCH and the
+    web app's forms.
+
+    Validated and stored as a PUT is (:func:`save_channel_config`: in the same
+    transaction as the read it patches). Raises
+    :class:`~begasist_suite.channel_settings.InvalidSettings` with the field errors,
+    and :class:`~begasist_suite.store.store.Conflict` when another hotel's settings
+    answer to the same key on the channel's shared webhook URL.
+    """
+    plugin = services.plugins.channel(channel)
+
+    def update(stored: ChannelConfig | None) -> ChannelConfig:
+        return apply_settings_update(
+            plugin.Settings,
+            hotel,
+            channel,
+            patched_settings(plugin.Settings, stored, changes),
+            stored,
+            services.secret_box,
+            route_key=plugin.route_key,
+        )
+
+    return await save_channel_config(services, hotel, channel, update)

@@ -53,6 +53,7 @@ _EXTRA_ANSWERS: Final[dict[tuple[str, str], tuple[int, ...]]] = {
     # Answers only these routes give, beyond what their shape implies.
     ("POST", "/api/v1/auth/login"): (401, 429),
     ("PUT", "/api/v1/hotels/{hotel}/channels/{channel}"): (422,),
+    ("PATCH", "/api/v1/hotels/{hotel}/channels/{channel}"): (422,),
     ("PUT", "/api/v1/channel-apps/{channel}"): (422,),
     ("POST", "/api/v1/hotels/{hotel}/conversations/{conversation_id}/messages"): (422,),
     ("PATCH", "/api/v1/hotels/{hotel}"): (422,),

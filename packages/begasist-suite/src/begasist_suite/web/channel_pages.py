@@ -138,7 +138,7 @@ class ChannelPages(Controller):
             access,
             channel,
             stored,
-            _fields(model, stored),
+            _fields(model, stored, language_of(request)),
             errors={},
             done=done if done in DONE else None,
         )
@@ -153,7 +153,9 @@ class ChannelPages(Controller):
         services = services_of(request)
         model = _settings_model(services, channel)
         stored = await services.store.get_channel_config(access.hotel.slug, channel)
-        changes, posted, unreadable = form_changes(_fields(model, stored), form)
+        changes, posted, unreadable = form_changes(
+            _fields(model, stored, language_of(request)), form
+        )
         if unreadable:
             errors = [{"loc": [name], "type": kind} for name, kind in unreadable.items()]
             return await _form_again(request, principal, access, channel, stored, posted, errors)
@@ -174,7 +176,7 @@ class ChannelPages(Controller):
             raise NotFoundException("not found")
         enabled = form.get("enabled") == "true"
         done = "enabled" if enabled else "disabled"
-        fields = _fields(model, stored)
+        fields = _fields(model, stored, language_of(request))
         changes = {"enabled": enabled}
         return await _apply(request, (principal, access), channel, stored, changes, fields, done)
 
@@ -218,10 +220,13 @@ class ChannelPages(Controller):
         )
 
 
-def _fields(model: type[ChannelSettings], stored: ChannelConfig | None) -> list[SettingsField]:
+def _fields(
+    model: type[ChannelSettings], stored: ChannelConfig | None, language: Language
+) -> list[SettingsField]:
+    """The settings form's fields, in *language* where the plugin translates them."""
     values = {} if stored is None else stored.settings
     secrets = {} if stored is None else {name: True for name in stored.secrets}
-    return settings_fields(model, values, secrets)
+    return settings_fields(model, values, secrets, language.code)
 
 
 async def _apply(

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 
+from begasist_core import FieldTranslation
+from begasist_core.models.translations import translated_fields
 from litestar.datastructures import FormMultiDict
 from pydantic import BaseModel
 
@@ -65,6 +67,8 @@ class SettingsField:
     required: bool = False
     nullable: bool = False
     choices: tuple[str, ...] = ()
+    choice_labels: tuple[tuple[str, str], ...] = ()
+    """(value, label) of the choices the plugin translated into the person's language."""
     minimum: float | None = None
     maximum: float | None = None
     step: str | None = None
@@ -80,6 +84,10 @@ class SettingsField:
     def checked(self) -> bool:
         return self.value == "on"
 
+    def choice_label(self, value: str, fallback: str) -> str:
+        """The plugin's label of *value* in the person's language, else *fallback*."""
+        return dict(self.choice_labels).get(value, fallback)
+
 
 def help_parts(text: str) -> list[tuple[bool, str]]:
     """*text* split at ````code```` marks: (is_code, part) pairs, for the page to set in type."""
@@ -90,10 +98,16 @@ def settings_fields(
     model: type[BaseModel],
     values: Mapping[str, Any],
     secrets_set: Mapping[str, bool],
+    language: str = "en",
 ) -> list[SettingsField]:
     """The form's fields in the model's order, showing *values* (the stored settings;
-    a field without one shows its default)."""
+    a field without one shows its default).
+
+    Labels, help and choice labels are the plugin's translations into *language*
+    (the model's ``translations``) where it gives them, the schema's text otherwise.
+    """
     schema = model.model_json_schema()
+    translated = translated_fields(model, language)
     definitions: dict[str, Any] = schema.get("$defs", {})
     required = set(schema.get("required", ()))
     secrets = secret_fields(model)
@@ -103,10 +117,12 @@ def settings_fields(
         if name in HIDDEN_FIELDS:
             continue
         spec, nullable = _resolved(raw, definitions)
+        text = translated.get(name, FieldTranslation())
         base = SettingsField(
             name=name,
-            label=_label(name, raw.get("title")),
-            help=" ".join((raw.get("description") or "").split()),
+            label=text.title or _label(name, raw.get("title")),
+            help=" ".join((text.description or raw.get("description") or "").split()),
+            choice_labels=tuple(text.choices.items()),
             widget="secret" if name in secrets else _widget(spec),
             required=name in required,
             nullable=nullable,
