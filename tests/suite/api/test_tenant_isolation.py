@@ -194,7 +194,7 @@ async def snapshot(suite: RunningSuite, hotel: SeededHotel) -> dict[str, Any]:
     conversations = (await store.list_conversations(slug, limit=200)).items
     streams = (suite.names.control(slug), suite.names.outbound(slug), suite.names.ingress(slug))
     await outbox_drained(suite)
-    dead = await DeadLetters(suite.redis, suite.names).list(count=1000)
+    dead = await DeadLetters(suite.redis, suite.names).list(hotel=slug, count=1000)
     return {
         "hotel": await store.get_hotel(slug),
         "memberships": await store.list_memberships(hotel=slug),
@@ -214,7 +214,7 @@ async def snapshot(suite: RunningSuite, hotel: SeededHotel) -> dict[str, Any]:
         "drafts": await store.list_drafts(slug, status=None),
         "outbox": (await store.outbox_backlog(slug)).pending,
         "streams": [await suite.redis.xrange(stream) for stream in streams],
-        "dead letters": [d for d in dead if f":hotel:{slug}:" in d.source_stream],
+        "dead letters": dead,
     }
 
 

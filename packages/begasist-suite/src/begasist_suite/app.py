@@ -32,7 +32,11 @@ from begasist_suite.api.json_body import SuiteRequest
 from begasist_suite.api.live import live_inbox
 from begasist_suite.api.media import MediaController
 from begasist_suite.api.openapi import complete_openapi
-from begasist_suite.api.status import DeadLetterController, StatusController
+from begasist_suite.api.status import (
+    DeadLetterController,
+    StatusController,
+    sort_legacy_dead_letters,
+)
 from begasist_suite.asgi.guard import RequestGuard
 from begasist_suite.asgi.server_errors import SERVER_ERROR_HANDLERS, log_websocket_error
 from begasist_suite.config import SuiteSettings
@@ -143,6 +147,7 @@ def create_app(
                 await tasks.start(live.run)
                 await tasks.start(relay.run)
                 await tasks.start(batcher.run)
+                tasks.start_soon(sort_legacy_dead_letters, services)
                 consumer = build_consumer(services) if settings.consumer else None
                 if consumer is not None:
                     await tasks.start(consumer.run)

@@ -31,6 +31,7 @@ from begasist_suite.web.views import channel_label
 
 __all__ = ["OperationsPages"]
 
+LETTERS_PER_PAGE: Final = 50
 DeadId = Annotated[str, PathParameter(pattern=DEAD_ID_PATTERN)]
 DONE: Final = {
     "retried": N_("The event is back on its stream: the bot or the suite takes it again.")
@@ -65,7 +66,9 @@ class OperationsPages(Controller):
         request: Request[Any, Any, Any],
         hotel: FromPath[str],
         done: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        older: Annotated[str | None, QueryParameter(pattern=DEAD_ID_PATTERN)] = None,
     ) -> Template:
+        """The bot, the channels and a page of dead letters (``?older=<id>``: the next one)."""
         principal, access = await page_access(request, hotel)
         access.require(Role.MANAGER)
         services = services_of(request)
@@ -73,6 +76,7 @@ class OperationsPages(Controller):
         slug = access.hotel.slug
         status = await hotel_status(services, slug)
         presence = status.presence
+        letters = await hotel_dead_letters(services, slug, limit=LETTERS_PER_PAGE, cursor=older)
         return render(
             request,
             "operations.html",
@@ -94,9 +98,9 @@ class OperationsPages(Controller):
                 }
                 for view in status.channels
             ],
-            letters=[
-                _letter_view(letter, current) for letter in await hotel_dead_letters(services, slug)
-            ],
+            letters=[_letter_view(letter, current) for letter in letters.items],
+            older=letters.next_cursor,
+            newest=older is not None,
             done=None if done not in DONE else current.gettext(DONE[done]),
         )
 
