@@ -28,6 +28,7 @@ from begasist_suite.api.errors import EXCEPTION_HANDLERS
 from begasist_suite.api.guests import GuestController
 from begasist_suite.api.hotels import HotelController
 from begasist_suite.api.inbox import ConversationController, DraftController
+from begasist_suite.api.invitations import InvitationController, InvitationLinkController
 from begasist_suite.api.json_body import SuiteRequest
 from begasist_suite.api.live import live_inbox
 from begasist_suite.api.media import MediaController
@@ -171,6 +172,8 @@ def create_app(
             AuthController,
             MeController,
             HotelController,
+            InvitationController,
+            InvitationLinkController,
             ChannelTypesController,
             ChannelSettingsController,
             ChannelAppController,

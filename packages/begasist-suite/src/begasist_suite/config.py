@@ -44,6 +44,8 @@ class SuiteSettings(BaseSettings):
     cookie_secure: bool = True
     """Send the session cookie over HTTPS only; ``dev`` turns it off for http://127.0.0.1."""
     session_hours: PositiveFloat = 12.0
+    invitation_hours: PositiveFloat = 72.0
+    """How long an invitation link to join a hotel works (once)."""
     webhook_max_body_bytes: PositiveInt = 1_048_576
     """Larger webhook bodies answer 413 and are not enqueued."""
     api_max_body_bytes: PositiveInt = 1_048_576

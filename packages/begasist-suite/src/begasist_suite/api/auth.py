@@ -22,7 +22,14 @@ from begasist_suite.auth.rate_limit import LoginLimiter
 from begasist_suite.auth.token_lifetimes import check_token_lifetime
 from begasist_suite.store.records import Credential, CredentialKind, Membership, Role
 
-__all__ = ["AuthController", "LoginAnswer", "MeController", "sign_in"]
+__all__ = [
+    "AuthController",
+    "LoginAnswer",
+    "MeController",
+    "client_address",
+    "login_limiter",
+    "sign_in",
+]
 
 
 class LoginBody(BaseModel):
@@ -88,7 +95,7 @@ _PASSWORD_CHECKS = anyio.CapacityLimiter(2)
 """argon2 verifications at once (each ~50 ms of CPU): more only queue for the same cores."""
 
 
-def _client_address(request: Request[Any, Any, Any]) -> str:
+def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -106,7 +113,7 @@ def _session_cookie(value: str, max_age: int, services: ServicesDep) -> Cookie:
     )
 
 
-def _limiter(services: ServicesDep) -> LoginLimiter:
+def login_limiter(services: ServicesDep) -> LoginLimiter:
     settings = services.settings
     return LoginLimiter(
         services.redis,
@@ -126,8 +133,8 @@ async def sign_in(
     Raises 429 past the login limit and 401 for a wrong email or password. The
     API's login and the web app's sign-in form both come through here.
     """
-    limiter = _limiter(services)
-    address = _client_address(request)
+    limiter = login_limiter(services)
+    address = client_address(request)
     wait = await limiter.reserve(email, address)
     if wait is not None:
         raise TooManyRequestsException(

@@ -27,6 +27,7 @@ from begasist_suite.web.callers import form_access, page_access, services_of
 from begasist_suite.web.channel_views import state_view
 from begasist_suite.web.i18n import N_, Language
 from begasist_suite.web.pages import language_of, load_chrome, render
+from begasist_suite.web.team_forms import done_message, redirect_done
 from begasist_suite.web.views import channel_label
 
 __all__ = ["OperationsPages"]
@@ -101,7 +102,7 @@ class OperationsPages(Controller):
             letters=[_letter_view(letter, current) for letter in letters.items],
             older=letters.next_cursor,
             newest=older is not None,
-            done=None if done not in DONE else current.gettext(DONE[done]),
+            done=done_message(DONE, done, current),
         )
 
     @post("/dead-letters/{dead_id:str}/retry", status_code=303)
@@ -112,4 +113,4 @@ class OperationsPages(Controller):
         access, _ = await form_access(request, hotel)
         access.require(Role.MANAGER)
         await retry_hotel_dead_letter(services_of(request), access.hotel.slug, dead_id)
-        return Redirect(f"/hotels/{access.hotel.slug}/operations?done=retried", status_code=303)
+        return redirect_done(access, "operations", "retried")
