@@ -129,6 +129,7 @@ def create_app(
         opened = store if store is not None else open_store(settings)
         await opened.migrate()
         live = LiveUpdates(channels, settings.prefix, defer=opened.after_commit)
+        unwatch = opened.watch_access(live.access_changed)
         services = Services(
             settings=settings,
             store=opened,
@@ -161,6 +162,7 @@ def create_app(
                     if consumer is not None:
                         consumer.stop()
         finally:
+            unwatch()
             if own_store:
                 await opened.aclose()
             if own_redis:

@@ -63,6 +63,9 @@ class SuiteSettings(BaseSettings):
     login_account_attempts: PositiveInt = 1000
     """Login attempts per email from all addresses (distributed guessing)."""
     login_window_seconds: PositiveInt = 300
+    live_recheck_seconds: PositiveFloat = 30.0
+    """How often an open live socket re-checks its caller even without an access notice
+    (a change made where no notice is sent, such as the CLI in another process)."""
     live_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     """Browser origins besides the suite's own that may open the live socket (comma-separated)."""
     consumer: bool = True
