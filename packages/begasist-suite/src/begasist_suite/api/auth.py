@@ -10,7 +10,7 @@ from begasist_core import utc_now
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, NotFoundException, TooManyRequestsException
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from begasist_suite.api.dependencies import PrincipalDep, ServicesDep
@@ -20,16 +20,22 @@ from begasist_suite.auth.credentials import digest, new_secret, verify_password
 from begasist_suite.auth.principal import SESSION_COOKIE
 from begasist_suite.auth.rate_limit import LoginLimiter
 from begasist_suite.auth.token_lifetimes import check_token_lifetime
-from begasist_suite.store.records import Credential, CredentialKind, Membership, Role
+from begasist_suite.store.records import Credential, CredentialKind, Membership, Page, Role
 
 __all__ = [
     "AuthController",
     "LoginAnswer",
     "MeController",
+    "TokenCursor",
+    "TokenLimit",
     "client_address",
     "login_limiter",
     "sign_in",
+    "token_page",
 ]
+
+TokenLimit = Annotated[int, QueryParameter(ge=1, le=200)]
+TokenCursor = Annotated[str | None, QueryParameter(max_length=128)]
 
 
 class LoginBody(BaseModel):
@@ -216,11 +222,18 @@ class MeController(Controller):
         )
 
     @get("/tokens")
-    async def list_tokens(self, principal: PrincipalDep, services: ServicesDep) -> list[TokenView]:
-        """The caller's personal API tokens (never their secrets)."""
+    async def list_tokens(
+        self,
+        principal: PrincipalDep,
+        services: ServicesDep,
+        limit: TokenLimit = 50,
+        cursor: TokenCursor = None,
+    ) -> Page[TokenView]:
+        """The caller's personal API tokens (never their secrets), oldest first; pass
+        ``next_cursor`` for more."""
         view = user_view(principal)
         tokens = await services.store.list_credentials(CredentialKind.API_TOKEN, user_id=view.id)
-        return [_token_view(t) for t in tokens]
+        return token_page(tokens, limit=limit, cursor=cursor)
 
     @post("/tokens", status_code=201, dependencies=IDEMPOTENT, response_headers=REPLAY_HEADERS)
     async def create_token(
@@ -268,6 +281,22 @@ class MeController(Controller):
             CredentialKind.API_TOKEN, token_id, user_id=view.id
         ):
             raise NotFoundException("not found")
+
+
+def token_page(tokens: list[Credential], *, limit: int, cursor: str | None) -> Page[TokenView]:
+    """A page of *tokens* (oldest first, as the store lists them) after *cursor*
+    (``created|id`` of the last one seen)."""
+    if cursor is not None:
+        tokens = [t for t in tokens if _position(t) > cursor]
+    more = len(tokens) > limit
+    return Page[TokenView](
+        items=[_token_view(t) for t in tokens[:limit]],
+        next_cursor=_position(tokens[limit - 1]) if more else None,
+    )
+
+
+def _position(credential: Credential) -> str:
+    return f"{credential.created_at.isoformat()}|{credential.id}"
 
 
 def _token_view(credential: Credential) -> TokenView:

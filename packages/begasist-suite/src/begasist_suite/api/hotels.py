@@ -10,12 +10,19 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import JSONBody, PathParameter
 from pydantic import BaseModel, ConfigDict, Field
 
-from begasist_suite.api.auth import NewToken, TokenView, _token_view
+from begasist_suite.api.auth import (
+    NewToken,
+    TokenCursor,
+    TokenLimit,
+    TokenView,
+    _token_view,
+    token_page,
+)
 from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
 from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.api.token_issue import issue_token
 from begasist_suite.auth.token_lifetimes import check_token_lifetime
-from begasist_suite.store.records import CredentialKind, Hotel, Membership, Role
+from begasist_suite.store.records import CredentialKind, Hotel, Membership, Page, Role
 
 __all__ = ["HotelController"]
 
@@ -190,12 +197,20 @@ class HotelController(Controller):
             raise NotFoundException("not found")
 
     @get("/{hotel:str}/bot-tokens")
-    async def list_bot_tokens(self, access: AccessDep, services: ServicesDep) -> list[TokenView]:
+    async def list_bot_tokens(
+        self,
+        access: AccessDep,
+        services: ServicesDep,
+        limit: TokenLimit = 50,
+        cursor: TokenCursor = None,
+    ) -> Page[TokenView]:
+        """The hotel's bot tokens (owners; never their secrets), oldest first; pass
+        ``next_cursor`` for more."""
         access.require(Role.OWNER)
         tokens = await services.store.list_credentials(
             CredentialKind.BOT_TOKEN, hotel=access.hotel.slug
         )
-        return [_token_view(t) for t in tokens]
+        return token_page(tokens, limit=limit, cursor=cursor)
 
     @post(
         "/{hotel:str}/bot-tokens",
