@@ -16,6 +16,8 @@ from tests.suite.conftest import PASSWORD, RunningSuite, add_member
 pytestmark = pytest.mark.anyio
 
 INVITATIONS = "/api/v1/hotels/plaza/invitations"
+SEEDED = "invited@plaza.test"
+"""The invitation every seeded hotel has pending."""
 
 
 async def invite(suite: RunningSuite, by: str, body: dict[str, Any]) -> httpx.Response:
@@ -37,7 +39,10 @@ async def test_a_new_receptionist_joins_by_link_once(suite: RunningSuite) -> Non
         await suite.login(client, "manager@plaza.test")
         listed = json_of(await client.get(INVITATIONS))
     assert listed["next_cursor"] is None
-    assert [(i["id"], i["email"]) for i in listed["items"]] == [(made["id"], "rosa@plaza.test")]
+    assert [(i["id"], i["email"]) for i in listed["items"]] == [
+        (made["id"], "rosa@plaza.test"),
+        (listed["items"][1]["id"], SEEDED),
+    ]
     assert "token" not in listed["items"][0]
     link = f"/api/v1/invitations/{made['token']}"
     async with suite.client() as invitee:
@@ -95,7 +100,7 @@ async def test_roles_revocation_and_expiry(suite: RunningSuite) -> None:
         await suite.login(client, "manager@plaza.test")
         assert (await client.delete(f"{INVITATIONS}/{made['id']}")).status_code == 204
         assert (await client.delete(f"{INVITATIONS}/{made['id']}")).status_code == 404
-        assert json_of(await client.get(INVITATIONS))["items"] == []
+        assert [i["email"] for i in json_of(await client.get(INVITATIONS))["items"]] == [SEEDED]
     link = f"/api/v1/invitations/{made['token']}"
     async with suite.client() as invitee:
         revoked = await invitee.post(
@@ -146,4 +151,19 @@ async def test_invitations_list_in_pages(suite: RunningSuite) -> None:
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-    assert seen == list(reversed(made))
+    assert seen[:-1] == list(reversed(made))  # newest first; the seeded one is the oldest
+
+
+async def test_the_same_idempotency_key_makes_one_invitation(suite: RunningSuite) -> None:
+    await seed_hotel(suite, "plaza")
+    async with suite.client() as client:
+        await suite.login(client, "owner@plaza.test")
+        headers = {"idempotency-key": "invite-rosa-1"}
+        body = {"email": "rosa@plaza.test"}
+        first = await client.post(INVITATIONS, json=body, headers=headers)
+        again = await client.post(INVITATIONS, json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    emails = [i.email for i in await suite.store.list_invitations("plaza")]
+    assert emails.count("rosa@plaza.test") == 1

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from begasist_suite.api.auth import LoginAnswer, client_address, login_limiter, sign_in
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
+from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.auth.credentials import digest, hash_password, new_secret
 from begasist_suite.auth.principal import HotelAccess
 from begasist_suite.services import Services
@@ -270,22 +271,28 @@ class InvitationController(Controller):
         access.require(Role.MANAGER)
         return await invitation_page(services, access.hotel.slug, limit=limit, cursor=cursor)
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, dependencies=IDEMPOTENT, response_headers=REPLAY_HEADERS)
     async def create_invitation(
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[InvitationBody],
         access: AccessDep,
         services: ServicesDep,
-    ) -> NewInvitation:
+        idempotency: IdempotencyDep,
+    ) -> Response[NewInvitation]:
         """Invite someone by email with a role no higher than yours (managers): the answer's
-        ``link`` works once, for ``BEGASIST_INVITATION_HOURS``; it is shown this once."""
-        invitation, secret = await create_invitation(services, access, data.email, data.role)
-        return NewInvitation(
-            token=secret,
-            link=invitation_link(services, request, secret),
-            **invitation_view(invitation).model_dump(),
-        )
+        ``link`` works once, for ``BEGASIST_INVITATION_HOURS``; it is shown this once (and to
+        a retry with the same ``Idempotency-Key``: that response is stored encrypted)."""
+
+        async def create(attempt: Attempt) -> NewInvitation:
+            invitation, secret = await create_invitation(services, access, data.email, data.role)
+            return NewInvitation(
+                token=secret,
+                link=invitation_link(services, request, secret),
+                **invitation_view(invitation).model_dump(),
+            )
+
+        return await idempotency.run(create, secret=True)
 
     @delete("/{invitation_id:str}", status_code=204)
     async def revoke_invitation(
