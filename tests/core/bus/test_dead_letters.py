@@ -17,6 +17,8 @@ from begasist_core.bus import (
 from begasist_core.events import StreamNames
 from redis.asyncio import Redis
 
+from tests.core.bus.conftest import every_dead_letter
+
 pytestmark = pytest.mark.anyio
 
 GROUP = "workers"
@@ -47,7 +49,7 @@ async def test_bury_adds_the_dead_letter_and_acks_the_source_entry(
         deliveries=5,
     )
 
-    [dead] = await dead_letters.list()
+    [dead] = await every_dead_letter(dead_letters)
     assert dead.id == dead_id.decode()
     assert (dead.source_stream, dead.source_id, dead.group) == (stream, entry_id.decode(), GROUP)
     assert (dead.reason, dead.error, dead.deliveries) == ("handler_failed", "RuntimeError: nope", 5)
@@ -75,8 +77,12 @@ async def test_list_is_newest_first_and_bounded(
             deliveries=1,
         )
 
-    assert [d.error for d in await dead_letters.list()] == ["error 2", "error 1", "error 0"]
-    assert [d.error for d in await dead_letters.list(count=2)] == ["error 2", "error 1"]
+    assert [d.error for d in await every_dead_letter(dead_letters)] == [
+        "error 2",
+        "error 1",
+        "error 0",
+    ]
+    assert [d.error for d in (await every_dead_letter(dead_letters))[:2]] == ["error 2", "error 1"]
 
 
 async def test_retry_puts_the_entry_back_and_it_is_handled(
@@ -113,20 +119,20 @@ async def test_retry_puts_the_entry_back_and_it_is_handled(
         with anyio.fail_after(5):
             await buried.wait()
             while True:  # the bury follows the failure: poll the dead stream
-                if dead := await dead_letters.list():
+                if dead := await every_dead_letter(dead_letters):
                     break
                 await anyio.sleep(0.01)
         [dead] = dead
         assert decode_event(dead.payload) == event
         broken = False
-        new_id = await dead_letters.retry(dead.id)
+        new_id = await dead_letters.retry(dead.id, hotel="plaza")
         with anyio.fail_after(5):
             await done.wait()
         consumer.stop()
 
     assert new_id != original_id
     assert handled == [(event, Delivery(stream, new_id, 1))]
-    assert await dead_letters.list() == []
+    assert await every_dead_letter(dead_letters) == []
     [(_, fields)] = await begasist_redis.xrange(stream, min=new_id, max=new_id)
     assert fields == {ENTRY_FIELD: encode_event(event)}
 
@@ -149,3 +155,51 @@ async def test_retry_of_an_unknown_or_already_retried_dead_letter_is_a_typed_err
     with pytest.raises(UnknownDeadLetter):
         await dead_letters.retry(dead_id.decode())
     assert await begasist_redis.xlen(begasist_names.events) == 1
+
+
+async def test_each_hotel_has_its_own_dead_stream_and_retry_looks_only_there(
+    begasist_redis: Redis, begasist_names: StreamNames, dead_letters: DeadLetters
+) -> None:
+    async def bury(stream: str, payload: bytes) -> str:
+        dead_id = await dead_letters.bury(
+            source_stream=stream,
+            source_id=b"1-0",
+            group=GROUP,
+            payload=payload,
+            reason="handler_failed",
+            error=stream,
+            deliveries=3,
+        )
+        return dead_id.decode()
+
+    sol = await bury(begasist_names.outbound("sol"), b"{}")
+    plaza = await bury(
+        begasist_names.events, encode_event(make_event("plaza", ConfigChanged(version=1)))
+    )
+    nobody = await bury(begasist_names.events, b"[" * 100_000)  # too deep even to read
+    assert [d.id for d in await dead_letters.list(hotel="sol")] == [sol]
+    assert [d.id for d in await dead_letters.list(hotel="plaza")] == [plaza]
+    assert [d.id for d in await dead_letters.list()] == [nobody]
+    with pytest.raises(UnknownDeadLetter):
+        await dead_letters.retry(sol, hotel="ghost")
+    await dead_letters.retry(sol, hotel="sol")
+    assert await dead_letters.list(hotel="sol") == []
+
+
+async def test_sort_shared_moves_old_entries_to_their_hotel_keeping_their_ids(
+    begasist_redis: Redis, begasist_names: StreamNames, dead_letters: DeadLetters
+) -> None:
+    fields = {"group": GROUP, "reason": "handler_failed", "error": "old", "deliveries": 1}
+    at = {"failed_at": "2026-01-01T00:00:00+00:00", "source_id": "1-0"}
+    old = [
+        await begasist_redis.xadd(
+            begasist_names.dead,
+            {**fields, **at, "source_stream": begasist_names.outbound("plaza"), "payload": "{}"},
+        )
+        for _ in range(3)
+    ]
+    assert await dead_letters.sort_shared(batch=2) == 3
+    assert await dead_letters.sort_shared() == 0
+    moved = await dead_letters.list(hotel="plaza")
+    assert [d.id.encode() for d in moved] == list(reversed(old))
+    assert await begasist_redis.xlen(begasist_names.dead) == 0

@@ -30,6 +30,8 @@ from begasist_core.events import StreamNames
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tests.core.bus.conftest import every_dead_letter
+
 pytestmark = pytest.mark.anyio
 
 GROUP = "workers"
@@ -156,7 +158,7 @@ async def test_an_entry_that_keeps_failing_is_buried_after_max_deliveries(
         raise ValueError(f"attempt {delivery.deliveries} failed")
 
     async def buried() -> bool:
-        return bool(await dead_letters.list())
+        return bool(await every_dead_letter(dead_letters))
 
     consumer = consumer_for(begasist_redis, begasist_names, handler, options=FAST)
     async with anyio.create_task_group() as group:
@@ -166,7 +168,7 @@ async def test_an_entry_that_keeps_failing_is_buried_after_max_deliveries(
         consumer.stop()
 
     assert attempts == [1, 2, 3]
-    [dead] = await dead_letters.list()
+    [dead] = await every_dead_letter(dead_letters)
     assert (dead.source_stream, dead.source_id, dead.group) == (stream, entry_id.decode(), GROUP)
     assert (dead.reason, dead.deliveries) == ("handler_failed", 3)
     assert dead.error == "ValueError: attempt 3 failed"
@@ -200,7 +202,7 @@ async def test_a_rejected_event_is_buried_at_once_and_the_loop_goes_on(
         consumer.stop()
 
     assert attempts == [1]
-    [dead] = await dead_letters.list()
+    [dead] = await every_dead_letter(dead_letters)
     assert (dead.reason, dead.deliveries, dead.error) == ("rejected", 1, "cannot ever be applied")
     assert decode_event(dead.payload) == poisoned
     assert await pending_count(begasist_redis, stream) == 0
@@ -238,7 +240,7 @@ async def test_an_entry_whose_consumer_died_on_its_last_delivery_is_buried_on_re
         consumer.stop()
 
     assert handled == []
-    [dead] = await dead_letters.list()
+    [dead] = await every_dead_letter(dead_letters)
     assert (dead.deliveries, dead.error) == (3, "TimeoutError: smtp")
 
 
@@ -262,7 +264,7 @@ async def test_malformed_entries_are_buried_with_their_reason_and_the_loop_goes_
     good = config_event(2)
     await publisher.publish(stream, good)
     assert await first_handled(begasist_redis, begasist_names) == good
-    dead = list(reversed(await dead_letters.list()))
+    dead = list(reversed(await every_dead_letter(dead_letters)))
     assert [d.reason for d in dead] == [
         "malformed",
         "unknown_type",
@@ -451,7 +453,7 @@ async def test_an_entry_nested_too_deep_for_json_is_buried_as_malformed_and_the_
     good = config_event(2)
     await publisher.publish(stream, good)
     assert await first_handled(begasist_redis, begasist_names) == good
-    [dead] = await dead_letters.list()
+    [dead] = await every_dead_letter(dead_letters)
     assert (dead.reason, dead.deliveries) == ("malformed", 1)
     # The codec's own verdict, not the consumer's catch-all.
     assert dead.error.startswith("entry is not JSON: RecursionError")
@@ -478,7 +480,7 @@ async def test_an_entry_that_makes_the_decoder_raise_anything_is_buried_as_malfo
     good = config_event(2)
     await publisher.publish(stream, good)
     assert await first_handled(begasist_redis, begasist_names) == good
-    [dead] = await dead_letters.list()
+    [dead] = await every_dead_letter(dead_letters)
     assert (dead.reason, dead.error) == ("malformed", "KeyError: 'a decoder bug'")
     assert dead.payload == "trips the decoder"
     assert await pending_count(begasist_redis, stream) == 0
@@ -569,7 +571,7 @@ async def test_a_guard_that_raises_ends_run_acking_the_handled_and_handing_back_
             source_stream=stream, group=GROUP, source_id=entry_id
         )
         assert noted is None
-    assert await dead_letters.list() == []
+    assert await every_dead_letter(dead_letters) == []
 
 
 async def test_a_guard_that_never_raises_is_asked_before_every_entry_and_changes_nothing(
@@ -603,7 +605,7 @@ async def test_a_guard_that_never_raises_is_asked_before_every_entry_and_changes
     assert handled == [0, 1, 2]
     assert {0, 1, 2} <= set(asked_after)
     assert await pending_count(begasist_redis, stream) == 0
-    assert await dead_letters.list() == []
+    assert await every_dead_letter(dead_letters) == []
 
 
 async def test_a_batch_scope_wraps_each_batch_and_its_entries_are_acked_after_it(

@@ -10,6 +10,8 @@ from begasist_core.bus import ConsumerOptions, DeadLetters, Delivery, Publisher,
 from begasist_core.events import StreamNames
 from redis.asyncio import Redis
 
+from tests.core.bus.conftest import every_dead_letter
+
 pytestmark = pytest.mark.anyio
 
 GROUP = "workers"
@@ -81,7 +83,7 @@ async def test_taking_over_claims_every_pending_entry_at_once_with_honest_counts
     # The dead consumer's first delivery plus the takeover's; the new entry once.
     assert seen == {0: 2, 1: 2, 2: 2, 3: 2, 5: 1}
     # The entry out of deliveries went to the dead stream with its last error.
-    [dead] = await dead_letters.list()
+    [dead] = await every_dead_letter(dead_letters)
     assert (dead.source_id, dead.deliveries, dead.error) == (
         ids[4].decode(),
         3,

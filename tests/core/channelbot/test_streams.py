@@ -179,10 +179,10 @@ async def test_an_unreadable_webhook_is_dead_lettered_and_the_stream_goes_on(
     )
 
     async def buried() -> bool:
-        return await begasist_redis.xlen(begasist_names.dead) == 1
+        return await begasist_redis.xlen(begasist_names.hotel_dead("plaza")) == 1
 
     await eventually(buried)
-    [dead] = await DeadLetters(begasist_redis, begasist_names).list()
+    [dead] = await DeadLetters(begasist_redis, begasist_names).list(hotel="plaza")
     assert dead.reason == "unparseable"
     assert dead.deliveries == 1  # rejected at once, not retried
     assert "ParseError" in dead.error

@@ -121,7 +121,7 @@ def test_addresses_are_the_stream_names(document: dict[str, Any]) -> None:
         "outbound": names.outbound("plaza"),
         "ingress": names.ingress("plaza"),
         "events": names.events,
-        "dead": names.dead,
+        "dead": names.hotel_dead("plaza"),
     }
     for stream, channel in document["channels"].items():
         parameters = set(re.findall(r"{(\w+)}", channel["address"]))

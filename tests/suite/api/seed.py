@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -30,6 +31,7 @@ from begasist_suite.store.records import (
     CredentialKind,
     Draft,
     Guest,
+    Invitation,
     Role,
     User,
 )
@@ -53,6 +55,8 @@ class SeededHotel:
     bot_token: str
     bot_token_id: str
     dead_id: str
+    invitation_id: str
+    """A pending invitation to the hotel."""
     webhook_secret: str
     media_key: str
     """A stored file of this hotel's (bytes no other hotel has)."""
@@ -167,8 +171,19 @@ async def seed_hotel(suite: RunningSuite, slug: str) -> SeededHotel:
     credential = await store.add_credential(
         Credential(digest=digest(bot_token), kind=CredentialKind.BOT_TOKEN, hotel=slug, name="bot")
     )
+    invitation = await store.add_invitation(
+        Invitation(
+            digest=digest(new_secret("invitation")),
+            hotel=slug,
+            email=f"invited@{slug}.test",
+            role=Role.AGENT,
+            invited_by=members[Role.OWNER].id,
+            expires_at=credential.created_at + timedelta(hours=72),
+        )
+    )
     return SeededHotel(
         slug=slug,
+        invitation_id=invitation.id,
         members=members,
         conversation=recorded.conversation,
         message=recorded.message,

@@ -11,7 +11,7 @@ from begasist_suite.auth.credentials import digest, new_secret
 from begasist_suite.config import SuiteSettings
 from begasist_suite.store.records import Credential, CredentialKind, Role
 
-from tests.suite.api.seed import bearer, personal_token
+from tests.suite.api.seed import bearer, personal_token, seed_hotel
 from tests.suite.conftest import PASSWORD, RunningSuite, add_member
 
 pytestmark = pytest.mark.anyio
@@ -210,15 +210,35 @@ async def test_personal_tokens_show_their_secret_once_and_can_be_revoked(
         token = created.json()["token"]
         assert token.startswith("bga_")
         listed = await client.get("/api/v1/me/tokens")
-        assert [t["name"] for t in listed.json()] == ["backup script"]
-        assert "token" not in listed.json()[0]
+        assert [t["name"] for t in listed.json()["items"]] == ["backup script"]
+        assert "token" not in listed.json()["items"][0]
         assert token not in listed.text
         async with suite.client(headers=bearer(token)) as script:
             assert (await script.get("/api/v1/me")).json()["user"]["email"] == ana
             revoked = await client.delete(f"/api/v1/me/tokens/{created.json()['id']}")
             assert revoked.status_code == 204
             assert (await script.get("/api/v1/me")).status_code == 401
-        assert (await client.get("/api/v1/me/tokens")).json() == []
+        assert (await client.get("/api/v1/me/tokens")).json() == {"items": [], "next_cursor": None}
+
+
+async def test_token_lists_come_in_pages(suite: RunningSuite, ana: str) -> None:
+    """Personal and bot tokens list as conversations do: ``items`` and ``next_cursor``."""
+    async with suite.client() as client:
+        await suite.login(client, ana)
+        made = [
+            (await client.post("/api/v1/me/tokens", json={"name": f"t{n}"})).json()["id"]
+            for n in range(5)
+        ]
+        seen: list[str] = []
+        cursor = None
+        while True:
+            query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/api/v1/me/tokens", params=query)).json()
+            seen += [t["id"] for t in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    assert seen == made
 
 
 async def test_an_expired_token_answers_401(suite: RunningSuite, ana: str) -> None:
@@ -270,3 +290,21 @@ async def test_a_disabled_user_is_locked_out(suite: RunningSuite, ana: str) -> N
         assert login.status_code == 401
     async with suite.client(headers=bearer(token)) as client:
         assert (await client.get("/api/v1/me")).status_code == 401
+
+
+async def test_bot_tokens_list_as_a_page(suite: RunningSuite) -> None:
+    plaza = await seed_hotel(suite, "plaza")
+    async with suite.client() as client:
+        await suite.login(client, "owner@plaza.test")
+        page = (await client.get("/api/v1/hotels/plaza/bot-tokens", params={"limit": 1})).json()
+    assert page == {
+        "items": [
+            {
+                "id": plaza.bot_token_id,
+                "name": "bot",
+                "created_at": page["items"][0]["created_at"],
+                "expires_at": None,
+            }
+        ],
+        "next_cursor": None,
+    }

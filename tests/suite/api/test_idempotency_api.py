@@ -311,6 +311,7 @@ async def test_the_openapi_documents_the_header_on_every_creating_post(
         (f"{hotel}/channels/{{channel}}/commands", "post"),
         (f"{hotel}/channels/{{channel}}", "patch"),
         (f"{hotel}/bot-tokens", "post"),
+        (f"{hotel}/invitations", "post"),
         ("/api/v1/me/tokens", "post"),
         ("/api/v1/hotels", "post"),
     }

@@ -293,7 +293,7 @@ async def test_dead_letters_are_per_hotel_and_retried_once(
     suite: RunningSuite, plaza: SeededHotel, manager: httpx.AsyncClient
 ) -> None:
     sol = await bury_outbound(suite, "sol", "a reply from sol")
-    listed = json_of(await manager.get(f"{PLAZA}/dead-letters"))
+    listed = json_of(await manager.get(f"{PLAZA}/dead-letters"))["items"]
     assert [d["id"] for d in listed] == [plaza.dead_id]
     assert listed[0]["error"] == "provider said no"
     assert (await manager.post(f"{PLAZA}/dead-letters/{sol}/retry")).status_code == 404
@@ -302,8 +302,8 @@ async def test_dead_letters_are_per_hotel_and_retried_once(
     (event,) = await sent(suite)
     assert event.data.message.text == "a reply from plaza"
     assert (await manager.post(f"{PLAZA}/dead-letters/{plaza.dead_id}/retry")).status_code == 404
-    assert json_of(await manager.get(f"{PLAZA}/dead-letters")) == []
-    remaining = await DeadLetters(suite.redis, suite.names).list()
+    assert json_of(await manager.get(f"{PLAZA}/dead-letters"))["items"] == []
+    remaining = await DeadLetters(suite.redis, suite.names).list(hotel="sol")
     assert [d.id for d in remaining] == [sol]
     assert await sent(suite, "sol") == []
 

@@ -44,11 +44,15 @@ OBJECT_PARAMETERS = (
     "token_id",
     "dead_id",
     "media_key",
+    "invitation_id",
 )
 """Path parameters naming one hotel's object: filled with the other hotel's ids."""
 
-NAME_PARAMETERS = {"channel": DEMO}
-"""Path parameters naming something every hotel has its own of."""
+NAME_PARAMETERS = {"channel": DEMO, "token": "bgi_a-link-nobody-was-given"}
+"""Path parameters naming something every hotel has its own of (or, ``token``, an
+invitation link's secret: the public routes outside any hotel)."""
+PUBLIC = {LOGIN, f"{API}/invitations/{{token:str}}", f"{API}/invitations/{{token:str}}/accept"}
+"""Routes that answer without an account (an invitation link is its own credential)."""
 
 GHOST_IDS = {
     "conversation_id": new_id(),
@@ -58,6 +62,7 @@ GHOST_IDS = {
     "token_id": new_id(),
     "dead_id": "1-1",
     "media_key": "0" * 64,
+    "invitation_id": new_id(),
 }
 """Ids nothing has: what a caller sees for them is what "does not exist" looks like."""
 
@@ -66,6 +71,8 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", LOGIN): {"email": "nobody@nowhere.test", "password": "wrong"},
     ("POST", f"{API}/hotels"): {"slug": "newhotel", "name": "New hotel"},
     ("POST", f"{API}/me/tokens"): {"name": "matrix"},
+    ("POST", f"{API}/invitations/{{token:str}}/accept"): {"password": "matrix password"},
+    ("POST", f"{HOTEL_PREFIX}/invitations"): {"email": "intruder@elsewhere.test"},
     ("PUT", f"{API}/channel-apps/{{channel:str}}"): {"app_secret": "x", "verify_token": "y"},
     ("PATCH", HOTEL_PREFIX): {"name": "Renamed by another hotel"},
     ("PUT", f"{HOTEL_PREFIX}/members/{{user_id:str}}"): {"role": "owner"},
@@ -166,6 +173,7 @@ def object_ids(hotel: SeededHotel) -> dict[str, str]:
         "token_id": hotel.bot_token_id,
         "dead_id": hotel.dead_id,
         "media_key": hotel.media_key,
+        "invitation_id": hotel.invitation_id,
     }
 
 
@@ -195,13 +203,14 @@ async def snapshot(suite: RunningSuite, hotel: SeededHotel) -> dict[str, Any]:
     conversations = (await store.list_conversations(slug, limit=200)).items
     streams = (suite.names.control(slug), suite.names.outbound(slug), suite.names.ingress(slug))
     await outbox_drained(suite)
-    dead = await DeadLetters(suite.redis, suite.names).list(count=1000)
+    dead = await DeadLetters(suite.redis, suite.names).list(hotel=slug, count=1000)
     return {
         "hotel": await store.get_hotel(slug),
         "memberships": await store.list_memberships(hotel=slug),
         "people": [await store.get_user(user_id) for user_id in people],
         "their memberships": [await store.list_memberships(user_id=u) for u in people],
         "bot tokens": await store.list_credentials(CredentialKind.BOT_TOKEN, hotel=slug),
+        "invitations": await store.list_invitations(slug),
         "their tokens": [
             await store.list_credentials(kind, user_id=user_id)
             for kind in CredentialKind
@@ -215,7 +224,7 @@ async def snapshot(suite: RunningSuite, hotel: SeededHotel) -> dict[str, Any]:
         "drafts": await store.list_drafts(slug, status=None),
         "outbox": (await store.outbox_backlog(slug)).pending,
         "streams": [await suite.redis.xrange(stream) for stream in streams],
-        "dead letters": [d for d in dead if f":hotel:{slug}:" in d.source_stream],
+        "dead letters": dead,
     }
 
 
@@ -353,7 +362,7 @@ async def test_a_bot_token_reaches_no_user_route(
     problems = []
     async with suite.client(headers=bearer(plaza.bot_token)) as client:
         for endpoint in endpoints:
-            if endpoint.for_bots or endpoint.path == LOGIN:
+            if endpoint.for_bots or endpoint.path in PUBLIC:
                 continue
             for objects in (plaza, sol):
                 answer = await call(client, endpoint, values_of(objects.slug, objects))
@@ -377,7 +386,7 @@ async def test_an_unauthenticated_call_answers_401(
         answers = {
             e.name: (await call(client, e, values_of("plaza", plaza))).status_code
             for e in endpoints
-            if e.path != LOGIN
+            if e.path not in PUBLIC
         }
     assert {name: status for name, status in answers.items() if status != 401} == {}
     ws = suite.url.replace("http", "ws", 1)

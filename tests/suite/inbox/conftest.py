@@ -104,8 +104,12 @@ async def consumed(suite: RunningSuite) -> None:
     await eventually(caught_up)
 
 
-async def dead_letters(suite: RunningSuite) -> list[tuple[bytes, dict[bytes, bytes]]]:
+async def dead_letters(
+    suite: RunningSuite, hotel: str = HOTEL
+) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """The dead letters of no hotel and of *hotel*."""
     entries: list[tuple[bytes, dict[bytes, bytes]]] = await suite.redis.xrange(suite.names.dead)
+    entries += await suite.redis.xrange(suite.names.hotel_dead(hotel))
     return entries
 
 

@@ -196,7 +196,7 @@ async def test_an_unknown_hotel_is_dead_lettered_at_once_and_the_loop_goes_on(
     await publish_received(plaza, good)
     await consumed(plaza)
 
-    [(_, dead)] = await dead_letters(plaza)
+    [(_, dead)] = await dead_letters(plaza, "nowhere")
     assert dead[b"reason"] == b"rejected"
     assert dead[b"deliveries"] == b"1"
     assert stray.id.encode() in dead[b"payload"]

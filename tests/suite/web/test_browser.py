@@ -385,3 +385,50 @@ async def test_operations_shows_the_bot_and_failed_deliveries(
     await keep(page, "operations")
     await page.get_by_role("button", name=re.compile("^Retry")).click()
     await expect(page.get_by_text("Nothing failed.")).to_be_visible()
+
+
+async def test_an_owner_invites_a_receptionist_who_joins_once(
+    desktop: Session, browser: Browser, suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    page = await desktop.page()
+    await sign_in_as(page, "owner@plaza.test")
+    await page.goto("/hotels/plaza/team")
+    await page.get_by_label("Email of the person to invite").fill("rosa@plaza.test")
+    await page.get_by_label("Role", exact=True).select_option("agent")
+    await page.get_by_role("button", name="Create invitation link").click()
+    link_box = page.get_by_label("Invitation link")
+    await expect(link_box).to_have_value(re.compile(r"/invitations/bgi_"))
+    link = await link_box.input_value()
+    invitations = page.get_by_role("region", name="Invitations")
+    pending = invitations.get_by_role("row", name=re.compile("rosa@plaza.test"))
+    await expect(pending).to_contain_text("Agent: works the inbox")
+    await accessible(page)
+    await keep(page, "team-invitation")
+
+    invitee = await open_session(browser, suite)
+    try:
+        joining = await invitee.page()
+        await joining.goto(link)
+        await expect(joining.get_by_role("heading", name="Join Plaza")).to_be_visible()
+        await accessible(joining)
+        await joining.get_by_label("Your name").fill("Rosa Diaz")
+        await joining.get_by_label("Choose a password").fill("a long enough password")
+        await joining.get_by_role("button", name="Create my account and join").click()
+        await expect(joining).to_have_url(re.compile(r"/hotels/plaza/inbox$"))
+        await expect(joining.get_by_role("link", name=re.compile("Ana Lopez"))).to_be_visible()
+
+        await joining.goto(link)
+        heading = joining.get_by_role("heading", name="This invitation link does not work")
+        await expect(heading).to_be_visible()
+        await expect(joining.get_by_role("alert")).to_contain_text("It was used already")
+        await expect(joining.get_by_role("button")).not_to_have_count(0)  # the language switch
+        await expect(joining.get_by_label("Choose a password")).to_have_count(0)
+        assert [e for e in invitee.errors if "410" not in e] == []
+    finally:
+        await invitee.context.close()
+
+    await page.goto("/hotels/plaza/team")
+    await expect(page.get_by_role("rowheader", name="Rosa Diaz")).to_be_visible()
+    await expect(invitations.get_by_role("row", name=re.compile("rosa@plaza.test"))).to_have_count(
+        0
+    )

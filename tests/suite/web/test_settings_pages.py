@@ -356,3 +356,21 @@ async def test_every_dead_letter_of_the_hotel_shows(
         await sign_in(client, "manager@plaza.test")
         page = await client.get(OPERATIONS)
     assert page.text.count("message.send") == 2
+
+
+async def test_operations_page_the_dead_letters_fifty_at_a_time(
+    suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    for number in range(50):
+        await bury_outbound(suite, "plaza", f"reply {number}")
+    async with suite.client() as client:
+        await sign_in(client, "manager@plaza.test")
+        first = await client.get(OPERATIONS)
+        older = re.search(r'href="(/hotels/plaza/operations\?older=[0-9-]+)"', first.text)
+        assert older is not None
+        second = await client.get(older[1])
+    retries = re.compile(r"/dead-letters/([0-9-]+)/retry")
+    assert len(retries.findall(first.text)) == 50
+    assert retries.findall(second.text) == [plaza.dead_id]  # the oldest, on its own
+    assert "Older failures" not in second.text
+    assert "Newest failures" in second.text

@@ -26,8 +26,10 @@ pytestmark = pytest.mark.anyio
 
 NOT_PAGES = ("/api/", "/schema", "/static", "/health", "/webhooks/")
 HOTEL_PREFIX = "/hotels/{hotel:str}/"
-OUTSIDE_HOTELS = {"/", "/login", "/logout", "/language", "/hotels"}
-"""Pages and forms that belong to no hotel (reviewed: none shows a hotel's data)."""
+INVITATION_LINK = "/invitations/{token:str}"
+OUTSIDE_HOTELS = {"/", "/login", "/logout", "/language", "/hotels", INVITATION_LINK}
+"""Pages and forms that belong to no hotel (reviewed: none shows a hotel's data; the
+invitation link's page shows its own invitation, to whoever holds its secret)."""
 FORMS = {
     "/hotels/{hotel:str}/channels/{channel:str}": {"mode": "manual", "webhook_secret": "intruder"},
     "/hotels/{hotel:str}/channels/{channel:str}/enabled": {"enabled": "false"},
@@ -46,6 +48,8 @@ FORMS = {
     "/hotels/{hotel:str}/team/tokens/{token_id:str}/revoke": {},
     "/hotels/{hotel:str}/team/bot-tokens": {"name": "intruder"},
     "/hotels/{hotel:str}/team/bot-tokens/{token_id:str}/revoke": {},
+    "/hotels/{hotel:str}/team/invitations": {"email": "intruder@elsewhere.test", "role": "agent"},
+    "/hotels/{hotel:str}/team/invitations/{invitation_id:str}/revoke": {},
     "/hotels/{hotel:str}/operations/dead-letters/{dead_id:str}/retry": {},
     "/hotels/{hotel:str}/conversations/{conversation_id:str}/reply": {"text": "from elsewhere"},
     "/hotels/{hotel:str}/conversations/{conversation_id:str}/assign": {"to": "me"},
@@ -60,8 +64,17 @@ FORMS = {
     "/hotels/{hotel:str}/guests/{guest_id:str}/mode": {"mode": "manual"},
 }
 """Each form's fields, valid enough that only the hotel check can stop them."""
-OBJECT_PARAMETERS = ("conversation_id", "draft_id", "guest_id", "user_id", "token_id", "dead_id")
+OBJECT_PARAMETERS = (
+    "conversation_id",
+    "draft_id",
+    "guest_id",
+    "user_id",
+    "token_id",
+    "dead_id",
+    "invitation_id",
+)
 """Path parameters naming one hotel's object: filled with the other hotel's ids too."""
+NO_LINK = "bgi_a-link-nobody-was-given"
 _PARAMETER = re.compile(r"\{(\w+):\w+\}")
 
 
@@ -86,7 +99,7 @@ def web_routes(app: Litestar) -> list[Page]:
             continue
         if not isinstance(route, HTTPRoute):
             pytest.fail(f"{route.path}: a {type(route).__name__} page the matrix cannot call")
-        unknown = set(route.path_parameters) - {"hotel", "channel", *OBJECT_PARAMETERS}
+        unknown = set(route.path_parameters) - {"hotel", "channel", "token", *OBJECT_PARAMETERS}
         if unknown:
             pytest.fail(f"{route.path}: the matrix cannot fill {sorted(unknown)}")
         if not route.path.startswith(HOTEL_PREFIX) and route.path not in OUTSIDE_HOTELS:
@@ -102,10 +115,12 @@ def web_routes(app: Litestar) -> list[Page]:
 
 def values(hotel: str, objects: SeededHotel | None) -> dict[str, str]:
     if objects is None:
-        return {"hotel": hotel, "channel": "demo", **GHOST_IDS}
+        return {"hotel": hotel, "channel": "demo", "token": NO_LINK, **GHOST_IDS}
     return {
         "hotel": hotel,
         "channel": "demo",
+        "token": NO_LINK,
+        "invitation_id": objects.invitation_id,
         "conversation_id": objects.conversation.id,
         "draft_id": objects.draft.id,
         "guest_id": objects.guest.id,
@@ -171,6 +186,8 @@ async def test_the_matrix_sees_every_page(suite: RunningSuite) -> None:
         *(f"POST {path}" for path in FORMS),
         "GET /login",
         "POST /login",
+        f"GET {INVITATION_LINK}",
+        f"POST {INVITATION_LINK}",
         "POST /logout",
         "POST /language",
         "GET /",

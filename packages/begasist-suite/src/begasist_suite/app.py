@@ -28,11 +28,16 @@ from begasist_suite.api.errors import EXCEPTION_HANDLERS
 from begasist_suite.api.guests import GuestController
 from begasist_suite.api.hotels import HotelController
 from begasist_suite.api.inbox import ConversationController, DraftController
+from begasist_suite.api.invitations import InvitationController, InvitationLinkController
 from begasist_suite.api.json_body import SuiteRequest
 from begasist_suite.api.live import live_inbox
 from begasist_suite.api.media import MediaController
 from begasist_suite.api.openapi import complete_openapi
-from begasist_suite.api.status import DeadLetterController, StatusController
+from begasist_suite.api.status import (
+    DeadLetterController,
+    StatusController,
+    sort_legacy_dead_letters,
+)
 from begasist_suite.asgi.guard import RequestGuard
 from begasist_suite.asgi.server_errors import SERVER_ERROR_HANDLERS, log_websocket_error
 from begasist_suite.config import SuiteSettings
@@ -124,6 +129,7 @@ def create_app(
         opened = store if store is not None else open_store(settings)
         await opened.migrate()
         live = LiveUpdates(channels, settings.prefix, defer=opened.after_commit)
+        unwatch = opened.watch_access(live.access_changed)
         services = Services(
             settings=settings,
             store=opened,
@@ -143,6 +149,7 @@ def create_app(
                 await tasks.start(live.run)
                 await tasks.start(relay.run)
                 await tasks.start(batcher.run)
+                tasks.start_soon(sort_legacy_dead_letters, services)
                 consumer = build_consumer(services) if settings.consumer else None
                 if consumer is not None:
                     await tasks.start(consumer.run)
@@ -155,6 +162,7 @@ def create_app(
                     if consumer is not None:
                         consumer.stop()
         finally:
+            unwatch()
             if own_store:
                 await opened.aclose()
             if own_redis:
@@ -166,6 +174,8 @@ def create_app(
             AuthController,
             MeController,
             HotelController,
+            InvitationController,
+            InvitationLinkController,
             ChannelTypesController,
             ChannelSettingsController,
             ChannelAppController,

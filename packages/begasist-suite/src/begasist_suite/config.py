@@ -44,6 +44,8 @@ class SuiteSettings(BaseSettings):
     cookie_secure: bool = True
     """Send the session cookie over HTTPS only; ``dev`` turns it off for http://127.0.0.1."""
     session_hours: PositiveFloat = 12.0
+    invitation_hours: PositiveFloat = 72.0
+    """How long an invitation link to join a hotel works (once)."""
     webhook_max_body_bytes: PositiveInt = 1_048_576
     """Larger webhook bodies answer 413 and are not enqueued."""
     api_max_body_bytes: PositiveInt = 1_048_576
@@ -61,6 +63,9 @@ class SuiteSettings(BaseSettings):
     login_account_attempts: PositiveInt = 1000
     """Login attempts per email from all addresses (distributed guessing)."""
     login_window_seconds: PositiveInt = 300
+    live_recheck_seconds: PositiveFloat = 30.0
+    """How often an open live socket re-checks its caller even without an access notice
+    (a change made where no notice is sent, such as the CLI in another process)."""
     live_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     """Browser origins besides the suite's own that may open the live socket (comma-separated)."""
     consumer: bool = True

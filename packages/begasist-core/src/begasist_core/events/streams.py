@@ -49,8 +49,17 @@ class StreamNames:
 
     @property
     def dead(self) -> str:
-        """Entries that failed their last delivery, with the error."""
+        """Failed entries that belong to no hotel (undecodable ones), and those buried before
+        each hotel had its own dead stream (:meth:`hotel_dead`)."""
         return f"{self.prefix}:dead"
+
+    def hotel_dead(self, hotel: str) -> str:
+        """One hotel's entries that failed their last delivery, with the error.
+
+        One stream per hotel, so a hotel with many failures never pushes
+        another's out of its list (or out of the stream's length cap).
+        """
+        return f"{self.prefix}:hotel:{validate_hotel_slug(hotel)}:dead"
 
     def hotel_key(self, hotel: str, *parts: str) -> str:
         """A plain key in a hotel's namespace: lease, presence, QR, cursors."""

@@ -69,12 +69,15 @@ STREAMS: Final[dict[str, StreamRoles]] = {
         description="What happened on the channels, from every hotel's bot (may be sharded).",
     ),
     "dead": StreamRoles(
-        f"{DEFAULT_PREFIX}:dead",
+        _hotel_stream("dead"),
         writer="any consumer",
         reader="suite (admin)",
         description=(
-            "Entries of any other stream that failed their last delivery or could not be "
-            "decoded. Not an envelope: each entry has the fields "
+            "One hotel's entries of any other stream that failed their last delivery or could "
+            "not be decoded (the hotel is the stream's, or the envelope's `hotel`); entries "
+            f"that name no hotel go to the shared `{DEFAULT_PREFIX}:dead`, where older versions "
+            "buried every hotel's (the suite moves those to their hotel's stream when it "
+            "starts). Not an envelope: each entry has the fields "
             + ", ".join(f"`{name}`" for name in DeadLetter.model_fields if name != "id")
             + f" (`payload` is the original entry's `{ENTRY_FIELD.decode()}`)."
         ),

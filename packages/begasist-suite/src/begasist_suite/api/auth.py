@@ -10,7 +10,7 @@ from begasist_core import utc_now
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException, NotFoundException, TooManyRequestsException
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from begasist_suite.api.dependencies import PrincipalDep, ServicesDep
@@ -20,9 +20,22 @@ from begasist_suite.auth.credentials import digest, new_secret, verify_password
 from begasist_suite.auth.principal import SESSION_COOKIE
 from begasist_suite.auth.rate_limit import LoginLimiter
 from begasist_suite.auth.token_lifetimes import check_token_lifetime
-from begasist_suite.store.records import Credential, CredentialKind, Membership, Role
+from begasist_suite.store.records import Credential, CredentialKind, Membership, Page, Role
 
-__all__ = ["AuthController", "LoginAnswer", "MeController", "sign_in"]
+__all__ = [
+    "AuthController",
+    "LoginAnswer",
+    "MeController",
+    "TokenCursor",
+    "TokenLimit",
+    "client_address",
+    "login_limiter",
+    "sign_in",
+    "token_page",
+]
+
+TokenLimit = Annotated[int, QueryParameter(ge=1, le=200)]
+TokenCursor = Annotated[str | None, QueryParameter(max_length=128)]
 
 
 class LoginBody(BaseModel):
@@ -88,7 +101,7 @@ _PASSWORD_CHECKS = anyio.CapacityLimiter(2)
 """argon2 verifications at once (each ~50 ms of CPU): more only queue for the same cores."""
 
 
-def _client_address(request: Request[Any, Any, Any]) -> str:
+def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -106,7 +119,7 @@ def _session_cookie(value: str, max_age: int, services: ServicesDep) -> Cookie:
     )
 
 
-def _limiter(services: ServicesDep) -> LoginLimiter:
+def login_limiter(services: ServicesDep) -> LoginLimiter:
     settings = services.settings
     return LoginLimiter(
         services.redis,
@@ -126,8 +139,8 @@ async def sign_in(
     Raises 429 past the login limit and 401 for a wrong email or password. The
     API's login and the web app's sign-in form both come through here.
     """
-    limiter = _limiter(services)
-    address = _client_address(request)
+    limiter = login_limiter(services)
+    address = client_address(request)
     wait = await limiter.reserve(email, address)
     if wait is not None:
         raise TooManyRequestsException(
@@ -209,11 +222,20 @@ class MeController(Controller):
         )
 
     @get("/tokens")
-    async def list_tokens(self, principal: PrincipalDep, services: ServicesDep) -> list[TokenView]:
-        """The caller's personal API tokens (never their secrets)."""
+    async def list_tokens(
+        self,
+        principal: PrincipalDep,
+        services: ServicesDep,
+        limit: TokenLimit = 50,
+        cursor: TokenCursor = None,
+    ) -> Page[TokenView]:
+        """The caller's personal API tokens (never their secrets), oldest first; pass
+        ``next_cursor`` for more."""
         view = user_view(principal)
-        tokens = await services.store.list_credentials(CredentialKind.API_TOKEN, user_id=view.id)
-        return [_token_view(t) for t in tokens]
+        tokens = await services.store.page_credentials(
+            CredentialKind.API_TOKEN, user_id=view.id, limit=limit, cursor=cursor
+        )
+        return token_page(tokens)
 
     @post("/tokens", status_code=201, dependencies=IDEMPOTENT, response_headers=REPLAY_HEADERS)
     async def create_token(
@@ -261,6 +283,13 @@ class MeController(Controller):
             CredentialKind.API_TOKEN, token_id, user_id=view.id
         ):
             raise NotFoundException("not found")
+
+
+def token_page(tokens: Page[Credential]) -> Page[TokenView]:
+    """The store's page of credentials as the API shows them (never their secrets)."""
+    return Page[TokenView](
+        items=[_token_view(t) for t in tokens.items], next_cursor=tokens.next_cursor
+    )
 
 
 def _token_view(credential: Credential) -> TokenView:

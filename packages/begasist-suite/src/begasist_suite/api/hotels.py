@@ -10,7 +10,14 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
-from begasist_suite.api.auth import NewToken, TokenView, _token_view
+from begasist_suite.api.auth import (
+    NewToken,
+    TokenCursor,
+    TokenLimit,
+    TokenView,
+    _token_view,
+    token_page,
+)
 from begasist_suite.api.dependencies import AccessDep, PrincipalDep, ServicesDep
 from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.api.token_issue import issue_token
@@ -247,17 +254,19 @@ class HotelController(Controller):
 
     @get("/{hotel:str}/bot-tokens")
     async def list_bot_tokens(
-        self, access: AccessDep, services: ServicesDep, limit: Limit = 50, cursor: Cursor = None
+        self,
+        access: AccessDep,
+        services: ServicesDep,
+        limit: TokenLimit = 50,
+        cursor: TokenCursor = None,
     ) -> Page[TokenView]:
-        """The hotel's bot tokens (never their secrets), oldest first; pass ``next_cursor``
-        for more (owners)."""
+        """The hotel's bot tokens (owners; never their secrets), oldest first; pass
+        ``next_cursor`` for more."""
         access.require(Role.OWNER)
         tokens = await services.store.page_credentials(
             CredentialKind.BOT_TOKEN, hotel=access.hotel.slug, limit=limit, cursor=cursor
         )
-        return Page[TokenView](
-            items=[_token_view(t) for t in tokens.items], next_cursor=tokens.next_cursor
-        )
+        return token_page(tokens)
 
     @post(
         "/{hotel:str}/bot-tokens",

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
+import logging
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from begasist_core import ChannelKeys, DeadLetter, UnknownDeadLetter
 from begasist_core.channelbot.presence import Presence, PresenceRecord
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import PathParameter
+from litestar.params import PathParameter, QueryParameter
 from pydantic import BaseModel
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
 from begasist_suite.services import Services
-from begasist_suite.store.records import ChannelStatus, Role
+from begasist_suite.store.records import ChannelStatus, Page, Role
 
 __all__ = [
     "DEAD_ID_PATTERN",
@@ -27,14 +27,18 @@ __all__ = [
     "hotel_dead_letters",
     "hotel_status",
     "retry_hotel_dead_letter",
+    "sort_legacy_dead_letters",
 ]
+
+log = logging.getLogger(__name__)
 
 PAIRING_QR_KEY = "qr"
 """The channel key a pairing channel writes its QR payload to (``context.keys.set("qr", ...)``)."""
 
-DEAD_LETTER_SCAN = 1000
 DEAD_ID_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}$"
 """A dead-letter stream entry id."""
+DeadCursor = Annotated[str | None, QueryParameter(pattern=DEAD_ID_PATTERN)]
+DeadLimit = Annotated[int, QueryParameter(ge=1, le=200)]
 
 
 class ChannelStatusView(BaseModel):
@@ -83,10 +87,17 @@ class DeadLetterController(Controller):
     tags = ["status"]
 
     @get("/")
-    async def list_dead_letters(self, access: AccessDep, services: ServicesDep) -> list[DeadLetter]:
-        """This hotel's events that failed their last delivery, newest first, with the error."""
+    async def list_dead_letters(
+        self,
+        access: AccessDep,
+        services: ServicesDep,
+        limit: DeadLimit = 50,
+        cursor: DeadCursor = None,
+    ) -> Page[DeadLetter]:
+        """This hotel's events that failed their last delivery, newest first, with the error;
+        pass ``next_cursor`` for older ones."""
         access.require(Role.MANAGER)
-        return await hotel_dead_letters(services, access.hotel.slug)
+        return await hotel_dead_letters(services, access.hotel.slug, limit=limit, cursor=cursor)
 
     @post("/{dead_id:str}/retry", status_code=202)
     async def retry_dead_letter(
@@ -135,39 +146,40 @@ async def hotel_status(services: Services, hotel: str) -> StatusAnswer:
     )
 
 
-async def hotel_dead_letters(services: Services, hotel: str) -> list[DeadLetter]:
-    """*hotel*'s dead letters among the newest of the shared dead stream, newest first."""
-    letters = await services.dead_letters.list(count=DEAD_LETTER_SCAN)
-    return [d for d in letters if _hotel_of(d) == hotel]
+async def hotel_dead_letters(
+    services: Services, hotel: str, *, limit: int = 50, cursor: str | None = None
+) -> Page[DeadLetter]:
+    """A page of *hotel*'s dead letters (its own stream), newest first, older than *cursor*."""
+    letters = await services.dead_letters.list(hotel=hotel, count=limit + 1, before=cursor)
+    more = len(letters) > limit
+    return Page[DeadLetter](
+        items=letters[:limit], next_cursor=letters[limit - 1].id if more else None
+    )
 
 
 async def retry_hotel_dead_letter(services: Services, hotel: str, dead_id: str) -> str:
     """Put *hotel*'s dead letter *dead_id* back on its stream; the new entry's id.
 
-    404 for an id that is not one of *hotel*'s dead letters, as for one that
-    does not exist.
+    Only *hotel*'s own dead stream is looked in: another hotel's id answers
+    404, as one that does not exist (or was retried already) does.
     """
-    letters = await services.dead_letters.list(count=DEAD_LETTER_SCAN)
-    if not any(d.id == dead_id and _hotel_of(d) == hotel for d in letters):
-        raise NotFoundException("not found")
     try:
-        new_id = await services.dead_letters.retry(dead_id)
+        new_id = await services.dead_letters.retry(dead_id, hotel=hotel)
     except UnknownDeadLetter:
         raise NotFoundException("not found") from None
     return new_id.decode()
 
 
-def _hotel_of(letter: DeadLetter) -> str | None:
-    """The hotel of an entry: from its stream's name, or its payload on the shared stream."""
-    parts = letter.source_stream.split(":")
-    if len(parts) >= 3 and parts[-3] == "hotel":
-        return parts[-2]
+async def sort_legacy_dead_letters(services: Services) -> None:
+    """Move what older versions buried in the shared dead stream to each hotel's own (at
+    start; a failure is logged and the entries wait for the next start)."""
     try:
-        document: Any = json.loads(letter.payload)
-    except ValueError:
-        return None
-    hotel = document.get("hotel") if isinstance(document, dict) else None
-    return hotel if isinstance(hotel, str) else None
+        moved = await services.dead_letters.sort_shared()
+    except Exception:  # Redis down at start: the suite serves anyway
+        log.warning("could not move old dead letters to their hotels' streams", exc_info=True)
+        return
+    if moved:
+        log.info("moved %d old dead letters to their hotels' streams", moved)
 
 
 _NO_TTL = timedelta(seconds=1)  # only read here; the bot sets the real TTL

@@ -16,7 +16,12 @@ __all__ = [
     "verify_password",
 ]
 
-TOKEN_PREFIXES = {"session": "bgs_", "api_token": "bga_", "bot_token": "bgb_"}
+TOKEN_PREFIXES = {
+    "session": "bgs_",
+    "api_token": "bga_",
+    "bot_token": "bgb_",
+    "invitation": "bgi_",
+}
 """A prefix per kind, so a leaked token is recognisable (secret scanners, logs)."""
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters

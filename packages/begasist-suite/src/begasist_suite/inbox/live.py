@@ -17,7 +17,7 @@ from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectSendStream
 from litestar.channels import ChannelsPlugin
 
-__all__ = ["LiveUpdates", "NoticeKind", "inbox_channel"]
+__all__ = ["ACCESS_NOTICE", "LiveUpdates", "NoticeKind", "access_channel", "inbox_channel"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,15 @@ def inbox_channel(prefix: str, hotel: str) -> str:
     prefix channels itself: two installations sharing a Redis stay apart.
     """
     return f"{prefix}:inbox:{hotel}"
+
+
+def access_channel(prefix: str) -> str:
+    """The Litestar channel where any replica says that someone's access may have changed:
+    every live socket, on every replica, re-checks its caller when a notice arrives."""
+    return f"{prefix}:access"
+
+
+ACCESS_NOTICE: Final = {"kind": "access.changed"}
 
 
 class LiveUpdates:
@@ -95,6 +104,23 @@ class LiveUpdates:
             enqueue()
         else:
             self._defer(enqueue)
+
+    def access_changed(self) -> None:
+        """Tell every replica's live sockets to re-check their callers (a membership, a user,
+        a session or token changed); called after the change is committed."""
+        if self._plugin is None:
+            return
+        sender = self._sender
+        if sender is None:
+            return
+        try:
+            sender.send_nowait((dict(ACCESS_NOTICE), access_channel(self._prefix)))
+        except anyio.WouldBlock:
+            # Dropped with the queue full (Redis slow or down): the sockets' periodic
+            # re-check (BEGASIST_LIVE_RECHECK_SECONDS) still closes them.
+            log.warning("an access change could not be announced to the live sockets")
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass  # stopping
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Publish the notices queued from now on until :meth:`close` (or cancelled)."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from collections.abc import Collection as CollectionOf
-from collections.abc import Iterable
 from typing import Any, Final
 
 from begasist_core import (
@@ -19,7 +19,7 @@ from begasist_suite.store.base import (
     _strip,
 )
 from begasist_suite.store.channel_apps import ChannelAppStore, is_shared_document
-from begasist_suite.store.documents import DuplicateDocument, iso
+from begasist_suite.store.documents import DocumentDatabase, DuplicateDocument, iso
 from begasist_suite.store.records import (
     ChannelConfig,
     ChannelStatus,
@@ -37,7 +37,27 @@ _IN_BATCH: Final = 100  # values in one $in (Astra's limit)
 
 
 class PeopleStore(ChannelAppStore):
-    """Hotels, users and memberships, sessions and tokens, channel settings and states."""
+    """Hotels, users and memberships, sessions and tokens, channel settings and states.
+
+    Every change that can take access away (a membership changed or removed,
+    a user changed, a session or token deleted, a hotel deleted) calls the
+    listeners of :meth:`watch_access` once it is committed: the live sockets
+    re-check who they serve.
+    """
+
+    def __init__(self, database: DocumentDatabase) -> None:
+        super().__init__(database)
+        self._access_listeners: list[Callable[[], None]] = []
+
+    def watch_access(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call *listener* after each committed change that can take access away; returns
+        what stops it."""
+        self._access_listeners.append(listener)
+        return lambda: self._access_listeners.remove(listener)
+
+    def _access_changed(self) -> None:
+        for listener in self._access_listeners:
+            self.database.after_commit(listener)
 
     # -- hotels ---------------------------------------------------------------
 
@@ -102,6 +122,7 @@ class PeopleStore(ChannelAppStore):
         ):
             await collection.delete_many({"hotel": slug})
         await self._hotels.delete_many({"_id": slug})
+        self._access_changed()
 
     # -- users and memberships ---------------------------------------------
 
@@ -143,6 +164,7 @@ class PeopleStore(ChannelAppStore):
         updated = await self._users.update_one({"_id": f"email|{user.email}"}, {"$set": _doc(user)})
         if updated is None:
             raise NotFound(f"no user {user.email!r}")
+        self._access_changed()
         return user
 
     async def set_membership(self, membership: Membership) -> Membership:
@@ -151,10 +173,14 @@ class PeopleStore(ChannelAppStore):
             {"$set": _doc(membership)},
             upsert=True,
         )
+        self._access_changed()  # a demotion
         return membership
 
     async def remove_membership(self, hotel: str, user_id: str) -> bool:
-        return await self._memberships.delete_many({"_id": f"{hotel}|{user_id}"}) > 0
+        removed = await self._memberships.delete_many({"_id": f"{hotel}|{user_id}"}) > 0
+        if removed:
+            self._access_changed()
+        return removed
 
     async def get_membership(self, hotel: str, user_id: str) -> Membership | None:
         found = await self._memberships.find_one({"_id": f"{hotel}|{user_id}"})
@@ -264,7 +290,10 @@ class PeopleStore(ChannelAppStore):
         )
 
     async def delete_credential(self, digest: str) -> bool:
-        return await self._credentials.delete_many({"_id": digest}) > 0
+        deleted = await self._credentials.delete_many({"_id": digest}) > 0
+        if deleted:
+            self._access_changed()
+        return deleted
 
     async def revoke_credential(
         self,

@@ -33,6 +33,8 @@ __all__ = [
     "DraftStatus",
     "Guest",
     "Hotel",
+    "Invitation",
+    "InvitationState",
     "Membership",
     "Page",
     "Role",
@@ -164,6 +166,29 @@ class Credential(_Record):
     csrf_token: str | None = None
     created_at: AwareDatetime = Field(default_factory=utc_now)
     expires_at: AwareDatetime | None = None
+
+
+class InvitationState(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+
+
+class Invitation(_Record):
+    """An invitation to join a hotel: its link's secret is stored only as a digest."""
+
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    id: str = Field(default_factory=new_id)
+    """A public handle, for listing and revoking it."""
+    hotel: HotelSlug
+    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+    role: Role
+    invited_by: str
+    """The user id of the member who invited."""
+    state: InvitationState = InvitationState.PENDING
+    accepted_by: str | None = None
+    created_at: AwareDatetime = Field(default_factory=utc_now)
+    expires_at: AwareDatetime
 
 
 class ChannelConfig(_Record):

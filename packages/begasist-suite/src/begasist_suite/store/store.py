@@ -18,6 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from begasist_suite.store.base import MAX_PAGE, Conflict, InboundRecorded, NotFound
 from begasist_suite.store.idempotency import IdempotencyStore
 from begasist_suite.store.inbox import InboxStore, draft_id, reply_message_id
+from begasist_suite.store.invitations import InvitationStore
 from begasist_suite.store.last_inbound import LastInboundStore
 from begasist_suite.store.outbox import OutboxStore
 from begasist_suite.store.people import PeopleStore
@@ -33,7 +34,9 @@ __all__ = [
 ]
 
 
-class Store(PeopleStore, InboxStore, OutboxStore, IdempotencyStore, LastInboundStore):
+class Store(
+    PeopleStore, InboxStore, OutboxStore, IdempotencyStore, LastInboundStore, InvitationStore
+):
     """Async access to everything the suite keeps; see the module docstring."""
 
     async def migrate(self) -> None:

@@ -24,6 +24,7 @@ from begasist_suite.web.channel_pages import ChannelPages
 from begasist_suite.web.conversation_forms import ConversationForms
 from begasist_suite.web.errors import WEB_EXCEPTION_HANDLERS
 from begasist_suite.web.inbox_pages import InboxPages
+from begasist_suite.web.invitation_pages import InvitationPages
 from begasist_suite.web.operations_pages import OperationsPages
 from begasist_suite.web.pages import jinja_environment
 from begasist_suite.web.security import STATIC_HEADERS, SecurityHeadersMiddleware
@@ -48,6 +49,7 @@ def install(app_config: AppConfig) -> AppConfig:
             ChannelPages,
             AssistantPages,
             TeamPages,
+            InvitationPages,
             OperationsPages,
         ],
         middleware=[SecurityHeadersMiddleware],

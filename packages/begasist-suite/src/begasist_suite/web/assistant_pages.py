@@ -37,6 +37,7 @@ from begasist_suite.web.faq_form import (
 from begasist_suite.web.field_errors import FieldErrors, field_errors, message_of
 from begasist_suite.web.i18n import N_
 from begasist_suite.web.pages import language_of, load_chrome, render, time_zone_names
+from begasist_suite.web.team_forms import done_message, redirect_done
 from begasist_suite.web.views import channel_label
 
 __all__ = ["AssistantPages"]
@@ -65,9 +66,7 @@ class AssistantPages(Controller):
         principal, access = await page_access(request, hotel)
         access.require(Role.MANAGER)
         wanted = [language] if language else []
-        return await _page(
-            request, principal, access, wanted=wanted, done=done if done in DONE else None
-        )
+        return await _page(request, principal, access, wanted=wanted, done=done)
 
     @post("/", status_code=303)
     async def save_settings(
@@ -98,7 +97,7 @@ class AssistantPages(Controller):
             )
             return await _page(request, principal, access, settings_errors=grouped, status=422)
         await services.store.update_hotel(access.hotel.slug, **changes)
-        return _done(access, "saved")
+        return redirect_done(access, "assistant", "saved")
 
     @post("/faq", status_code=303)
     async def save_entry(
@@ -134,7 +133,7 @@ class AssistantPages(Controller):
             shown = replace(posted, errors=_entry_errors(errors, request))
             return await _page(request, principal, access, posted=shown, status=422)
         await services.store.update_hotel(access.hotel.slug, **changes)
-        return _done(access, "faq")
+        return redirect_done(access, "assistant", "faq")
 
     @post("/faq/remove", status_code=303)
     async def remove_entry(self, request: Request[Any, Any, Any], hotel: FromPath[str]) -> Redirect:
@@ -145,7 +144,7 @@ class AssistantPages(Controller):
         kept = [entry for entry in access.hotel.faq if entry.intent != intent]
         if len(kept) != len(access.hotel.faq):
             await services_of(request).store.update_hotel(access.hotel.slug, faq=kept)
-        return _done(access, "removed")
+        return redirect_done(access, "assistant", "removed")
 
     @post("/mode", status_code=303)
     async def save_mode(
@@ -166,18 +165,14 @@ class AssistantPages(Controller):
         try:
             mode = ReplyMode(str(form.get("mode")))
         except ValueError:
-            return _done(access, "mode")
+            return redirect_done(access, "assistant", "mode")
         try:
             await save_channel_changes(services, access.hotel.slug, channel, {"mode": mode.value})
         except (InvalidSettings, Conflict):
             # The stored settings no longer validate (a plugin upgrade): the channel's own
             # page shows what to correct.
             return Redirect(f"/hotels/{access.hotel.slug}/channels/{channel}", status_code=303)
-        return _done(access, "mode")
-
-
-def _done(access: HotelAccess, what: str) -> Redirect:
-    return Redirect(f"/hotels/{access.hotel.slug}/assistant?done={what}", status_code=303)
+        return redirect_done(access, "assistant", "mode")
 
 
 def _flattened(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -260,6 +255,6 @@ async def _page(
             }
             for config in configs
         ],
-        done=None if done is None else current.gettext(DONE[done]),
+        done=done_message(DONE, done, current),
         here=f"/hotels/{hotel.slug}/assistant",
     )

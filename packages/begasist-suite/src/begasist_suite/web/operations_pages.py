@@ -26,10 +26,12 @@ from begasist_suite.web.callers import form_access, page_access, services_of
 from begasist_suite.web.channel_views import state_view
 from begasist_suite.web.i18n import N_, Language
 from begasist_suite.web.pages import language_of, load_chrome, render
+from begasist_suite.web.team_forms import done_message, redirect_done
 from begasist_suite.web.views import channel_label
 
 __all__ = ["OperationsPages"]
 
+LETTERS_PER_PAGE: Final = 50
 DeadId = Annotated[str, PathParameter(pattern=DEAD_ID_PATTERN)]
 DONE: Final = {
     "retried": N_("The event is back on its stream: the bot or the suite takes it again.")
@@ -64,7 +66,9 @@ class OperationsPages(Controller):
         request: Request[Any, Any, Any],
         hotel: FromPath[str],
         done: Annotated[str | None, QueryParameter(max_length=16)] = None,
+        older: Annotated[str | None, QueryParameter(pattern=DEAD_ID_PATTERN)] = None,
     ) -> Template:
+        """The bot, the channels and a page of dead letters (``?older=<id>``: the next one)."""
         principal, access = await page_access(request, hotel)
         access.require(Role.MANAGER)
         services = services_of(request)
@@ -72,6 +76,7 @@ class OperationsPages(Controller):
         slug = access.hotel.slug
         status = await hotel_status(services, slug)
         presence = status.presence
+        letters = await hotel_dead_letters(services, slug, limit=LETTERS_PER_PAGE, cursor=older)
         return render(
             request,
             "operations.html",
@@ -93,10 +98,10 @@ class OperationsPages(Controller):
                 }
                 for view in status.channels
             ],
-            letters=[
-                _letter_view(letter, current) for letter in await hotel_dead_letters(services, slug)
-            ],
-            done=None if done not in DONE else current.gettext(DONE[done]),
+            letters=[_letter_view(letter, current) for letter in letters.items],
+            older=letters.next_cursor,
+            newest=older is not None,
+            done=done_message(DONE, done, current),
         )
 
     @post("/dead-letters/{dead_id:str}/retry", status_code=303)
@@ -107,4 +112,4 @@ class OperationsPages(Controller):
         access, _ = await form_access(request, hotel)
         access.require(Role.MANAGER)
         await retry_hotel_dead_letter(services_of(request), access.hotel.slug, dead_id)
-        return Redirect(f"/hotels/{access.hotel.slug}/operations?done=retried", status_code=303)
+        return redirect_done(access, "operations", "retried")

@@ -1,5 +1,5 @@
-"""The Team page: the hotel's members and roles (owners change them), the person's own API
-tokens, and the hotel's bot tokens (owners).
+"""The Team page: the hotel's members and roles (owners change them), invitations to join
+(managers), the person's own API tokens, and the hotel's bot tokens (owners).
 
 The checks are the API's: members are listed to every member, roles and bot
 tokens need the owner role, a token is revoked only by whoever it belongs to,
@@ -14,55 +14,46 @@ double click) makes no second token and says so, without the secret.
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any, Final
 
 from begasist_core import utc_now
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import FormMultiDict
-from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, PathParameter, QueryParameter
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
 
 from begasist_suite.api.auth import TokenBody
 from begasist_suite.api.hotels import BotTokenBody
-from begasist_suite.api.idempotency import (
-    KEY_PATTERN,
-    Attempt,
-    Idempotency,
-    request_fingerprint,
+from begasist_suite.api.idempotency import Attempt
+from begasist_suite.api.invitations import (
+    InvitationBody,
+    create_invitation,
+    invitation_link,
 )
 from begasist_suite.api.token_issue import issue_token
 from begasist_suite.auth.principal import HotelAccess, Principal
 from begasist_suite.auth.token_lifetimes import TokenOutlivesCaller, check_token_lifetime
-from begasist_suite.store.records import Credential, CredentialKind, Membership, Role
+from begasist_suite.store.records import CredentialKind, Membership, Role
 from begasist_suite.web.callers import form_caller, page_access, services_of
 from begasist_suite.web.field_errors import field_errors
 from begasist_suite.web.i18n import N_
 from begasist_suite.web.pages import language_of, load_chrome, render
 from begasist_suite.web.security import new_form_token
+from begasist_suite.web.team_forms import done_message, issue_once, redirect_done, role_choices
 from begasist_suite.web.views import person_name
 
 __all__ = ["TeamPages"]
 
 Id = Annotated[str, PathParameter(max_length=64)]
-ATTEMPT_FIELD: Final = "attempt"
-"""A token form's hidden field: new on every page, the ``Idempotency-Key`` of its sending."""
 EXPIRY_CHOICES: Final = ("30", "90", "365", "")
 """Days a new personal token lives ("" never expires)."""
 DONE: Final = {
     "role": N_("The role is changed."),
     "removed": N_("The member is removed from this hotel."),
     "revoked": N_("The token is revoked: it no longer works."),
-}
-ROLE_LABELS: Final = {
-    Role.AGENT: N_("Agent: works the inbox"),
-    Role.MANAGER: N_("Manager: also channels, assistant, operations"),
-    Role.OWNER: N_("Owner: also the team and bot tokens"),
+    "uninvited": N_("The invitation is revoked: its link no longer works."),
 }
 
 
@@ -78,7 +69,7 @@ class TeamPages(Controller):
         done: Annotated[str | None, QueryParameter(max_length=16)] = None,
     ) -> Template:
         principal, access = await page_access(request, hotel)
-        return await _page(request, principal, access, done=done if done in DONE else None)
+        return await _page(request, principal, access, done=done)
 
     @post("/members/{user_id:str}/role", status_code=303)
     async def set_role(
@@ -90,11 +81,11 @@ class TeamPages(Controller):
         try:
             role = Role(str(form.get("role")))
         except ValueError:
-            return _done(access, "role")
+            return redirect_done(access, "team", "role")
         await services_of(request).store.set_membership(
             Membership(hotel=member.hotel, user_id=member.user_id, role=role)
         )
-        return _done(access, "role")
+        return redirect_done(access, "team", "role")
 
     @post("/members/{user_id:str}/remove", status_code=303)
     async def remove(
@@ -104,7 +95,7 @@ class TeamPages(Controller):
         _, access, _ = await form_caller(request, hotel)
         member = await _other_member(request, access, user_id)
         await services_of(request).store.remove_membership(member.hotel, member.user_id)
-        return _done(access, "removed")
+        return redirect_done(access, "team", "removed")
 
     @post("/tokens", status_code=200)
     async def create_token(
@@ -132,21 +123,60 @@ class TeamPages(Controller):
         except TokenOutlivesCaller:
             errors = {"": [current.gettext("A token cannot create one that outlives it.")]}
             return await _page(request, principal, access, token_errors=errors, status=403)
-        shown = await _issue_once(
-            request,
-            access,
-            form,
-            "personal",
-            lambda attempt: issue_token(
+
+        async def issue(attempt: Attempt) -> tuple[str, str]:
+            credential, secret = await issue_token(
                 services_of(request),
                 attempt,
                 CredentialKind.API_TOKEN,
                 user_id=access.user.id,
                 name=body.name,
                 expires_at=expires,
-            ),
-        )
+            )
+            return credential.name, secret
+
+        shown = await issue_once(request, access, form, "personal", issue)
         return await _page(request, principal, access, new_token=shown)
+
+    @post("/invitations", status_code=200)
+    async def invite(self, request: Request[Any, Any, Any], hotel: FromPath[str]) -> Response[Any]:
+        """Invite someone by email (managers, a role up to theirs): the link on this answer
+        only, copy-ready."""
+        principal, access, form = await form_caller(request, hotel)
+        access.require(Role.MANAGER)
+        current = language_of(request)
+        try:
+            body = InvitationBody.model_validate(
+                {"email": str(form.get("email", "")).strip(), "role": form.get("role", "agent")}
+            )
+        except ValidationError as invalid:
+            errors = field_errors(invalid.errors(), ["email", "role"], current)
+            return await _page(request, principal, access, invite_errors=errors, status=422)
+        services = services_of(request)
+
+        async def issue(attempt: Attempt) -> tuple[str, str]:
+            invitation, secret = await create_invitation(services, access, body.email, body.role)
+            return invitation.email, invitation_link(services, request, secret)
+
+        try:
+            shown = await issue_once(request, access, form, "invitation", issue)
+        except HTTPException as refused:
+            if refused.status_code != 409:
+                raise
+            errors = {"email": [current.gettext("That person is a member of this hotel already.")]}
+            return await _page(request, principal, access, invite_errors=errors, status=409)
+        return await _page(request, principal, access, new_token=shown)
+
+    @post("/invitations/{invitation_id:str}/revoke", status_code=303)
+    async def revoke_invitation(
+        self, request: Request[Any, Any, Any], hotel: FromPath[str], invitation_id: Id
+    ) -> Redirect:
+        """Revoke a pending invitation (managers): its link stops working."""
+        _, access, _ = await form_caller(request, hotel)
+        access.require(Role.MANAGER)
+        if not await services_of(request).store.revoke_invitation(access.hotel.slug, invitation_id):
+            raise NotFoundException("not found")
+        return redirect_done(access, "team", "uninvited")
 
     @post("/tokens/{token_id:str}/revoke", status_code=303)
     async def revoke_token(
@@ -158,7 +188,7 @@ class TeamPages(Controller):
             CredentialKind.API_TOKEN, token_id, user_id=access.user.id
         ):
             raise NotFoundException("not found")
-        return _done(access, "revoked")
+        return redirect_done(access, "team", "revoked")
 
     @post("/bot-tokens", status_code=200)
     async def create_bot_token(
@@ -178,19 +208,18 @@ class TeamPages(Controller):
         except TokenOutlivesCaller:
             errors = {"": [current.gettext("A token cannot create one that outlives it.")]}
             return await _page(request, principal, access, bot_errors=errors, status=403)
-        shown = await _issue_once(
-            request,
-            access,
-            form,
-            "bot",
-            lambda attempt: issue_token(
+
+        async def issue(attempt: Attempt) -> tuple[str, str]:
+            credential, secret = await issue_token(
                 services_of(request),
                 attempt,
                 CredentialKind.BOT_TOKEN,
                 hotel=access.hotel.slug,
                 name=body.name,
-            ),
-        )
+            )
+            return credential.name, secret
+
+        shown = await issue_once(request, access, form, "bot", issue)
         return await _page(request, principal, access, new_token=shown)
 
     @post("/bot-tokens/{token_id:str}/revoke", status_code=303)
@@ -203,46 +232,7 @@ class TeamPages(Controller):
             CredentialKind.BOT_TOKEN, token_id, hotel=access.hotel.slug
         ):
             raise NotFoundException("not found")
-        return _done(access, "revoked")
-
-
-async def _issue_once(
-    request: Request[Any, Any, Any],
-    access: HotelAccess,
-    form: FormMultiDict,
-    kind: str,
-    issue: Callable[[Attempt], Awaitable[tuple[Credential, str]]],
-) -> dict[str, str]:
-    """Issue a token once per sending of its form: what the page shows of it.
-
-    Through the API's ``Idempotency-Key`` handling, keyed by the form's
-    ``attempt`` (a form without one makes its token each time, as a request
-    without the header does). The answer recorded for a repeat holds the
-    token's name, never its secret: the repeat shows that it was made, not the
-    secret again.
-    """
-    key = form.get(ATTEMPT_FIELD)
-    if key is not None and (not isinstance(key, str) or re.fullmatch(KEY_PATTERN, key) is None):
-        raise ValidationException("malformed form")
-    fields = sorted((name, value) for name, value in form.multi_items() if isinstance(value, str))
-    once = Idempotency(
-        request,
-        services_of(request),
-        caller=access.user.id,
-        key=key,
-        fingerprint=request_fingerprint(json.dumps(fields).encode(), ""),
-    )
-    secrets: list[str] = []
-
-    async def make(attempt: Attempt) -> dict[str, str]:
-        credential, secret = await issue(attempt)
-        secrets.append(secret)
-        return {"kind": kind, "name": credential.name}
-
-    answer = await once.run(make)
-    shown: dict[str, str] = json.loads(answer.content)
-    shown["secret"] = secrets[0] if secrets else ""  # "": a repeat (the page says so)
-    return shown
+        return redirect_done(access, "team", "revoked")
 
 
 async def _other_member(
@@ -259,10 +249,6 @@ async def _other_member(
     return member
 
 
-def _done(access: HotelAccess, what: str) -> Redirect:
-    return Redirect(f"/hotels/{access.hotel.slug}/team?done={what}", status_code=303)
-
-
 async def _page(
     request: Request[Any, Any, Any],
     principal: Principal,
@@ -272,17 +258,21 @@ async def _page(
     new_token: dict[str, str] | None = None,
     token_errors: dict[str, list[str]] | None = None,
     bot_errors: dict[str, list[str]] | None = None,
+    invite_errors: dict[str, list[str]] | None = None,
     status: int = 200,
 ) -> Template:
     services = services_of(request)
     current = language_of(request)
     slug = access.hotel.slug
-    members = []
-    for membership in await services.store.list_memberships(hotel=slug):
-        user = await services.store.get_user(membership.user_id)
-        if user is not None:
-            members.append({"user": user, "name": person_name(user), "role": membership.role})
+    memberships = await services.store.list_memberships(hotel=slug)
+    users = await services.store.get_users(m.user_id for m in memberships)
+    members = [
+        {"user": users[m.user_id], "name": person_name(users[m.user_id]), "role": m.role}
+        for m in memberships
+        if m.user_id in users
+    ]
     owner = access.role.includes(Role.OWNER)
+    manager = access.role.includes(Role.MANAGER)
     bot_tokens = (
         await services.store.list_credentials(CredentialKind.BOT_TOKEN, hotel=slug) if owner else []
     )
@@ -295,7 +285,11 @@ async def _page(
         members=members,
         me=access.user.id,
         owner=owner,
-        roles=[(role.value, current.gettext(label)) for role, label in ROLE_LABELS.items()],
+        manager=manager,
+        roles=role_choices(current),
+        invite_roles=role_choices(current, access.role),
+        invitations=await services.store.list_invitations(slug) if manager else [],
+        invite_errors=invite_errors or {},
         tokens=await services.store.list_credentials(
             CredentialKind.API_TOKEN, user_id=access.user.id
         ),
@@ -305,6 +299,6 @@ async def _page(
         bot_errors=bot_errors or {},
         attempt=new_form_token(),
         expiry_choices=EXPIRY_CHOICES,
-        done=None if done is None else current.gettext(DONE[done]),
+        done=done_message(DONE, done, current),
         here=f"/hotels/{slug}/team",
     )
