@@ -35,6 +35,7 @@ from tests.suite.guest.conftest import (
     ALLOWED_ORIGIN,
     HOTEL,
     IDENTITY_SECRET,
+    WEBCHAT_SETTINGS,
     guest,
     hello,
     ingress_entries,
@@ -253,3 +254,21 @@ async def test_a_visitor_writing_too_fast_is_closed_with_4429(
             await socket.send(json.dumps({"type": "message", "id": "client-0009", "text": "Hola"}))
             assert await closed_with(socket) == (GUEST_CLOSE_RATE_LIMITED, "too many messages")
     assert await ingress_entries(suite) == 3
+
+
+async def test_a_visitor_token_opens_only_the_hotel_it_was_issued_by(
+    suite: RunningSuite, admin: httpx.AsyncClient
+) -> None:
+    saved = await admin.put("/api/v1/hotels/sol/channels/webchat", json=WEBCHAT_SETTINGS)
+    if saved.status_code == 404:  # sol does not exist yet: a platform admin creates it
+        created = await admin.post("/api/v1/hotels", json={"slug": "sol", "name": "Sol"})
+        assert created.status_code == 201, created.text
+        saved = await admin.put("/api/v1/hotels/sol/channels/webchat", json=WEBCHAT_SETTINGS)
+    assert saved.status_code == 200, saved.text
+    async with guest(suite) as socket:
+        plaza = await hello(socket)
+    async with guest(suite, hotel="sol") as socket:
+        await socket.send(
+            json.dumps({"type": "hello", "visitor": plaza["visitor"], "token": plaza["token"]})
+        )
+        assert await closed_with(socket) == (GUEST_CLOSE_UNAUTHENTICATED, "visitor token invalid")
