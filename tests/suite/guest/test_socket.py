@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import anyio
 import httpx
 import pytest
 from begasist_channels_webchat import identity_hash
@@ -47,7 +48,8 @@ pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
 async def closed_with(socket: ClientConnection) -> tuple[int, str]:
     """The close code and reason the suite closed *socket* with."""
-    with pytest.raises(ConnectionClosed) as closed:  # noqa: PT012 (reads until the close)
+    # A guard against a regression hanging the run, not a timing assertion.
+    with anyio.fail_after(20), pytest.raises(ConnectionClosed) as closed:  # noqa: PT012
         while True:
             await socket.recv()
     received = closed.value.rcvd

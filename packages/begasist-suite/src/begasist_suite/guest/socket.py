@@ -116,6 +116,10 @@ async def guest_socket(
         return
     except WebSocketDisconnect:
         return  # the guest left
+    except OSError:
+        # uvicorn's ClientDisconnected: the guest left while a frame was being written.
+        # Nothing to close and nothing lost (the store has every message): no error.
+        return
 
 
 class _GuestSession:
