@@ -110,16 +110,17 @@ async def guest_socket(
         return
     await socket.accept()
     session = _GuestSession(socket, services, hotel, channel, target)
+    # except*: what ends a session may come out of its task group wrapped in a group.
     try:
         await session.serve()
-    except _Closed:
-        return
-    except WebSocketDisconnect:
-        return  # the guest left
-    except OSError:
+    except* _Closed:
+        pass  # closed with its code already
+    except* WebSocketDisconnect:
+        pass  # the guest left
+    except* OSError:
         # uvicorn's ClientDisconnected: the guest left while a frame was being written.
         # Nothing to close and nothing lost (the store has every message): no error.
-        return
+        pass
 
 
 class _GuestSession:
