@@ -24,7 +24,9 @@ from tests.suite.web.conftest import form_token, sign_in
 
 pytestmark = pytest.mark.anyio
 
-NOT_PAGES = ("/api/", "/schema", "/static", "/health", "/webhooks/")
+# /guest/: guests' sockets, no staff page; a visitor token opens one hotel's channel only
+# (tests/suite/guest/test_socket.py checks it across hotels).
+NOT_PAGES = ("/api/", "/schema", "/static", "/health", "/webhooks/", "/guest/")
 HOTEL_PREFIX = "/hotels/{hotel:str}/"
 INVITATION_LINK = "/invitations/{token:str}"
 OUTSIDE_HOTELS = {"/", "/login", "/logout", "/language", "/hotels", INVITATION_LINK}

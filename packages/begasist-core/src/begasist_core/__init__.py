@@ -82,6 +82,8 @@ from begasist_core.plugins.context import (
 )
 from begasist_core.plugins.errors import (
     ChannelError,
+    GuestFrameRejected,
+    GuestRefused,
     MessageTooLong,
     ParseError,
     PermanentSendError,
@@ -92,6 +94,21 @@ from begasist_core.plugins.errors import (
     WebhookRejected,
     WebhookSignatureError,
 )
+from begasist_core.plugins.guest_socket import (
+    GUEST_CLOSE_BAD_FRAME,
+    GUEST_CLOSE_FORBIDDEN,
+    GUEST_CLOSE_NOT_FOUND,
+    GUEST_CLOSE_RATE_LIMITED,
+    GUEST_CLOSE_TOO_LARGE,
+    GUEST_CLOSE_UNAUTHENTICATED,
+    GUEST_CLOSE_UNAVAILABLE,
+    GUEST_OUTBOX_MAXLEN,
+    GuestAdmission,
+    GuestHello,
+    GuestHistoryItem,
+    GuestIngress,
+    GuestOutbox,
+)
 from begasist_core.plugins.manager import PluginInfo, PluginManager, PluginStatus, UnknownChannel
 from begasist_core.plugins.markers import hookimpl
 from begasist_core.plugins.responder import FaqEntry, ReplyDraft, ReplyRequest, Responder
@@ -100,6 +117,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "GUEST_CLOSE_BAD_FRAME",
+    "GUEST_CLOSE_FORBIDDEN",
+    "GUEST_CLOSE_NOT_FOUND",
+    "GUEST_CLOSE_RATE_LIMITED",
+    "GUEST_CLOSE_TOO_LARGE",
+    "GUEST_CLOSE_UNAUTHENTICATED",
+    "GUEST_CLOSE_UNAVAILABLE",
+    "GUEST_OUTBOX_MAXLEN",
     "MEDIA_URL_SCHEME",
     "REDIS_UNAVAILABLE",
     "SENT_RECORD_PATIENCE",
@@ -129,7 +154,14 @@ __all__ = [
     "FaqEntry",
     "FieldTranslation",
     "FileMediaStore",
+    "GuestAdmission",
+    "GuestFrameRejected",
+    "GuestHello",
+    "GuestHistoryItem",
     "GuestIdentity",
+    "GuestIngress",
+    "GuestOutbox",
+    "GuestRefused",
     "Handler",
     "HotelSlug",
     "Idempotency",

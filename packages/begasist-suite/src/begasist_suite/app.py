@@ -41,6 +41,10 @@ from begasist_suite.api.status import (
 from begasist_suite.asgi.guard import RequestGuard
 from begasist_suite.asgi.server_errors import SERVER_ERROR_HANDLERS, log_websocket_error
 from begasist_suite.config import SuiteSettings
+from begasist_suite.guest.hub import GuestHub
+from begasist_suite.guest.limits import WindowLimiter
+from begasist_suite.guest.socket import guest_socket
+from begasist_suite.guest.tokens import VisitorTokens
 from begasist_suite.inbox.consumer import build_consumer
 from begasist_suite.inbox.live import LiveUpdates
 from begasist_suite.inbox.relay import OutboxRelay
@@ -99,6 +103,18 @@ def load_plugins() -> PluginManager:
     return plugins
 
 
+def _guest_sockets(app: Litestar, services: Services) -> None:
+    """What ``/guest/{hotel}/{channel}/socket`` works with (:mod:`begasist_suite.guest`)."""
+    settings = services.settings
+    assert settings.secret_key is not None
+    app.state.guest_settings = WebhookSettingsCache(services, capability="guest_socket")
+    app.state.visitor_tokens = VisitorTokens(settings.secret_key.get_secret_value())
+    app.state.guest_limiter = WindowLimiter(
+        services.redis, settings.prefix, window_seconds=settings.guest_window_seconds
+    )
+    app.state.guest_hub = GuestHub(services.redis, services.names)
+
+
 def create_app(
     settings: SuiteSettings | None = None,
     *,
@@ -144,12 +160,15 @@ def create_app(
         app.state.webhook_settings = WebhookSettingsCache(services)
         app.state.shared_webhooks = SharedWebhookTargets(services)
         batcher = app.state.ingress_batcher = IngressBatcher(redis_client)
+        _guest_sockets(app, services)
+        hub: GuestHub = app.state.guest_hub
         try:
             async with anyio.create_task_group() as tasks:
                 await tasks.start(live.run)
                 await tasks.start(relay.run)
                 await tasks.start(batcher.run)
                 tasks.start_soon(sort_legacy_dead_letters, services)
+                await tasks.start(hub.run)
                 consumer = build_consumer(services) if settings.consumer else None
                 if consumer is not None:
                     await tasks.start(consumer.run)
@@ -159,6 +178,7 @@ def create_app(
                     relay.stop()
                     live.close()
                     batcher.stop()
+                    hub.stop()
                     if consumer is not None:
                         consumer.stop()
         finally:
@@ -187,6 +207,7 @@ def create_app(
             StatusController,
             DeadLetterController,
             live_inbox,
+            guest_socket,
         ],
         dependencies=DEPENDENCIES,
         exception_handlers={**EXCEPTION_HANDLERS, **SERVER_ERROR_HANDLERS},

@@ -68,6 +68,19 @@ class SuiteSettings(BaseSettings):
     (a change made where no notice is sent, such as the CLI in another process)."""
     live_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
     """Browser origins besides the suite's own that may open the live socket (comma-separated)."""
+    guest_max_frame_bytes: PositiveInt = 65_536
+    """Frames from guest sockets (web chat) over this close the socket (1009) unread by
+    the channel, whose own limit is usually lower."""
+    guest_hello_timeout_seconds: PositiveFloat = 10.0
+    """A guest socket that sends no hello frame this long after opening is closed."""
+    guest_window_seconds: PositiveInt = 60
+    """The window of the three guest-socket rate limits below."""
+    guest_visitor_frames: PositiveInt = 30
+    """Frames per visitor per window; more close the socket (4429)."""
+    guest_address_frames: PositiveInt = 300
+    """Frames per client address per window, whatever the visitor."""
+    guest_address_connections: PositiveInt = 60
+    """Guest sockets opened per client address per window."""
     consumer: bool = True
     """Run the event consumer in this process (turn off on API-only replicas)."""
     consumer_name: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from begasist_core.models.names import validate_hotel_slug
+from begasist_core.models.names import validate_channel_name, validate_hotel_slug
 
 __all__ = ["DEFAULT_PREFIX", "STREAM_EVENT_TYPES", "StreamNames"]
 
@@ -41,6 +41,18 @@ class StreamNames:
     def ingress(self, hotel: str) -> str:
         """Suite -> one hotel's bot: ``webhook.received``, already verified."""
         return f"{self.prefix}:hotel:{validate_hotel_slug(hotel)}:ingress"
+
+    def guests(self, hotel: str, channel: str) -> str:
+        """One hotel's bot -> every suite replica: frames for a guest-socket channel's guests.
+
+        Not an event stream: each entry is ``{address, frame}`` (see
+        :class:`~begasist_core.plugins.guest_socket.GuestOutbox`), read without
+        a consumer group by every replica, capped, never acknowledged.
+        """
+        return (
+            f"{self.prefix}:hotel:{validate_hotel_slug(hotel)}"
+            f":guests:{validate_channel_name(channel)}"
+        )
 
     @property
     def events(self) -> str:

@@ -20,9 +20,17 @@ from begasist_core.events.payloads import (
 from begasist_core.models.messages import AttachmentKind, Message, utc_now
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.errors import (
+    GuestRefused,
     MessageTooLong,
     UnsupportedCommand,
     WebhookNotSupported,
+)
+from begasist_core.plugins.guest_socket import (
+    GUEST_CLOSE_NOT_FOUND,
+    GuestAdmission,
+    GuestHello,
+    GuestHistoryItem,
+    GuestIngress,
 )
 
 if TYPE_CHECKING:
@@ -80,6 +88,10 @@ class Capabilities(BaseModel):
     shared_webhook: bool = False
     """One provider app serves many hotels at ``/webhooks/_app/{channel}``:
     ``AppSettings``, ``route_key`` and ``verify_shared`` apply."""
+    guest_socket: bool = False
+    """Guests reach the suite over its WebSocket ``/guest/{hotel}/{channel}/socket``:
+    ``admit_guest``, ``guest_frame`` and ``parse`` apply; ``send`` delivers with
+    ``context.guests`` (:mod:`begasist_core.plugins.guest_socket`)."""
 
 
 class SendReceipt(BaseModel):
@@ -154,6 +166,11 @@ class SharedWebhook(BaseModel):
 
     response: WebhookResponse = Field(default_factory=WebhookResponse)
     parts: tuple[RoutedWebhook, ...] = ()
+
+
+class _HistoryFrame(BaseModel):
+    type: str = "history"
+    messages: list[dict[str, object]]
 
 
 class Channel(ABC, Generic[SettingsT]):
@@ -231,6 +248,52 @@ class Channel(ABC, Generic[SettingsT]):
         names, each holding only that key's share of the body.
         """
         raise WebhookNotSupported(f"the {cls.name} channel has no shared webhook URL")
+
+    @classmethod
+    def admit_guest(cls, hello: GuestHello, settings: ChannelSettings) -> GuestAdmission:
+        """Let a guest's socket in (for ``guest_socket`` channels), in the suite, with no I/O.
+
+        Contract: check ``hello.origin`` against the channel's allow-list and,
+        when the guest claims an identity, its HMAC (constant-time, with a
+        secret of *settings*); raise :class:`GuestRefused` with a close code
+        (``GUEST_CLOSE_FORBIDDEN``, ``GUEST_CLOSE_UNAUTHENTICATED``) otherwise.
+        ``hello.visitor_id`` is already verified by the suite. Return the
+        guest's address on the channel (a pure function of the visitor id, so
+        reconnects find the same conversation) and any identity proven.
+        """
+        raise GuestRefused(GUEST_CLOSE_NOT_FOUND, f"the {cls.name} channel takes no guest sockets")
+
+    @classmethod
+    def guest_frame(
+        cls, admission: GuestAdmission, frame: bytes, settings: ChannelSettings
+    ) -> GuestIngress | None:
+        """Turn one frame of an admitted guest into an ingress body, in the suite, no I/O.
+
+        Contract: validate the frame (size, JSON shape, text only) and raise
+        :class:`GuestFrameRejected` for anything else (nothing is enqueued).
+        Return the body the bot's ``parse`` will read (it must name
+        ``admission.address``, never an address the frame claims, and give the
+        message a provider id from a client-generated id, so a resend after a
+        reconnect is stored once), or None for a frame that needs nothing
+        enqueued (a keep-alive).
+        """
+        raise GuestRefused(GUEST_CLOSE_NOT_FOUND, f"the {cls.name} channel takes no guest sockets")
+
+    @classmethod
+    def guest_history(
+        cls,
+        admission: GuestAdmission,
+        history: Sequence[GuestHistoryItem],
+        settings: ChannelSettings,
+    ) -> bytes:
+        """The frame that shows an admitted guest their conversation, oldest first.
+
+        The suite calls it on every (re)connect with what its store holds of
+        this guest's conversation on the channel (guest-visible fields only).
+        The default is ``{"type": "history", "messages": [...]}`` in JSON.
+        """
+        items = [item.model_dump(mode="json") for item in history]
+        return _HistoryFrame(messages=items).model_dump_json().encode("utf-8")
 
     async def parse(self, webhook: WebhookReceived) -> Sequence[InboundPayload]:
         """Turn a verified webhook into events, in the bot.

@@ -18,6 +18,7 @@ from begasist_core.events.streams import StreamNames
 from begasist_core.media import MediaStore, MissingMediaStore
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import InboundPayload, SendReceipt
+from begasist_core.plugins.guest_socket import GuestOutbox
 
 __all__ = [
     "SENT_RECORD_PATIENCE",
@@ -174,7 +175,8 @@ class ChannelContext(Generic[SettingsT]):
     ``emit`` publishes an inbound event to the events stream with its
     idempotency key; ``report_state`` tells the supervisor (for example that
     the channel waits for QR pairing); ``keys`` and ``sent`` are Redis-backed;
-    ``media`` stores downloaded files (see :mod:`begasist_core.media`).
+    ``media`` stores downloaded files (see :mod:`begasist_core.media`);
+    ``guests`` pushes frames to a guest-socket channel's guests.
     """
 
     def __init__(
@@ -196,6 +198,7 @@ class ChannelContext(Generic[SettingsT]):
         self.names = names
         self.keys = ChannelKeys(redis, names, hotel, channel)
         self.sent = SentLedger(self.keys)
+        self.guests = GuestOutbox(redis, names, hotel, channel)
         self.logger = logger or logging.getLogger(f"begasist.channel.{channel}.{hotel}")
         # Without a store a channel still runs; only storing fails, and says why.
         self.media: MediaStore = media if media is not None else MissingMediaStore()

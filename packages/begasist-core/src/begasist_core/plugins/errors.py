@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = [
     "ChannelError",
+    "GuestFrameRejected",
+    "GuestRefused",
     "MessageTooLong",
     "ParseError",
     "PermanentSendError",
@@ -70,6 +72,29 @@ class ReplyWindowClosed(PermanentSendError):
     guest's last message is older than the window. Only a template
     (``Message.template``) can be sent until the guest writes again; the
     failure reason says so, and the inbox shows it on the message.
+    """
+
+
+class GuestRefused(ChannelError):
+    """``Channel.admit_guest`` refuses a guest socket; the suite closes it with ``code``.
+
+    ``code`` is a WebSocket close code (4000-4999 for the application's own;
+    see the ``GUEST_CLOSE_*`` constants) and ``reason`` a short text for the
+    widget (at most 123 bytes of UTF-8, the limit of a close frame). Nothing
+    is stored and nothing is enqueued.
+    """
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class GuestFrameRejected(GuestRefused):
+    """``Channel.guest_frame`` refuses one frame (too large, not the expected JSON).
+
+    The suite closes the socket with ``code`` and ``reason``; the frame is
+    neither stored nor enqueued.
     """
 
 

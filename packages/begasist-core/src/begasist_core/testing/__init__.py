@@ -16,7 +16,9 @@ import pytest
 # The suite's asserts are its error messages: have pytest rewrite them, as it
 # does for test modules. This runs before the submodules are imported.
 pytest.register_assert_rewrite(
-    "begasist_core.testing.conformance", "begasist_core.testing.settings_checks"
+    "begasist_core.testing.conformance",
+    "begasist_core.testing.settings_checks",
+    "begasist_core.testing.guest_socket_checks",
 )
 
 from begasist_core.testing.conformance import (  # noqa: E402
@@ -27,6 +29,10 @@ from begasist_core.testing.conformance import (  # noqa: E402
 )
 from begasist_core.testing.distributions import write_distribution  # noqa: E402
 from begasist_core.testing.fixtures import make_channel_harness  # noqa: E402
+from begasist_core.testing.guest_socket_checks import (  # noqa: E402
+    GUEST_GARBAGE_FRAMES,
+    GuestSocketChecks,
+)
 from begasist_core.testing.harness import (  # noqa: E402
     DEFAULT_HOTEL,
     Bus,
@@ -42,12 +48,14 @@ __all__ = [
     "CREDENTIAL_ALTERATIONS",
     "DEFAULT_HOTEL",
     "GARBAGE_BODIES",
+    "GUEST_GARBAGE_FRAMES",
     "RUN_STOP_LIMIT_SECONDS",
     "SECRET_FIELD_PATTERN",
     "Bus",
     "ChannelConformance",
     "ChannelHarness",
     "EventCapture",
+    "GuestSocketChecks",
     "RunOutcome",
     "Transmission",
     "TransmissionReader",

@@ -28,6 +28,7 @@ from begasist_core.plugins.channel import (
 )
 from begasist_core.plugins.errors import MessageTooLong, ParseError, WebhookRejected
 from begasist_core.testing.fixtures import make_channel_harness
+from begasist_core.testing.guest_socket_checks import GuestSocketChecks
 from begasist_core.testing.harness import (
     DEFAULT_HOTEL,
     Bus,
@@ -89,12 +90,14 @@ _SAMPLE_SENTENCE: Final = (
 )
 
 
-class ChannelConformance(SettingsChecks):
+class ChannelConformance(SettingsChecks, GuestSocketChecks):
     """The contract tests; subclass as ``TestMyChannel(ChannelConformance)``.
 
     Set :attr:`channel_class`; override the ``channel_settings`` and
-    ``read_transmissions`` fixtures, and for a webhook channel the
-    ``signed_webhook`` fixture. Class attributes tune the rest.
+    ``read_transmissions`` fixtures, for a webhook channel the
+    ``signed_webhook`` fixture, and for a guest-socket channel the
+    ``guest_hello`` and ``guest_message_frame`` fixtures
+    (:mod:`~begasist_core.testing.guest_socket_checks`). Class attributes tune the rest.
     """
 
     pytestmark: ClassVar[list[pytest.MarkDecorator]] = [pytest.mark.anyio]
@@ -148,6 +151,7 @@ class ChannelConformance(SettingsChecks):
         )
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        GuestSocketChecks.pytest_generate_tests(self, metafunc)
         if "credential_alteration" in metafunc.fixturenames:
             names = [
                 name
@@ -281,7 +285,10 @@ class ChannelConformance(SettingsChecks):
     async def test_parse_of_garbage_raises_only_parse_error(
         self, channel_harness: ChannelHarness[Channel[Any]], garbage_body: bytes
     ) -> None:
-        self._require_webhooks()
+        capabilities = self.channel_class.capabilities
+        # A guest-socket channel's parse reads ingress bodies too (its guest_frame's).
+        if not (capabilities.webhook_ingress or capabilities.guest_socket):
+            pytest.skip("the channel declares no webhook ingress nor guest socket")
         channel = channel_harness.build()
         webhook = channel_harness.webhook(garbage_body, headers=self.webhook_headers)
         try:

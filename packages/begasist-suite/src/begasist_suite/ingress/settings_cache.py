@@ -41,9 +41,18 @@ class WebhookSettingsCache:
     exist costs one store read per name per :data:`CACHE_SECONDS`.
     """
 
-    def __init__(self, services: Services, *, seconds: float = CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        seconds: float = CACHE_SECONDS,
+        capability: str = "webhook_ingress",
+    ) -> None:
+        """*capability*: the ``Capabilities`` flag a channel needs to be a target here
+        (``guest_socket`` for the guest sockets' cache)."""
         self._services = services
         self._seconds = seconds
+        self._capability = capability
         self._entries: OrderedDict[tuple[str, str], tuple[float, VerifyTarget]] = OrderedDict()
         self._loading: dict[tuple[str, str], anyio.Event] = {}
 
@@ -105,6 +114,6 @@ class WebhookSettingsCache:
                 channel,
             )
             return missing
-        if not settings.enabled or not channel_class.capabilities.webhook_ingress:
+        if not settings.enabled or not getattr(channel_class.capabilities, self._capability):
             return missing
         return VerifyTarget(channel_class, settings)

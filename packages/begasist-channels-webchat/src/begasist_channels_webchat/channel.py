@@ -1,0 +1,182 @@
+"""``WebchatChannel``: admission and frames in the suite, parse and send in the bot."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import ClassVar
+
+from begasist_core import (
+    GUEST_CLOSE_BAD_FRAME,
+    GUEST_CLOSE_FORBIDDEN,
+    GUEST_CLOSE_TOO_LARGE,
+    GUEST_CLOSE_UNAUTHENTICATED,
+    Capabilities,
+    Channel,
+    ChannelSettings,
+    DeliveryStatus,
+    Direction,
+    GuestAdmission,
+    GuestFrameRejected,
+    GuestHello,
+    GuestIdentity,
+    GuestIngress,
+    GuestRefused,
+    InboundPayload,
+    Message,
+    MessageReceived,
+    MessageStatusChanged,
+    ParseError,
+    PermanentSendError,
+    SendReceipt,
+    WebhookReceived,
+    utc_now,
+)
+from pydantic import ValidationError
+
+from begasist_channels_webchat.frames import (
+    MAX_FRAME_BYTES,
+    GuestFrame,
+    IngressBody,
+    MessageFrame,
+    PingFrame,
+    accepted_frame,
+    identity_hash,
+    outbound_frame,
+    provider_id,
+    readable_text,
+)
+from begasist_channels_webchat.settings import WebchatSettings
+
+__all__ = ["WebchatChannel"]
+
+
+class WebchatChannel(Channel[WebchatSettings]):
+    """A hotel website's chat widget: guests write over the suite's guest socket.
+
+    Attachments (images, PDF) are not taken yet: ``media_kinds`` stays empty
+    until the widget can upload them (issue #12, a later step).
+    """
+
+    name: ClassVar[str] = "webchat"
+    Settings: ClassVar[type[ChannelSettings]] = WebchatSettings
+    capabilities: ClassVar[Capabilities] = Capabilities(guest_socket=True, delivery_receipts=True)
+
+    @classmethod
+    def admit_guest(cls, hello: GuestHello, settings: ChannelSettings) -> GuestAdmission:
+        """Admit pages of an allowed origin; check a claimed identity's HMAC (module docs)."""
+        assert isinstance(settings, WebchatSettings)
+        # Exact comparison: browsers send the origin lower-cased and without a path,
+        # which is the only form the settings accept.
+        if hello.origin is None or hello.origin not in settings.allowed_origins:
+            raise GuestRefused(GUEST_CLOSE_FORBIDDEN, "origin not allowed")
+        verified: GuestIdentity | None = None
+        if hello.identifier is not None:
+            secret = settings.identity_secret
+            if secret is None or hello.identifier_hash is None:
+                raise GuestRefused(GUEST_CLOSE_UNAUTHENTICATED, "identity not verified")
+            expected = identity_hash(secret.get_secret_value(), hello.identifier)
+            if not hmac.compare_digest(
+                expected.encode("ascii"), hello.identifier_hash.encode("utf-8")
+            ):
+                raise GuestRefused(GUEST_CLOSE_UNAUTHENTICATED, "identity not verified")
+            # An identifier shaped like an email address links the visitor to the guest
+            # the hotel knows by it (their booking email).
+            if "@" in hello.identifier:
+                verified = GuestIdentity(channel="email", address=hello.identifier)
+        return GuestAdmission(
+            address=hello.visitor_id,
+            display_name=hello.display_name,
+            verified_identity=verified,
+            language=hello.language,
+        )
+
+    @classmethod
+    def guest_frame(
+        cls, admission: GuestAdmission, frame: bytes, settings: ChannelSettings
+    ) -> GuestIngress | None:
+        """A widget frame as the body ``parse`` reads, or None for a ping (module docs)."""
+        if len(frame) > MAX_FRAME_BYTES:
+            raise GuestFrameRejected(GUEST_CLOSE_TOO_LARGE, "frame too large")
+        try:
+            parsed = GuestFrame.validate_json(frame)
+        except ValidationError:
+            raise GuestFrameRejected(GUEST_CLOSE_BAD_FRAME, "malformed frame") from None
+        if isinstance(parsed, PingFrame):
+            return None
+        if isinstance(parsed, MessageFrame):
+            if not readable_text(parsed.text) or not parsed.text.strip():
+                raise GuestFrameRejected(GUEST_CLOSE_BAD_FRAME, "text only")
+            body = IngressBody(
+                kind="message",
+                address=admission.address,
+                display_name=admission.display_name,
+                id=parsed.id,
+                text=parsed.text,
+                at=utc_now(),
+            )
+            return GuestIngress(
+                body=body.model_dump_json().encode("utf-8"), answer=accepted_frame(parsed.id)
+            )
+        body = IngressBody(
+            kind="receipt",
+            address=admission.address,
+            id=parsed.id,
+            status=parsed.status,
+            at=utc_now(),
+        )
+        return GuestIngress(body=body.model_dump_json().encode("utf-8"))
+
+    async def parse(self, webhook: WebhookReceived) -> Sequence[InboundPayload]:
+        """The suite's ingress body as the guest's message or a receipt for a reply."""
+        try:
+            body = IngressBody.model_validate_json(webhook.body)
+        except ValidationError as invalid:
+            raise ParseError(
+                f"not a web chat ingress body: {invalid.error_count()} errors"
+            ) from None
+        if body.kind == "receipt":
+            if body.status is None:
+                raise ParseError("a receipt without a status")
+            return [
+                MessageStatusChanged(
+                    channel=self.name,
+                    provider_message_id=provider_id(body.address, body.id),
+                    status=DeliveryStatus(body.status),
+                    at=body.at,
+                )
+            ]
+        if not body.text.strip():
+            raise ParseError("a message without text")
+        message = Message(
+            hotel=self.context.hotel,
+            channel=self.name,
+            conversation_key=body.address,
+            direction=Direction.INBOUND,
+            guest=GuestIdentity(
+                channel=self.name, address=body.address, display_name=body.display_name
+            ),
+            text=body.text,
+            provider_message_id=provider_id(body.address, body.id),
+            created_at=body.at,
+            updated_at=body.at,
+        )
+        return [MessageReceived(message=message)]
+
+    async def send(self, message: Message) -> SendReceipt:
+        """Push the reply to the guest's open sockets; the suite's store keeps it for later."""
+        sent = await self.context.sent.get(message.id)
+        if sent is not None:
+            return sent
+        if message.attachments:
+            raise PermanentSendError("the web chat cannot send attachments yet")
+        address = message.guest.address
+        receipt = SendReceipt(
+            message_id=message.id, provider_message_ids=(provider_id(address, message.id),)
+        )
+        frame = outbound_frame(
+            message.id, message.text, message.created_at, receipt.provider_message_ids[0]
+        )
+        await self.context.guests.deliver(address, frame)
+        await self.context.sent.record(receipt)
+        return receipt

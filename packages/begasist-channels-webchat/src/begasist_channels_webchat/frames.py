@@ -1,0 +1,147 @@
+"""The web chat's wire formats: the widget's frames, the ingress body, the frames pushed back.
+
+Widget -> suite (one JSON object per text frame, at most :data:`MAX_FRAME_BYTES`):
+
+- ``{"type": "message", "id": <client id>, "text": <text>}``: ``id`` is made
+  by the widget once per message (8-64 of ``A-Z a-z 0-9 _ -``) and sent
+  again unchanged on a resend, which is what makes the resend harmless;
+- ``{"type": "receipt", "id": <message id>, "status": "delivered" | "read"}``;
+- ``{"type": "ping"}``: keeps the socket open, nothing is enqueued.
+
+Suite -> widget: ``{"type": "accepted", "id": <client id>}`` once a message is
+enqueued, ``{"type": "message", "message": {...}}`` for each reply, and the
+suite's own ``session`` / ``history`` frames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import datetime
+from typing import Annotated, Final, Literal
+
+from begasist_core import DeliveryStatus, Direction, GuestHistoryItem
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+)
+
+__all__ = [
+    "MAX_FRAME_BYTES",
+    "MAX_TEXT_CHARS",
+    "ClientId",
+    "GuestFrame",
+    "IngressBody",
+    "MessageFrame",
+    "OutboundFrame",
+    "PingFrame",
+    "ReceiptFrame",
+    "accepted_frame",
+    "identity_hash",
+    "outbound_frame",
+    "provider_id",
+    "readable_text",
+]
+
+MAX_FRAME_BYTES: Final = 16_384
+"""The largest frame a widget may send (a message of :data:`MAX_TEXT_CHARS` fits)."""
+MAX_TEXT_CHARS: Final = 4_000
+
+ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+
+# Text only: control characters other than tab and line ends are refused, not rendered.
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MessageFrame(_Frame):
+    type: Literal["message"]
+    id: ClientId
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+
+
+class ReceiptFrame(_Frame):
+    type: Literal["receipt"]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    status: Literal["delivered", "read"]
+
+
+class PingFrame(_Frame):
+    type: Literal["ping"]
+
+
+GuestFrame: Final = TypeAdapter[MessageFrame | ReceiptFrame | PingFrame](
+    Annotated[MessageFrame | ReceiptFrame | PingFrame, Field(discriminator="type")]
+)
+"""Any frame a widget sends, told apart by ``type``."""
+
+
+class IngressBody(BaseModel):
+    """What the suite enqueues for the bot's ``parse``: built from the admission, not the frame.
+
+    ``address`` comes from the suite's admission of the socket, so a guest can
+    neither write as nor read receipts of another visitor.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: Literal[1] = 1
+    kind: Literal["message", "receipt"]
+    address: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    display_name: Annotated[str | None, StringConstraints(max_length=200)] = None
+    id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    text: Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)] = ""
+    status: Literal["delivered", "read"] | None = None
+    at: AwareDatetime
+
+
+class OutboundFrame(_Frame):
+    """A reply pushed to the guest: the same shape as an item of the history frame."""
+
+    type: Literal["message"] = "message"
+    message: GuestHistoryItem
+
+
+def provider_id(address: str, message_id: str) -> str:
+    """The provider id of a guest's message or of a reply: scoped by the guest's address.
+
+    Scoping keeps one visitor's client ids from colliding with (and so
+    silencing) another's, and a receipt from reaching another visitor's reply.
+    """
+    return f"{address}/{message_id}"
+
+
+def readable_text(text: str) -> bool:
+    """Whether *text* is text only: no control characters but tab and line ends."""
+    return _CONTROL.search(text) is None
+
+
+def accepted_frame(client_id: str) -> bytes:
+    return b'{"type":"accepted","id":"' + client_id.encode("ascii") + b'"}'
+
+
+def identity_hash(secret: str, identifier: str) -> str:
+    """The HMAC-SHA256 (lower-case hex) of *identifier* the hotel's site sends beside it."""
+    return hmac.new(secret.encode("utf-8"), identifier.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def outbound_frame(
+    message_id: str, text: str, created_at: datetime, provider_message_id: str
+) -> bytes:
+    item = GuestHistoryItem(
+        id=message_id,
+        direction=Direction.OUTBOUND,
+        text=text,
+        created_at=created_at,
+        status=DeliveryStatus.SENT,
+        provider_message_id=provider_message_id,
+    )
+    return OutboundFrame(message=item).model_dump_json().encode("utf-8")

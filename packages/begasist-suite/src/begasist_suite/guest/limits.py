@@ -1,0 +1,38 @@
+"""Fixed-window rate limits for guest sockets: per visitor and per client address.
+
+Counted in Redis, so every replica shares them; keys are hashed, so client
+addresses do not sit in Redis in clear. The same approach as the login limits
+(:mod:`begasist_suite.auth.rate_limit`): count, then compare, in one script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Final
+
+from redis.asyncio import Redis
+
+__all__ = ["WindowLimiter"]
+
+_COUNT: Final = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return n
+"""
+
+
+class WindowLimiter:
+    """Counts events per key in windows of *window_seconds*, under *prefix*."""
+
+    def __init__(self, redis: Redis, prefix: str, *, window_seconds: int) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.window_seconds = window_seconds
+
+    async def allow(self, kind: str, value: str, limit: int) -> bool:
+        """Count one event of *kind* for *value*; False once *limit* is passed in the window."""
+        digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
+        count = await self._redis.eval(
+            _COUNT, 1, f"{self._prefix}:guest-limit:{kind}:{digest}", self.window_seconds
+        )
+        return int(count) <= limit
