@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import anyio
 import pytest
 from anyio.abc import TaskGroup
+from begasist_suite.store.search import query_tokens
 from begasist_suite.store.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteDatabase
 
 pytestmark = pytest.mark.anyio
@@ -39,6 +41,36 @@ async def test_a_database_at_any_earlier_version_migrates_and_keeps_its_data(
         await database.aclose()
 
 
+async def test_conversations_from_before_search_are_found_after_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v4.sqlite3"
+    guest = {"channel": "whatsapp", "address": "+34 600 123 456", "display_name": "María López"}
+    with sqlite3.connect(path) as connection:
+        for step in MIGRATIONS[:4]:
+            step(connection)
+        connection.execute("PRAGMA user_version = 4")
+        connection.execute(
+            "INSERT INTO conversations (_id, doc) VALUES ('c1', ?)",
+            (json.dumps({"_id": "c1", "hotel": "plaza", "guest": guest}),),
+        )
+        connection.execute(
+            "INSERT INTO conversations (_id, doc) VALUES ('c2', ?)",
+            (json.dumps({"_id": "c2", "hotel": "plaza", "guest": {"not": "a guest"}}),),
+        )
+    database = SqliteDatabase(path)
+    await database.migrate()
+    try:
+        conversations = database.collection("conversations")
+        for query in ("mar lop", "600 12"):
+            found = await conversations.find({"search": {"$all": query_tokens(query)}})
+            assert [d["_id"] for d in found] == ["c1"], query
+        unreadable = await conversations.find_one({"_id": "c2"})
+        assert unreadable == {"_id": "c2", "hotel": "plaza", "guest": {"not": "a guest"}}
+    finally:
+        await database.aclose()
+
+
 async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite3"
     with sqlite3.connect(path) as connection:
@@ -60,6 +92,13 @@ async def test_the_hot_lookups_use_an_index(tmp_path: Path) -> None:
             " ORDER BY json_extract(doc, '$.sort_key')",
             "SELECT doc FROM conversations WHERE json_extract(doc, '$.hotel') = 'h'"
             " ORDER BY json_extract(doc, '$.sort_key') DESC",
+            # The inbox's filters read only the conversations they show.
+            *(
+                "SELECT doc FROM conversations WHERE json_extract(doc, '$.hotel') = 'h'"
+                f" AND json_extract(doc, '$.{field}') = 'x'"
+                " ORDER BY json_extract(doc, '$.sort_key') DESC"
+                for field in ("status", "assignee", "channel")
+            ),
             # The relay's scan and the backlog count read the outbox's partial indexes.
             "SELECT doc FROM messages WHERE json_extract(doc, '$.outbox_due') <= 't'"
             " ORDER BY json_extract(doc, '$.outbox_due') LIMIT 100",
@@ -74,6 +113,8 @@ async def test_the_hot_lookups_use_an_index(tmp_path: Path) -> None:
             assert "USING INDEX" in plan, (sql, plan)
             assert "outbox_due" in plan or "outbox_due" not in sql, (sql, plan)
             assert "TEMP B-TREE" not in plan, (sql, plan)
+            for field in ("status", "assignee", "channel"):
+                assert f"'$.{field}') = 'x'" not in sql or f"_{field}_sort_key" in plan, plan
     finally:
         await database.aclose()
 

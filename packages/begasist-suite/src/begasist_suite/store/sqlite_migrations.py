@@ -7,9 +7,15 @@ fresh one does.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from typing import Final
+
+from begasist_core import GuestIdentity
+from pydantic import ValidationError
+
+from begasist_suite.store.search import search_tokens
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
 
@@ -114,11 +120,45 @@ def _inbox_indexes(connection: sqlite3.Connection) -> None:
         )
 
 
+def _filter_indexes_and_search(connection: sqlite3.Connection) -> None:
+    # The inbox's filters, newest first: with only (hotel, sort_key) a filter that
+    # few conversations match (mine + resolved + a channel) read every conversation
+    # of the hotel (bench/inbox_pages.py: 25-35 ms at 10,000 conversations).
+    for fields in (
+        ("hotel", "status", "sort_key"),
+        ("hotel", "assignee", "sort_key"),
+        ("hotel", "channel", "sort_key"),
+    ):
+        columns = ", ".join(f"json_extract(doc, '$.{field}')" for field in fields)
+        connection.execute(
+            f'CREATE INDEX IF NOT EXISTS "{_field_index_name("conversations", fields)}_v5" '
+            f'ON "conversations" ({columns})'
+        )
+    # Conversations stored before search existed get their tokens from their guest,
+    # as a new guest message would give them (store/search.py): found at once.
+    rows = connection.execute(
+        "SELECT _id, json_extract(doc, '$.guest') FROM \"conversations\" "
+        "WHERE json_extract(doc, '$.search') IS NULL"
+    ).fetchall()
+    for key, guest in rows:
+        if guest is None:
+            continue
+        try:
+            tokens = search_tokens(GuestIdentity.model_validate_json(guest))
+        except ValidationError:
+            continue  # a document the store cannot read is left as it is
+        connection.execute(
+            "UPDATE \"conversations\" SET doc = json_set(doc, '$.search', json(?)) WHERE _id = ?",
+            (json.dumps(tokens), key),
+        )
+
+
 MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (
     _create_collections,
     _compound_indexes,
     _outbox_indexes,
     _inbox_indexes,
+    _filter_indexes_and_search,
 )
 """Schema steps in order; step *n* takes a database from version *n* to *n + 1*."""
 
