@@ -22,11 +22,17 @@ from begasist_core import (
 from begasist_suite.app import create_app, load_plugins
 from begasist_suite.channel_settings import apply_settings_update
 from begasist_suite.config import SuiteSettings
-from begasist_suite.store.records import ConversationRecord
+from begasist_suite.store.records import ConversationRecord, Role
 from begasist_suite.store.store import Store
 from redis.asyncio import Redis
 
-from tests.suite.api.seed import SeededHotel, inbound_message, seed_hotel, services
+from tests.suite.api.seed import (
+    SeededHotel,
+    inbound_message,
+    personal_token,
+    seed_hotel,
+    services,
+)
 from tests.suite.conftest import RunningSuite, serving
 from tests.suite.web.conftest import post_form, sign_in
 
@@ -280,3 +286,29 @@ async def test_without_templates_free_text_is_off_once_the_window_closed(
     assert (text.status_code, template.status_code) == (422, 422)
     messages = (await with_sms.store.list_messages("plaza", conversation.id)).items
     assert [m.direction for m in messages] == [Direction.INBOUND]
+
+
+async def test_the_api_refuses_free_text_once_the_window_closed_and_a_template_goes(
+    suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    """The reply route answers as the page offers: 422 ``reply_window_closed`` and nothing
+    stored for free text after the window (or before the guest ever wrote); templates go."""
+    await whatsapp_settings(suite, message_templates=TEMPLATES)
+    closed = await guest_wrote(suite, hours_ago=30, provider_id="wa-old", address="+34600000078")
+    open_ = await guest_wrote(suite, hours_ago=2, provider_id="wa-new", address="+34600000079")
+    token = await personal_token(suite, plaza.members[Role.AGENT].email)
+    async with suite.client(headers={"authorization": f"Bearer {token}"}) as api:
+        path = f"/api/v1/hotels/plaza/conversations/{closed.id}/messages"
+        refused = await api.post(path, json={"text": "¿Sigue interesado?"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["extra"]["type"] == "reply_window_closed"
+        assert "template" in refused.json()["detail"]
+        stored = (await api.get(path)).json()["items"]
+        assert [m["direction"] for m in stored] == ["inbound"]
+
+        template = {"name": "welcome_back", "language": "en_US"}
+        went = await api.post(path, json={"text": "Welcome back", "template": template})
+        assert went.status_code == 202, went.text
+
+        fresh = f"/api/v1/hotels/plaza/conversations/{open_.id}/messages"
+        assert (await api.post(fresh, json={"text": "Sí, hay parking."})).status_code == 202

@@ -15,6 +15,7 @@ from begasist_suite.api.dependencies import AccessDep, ServicesDep
 from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, IdempotencyDep
 from begasist_suite.inbox.drafts import approve_draft, mark_conversation_read, reject_draft
 from begasist_suite.inbox.outbox import queue_reply
+from begasist_suite.inbox.reply_window import window_state
 from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page, Role
 
 __all__ = ["ConversationController", "DraftController"]
@@ -186,6 +187,8 @@ class ConversationController(Controller):
                     f"the {conversation.channel} channel sends no templates",
                     status_code=HTTP_422_UNPROCESSABLE_ENTITY,
                 )
+            if data.template is None:
+                await _refuse_closed_window(services, conversation)
             return await queue_reply(
                 services,
                 conversation,
@@ -284,6 +287,25 @@ class DraftController(Controller):
             )
 
         return await idempotency.run(reject)
+
+
+async def _refuse_closed_window(services: ServicesDep, conversation: ConversationRecord) -> None:
+    """422 ``reply_window_closed`` for free text once the channel's reply window has
+    closed (or before the guest ever wrote): the channel would only fail it."""
+    state = await window_state(services, conversation)
+    if not state.closed:
+        return
+    since = "" if state.closed_at is None else f" at {state.closed_at.isoformat()}"
+    only = "only a template can be sent" if state.sends_templates else "nothing can be sent"
+    raise ClientException(
+        f"the {conversation.channel} reply window closed{since}: {only} until the guest "
+        "writes again",
+        status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+        extra={
+            "type": "reply_window_closed",
+            "closed_at": None if state.closed_at is None else state.closed_at.isoformat(),
+        },
+    )
 
 
 def _sends_templates(services: ServicesDep, channel: str) -> bool:

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-from begasist_core import Capabilities, MessageTemplate, ReplyMode, UnknownChannel
+from begasist_core import MessageTemplate, ReplyMode
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from begasist_suite.auth.principal import HotelAccess
 from begasist_suite.inbox.modes import EffectiveMode, ModeSource, effective_mode
+from begasist_suite.inbox.reply_window import channel_capabilities, window_state
 from begasist_suite.services import Services
 from begasist_suite.store.records import ConversationRecord, Guest, Role
 from begasist_suite.web.i18n import N_, Language
@@ -95,13 +96,6 @@ class ModePanel:
     choices: tuple[tuple[str, str], ...]
 
 
-def _capabilities(services: Services, channel: str) -> Capabilities | None:
-    try:
-        return services.plugins.channel(channel).capabilities
-    except UnknownChannel:
-        return None
-
-
 def _templates(settings: Mapping[str, object]) -> tuple[TemplateChoice, ...]:
     """The setting's valid entries (a malformed one is left out, not a broken page)."""
     listed = settings.get(TEMPLATES_SETTING)
@@ -121,7 +115,7 @@ async def approved_templates(
 ) -> tuple[TemplateChoice, ...]:
     """The templates the hotel listed for the conversation's channel; none for a channel
     that sends no templates."""
-    capabilities = _capabilities(services, conversation.channel)
+    capabilities = channel_capabilities(services, conversation.channel)
     if capabilities is None or not capabilities.templates:
         return ()
     config = await services.store.get_channel_config(conversation.hotel, conversation.channel)
@@ -135,21 +129,20 @@ async def reply_window(
     *,
     now: datetime | None = None,
 ) -> ReplyWindow:
-    """The conversation's reply window now (open for a channel without one)."""
-    capabilities = _capabilities(services, conversation.channel)
-    if capabilities is None or capabilities.reply_window is None:
+    """The conversation's reply window now (open for a channel without one), with the
+    templates the page offers while it is closed."""
+    state = await window_state(services, conversation, now=now)
+    if not state.closed:
         return ReplyWindow(closed=False)
-    now = now or datetime.now(UTC)
-    last = await services.store.last_inbound_at(conversation.hotel, conversation.id)
-    if last is not None and now < last + capabilities.reply_window:
-        return ReplyWindow(closed=False)
-    templates = await approved_templates(services, conversation) if capabilities.templates else ()
+    templates = await approved_templates(services, conversation) if state.sends_templates else ()
     return ReplyWindow(
         closed=True,
         closed_since=(
-            None if last is None else language.time_since(last + capabilities.reply_window, now)
+            None
+            if state.closed_at is None
+            else language.time_since(state.closed_at, now or datetime.now(UTC))
         ),
-        sends_templates=capabilities.templates,
+        sends_templates=state.sends_templates,
         templates=templates,
     )
 
