@@ -167,3 +167,34 @@ async def test_the_same_idempotency_key_makes_one_invitation(suite: RunningSuite
     assert again.json() == first.json()
     emails = [i.email for i in await suite.store.list_invitations("plaza")]
     assert emails.count("rosa@plaza.test") == 1
+
+
+async def test_an_acceptance_that_fails_midway_leaves_the_link_usable(
+    suite: RunningSuite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store failing after the invitation was taken gives it back: the invitee tries
+    again with the same link and password and becomes a member (nothing lost)."""
+    await seed_hotel(suite, "plaza")
+    made = json_of(await invite(suite, "owner@plaza.test", {"email": "tomas@plaza.test"}))
+    real = suite.store.set_membership
+    failures = []
+
+    async def failing_once(*args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(args)
+            raise RuntimeError("the store went away")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(suite.store, "set_membership", failing_once)
+    link = f"/api/v1/invitations/{made['token']}"
+    body = {"password": "a long enough password", "display_name": "Tomás"}
+    async with suite.client() as invitee:
+        failed = await invitee.post(f"{link}/accept", json=body)
+        assert failed.status_code == 500
+        assert json_of(await invitee.get(link))["has_account"] is True
+        accepted = await invitee.post(f"{link}/accept", json=body)
+        assert accepted.status_code == 200, accepted.text
+        invitee.headers["x-csrf-token"] = accepted.json()["csrf_token"]
+        me = json_of(await invitee.get("/api/v1/me"))
+        assert me["memberships"] == [{"hotel": "plaza", "role": "agent"}]
+        assert (await invitee.get(link)).status_code == 410

@@ -14,6 +14,9 @@ web app's invitation page goes through the same functions.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Annotated, Any, Final
 
@@ -45,6 +48,7 @@ from begasist_suite.store.records import (
     Role,
     User,
 )
+from begasist_suite.store.store import Store
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -59,6 +63,8 @@ __all__ = [
 
 MIN_PASSWORD_LENGTH: Final = 8
 """A new account's password, set on the invitation's page."""
+logger = logging.getLogger(__name__)
+
 _UNKNOWN_LINK: Final = "invitation"
 """The login limiter's account key for links that name no invitation (guessing them)."""
 Token = Annotated[str, PathParameter(min_length=8, max_length=128)]
@@ -232,27 +238,45 @@ async def accept_invitation(
         taken = await store.take_invitation(invitation.digest, user.id)
         if taken is None:
             raise InvitationUnusable("used")
-        try:
-            await store.create_user(user)
-        except Conflict:
-            await store.give_back_invitation(invitation.digest)
-            raise HTTPException(
-                status_code=409, detail="an account has this email now: sign in to accept"
-            ) from None
-        await store.set_membership(
-            Membership(hotel=invitation.hotel, user_id=user.id, role=invitation.role)
-        )
+        async with _given_back_on_failure(store, invitation.digest):
+            try:
+                await store.create_user(user)
+            except Conflict:
+                raise HTTPException(
+                    status_code=409, detail="an account has this email now: sign in to accept"
+                ) from None
+            await store.set_membership(
+                Membership(hotel=invitation.hotel, user_id=user.id, role=invitation.role)
+            )
         return taken, await sign_in(request, services, invitation.email, password)
     # The account's own password, rate-limited and checked as at login (401, 429).
     answer = await sign_in(request, services, invitation.email, password)
     taken = await store.take_invitation(invitation.digest, user.id)
     if taken is None:
         raise InvitationUnusable("used")
-    current = await store.get_membership(invitation.hotel, user.id)
-    # Accepting never lowers a role the person already has in the hotel.
-    role = current.role if current and current.role.includes(taken.role) else taken.role
-    await store.set_membership(Membership(hotel=invitation.hotel, user_id=user.id, role=role))
+    async with _given_back_on_failure(store, invitation.digest):
+        current = await store.get_membership(invitation.hotel, user.id)
+        # Accepting never lowers a role the person already has in the hotel.
+        role = current.role if current and current.role.includes(taken.role) else taken.role
+        await store.set_membership(Membership(hotel=invitation.hotel, user_id=user.id, role=role))
     return taken, answer
+
+
+@asynccontextmanager
+async def _given_back_on_failure(store: Store, invitation_digest: str) -> AsyncIterator[None]:
+    """The invitation taken for an acceptance goes back to pending when the acceptance
+    fails after taking it (an email taken meanwhile, the store failing), so the link
+    still works: an invitation is used only by an acceptance that made a member. A new
+    account made before the failure stays; the retry signs in to it and finishes."""
+    try:
+        yield
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            try:
+                await store.give_back_invitation(invitation_digest)
+            except Exception:
+                logger.exception("an invitation could not be given back after a failed acceptance")
+        raise
 
 
 class InvitationController(Controller):
