@@ -98,3 +98,26 @@ async def test_forms_taken_while_redis_is_down_go_out_through_the_outbox_once_it
     assert hotel is not None
     changes = [e.data.version for e in told if isinstance(e, ConfigChangedEvent)]
     assert changes == [hotel.config_version]
+
+
+async def test_pages_and_routes_that_read_redis_answer_503_while_it_is_down(
+    suite: RunningSuite, cut: RedisCut
+) -> None:
+    """Status, presence and dead letters live in Redis: while it is down they answer 503
+    with Retry-After (a page in the person's language, or JSON), never a 500, and work
+    again once it is back."""
+    await seed_hotel(suite, "plaza")
+    async with suite.client() as client:
+        await sign_in(client, "owner@plaza.test")
+        cut.cut()
+        status = await client.get("/api/v1/hotels/plaza/status")
+        assert status.status_code == 503, status.text
+        assert status.headers["retry-after"] == "1"
+        assert status.json()["detail"] == "Redis is unavailable for a moment: retry"
+        page = await client.get("/hotels/plaza/operations")
+        assert page.status_code == 503, page.text
+        assert page.headers["retry-after"] == "1"
+        assert "Not available for a moment" in page.text
+        cut.restore()
+        assert (await client.get("/api/v1/hotels/plaza/status")).status_code == 200
+        assert (await client.get("/hotels/plaza/operations")).status_code == 200

@@ -12,6 +12,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from begasist_suite.api.errors import REDIS_DOWN, redis_unavailable_response
 from begasist_suite.asgi.server_errors import internal_server_error
 from begasist_suite.store.store import Conflict, NotFound
 from begasist_suite.web.pages import render
@@ -50,7 +51,15 @@ def _server_error(request: Request[Any, Any, Any], error: Exception) -> Response
     return render(request, "error.html", status=500, status_code=500)
 
 
+def _redis_unavailable(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    redis_unavailable_response(request, error)
+    page = render(request, "error.html", status=503, status_code=503)
+    page.headers["Retry-After"] = "1"
+    return page
+
+
 WEB_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    **dict.fromkeys(REDIS_DOWN, _redis_unavailable),
     HTTP_500_INTERNAL_SERVER_ERROR: _server_error,
     NotAuthorizedException: _sign_in_again,
     HTTPException: _http_error,
