@@ -56,6 +56,7 @@ from begasist_suite.responders import plugin as responder_plugin
 from begasist_suite.secret_box import SecretBox, SecretKeyError
 from begasist_suite.services import Services
 from begasist_suite.store.factory import open_store
+from begasist_suite.store.purge import CredentialPurge
 from begasist_suite.store.store import Store
 from begasist_suite.web import install as install_web_app
 
@@ -168,6 +169,8 @@ def create_app(
                 await tasks.start(relay.run)
                 await tasks.start(batcher.run)
                 tasks.start_soon(sort_legacy_dead_letters, services)
+                purge = CredentialPurge(opened, settings.purge_seconds)
+                tasks.start_soon(purge.run)
                 await tasks.start(hub.run)
                 consumer = build_consumer(services) if settings.consumer else None
                 if consumer is not None:
@@ -175,6 +178,7 @@ def create_app(
                 try:
                     yield
                 finally:
+                    purge.stop()
                     relay.stop()
                     live.close()
                     batcher.stop()
