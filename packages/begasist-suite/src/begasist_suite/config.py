@@ -48,7 +48,7 @@ class SuiteSettings(BaseSettings):
     """How long an invitation link to join a hotel works (once)."""
     purge_seconds: PositiveFloat = 3600.0
     """How often expired sessions, tokens, invitations and Idempotency-Key records are
-    deleted from the store (at start, then every this many seconds)."""
+    deleted from the store (every this many seconds)."""
     webhook_max_body_bytes: PositiveInt = 1_048_576
     """Larger webhook bodies answer 413 and are not enqueued."""
     api_max_body_bytes: PositiveInt = 1_048_576

@@ -20,7 +20,10 @@ log = logging.getLogger("begasist.store")
 
 
 class CredentialPurge:
-    """Purges at once, then every *every_seconds*, from :meth:`run` until :meth:`stop`."""
+    """Purges every *every_seconds* (the first time one interval after the start, so a
+    replica's restart loop does not purge on each start), from :meth:`run` until
+    :meth:`stop`. An invitation link purged after its expiry reads as unknown rather
+    than expired: both pages say it no longer works."""
 
     def __init__(self, store: Store, every_seconds: float) -> None:
         self._store = store
@@ -32,6 +35,7 @@ class CredentialPurge:
         turn (the store may be away for a moment)."""
         with self._scope:
             while True:
+                await anyio.sleep(self._every)
                 try:
                     purged = await self._store.purge_expired_credentials()
                 except Exception:
@@ -39,7 +43,6 @@ class CredentialPurge:
                 else:
                     if purged:
                         log.info("purged %d expired credentials", purged)
-                await anyio.sleep(self._every)
 
     def stop(self) -> None:
         self._scope.cancel()
