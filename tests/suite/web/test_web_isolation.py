@@ -64,6 +64,11 @@ FORMS = {
         "parameter": "intruder",
     },
     "/hotels/{hotel:str}/guests/{guest_id:str}/mode": {"mode": "manual"},
+    "/hotels/{hotel:str}/guests/{guest_id:str}/name": {"display_name": "intruder"},
+    "/hotels/{hotel:str}/guests/{guest_id:str}/identities": {
+        "channel": "email",
+        "address": "intruder@elsewhere.test",
+    },
 }
 """Each form's fields, valid enough that only the hotel check can stop them."""
 OBJECT_PARAMETERS = (

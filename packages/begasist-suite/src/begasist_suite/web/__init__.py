@@ -23,6 +23,7 @@ from begasist_suite.web.assistant_pages import AssistantPages
 from begasist_suite.web.channel_pages import ChannelPages
 from begasist_suite.web.conversation_forms import ConversationForms
 from begasist_suite.web.errors import WEB_EXCEPTION_HANDLERS
+from begasist_suite.web.guest_forms import GuestForms
 from begasist_suite.web.inbox_pages import InboxPages
 from begasist_suite.web.invitation_pages import InvitationPages
 from begasist_suite.web.operations_pages import OperationsPages
@@ -46,6 +47,7 @@ def install(app_config: AppConfig) -> AppConfig:
             InboxPages,
             ConversationActions,
             ConversationForms,
+            GuestForms,
             ChannelPages,
             AssistantPages,
             TeamPages,

@@ -25,7 +25,7 @@ from begasist_suite.web.callers import form_access, services_of
 from begasist_suite.web.conversation_panel import approved_templates, template_message
 from begasist_suite.web.security import safe_next
 
-__all__ = ["ConversationForms", "refuse_unsendable"]
+__all__ = ["ConversationForms", "back_to", "refuse_unsendable"]
 
 MAX_PARAMETER: Final = 1024
 """Longest text of one template parameter (Meta's body limit is 1,024 characters)."""
@@ -37,7 +37,8 @@ def refuse_unsendable() -> ClientException:
     return ClientException("not sendable", status_code=HTTP_422_UNPROCESSABLE_ENTITY)
 
 
-def _back(form: FormMultiDict, access: HotelAccess, fallback: str) -> Redirect:
+def back_to(form: FormMultiDict, access: HotelAccess, fallback: str) -> Redirect:
+    """A redirect to the form's ``back`` (a page of this hotel only), else *fallback*."""
     hotel = access.hotel.slug
     back = safe_next(form.get("back"))
     if back is None or not back.startswith(f"/hotels/{hotel}/"):
@@ -85,7 +86,7 @@ class ConversationForms(Controller):
         services.live.notify(
             access.hotel.slug, "conversation.updated", conversation_id=conversation.id
         )
-        return _back(form, access, f"/hotels/{access.hotel.slug}/conversations/{conversation.id}")
+        return back_to(form, access, f"/hotels/{access.hotel.slug}/conversations/{conversation.id}")
 
     @post("/guests/{guest_id:str}/mode", status_code=303)
     async def guest_mode(
@@ -99,7 +100,7 @@ class ConversationForms(Controller):
         await services_of(request).store.update_guest(
             access.hotel.slug, guest_id, mode_override=mode
         )
-        return _back(form, access, f"/hotels/{access.hotel.slug}/inbox")
+        return back_to(form, access, f"/hotels/{access.hotel.slug}/inbox")
 
     @post("/conversations/{conversation_id:str}/template", status_code=303)
     async def send_template(
@@ -125,4 +126,4 @@ class ConversationForms(Controller):
             raise refuse_unsendable()
         template, preview = chosen
         await queue_reply(services, conversation, preview, template=template)
-        return _back(form, access, f"/hotels/{access.hotel.slug}/conversations/{conversation.id}")
+        return back_to(form, access, f"/hotels/{access.hotel.slug}/conversations/{conversation.id}")

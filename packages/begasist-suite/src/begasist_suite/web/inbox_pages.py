@@ -190,7 +190,8 @@ class InboxPages(Controller):
             "inbox.html",
             chrome=chrome,
             conversation=found,
-            guest_name=guest_name(found),
+            guest_name=(guest.display_name if guest and guest.display_name else None)
+            or guest_name(found),
             guest=guest,
             conversation_channel=channel_label(found.channel, current),
             assignee=None if found.assignee is None else assignee_name(found.assignee, people),
