@@ -98,3 +98,30 @@ async def test_the_pages_show_times_in_the_hotels_zone(
     assert " IST</time>" in operations.text  # the dead letter's time names its zone
     sol_time = english.date_time(sol_hotel.message.created_at, ZoneInfo("UTC"))
     assert f">{sol_time}</time>" in sol.text
+
+
+async def test_a_manager_renames_the_hotel_on_the_assistant_page(
+    suite: RunningSuite, plaza: SeededHotel
+) -> None:
+    async with suite.client() as client:
+        await sign_in(client, "manager@plaza.test")
+        page = await client.get(ASSISTANT)
+        saved = await post_form(
+            client,
+            ASSISTANT,
+            ASSISTANT,
+            name=" Plaza Mayor ",
+            responder="faq",
+            default_language="en",
+        )
+        empty = await post_form(
+            client, ASSISTANT, ASSISTANT, name="", responder="faq", default_language="en"
+        )
+        inbox = await client.get("/hotels/plaza/inbox")
+    assert 'name="name" value="Plaza"' in page.text
+    assert saved.status_code == 303
+    assert empty.status_code == 422
+    assert "Plaza Mayor" in inbox.text
+    hotel = await suite.store.get_hotel("plaza")
+    assert hotel is not None
+    assert hotel.name == "Plaza Mayor"

@@ -72,7 +72,8 @@ class AssistantPages(Controller):
     async def save_settings(
         self, request: Request[Any, Any, Any], hotel: FromPath[str]
     ) -> Response[Any]:
-        """The responder, the default language and the fallback texts."""
+        """The hotel's name, the responder, the default language, the time zone and the
+        fallback texts."""
         principal, access, form = await form_caller(request, hotel)
         access.require(Role.MANAGER)
         services = services_of(request)
@@ -84,6 +85,8 @@ class AssistantPages(Controller):
         }
         if "timezone" in form:
             posted["timezone"] = str(form.get("timezone", "")).strip()
+        if "name" in form:
+            posted["name"] = str(form.get("name", "")).strip()
         changes, errors = validated_changes(posted)
         if not errors and responder not in services.plugins.responders:
             errors = [{"loc": ["responder"], "type": "enum"}]
@@ -92,7 +95,7 @@ class AssistantPages(Controller):
         if errors:
             grouped = field_errors(
                 _flattened(errors),
-                ["responder", "default_language", "timezone", "fallback"],
+                ["name", "responder", "default_language", "timezone", "fallback"],
                 language_of(request),
             )
             return await _page(request, principal, access, settings_errors=grouped, status=422)
