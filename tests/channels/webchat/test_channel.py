@@ -30,7 +30,8 @@ from pydantic import ValidationError
 pytestmark = pytest.mark.anyio
 
 ORIGIN = "https://www.plaza.example"
-SETTINGS = WebchatSettings(allowed_origins=[ORIGIN], identity_secret="s3cret")
+KEY = "s3cret-s3cret-s3cret-s3cret-s3cret"
+SETTINGS = WebchatSettings(allowed_origins=[ORIGIN], identity_secret=KEY)
 VISITOR = "visitor-0123456789abcdef"
 ADMISSION = GuestAdmission(address=VISITOR, display_name="Ana")
 
@@ -61,8 +62,8 @@ def test_office_hours_must_open_before_they_close() -> None:
 
 
 def test_the_identity_secret_is_never_shown() -> None:
-    assert "s3cret" not in repr(SETTINGS)
-    assert "s3cret" not in SETTINGS.model_dump_json()
+    assert KEY not in repr(SETTINGS)
+    assert KEY not in SETTINGS.model_dump_json()
 
 
 def test_an_identity_is_refused_when_the_hotel_set_no_secret() -> None:
@@ -79,12 +80,12 @@ def test_a_verified_email_links_to_the_email_identity_and_another_identifier_lin
     None
 ):
     email = hello(
-        identifier="ana@example.com", identifier_hash=identity_hash("s3cret", "ana@example.com")
+        identifier="ana@example.com", identifier_hash=identity_hash(KEY, "ana@example.com")
     )
     admitted = WebchatChannel.admit_guest(email, SETTINGS)
     assert admitted.verified_identity == GuestIdentity(channel="email", address="ana@example.com")
-    assert admitted.address == VISITOR
-    customer = hello(identifier="cust-42", identifier_hash=identity_hash("s3cret", "cust-42"))
+    assert admitted.address.startswith(f"{VISITOR}.")
+    customer = hello(identifier="cust-42", identifier_hash=identity_hash(KEY, "cust-42"))
     assert WebchatChannel.admit_guest(customer, SETTINGS).verified_identity is None
 
 
@@ -163,3 +164,36 @@ async def test_a_reply_with_attachments_fails_visibly(
     )
     with pytest.raises(PermanentSendError):
         await harness.build().send(message)
+
+
+def test_a_short_or_empty_identity_secret_is_refused_by_the_settings() -> None:
+    for short in ("", "s3cret", "x" * 31):
+        with pytest.raises(ValidationError):
+            WebchatSettings(allowed_origins=[ORIGIN], identity_secret=short)
+
+
+def test_names_are_one_line_of_visible_text() -> None:
+    spoof = hello(display_name="Reception\n[staff]\x00 \u202egnp.exe\u200b")
+    assert WebchatChannel.admit_guest(spoof, SETTINGS).display_name == "Reception [staff] gnp.exe"
+    assert (
+        WebchatChannel.admit_guest(hello(display_name="\u200b \u2060"), SETTINGS).display_name
+        is None
+    )
+
+
+def test_text_of_invisible_characters_only_is_refused() -> None:
+    admission = WebchatChannel.admit_guest(hello(), SETTINGS)
+    frame = json.dumps({"type": "message", "id": "client-0001", "text": "\u200b\u2060\u200b"})
+    with pytest.raises(GuestRefused):
+        WebchatChannel.guest_frame(admission, frame.encode(), SETTINGS)
+
+
+def test_the_address_follows_the_signed_in_identifier() -> None:
+    def signed(identifier: str) -> GuestHello:
+        return hello(identifier=identifier, identifier_hash=identity_hash(KEY, identifier))
+
+    alice = WebchatChannel.admit_guest(signed("alice@example.com"), SETTINGS).address
+    bob = WebchatChannel.admit_guest(signed("bob@example.com"), SETTINGS).address
+    anonymous = WebchatChannel.admit_guest(hello(), SETTINGS).address
+    assert len({alice, bob, anonymous}) == 3
+    assert alice == WebchatChannel.admit_guest(signed("alice@example.com"), SETTINGS).address

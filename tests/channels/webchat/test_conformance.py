@@ -21,7 +21,7 @@ from begasist_core.testing import (
 )
 
 ORIGIN = "https://www.plaza.example"
-SECRET = "conformance-identity-secret"
+SECRET = "conformance-identity-secret-32-chars-long"
 
 
 class TestWebchatChannel(ChannelConformance):

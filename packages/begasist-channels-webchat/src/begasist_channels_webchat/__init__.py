@@ -10,7 +10,7 @@ from typing import Any
 from begasist_core import Channel, hookimpl
 
 from begasist_channels_webchat.channel import WebchatChannel
-from begasist_channels_webchat.frames import identity_hash
+from begasist_channels_webchat.frames import identified_address, identity_hash
 from begasist_channels_webchat.settings import OfficeHours, WebchatSettings
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "WebchatChannel",
     "WebchatSettings",
     "begasist_register_channels",
+    "identified_address",
     "identity_hash",
 ]
 

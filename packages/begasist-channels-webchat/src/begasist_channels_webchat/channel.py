@@ -41,12 +41,15 @@ from begasist_channels_webchat.frames import (
     MessageFrame,
     PingFrame,
     accepted_frame,
+    clean_name,
+    identified_address,
     identity_hash,
     outbound_frame,
     provider_id,
     readable_text,
+    visible,
 )
-from begasist_channels_webchat.settings import WebchatSettings
+from begasist_channels_webchat.settings import MIN_SECRET_LENGTH, WebchatSettings
 
 __all__ = ["WebchatChannel"]
 
@@ -71,11 +74,15 @@ class WebchatChannel(Channel[WebchatSettings]):
         if hello.origin is None or hello.origin not in settings.allowed_origins:
             raise GuestRefused(GUEST_CLOSE_FORBIDDEN, "origin not allowed")
         verified: GuestIdentity | None = None
+        address = hello.visitor_id
         if hello.identifier is not None:
             secret = settings.identity_secret
-            if secret is None or hello.identifier_hash is None:
+            key = "" if secret is None else secret.get_secret_value()
+            # A key that short was never accepted by the settings; refuse it all the same
+            # (an empty key would let anyone sign any identifier).
+            if len(key.strip()) < MIN_SECRET_LENGTH or hello.identifier_hash is None:
                 raise GuestRefused(GUEST_CLOSE_UNAUTHENTICATED, "identity not verified")
-            expected = identity_hash(secret.get_secret_value(), hello.identifier)
+            expected = identity_hash(key, hello.identifier)
             if not hmac.compare_digest(
                 expected.encode("ascii"), hello.identifier_hash.encode("utf-8")
             ):
@@ -84,9 +91,13 @@ class WebchatChannel(Channel[WebchatSettings]):
             # the hotel knows by it (their booking email).
             if "@" in hello.identifier:
                 verified = GuestIdentity(channel="email", address=hello.identifier)
+            # The conversation belongs to the signed-in person, not to the browser: one
+            # browser signed in as someone else (a shared computer, a sign-out and in)
+            # reaches a conversation of its own and never the previous person's.
+            address = identified_address(hello.visitor_id, hello.identifier)
         return GuestAdmission(
-            address=hello.visitor_id,
-            display_name=hello.display_name,
+            address=address,
+            display_name=clean_name(hello.display_name),
             verified_identity=verified,
             language=hello.language,
         )
@@ -105,7 +116,7 @@ class WebchatChannel(Channel[WebchatSettings]):
         if isinstance(parsed, PingFrame):
             return None
         if isinstance(parsed, MessageFrame):
-            if not readable_text(parsed.text) or not parsed.text.strip():
+            if not readable_text(parsed.text) or not visible(parsed.text):
                 raise GuestFrameRejected(GUEST_CLOSE_BAD_FRAME, "text only")
             body = IngressBody(
                 kind="message",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Final, Literal
 
@@ -42,10 +43,13 @@ __all__ = [
     "PingFrame",
     "ReceiptFrame",
     "accepted_frame",
+    "clean_name",
+    "identified_address",
     "identity_hash",
     "outbound_frame",
     "provider_id",
     "readable_text",
+    "visible",
 ]
 
 MAX_FRAME_BYTES: Final = 16_384
@@ -124,8 +128,36 @@ def readable_text(text: str) -> bool:
     return _CONTROL.search(text) is None
 
 
+def visible(text: str) -> bool:
+    """Whether *text* shows anything: more than spaces and invisible format characters
+    (zero-width spaces and joiners, direction marks: Unicode category Cf)."""
+    return any(not c.isspace() and unicodedata.category(c) != "Cf" for c in text)
+
+
+def clean_name(name: str | None) -> str | None:
+    """A display name as staff may be shown it: one line of text with no control or
+    format characters (no line breaks to fake a second line, no right-to-left
+    overrides to reverse what follows), spaces collapsed; None when nothing is left."""
+    if name is None:
+        return None
+    kept = "".join(
+        " " if c.isspace() else c
+        for c in name
+        if c.isspace() or (unicodedata.category(c) not in ("Cc", "Cf"))
+    )
+    cleaned = " ".join(kept.split())
+    return cleaned or None
+
+
 def accepted_frame(client_id: str) -> bytes:
     return b'{"type":"accepted","id":"' + client_id.encode("ascii") + b'"}'
+
+
+def identified_address(visitor_id: str, identifier: str) -> str:
+    """The address of *visitor_id* signed in as *identifier*: the visitor id and a digest
+    of the identifier (no ``/``, which separates an address from a message id)."""
+    digest = hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:16]
+    return f"{visitor_id}.{digest}"
 
 
 def identity_hash(secret: str, identifier: str) -> str:

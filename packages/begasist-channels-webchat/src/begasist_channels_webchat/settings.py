@@ -9,7 +9,10 @@ from typing import Annotated, ClassVar, Self
 from begasist_core import ChannelSettings
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
 
-__all__ = ["Colour", "OfficeHours", "Origin", "WebchatSettings"]
+__all__ = ["MIN_SECRET_LENGTH", "Colour", "OfficeHours", "Origin", "WebchatSettings"]
+
+MIN_SECRET_LENGTH = 32
+"""The identity secret's least length: an HMAC key a site's visitors cannot guess."""
 
 Origin = Annotated[
     str,
@@ -63,6 +66,7 @@ class WebchatSettings(ChannelSettings):
     time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
     offline_message: Annotated[str, StringConstraints(max_length=500)] = ""
     """Shown outside office hours."""
-    identity_secret: SecretStr | None = None
+    identity_secret: Annotated[SecretStr | None, Field(min_length=MIN_SECRET_LENGTH)] = None
     """The secret the hotel's site signs a signed-in guest's identifier with
-    (HMAC-SHA256, hex); None: identities claimed by the site are refused."""
+    (HMAC-SHA256, hex), at least 32 characters (a short or empty one would let
+    anyone sign any identifier); None: identities claimed by the site are refused."""
