@@ -16,7 +16,7 @@ from tests.suite.conftest import RunningSuite, add_member
 
 HOTEL = "plaza"
 ALLOWED_ORIGIN = "https://www.plaza.example"
-IDENTITY_SECRET = "plaza-identity-secret"
+IDENTITY_SECRET = "plaza-identity-secret-of-32-chars-at-least"
 WEBCHAT_SETTINGS: dict[str, Any] = {
     "enabled": True,
     "mode": "manual",  # no assistant: the only replies are the staff's

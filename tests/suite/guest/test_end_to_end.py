@@ -113,8 +113,8 @@ async def test_a_guest_chats_with_staff_live_and_finds_the_history_again(
             await hello(socket, visitor=session["visitor"], token=session["token"])
             history = await next_frame(socket)
             assert [(m["direction"], m["text"], m["status"]) for m in history["messages"]] == [
-                ("inbound", "¿Hay parking?", "queued"),
-                ("inbound", "Llegamos a las 22h", "queued"),
+                ("inbound", "¿Hay parking?", "received"),
+                ("inbound", "Llegamos a las 22h", "received"),
                 ("outbound", "Sí, en el sótano.", "read"),
             ]
             second = await admin.post(messages_path, json={"text": "Le esperamos."})

@@ -13,7 +13,7 @@ from dataclasses import replace
 import anyio
 import httpx
 import pytest
-from begasist_channels_webchat import identity_hash
+from begasist_channels_webchat import identified_address, identity_hash
 from begasist_core import (
     GUEST_CLOSE_BAD_FRAME,
     GUEST_CLOSE_FORBIDDEN,
@@ -134,7 +134,11 @@ async def test_an_identity_is_admitted_only_with_its_hmac(
     page = await suite.store.list_guests(HOTEL)
     [known] = page.items
     addresses = {(i.channel, i.address) for i in known.identities}
-    assert addresses == {("email", email), ("webchat", session["visitor"])}
+    # Its conversation is the signed-in person's: the visitor id and a digest of the identifier.
+    assert addresses == {
+        ("email", email),
+        ("webchat", identified_address(session["visitor"], email)),
+    }
 
 
 async def test_a_visitor_cannot_use_another_visitors_token(

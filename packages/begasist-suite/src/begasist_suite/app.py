@@ -41,6 +41,7 @@ from begasist_suite.api.status import (
 from begasist_suite.asgi.guard import RequestGuard
 from begasist_suite.asgi.server_errors import SERVER_ERROR_HANDLERS, log_websocket_error
 from begasist_suite.config import SuiteSettings
+from begasist_suite.guest.clients import OpenSockets
 from begasist_suite.guest.hub import GuestHub
 from begasist_suite.guest.limits import WindowLimiter
 from begasist_suite.guest.socket import guest_socket
@@ -114,6 +115,7 @@ def _guest_sockets(app: Litestar, services: Services) -> None:
         services.redis, settings.prefix, window_seconds=settings.guest_window_seconds
     )
     app.state.guest_hub = GuestHub(services.redis, services.names)
+    app.state.guest_open_sockets = OpenSockets()
 
 
 def create_app(

@@ -84,6 +84,12 @@ class SuiteSettings(BaseSettings):
     """Frames per client address per window, whatever the visitor."""
     guest_address_connections: PositiveInt = 60
     """Guest sockets opened per client address per window."""
+    guest_address_open_sockets: PositiveInt = 20
+    """Guest sockets one client address may hold open at once on one replica (an IPv6
+    address counts with its whole /64, which one host can own); more close at once (4429)."""
+    guest_idle_seconds: PositiveFloat = 300.0
+    """A guest socket that sends no frame this long is closed (1000, "idle"); a widget
+    sends a ping frame more often while its page is open."""
     consumer: bool = True
     """Run the event consumer in this process (turn off on API-only replicas)."""
     consumer_name: str | None = None

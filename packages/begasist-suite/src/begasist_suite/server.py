@@ -42,4 +42,11 @@ def server_config(
         log_level=settings.log_level.lower(),
         access_log=access_log,
         server_header=False,
+        # WebSocket messages are bounded where they are read, before they are whole:
+        # the guest socket's frame limit (the staff's live socket sends nothing larger),
+        # a short queue per socket, and no compression (a small compressed frame could
+        # unfold to the limit, times the queue, times the sockets).
+        ws_max_size=settings.guest_max_frame_bytes,
+        ws_max_queue=4,
+        ws_per_message_deflate=False,
     )

@@ -50,6 +50,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from begasist_suite.guest.clients import OpenSockets, client_key
 from begasist_suite.guest.history import guest_history
 from begasist_suite.guest.hub import GuestHub
 from begasist_suite.guest.limits import WindowLimiter
@@ -145,13 +146,23 @@ class _GuestSession:
         self.limiter: WindowLimiter = state.guest_limiter
         self.hub: GuestHub = state.guest_hub
         self.batcher: IngressBatcher = state.ingress_batcher
-        self.client = socket.client.host if socket.client else "unknown"
+        self.client = client_key(socket.client.host if socket.client else None)
+        self.open_sockets: OpenSockets = state.guest_open_sockets
+        self.settings_cache: WebhookSettingsCache = state.guest_settings
+        self.hello: GuestHello | None = None
 
     async def close(self, code: int, reason: str) -> NoReturn:
         await self.socket.close(code=code, reason=reason[:120])
         raise _Closed
 
     async def serve(self) -> None:
+        settings = self.services.settings
+        with self.open_sockets.hold(self.client, settings.guest_address_open_sockets) as held:
+            if not held:
+                await self.close(GUEST_CLOSE_RATE_LIMITED, "too many open connections")
+            await self._serve()
+
+    async def _serve(self) -> None:
         settings = self.services.settings
         if not await self._allowed("connect", self.client, settings.guest_address_connections):
             await self.close(GUEST_CLOSE_RATE_LIMITED, "too many connections")
@@ -215,6 +226,7 @@ class _GuestSession:
                 display_name=hello.name,
                 language=hello.language,
             )
+            self.hello = guest_hello
             admission: GuestAdmission = self.channel_class.admit_guest(
                 guest_hello, self.channel_settings
             )
@@ -258,7 +270,12 @@ class _GuestSession:
     async def _read(self, admission: GuestAdmission, visitor: str) -> None:
         settings = self.services.settings
         while True:
-            frame = await self._receive()
+            frame = None
+            with anyio.move_on_after(settings.guest_idle_seconds):
+                frame = await self._receive()
+            if frame is None:
+                await self.close(1000, "idle")
+            await self._still_admitted(admission)
             if not await self._allowed(
                 "visitor", f"{self.hotel}/{self.channel}/{visitor}", settings.guest_visitor_frames
             ) or not await self._allowed("address", self.client, settings.guest_address_frames):
@@ -294,6 +311,29 @@ class _GuestSession:
                 await self.close(GUEST_CLOSE_UNAVAILABLE, "try again later")
             if ingress.answer is not None:
                 await self.socket.send_text(ingress.answer.decode("utf-8", "replace"))
+
+    async def _still_admitted(self, admission: GuestAdmission) -> None:
+        """The hotel's settings may have changed since the socket opened (the channel
+        disabled, an origin taken off the list, the identity secret replaced): each frame
+        is taken under the current ones, and a socket they no longer admit is closed."""
+        try:
+            target = await self.settings_cache.target(self.hotel, self.channel)
+        except Exception:  # the store failing: the widget reconnects later
+            await self.close(GUEST_CLOSE_UNAVAILABLE, "try again later")
+        if target.settings is None or target.channel_class is None:
+            await self.close(GUEST_CLOSE_NOT_FOUND, "not found")
+        if target.settings is self.channel_settings:
+            return
+        assert self.hello is not None
+        try:
+            again = target.channel_class.admit_guest(self.hello, target.settings)
+        except GuestRefused as refused:
+            await self.close(refused.code, refused.reason)
+        except Exception:
+            await self.close(GUEST_CLOSE_BAD_FRAME, "refused")
+        if again.address != admission.address:
+            await self.close(GUEST_CLOSE_UNAUTHENTICATED, "session changed: reconnect")
+        self.channel_settings = target.settings
 
     async def _allowed(self, kind: str, value: str, limit: int) -> bool:
         try:
