@@ -188,6 +188,7 @@ def create_app(
                     if consumer is not None:
                         consumer.stop()
         finally:
+            batcher.abandon()  # a start that failed before the batcher ran
             unwatch()
             if own_store:
                 await opened.aclose()

@@ -81,13 +81,15 @@ async def live_inbox(
         with contextlib.suppress(anyio.WouldBlock):  # one waiting re-check covers many
             announced.send_nowait(None)
 
+    # The streams first: closed however the subscriptions below end (one failing to
+    # start, the client gone), never left for the garbage collector to find open.
     async with (
+        announced,
+        announcements,
         channels.start_subscription([inbox_channel(prefix, hotel)]) as subscriber,
         subscriber.run_in_background(socket.send_text),
         channels.start_subscription([access_channel(prefix)]) as access_subscriber,
         access_subscriber.run_in_background(announce),
-        announced,
-        announcements,
         anyio.create_task_group() as tasks,
     ):
 

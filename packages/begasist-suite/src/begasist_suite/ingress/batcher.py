@@ -63,6 +63,7 @@ class IngressBatcher:
         self._maxlen = maxlen
         self._publisher = Publisher(redis, maxlen=maxlen)
         self._send, self._receive = anyio.create_memory_object_stream[_Pending](capacity)
+        self._running = False
 
     async def publish(self, stream: str, event: Event) -> bytes:
         """Append *event* to *stream*; its entry id once Redis has it, else IngressUnavailable."""
@@ -83,7 +84,15 @@ class IngressBatcher:
         """Refuse new events; :meth:`run` returns once the queued ones are written."""
         self._send.close()
 
+    def abandon(self) -> None:
+        """Close both ends if :meth:`run` never started (an app whose start failed first:
+        nothing was served, so nothing is queued); no effect once it has."""
+        if not self._running:
+            self._send.close()
+            self._receive.close()
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        self._running = True
         task_status.started()
         async with self._receive:
             async for first in self._receive:
