@@ -16,6 +16,7 @@ from typing import Any
 
 from _inbox_seed import SeededHotel
 from begasist_core import ConversationStatus
+from begasist_suite.store.base import MAX_PAGE
 from begasist_suite.store.records import DraftStatus
 from begasist_suite.store.store import Store
 from begasist_suite.web.i18n import language
@@ -40,11 +41,16 @@ async def time_parts(store: Store, plaza: SeededHotel, repeat: int = 30) -> list
     long_thread = await store.get_conversation(hotel, plaza.long_thread)
     assert long_thread is not None
     thread = await store.list_messages(hotel, plaza.long_thread, limit=200)
-    pending = await store.list_drafts(hotel, status=DraftStatus.PENDING)
+    page_ids = [c.id for c in first.items]
+    pending = (
+        await store.list_drafts(
+            hotel, conversation_ids=page_ids, status=DraftStatus.PENDING, limit=MAX_PAGE
+        )
+    ).items
 
-    async def people() -> None:  # as web/inbox_pages.py's _people: one get_user per member
-        for membership in await store.list_memberships(hotel=hotel):
-            await store.get_user(membership.user_id)
+    async def people() -> None:  # as web/inbox_pages.py's _people: two queries
+        memberships = await store.list_memberships(hotel=hotel)
+        await store.get_users(m.user_id for m in memberships)
 
     async def rows() -> None:
         conversation_rows(
@@ -74,10 +80,13 @@ async def time_parts(store: Store, plaza: SeededHotel, repeat: int = 30) -> list
             ),
         ),
         (
-            f"store.list_drafts, pending ({len(pending)} returned)",
-            lambda: store.list_drafts(hotel, status=DraftStatus.PENDING),
+            f"store.list_drafts, the page's pending ({len(pending)} returned)",
+            lambda: store.list_drafts(
+                hotel, conversation_ids=page_ids, status=DraftStatus.PENDING, limit=MAX_PAGE
+            ),
         ),
-        (f"_people: memberships + get_user x {len(plaza.members) + 1}", people),
+        (f"_people: memberships + get_users ({len(plaza.members) + 1} members)", people),
+        ("store.hotel_unread", lambda: store.hotel_unread(hotel)),
         ("store.list_channel_configs", lambda: store.list_channel_configs(hotel)),
         (
             "store.list_messages, 200 of the long thread",
