@@ -122,9 +122,9 @@ def web_routes(app: Litestar) -> list[Page]:
         if unknown:
             pytest.fail(f"{route.path}: the matrix cannot fill {sorted(unknown)}")
         admin = route.path.startswith(ADMIN_PREFIX)
-        if not route.path.startswith(HOTEL_PREFIX) and route.path not in OUTSIDE_HOTELS:
-            if not admin:
-                pytest.fail(f"{route.path}: a page outside /hotels/{{hotel}}/ must be reviewed")
+        outside = not route.path.startswith(HOTEL_PREFIX) and route.path not in OUTSIDE_HOTELS
+        if outside and not admin:
+            pytest.fail(f"{route.path}: a page outside /hotels/{{hotel}}/ must be reviewed")
         for handler in route.route_handlers:
             for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
                 in_hotel = route.path.startswith(HOTEL_PREFIX)
