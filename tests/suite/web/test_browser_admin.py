@@ -77,6 +77,8 @@ async def test_a_platform_admin_creates_a_hotel_a_user_and_sets_the_whatsapp_app
     mar = await suite.store.get_hotel("mar")
     ana = await suite.store.get_user_by_email("ana@mar.test")
     app = await suite.store.get_channel_app("whatsapp")
-    assert mar is not None and ana is not None and app is not None
+    assert mar is not None
+    assert ana is not None
+    assert app is not None
     assert await suite.store.get_membership("mar", ana.id) is not None
     assert set(app.secrets) == {"app_secret", "verify_token"}
