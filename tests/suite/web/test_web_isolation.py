@@ -32,6 +32,23 @@ INVITATION_LINK = "/invitations/{token:str}"
 OUTSIDE_HOTELS = {"/", "/login", "/logout", "/language", "/hotels", INVITATION_LINK}
 """Pages and forms that belong to no hotel (reviewed: none shows a hotel's data; the
 invitation link's page shows its own invitation, to whoever holds its secret)."""
+ADMIN_PREFIX = "/admin/"
+"""The platform admin's pages: every hotel's, so nobody else reaches any of them."""
+ADMIN_FORMS = {
+    "/admin/hotels": {
+        "slug": "intruder",
+        "name": "Intruder",
+        "default_language": "en",
+        "timezone": "UTC",
+    },
+    "/admin/hotels/{hotel:str}/delete": {"confirm": "sol"},
+    "/admin/users": {"email": "intruder@elsewhere.test", "password": "intruder-password"},
+    "/admin/users/{user_id:str}/disabled": {"disabled": "true"},
+    "/admin/users/{user_id:str}/admin": {"platform_admin": "true"},
+    "/admin/users/{user_id:str}/memberships": {"hotel": "sol", "role": "owner"},
+    "/admin/channel-apps/{channel:str}": {"app_secret": "intruder", "verify_token": "intruder"},
+}
+"""Each admin form's fields, valid enough that a platform admin's would succeed."""
 FORMS = {
     "/hotels/{hotel:str}/channels/{channel:str}": {"mode": "manual", "webhook_secret": "intruder"},
     "/hotels/{hotel:str}/channels/{channel:str}/enabled": {"enabled": "false"},
@@ -109,13 +126,17 @@ def web_routes(app: Litestar) -> list[Page]:
         unknown = set(route.path_parameters) - {"hotel", "channel", "token", *OBJECT_PARAMETERS}
         if unknown:
             pytest.fail(f"{route.path}: the matrix cannot fill {sorted(unknown)}")
-        if not route.path.startswith(HOTEL_PREFIX) and route.path not in OUTSIDE_HOTELS:
+        admin = route.path.startswith(ADMIN_PREFIX)
+        outside = not route.path.startswith(HOTEL_PREFIX) and route.path not in OUTSIDE_HOTELS
+        if outside and not admin:
             pytest.fail(f"{route.path}: a page outside /hotels/{{hotel}}/ must be reviewed")
         for handler in route.route_handlers:
             for method in sorted(handler.http_methods - {"HEAD", "OPTIONS"}):
                 in_hotel = route.path.startswith(HOTEL_PREFIX)
                 if method == "POST" and in_hotel and route.path not in FORMS:
                     pytest.fail(f"POST {route.path}: add its fields to FORMS")
+                if method == "POST" and admin and route.path not in ADMIN_FORMS:
+                    pytest.fail(f"POST {route.path}: add its fields to ADMIN_FORMS")
                 pages.append(Page(method, route.path))
     return pages
 
@@ -142,7 +163,7 @@ async def ask(client: httpx.AsyncClient, page: Page, url: str, token: str) -> tu
     if page.method == "GET":
         answer = await client.get(url)
     else:
-        fields = {"form_token": token, **FORMS[page.path]}
+        fields = {"form_token": token, **{**FORMS, **ADMIN_FORMS}[page.path]}
         answer = await client.post(url, data=fields)
     return answer.status_code, answer.text.replace(url, "<url>")
 
@@ -199,6 +220,13 @@ async def test_the_matrix_sees_every_page(suite: RunningSuite) -> None:
         "POST /language",
         "GET /",
         "GET /hotels",
+        "GET /admin/hotels",
+        "GET /admin/hotels/{hotel:str}/delete",
+        "GET /admin/users",
+        "GET /admin/users/{user_id:str}",
+        "GET /admin/channel-apps",
+        "GET /admin/channel-apps/{channel:str}",
+        *(f"POST {path}" for path in ADMIN_FORMS),
     } == names
 
 
@@ -206,7 +234,7 @@ async def test_signed_out_every_hotel_page_goes_to_sign_in(suite: RunningSuite) 
     plaza = await seed_hotel(suite, "plaza")
     async with suite.client() as client:
         for page in web_routes(suite.app):
-            if not page.path.startswith(HOTEL_PREFIX):
+            if not page.path.startswith((HOTEL_PREFIX, ADMIN_PREFIX)):
                 continue
             status, _ = await ask(client, page, page.url(values("plaza", plaza)), "")
             assert status == 303, page.name
@@ -221,3 +249,50 @@ async def test_a_platform_admin_sees_both_hotels(suite: RunningSuite) -> None:
             page = await client.get(f"/hotels/{hotel.slug}/conversations/{hotel.conversation.id}")
             assert page.status_code == 200
             assert hotel.draft.text in page.text
+
+
+async def admin_snapshot(suite: RunningSuite) -> dict[str, object]:
+    """What an admin page or form could change: hotels, people, memberships, provider apps."""
+    store = suite.store
+    return {
+        "hotels": await store.list_hotels(),
+        "users": await store.list_users(),
+        "memberships": await store.list_memberships(),
+        "whatsapp app": await store.get_channel_app("whatsapp"),
+    }
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_only_a_platform_admin_reaches_the_admin_pages(
+    suite: RunningSuite, role: Role
+) -> None:
+    """Every admin page and form answers 403 to the members of a hotel, its owners too,
+    and changes nothing; the same requests by a platform admin work (so the values
+    used are ones that would succeed)."""
+    await seed_hotel(suite, "plaza")
+    sol = await seed_hotel(suite, "sol")
+    # Another person's id and a channel with an app: what a missing check would let through.
+    filled = {**values("sol", sol), "channel": "whatsapp"}
+    admin_pages = [p for p in web_routes(suite.app) if p.path.startswith(ADMIN_PREFIX)]
+    assert admin_pages, "no admin page found: the check would pass on nothing"
+    before = await admin_snapshot(suite)
+    problems = []
+    async with suite.client() as client:
+        await sign_in(client, f"{role.value}@plaza.test")
+        token = form_token(await client.get("/hotels/plaza/inbox"))
+        for page in admin_pages:
+            status, _ = await ask(client, page, page.url(filled), token)
+            if status != 403:
+                problems.append(f"{page.name}: {status}")
+        inbox = await client.get("/hotels/plaza/inbox")
+    assert "/admin/" not in inbox.text  # no link to them either
+    assert await admin_snapshot(suite) == before
+    await add_member(suite.store, "plaza", "root@platform.test", None, platform_admin=True)
+    async with suite.client() as client:
+        await sign_in(client, "root@platform.test")
+        for page in admin_pages:
+            if page.method == "GET":
+                answer = await client.get(page.url(filled))
+                if answer.status_code != 200:
+                    problems.append(f"{page.name} as a platform admin: {answer.status_code}")
+    assert not problems, "\n".join(problems)

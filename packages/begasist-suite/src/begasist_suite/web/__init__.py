@@ -19,6 +19,9 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from begasist_suite.web.actions import ConversationActions
+from begasist_suite.web.admin_apps import AdminAppPages
+from begasist_suite.web.admin_pages import AdminHotelPages
+from begasist_suite.web.admin_users import AdminUserPages
 from begasist_suite.web.assistant_pages import AssistantPages
 from begasist_suite.web.channel_pages import ChannelPages
 from begasist_suite.web.conversation_forms import ConversationForms
@@ -53,6 +56,9 @@ def install(app_config: AppConfig) -> AppConfig:
             TeamPages,
             InvitationPages,
             OperationsPages,
+            AdminHotelPages,
+            AdminUserPages,
+            AdminAppPages,
         ],
         middleware=[SecurityHeadersMiddleware],
         exception_handlers=WEB_EXCEPTION_HANDLERS,
