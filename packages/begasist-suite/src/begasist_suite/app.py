@@ -43,6 +43,7 @@ from begasist_suite.asgi.server_errors import SERVER_ERROR_HANDLERS, log_websock
 from begasist_suite.config import SuiteSettings
 from begasist_suite.guest.hub import GuestHub
 from begasist_suite.guest.limits import WindowLimiter
+from begasist_suite.guest.assets import guest_asset, guest_config
 from begasist_suite.guest.socket import guest_socket
 from begasist_suite.guest.tokens import VisitorTokens
 from begasist_suite.inbox.consumer import build_consumer
@@ -208,6 +209,8 @@ def create_app(
             DeadLetterController,
             live_inbox,
             guest_socket,
+            guest_config,
+            guest_asset,
         ],
         dependencies=DEPENDENCIES,
         exception_handlers={**EXCEPTION_HANDLERS, **SERVER_ERROR_HANDLERS},
