@@ -64,9 +64,7 @@ async def test_the_config_answers_the_allowed_origin_and_refuses_another(
 ) -> None:
     async with suite.client() as client:
         allowed = await client.get(f"{BASE}/config.json", headers={"origin": ALLOWED_ORIGIN})
-        other = await client.get(
-            f"{BASE}/config.json", headers={"origin": "https://evil.example"}
-        )
+        other = await client.get(f"{BASE}/config.json", headers={"origin": "https://evil.example"})
         own = await client.get(f"{BASE}/config.json")
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN

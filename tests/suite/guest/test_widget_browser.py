@@ -63,7 +63,7 @@ class _HotelSite(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(page)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the test's output is the browser's."""
 
 
@@ -104,11 +104,16 @@ async def webchat(suite: RunningSuite, hotel_site: int) -> AsyncIterator[httpx.A
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+def chromium() -> Path:
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: apt-get install chromium (.ci/run does)")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM))
+        launched = await playwright.chromium.launch(executable_path=str(chromium))
         yield launched
         await launched.close()
 
@@ -186,7 +191,9 @@ async def test_a_guest_on_the_hotel_site_chats_with_staff_live(
             found = (await webchat.get(f"{API}/conversations")).json()["items"][0]
             path = f"{API}/conversations/{found['id']}/messages"
             items = (await webchat.get(path)).json()["items"]
-            return any(m["text"] == "Yes, in the basement." and m["status"] == "read" for m in items)
+            return any(
+                m["text"] == "Yes, in the basement." and m["status"] == "read" for m in items
+            )
 
         await until(reply_read, "the reply to show as read", log)
 

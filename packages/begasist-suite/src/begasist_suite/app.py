@@ -41,9 +41,9 @@ from begasist_suite.api.status import (
 from begasist_suite.asgi.guard import RequestGuard
 from begasist_suite.asgi.server_errors import SERVER_ERROR_HANDLERS, log_websocket_error
 from begasist_suite.config import SuiteSettings
+from begasist_suite.guest.assets import guest_asset, guest_config
 from begasist_suite.guest.hub import GuestHub
 from begasist_suite.guest.limits import WindowLimiter
-from begasist_suite.guest.assets import guest_asset, guest_config
 from begasist_suite.guest.socket import guest_socket
 from begasist_suite.guest.tokens import VisitorTokens
 from begasist_suite.inbox.consumer import build_consumer

@@ -5,8 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from importlib.resources.abc import Traversable
 from enum import StrEnum
+from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Annotated, ClassVar, Generic, TypeVar
 
 import anyio

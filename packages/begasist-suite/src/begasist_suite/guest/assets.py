@@ -101,7 +101,10 @@ async def guest_config(
 
 @get("/guest/{hotel:str}/{channel:str}/{name:str}", include_in_schema=False, cache=False)
 async def guest_asset(
-    request: Request[Any, Any, Any], hotel: FromPath[str], channel: FromPath[str], name: FromPath[str]
+    request: Request[Any, Any, Any],
+    hotel: FromPath[str],
+    channel: FromPath[str],
+    name: FromPath[str],
 ) -> Response[bytes]:
     """A file of the channel's ``guest_assets`` (module docstring: the headers it gets)."""
     found = _ASSET_NAME.match(name)
@@ -124,6 +127,4 @@ async def guest_asset(
         headers["referrer-policy"] = "no-referrer"
     else:
         headers["cross-origin-resource-policy"] = "cross-origin"
-    return Response(
-        content=asset.read_bytes(), media_type=_MEDIA_TYPES[suffix], headers=headers
-    )
+    return Response(content=asset.read_bytes(), media_type=_MEDIA_TYPES[suffix], headers=headers)

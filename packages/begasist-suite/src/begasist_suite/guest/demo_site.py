@@ -70,13 +70,14 @@ async def seed_demo_webchat(
     except UnknownChannel:
         return False
     stored = await store.get_channel_config(hotel, WEBCHAT)
-    if stored is not None and origin in stored.settings.get("allowed_origins", []):
+    body: dict[str, Any] = (
+        {"enabled": True, "greeting": DEMO_GREETING} if stored is None else dict(stored.settings)
+    )
+    allowed = body.get("allowed_origins")
+    origins = [str(o) for o in allowed] if isinstance(allowed, list) else []
+    if stored is not None and origin in origins:
         return True
-    if stored is None:
-        body: dict[str, Any] = {"enabled": True, "greeting": DEMO_GREETING}
-    else:
-        body = dict(stored.settings)
-    body["allowed_origins"] = [*body.get("allowed_origins", []), origin][-50:]
+    body["allowed_origins"] = [*origins, origin][-50:]
     config = apply_settings_update(model, hotel, WEBCHAT, body, stored, box)
     await store.put_channel_config(config)
     await store.bump_config_version(hotel)

@@ -315,9 +315,10 @@ async def _channel_page(
         poll_seconds=POLL_SECONDS if state.pairing else None,
         done=None if done is None else current.gettext(DONE[done]),
         here=base,
-        embed_code=embed_code(cls, services.settings.public_url, request.base_url, access.hotel.slug),
+        embed_code=embed_code(
+            cls, services.settings.public_url, request.base_url, access.hotel.slug
+        ),
     )
-
 
 
 def _shown(spec: SettingsField, errors: FieldErrors, language: Language) -> SettingsField:
