@@ -21,6 +21,7 @@ from tests.suite.guest.conftest import (
     ALLOWED_ORIGIN,
     HOTEL,
     IDENTITY_SECRET,
+    WEBCHAT_SETTINGS,
     hello,
     next_frame,
     socket_url,
@@ -77,26 +78,27 @@ async def test_the_config_answers_the_allowed_origin_and_refuses_another(
     assert "access-control-allow-origin" not in own.headers
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
+async def test_only_the_channel_s_own_files_are_served_and_only_where_it_is_enabled(
+    suite: RunningSuite, admin: httpx.AsyncClient
+) -> None:
+    elsewhere = [
         f"{BASE}/nothing.js",
         f"{BASE}/..%2Fchannel.py",
         f"{BASE}/channel.py",
+        f"{BASE}/widget.js.map",
         "/guest/nowhere/webchat/widget.js",
         "/guest/nowhere/webchat/config.json",
         f"/guest/{HOTEL}/whatsapp/widget.js",
-    ],
-)
-async def test_what_is_not_a_served_asset_answers_404(
-    suite: RunningSuite, admin: httpx.AsyncClient, path: str
-) -> None:
+    ]
     async with suite.client() as client:
-        assert (await client.get(path)).status_code == 404
-
-
-async def test_no_asset_for_a_hotel_without_the_channel(suite: RunningSuite) -> None:
-    async with suite.client() as client:
+        assert (await client.get(f"{BASE}/widget.js")).status_code == 200
+        for path in elsewhere:
+            assert (await client.get(path)).status_code == 404, path
+        disabled = await admin.put(
+            f"/api/v1/hotels/{HOTEL}/channels/webchat", json={**WEBCHAT_SETTINGS, "enabled": False}
+        )
+        assert disabled.status_code == 200, disabled.text
+        suite.app.state.guest_settings.forget(HOTEL)
         assert (await client.get(f"{BASE}/widget.js")).status_code == 404
 
 
