@@ -208,8 +208,15 @@ def test_dev_runs_the_demo_and_stops_everything(
             assert set(logins) == {"admin@begasist.test", "staff@plaza.test", "staff@sol.test"}
             assert (tmp_path / "dev" / "dev-secrets.json").stat().st_mode & 0o777 == 0o600
             url = f"http://127.0.0.1:{port}"
+            site = re.search(r"Demo hotel website with the web chat: (\S+)", banner)
+            assert site is not None, banner
+            home = httpx.get(site[1], timeout=10)
+            assert f'src="{url}/guest/plaza/webchat/widget.js"' in home.text
             with httpx.Client(base_url=url, timeout=10) as client:
                 assert client.get("/health").json() == {"status": "ok"}
+                # The demo hotel's web chat lets its site's origin in.
+                config = client.get("/guest/plaza/webchat/config.json", headers={"origin": site[1]})
+                assert config.headers["access-control-allow-origin"] == site[1]
                 login = {"email": "staff@plaza.test", "password": logins["staff@plaza.test"]}
                 client.post("/api/v1/auth/login", json=login).raise_for_status()
                 deadline = time.monotonic() + 30

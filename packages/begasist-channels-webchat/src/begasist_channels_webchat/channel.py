@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import ClassVar
 
 from begasist_core import (
@@ -64,6 +66,32 @@ class WebchatChannel(Channel[WebchatSettings]):
     name: ClassVar[str] = "webchat"
     Settings: ClassVar[type[ChannelSettings]] = WebchatSettings
     capabilities: ClassVar[Capabilities] = Capabilities(guest_socket=True, delivery_receipts=True)
+    guest_assets: ClassVar[Traversable | None] = files("begasist_channels_webchat") / "widget"
+    """``widget.js`` (the script tag's), ``chat.html`` with ``chat.js`` and ``chat.css``
+    (the framed chat window): served by the suite at ``/guest/{hotel}/webchat/...``."""
+
+    @classmethod
+    def guest_embedders(cls, settings: ChannelSettings) -> Sequence[str]:
+        """The allowed origins: the only pages that may frame the chat window."""
+        assert isinstance(settings, WebchatSettings)
+        return tuple(settings.allowed_origins)
+
+    @classmethod
+    def guest_config(cls, settings: ChannelSettings) -> Mapping[str, object]:
+        """What the widget shows: greeting, colours, pre-chat form, office hours (no secret)."""
+        assert isinstance(settings, WebchatSettings)
+        return settings.model_dump(
+            mode="json",
+            include={
+                "greeting",
+                "primary_colour",
+                "text_colour",
+                "pre_chat_form",
+                "office_hours",
+                "time_zone",
+                "offline_message",
+            },
+        )
 
     @classmethod
     def admit_guest(cls, hello: GuestHello, settings: ChannelSettings) -> GuestAdmission:

@@ -41,6 +41,7 @@ from begasist_suite.api.status import (
 from begasist_suite.asgi.guard import RequestGuard
 from begasist_suite.asgi.server_errors import SERVER_ERROR_HANDLERS, log_websocket_error
 from begasist_suite.config import SuiteSettings
+from begasist_suite.guest.assets import guest_asset, guest_config
 from begasist_suite.guest.clients import OpenSockets
 from begasist_suite.guest.hub import GuestHub
 from begasist_suite.guest.limits import WindowLimiter
@@ -215,6 +216,8 @@ def create_app(
             DeadLetterController,
             live_inbox,
             guest_socket,
+            guest_config,
+            guest_asset,
         ],
         dependencies=DEPENDENCIES,
         exception_handlers={**EXCEPTION_HANDLERS, **SERVER_ERROR_HANDLERS},

@@ -27,16 +27,20 @@ from pydantic import SecretStr
 from begasist_suite.app import create_app, load_plugins
 from begasist_suite.cli_errors import UsageError
 from begasist_suite.config import SuiteSettings
+from begasist_suite.guest.demo_site import demo_site_app, demo_site_page, seed_demo_webchat
 from begasist_suite.secret_box import SecretBox
 from begasist_suite.seed import DEMO_CHANNEL, DEMO_HOTELS, DemoLogins, seed_demo
 from begasist_suite.server import server_config
 from begasist_suite.store.factory import open_store
+from begasist_suite.store.store import Store
 
 __all__ = ["DevState", "run_dev"]
 
 log = logging.getLogger("begasist.dev")
 
 STATE_FILE: Final = "dev-secrets.json"
+SITE_HOTEL: Final = "plaza"
+"""The demo hotel whose website (another port, another origin) embeds the web chat."""
 SQLITE_FILE: Final = "begasist.sqlite3"
 BOT_STOP_SECONDS: Final = 20.0
 """How long bots may drain after SIGTERM before they are killed (their default drain is 10 s)."""
@@ -95,6 +99,7 @@ def run_dev(settings: SuiteSettings, *, port: int, data_dir: Path) -> int:
     state = DevState.load(data_dir)
     with ExitStack() as stack:
         listener = stack.enter_context(_bind("127.0.0.1", port))
+        site_listener = stack.enter_context(_bind_site(port + 1))
         redis_url = settings.redis_url
         if redis_url is None:
             try:
@@ -114,7 +119,20 @@ def run_dev(settings: SuiteSettings, *, port: int, data_dir: Path) -> int:
                 "cookie_secure": False,
             }
         )
-        return anyio.run(_run, dev_settings, state, plugins, listener, data_dir)
+        return anyio.run(_run, dev_settings, state, plugins, (listener, site_listener), data_dir)
+
+
+@contextlib.contextmanager
+def _bind_site(port: int) -> Iterator[socket.socket]:
+    """The demo hotel site's socket: the port after the suite's, else any free one."""
+    binding = _bind("127.0.0.1", port)
+    try:
+        listener = binding.__enter__()
+    except UsageError:
+        binding = _bind("127.0.0.1", 0)
+        listener = binding.__enter__()
+    with contextlib.closing(listener):
+        yield listener
 
 
 @contextlib.contextmanager
@@ -136,9 +154,10 @@ async def _run(
     settings: SuiteSettings,
     state: DevState,
     plugins: PluginManager,
-    listener: socket.socket,
+    listeners: tuple[socket.socket, socket.socket],
     data_dir: Path,
 ) -> int:
+    listener, site_listener = listeners
     store = open_store(settings)
     try:
         await store.migrate()
@@ -150,13 +169,37 @@ async def _run(
             raise UsageError(str(missing)) from None
         state.passwords = logins.passwords
         state.save(data_dir)
+        site = await _demo_site(settings, state, plugins, store, site_listener)
         app = create_app(settings, store=store, plugins=plugins)
         host, port = listener.getsockname()[:2]
         config = server_config(app, settings, host=host, port=port, access_log=False)
-        return await _Supervisor(_Server(config), settings, logins, data_dir).run(listener)
+        supervisor = _Supervisor(_Server(config), settings, logins, data_dir, site=site)
+        return await supervisor.run(listener)
     finally:
         with anyio.CancelScope(shield=True):
             await store.aclose()
+
+
+async def _demo_site(
+    settings: SuiteSettings,
+    state: DevState,
+    plugins: PluginManager,
+    store: Store,
+    listener: socket.socket,
+) -> tuple[_Server, socket.socket, str] | None:
+    """The demo hotel's website with the web chat, its socket and URL; None without webchat."""
+    suite_url = settings.public_url or f"http://127.0.0.1:{settings.port}"
+    site_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    if not await seed_demo_webchat(
+        store, SecretBox(state.secret_key), plugins, SITE_HOTEL, site_url
+    ):
+        return None
+    hotel = await store.get_hotel(SITE_HOTEL)
+    page = demo_site_page(suite_url, SITE_HOTEL, hotel.name if hotel else SITE_HOTEL)
+    config = uvicorn.Config(
+        demo_site_app(suite_url, page), lifespan="off", access_log=False, log_level="warning"
+    )
+    return _Server(config), listener, site_url
 
 
 class _Server(uvicorn.Server):
@@ -171,9 +214,16 @@ class _Supervisor:
     """Serves the suite, runs the bots, and stops everything on a signal or a failure."""
 
     def __init__(
-        self, server: uvicorn.Server, settings: SuiteSettings, logins: DemoLogins, data_dir: Path
+        self,
+        server: uvicorn.Server,
+        settings: SuiteSettings,
+        logins: DemoLogins,
+        data_dir: Path,
+        *,
+        site: tuple[uvicorn.Server, socket.socket, str] | None = None,
     ) -> None:
         self.server = server
+        self.site = site
         self.settings = settings
         self.logins = logins
         self.data_dir = data_dir
@@ -193,6 +243,9 @@ class _Supervisor:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._serve, listener)
+                if self.site is not None:
+                    site_server, site_listener, _ = self.site
+                    tasks.start_soon(self._serve_site, site_server, site_listener)
                 tasks.start_soon(self._watch_signals, signals)
                 with anyio.move_on_after(STARTUP_SECONDS):
                     # uvicorn reports startup as a flag, not an event: poll it.
@@ -216,6 +269,8 @@ class _Supervisor:
                 self.stopping = True
                 await self._stop_bots()
                 self.server.should_exit = True
+                if self.site is not None:
+                    self.site[0].should_exit = True
                 await self.served.wait()
                 tasks.cancel_scope.cancel()
         return 1 if self.failures else 0
@@ -226,6 +281,10 @@ class _Supervisor:
         finally:
             self.served.set()
         self.fail("the suite stopped")
+
+    async def _serve_site(self, server: uvicorn.Server, listener: socket.socket) -> None:
+        await server.serve(sockets=[listener])
+        self.fail("the demo hotel site stopped")
 
     async def _watch_signals(self, signals: AsyncIterator[signal.Signals]) -> None:
         first_at: float | None = None
@@ -280,6 +339,14 @@ class _Supervisor:
             "",
             f"Begasist demo running at {url}  (open it and sign in below)",
             f"API docs: {url}/schema/swagger",
+            *(
+                [
+                    f"Demo hotel website with the web chat: {self.site[2]}  "
+                    f"(write there, answer in {SITE_HOTEL}'s inbox)"
+                ]
+                if self.site is not None
+                else []
+            ),
             f"Logins (demo only; passwords kept in {self.data_dir / STATE_FILE}):",
             *(
                 f"  login: {login.email}  password: {login.password}  ({login.description})"

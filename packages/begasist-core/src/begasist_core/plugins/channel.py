@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from enum import StrEnum
+from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Annotated, ClassVar, Generic, TypeVar
 
 import anyio
@@ -188,6 +189,11 @@ class Channel(ABC, Generic[SettingsT]):
     AppSettings: ClassVar[type[BaseModel] | None] = None
     """Operator-level settings shared by every hotel on one provider app (secrets as
     ``SecretStr``), for ``verify_shared``; None: the channel has no shared URL."""
+    guest_assets: ClassVar[Traversable | None] = None
+    """For ``guest_socket`` channels: a directory of files (the widget's script, the page
+    it frames, their styles) the suite serves at ``/guest/{hotel}/{channel}/{file}`` for
+    every hotel where the channel is enabled (``importlib.resources.files(...)``); None:
+    the suite serves none. Only flat names of ``.js .css .html .svg .png`` files."""
 
     def __init__(self, context: ChannelContext[SettingsT]) -> None:
         self.context = context
@@ -294,6 +300,28 @@ class Channel(ABC, Generic[SettingsT]):
         """
         items = [item.model_dump(mode="json") for item in history]
         return _HistoryFrame(messages=items).model_dump_json().encode("utf-8")
+
+    @classmethod
+    def guest_embedders(cls, settings: ChannelSettings) -> Sequence[str]:
+        """The web origins whose pages may embed this channel's guest pages, with no I/O.
+
+        Contract: for ``guest_assets`` channels. The suite lets exactly these
+        origins read ``config.json`` across origins (CORS) and frame the
+        channel's HTML files (``frame-ancestors``); a socket opened by such a
+        framed page reaches :meth:`admit_guest` with the embedding page's
+        origin as ``hello.origin``. The default: none.
+        """
+        return ()
+
+    @classmethod
+    def guest_config(cls, settings: ChannelSettings) -> Mapping[str, object]:
+        """What the channel's guest pages may know of *settings*, as JSON, with no I/O.
+
+        Contract: served to anyone at ``/guest/{hotel}/{channel}/config.json``
+        (to :meth:`guest_embedders`' pages across origins), so never a secret:
+        greeting, colours, office hours. The default: nothing.
+        """
+        return {}
 
     async def parse(self, webhook: WebhookReceived) -> Sequence[InboundPayload]:
         """Turn a verified webhook into events, in the bot.

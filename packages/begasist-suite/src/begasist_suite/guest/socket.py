@@ -50,6 +50,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from begasist_suite.guest.assets import own_origin
 from begasist_suite.guest.clients import OpenSockets, client_key
 from begasist_suite.guest.history import guest_history
 from begasist_suite.guest.hub import GuestHub
@@ -80,6 +81,9 @@ class Hello(BaseModel):
     identifier_hash: Annotated[str | None, Field(max_length=256)] = None
     name: Annotated[str | None, Field(max_length=200)] = None
     language: Annotated[str | None, Field(max_length=35)] = None
+    embedder: Annotated[str | None, Field(max_length=300)] = None
+    """Only heeded from a page of this suite (a channel's framed guest page): the origin
+    of the page embedding it, which is what the channel admits."""
 
 
 class _Session(BaseModel):
@@ -218,7 +222,7 @@ class _GuestSession:
             first_visit = False
         try:
             guest_hello = GuestHello(
-                origin=self.socket.headers.get("origin"),
+                origin=self._page_origin(hello),
                 visitor_id=visitor,
                 first_visit=first_visit,
                 identifier=hello.identifier,
@@ -247,6 +251,25 @@ class _GuestSession:
             )
             await self.close(GUEST_CLOSE_BAD_FRAME, "refused")
         return admission, visitor, token
+
+    def _page_origin(self, hello: Hello) -> str | None:
+        """The origin the channel admits: the socket's, or its framing page's for our own page.
+
+        A socket from this suite's own origin comes from a channel's guest page
+        (``guest_assets``), which browsers let only the channel's
+        ``guest_embedders`` frame (``frame-ancestors``): there the hello's
+        ``embedder`` names the hotel page around it. A page of any other origin
+        cannot send this suite's origin, so it cannot claim an embedder.
+        """
+        origin = self.socket.headers.get("origin")
+        own = own_origin(
+            str(self.socket.url),
+            self.socket.headers.get("host"),
+            self.services.settings.public_url,
+        )
+        if origin is not None and origin.lower() == own:
+            return hello.embedder
+        return origin
 
     async def _link(self, admission: GuestAdmission) -> None:
         """Make the visitor's identity one of the guest the proven identity belongs to."""

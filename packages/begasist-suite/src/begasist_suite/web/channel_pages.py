@@ -22,6 +22,7 @@ from begasist_suite.api.channels import CommandBody, send_channel_command
 from begasist_suite.api.status import PAIRING_QR_KEY, StatusAnswer, hotel_status
 from begasist_suite.auth.principal import HotelAccess, Principal
 from begasist_suite.channel_settings import InvalidSettings
+from begasist_suite.guest.embed import embed_code
 from begasist_suite.services import Services
 from begasist_suite.store.records import ChannelConfig, Role
 from begasist_suite.store.store import Conflict
@@ -314,6 +315,9 @@ async def _channel_page(
         poll_seconds=POLL_SECONDS if state.pairing else None,
         done=None if done is None else current.gettext(DONE[done]),
         here=base,
+        embed_code=embed_code(
+            cls, services.settings.public_url, request.base_url, access.hotel.slug
+        ),
     )
 
 
