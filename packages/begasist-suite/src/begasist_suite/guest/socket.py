@@ -1,8 +1,9 @@
 """``/guest/{hotel}/{channel}/socket``: a guest's WebSocket to a guest-socket channel.
 
 The protocol's first frame is the suite's: the guest sends ``{"type": "hello",
-"visitor", "token", "identifier", "identifier_hash", "name", "language"}``
-(visitor and token null on a first visit); the suite checks the token (or
+"visitor", "token", "identifier", "identifier_hash", "name", "language", "embedder"}``
+(visitor and token null on a first visit; ``embedder`` heeded only from the
+suite's own framed page, :meth:`_GuestSession._page_origin`); the suite checks the token (or
 mints a visitor id and token), asks the channel to admit the guest
 (``admit_guest``: origin, identity HMAC), answers ``{"type": "session",
 "visitor", "token"}`` and the channel's history frame, and from then on:
