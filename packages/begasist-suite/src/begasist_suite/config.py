@@ -90,6 +90,9 @@ class SuiteSettings(BaseSettings):
     guest_idle_seconds: PositiveFloat = 300.0
     """A guest socket that sends no frame this long is closed (1000, "idle"); a widget
     sends a ping frame more often while its page is open."""
+    shutdown_grace_seconds: PositiveInt = 10
+    """On SIGTERM, how long open requests and sockets (live, guest) get to finish before
+    they are cancelled (browsers and widgets reconnect to another replica)."""
     consumer: bool = True
     """Run the event consumer in this process (turn off on API-only replicas)."""
     consumer_name: str | None = None

@@ -44,9 +44,10 @@ def server_config(
         server_header=False,
         # WebSocket messages are bounded where they are read, before they are whole:
         # the guest socket's frame limit (the staff's live socket sends nothing larger),
-        # a short queue per socket, and no compression (a small compressed frame could
-        # unfold to the limit, times the queue, times the sockets).
+        # and no compression (a small compressed frame could unfold to the limit).
         ws_max_size=settings.guest_max_frame_bytes,
-        ws_max_queue=4,
         ws_per_message_deflate=False,
+        # Live and guest sockets stay open for hours: a shutdown asks them to close, then
+        # cancels what is still running after this long instead of waiting for ever.
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
