@@ -383,18 +383,21 @@ def _conditions(collection: _Collection, filter: object) -> list[Condition]:
         else:
             operators = [("$eq", condition)]
         for operator, operand in operators:
-            if operator not in ("$eq", "$ne", "$in", "$all", *_RANGES):
+            if operator not in ("$eq", "$ne", "$in", "$nin", "$all", *_RANGES):
                 raise CommandError(
                     "FILTER_UNSUPPORTED_OPERATOR",
-                    f"filter operator {operator!r} (the stand-in models $eq $ne $in $all $lt "
+                    f"filter operator {operator!r} (the stand-in models $eq $ne $in $nin $all $lt "
                     "$lte $gt $gte)",
                 )
             if operator == "$all" and (not isinstance(operand, list) or not operand):
                 raise CommandError("FILTER_INVALID_EXPRESSION", "$all takes a non-empty array")
             _check_filter_path(collection, field, operator)
-            if operator == "$in" and (not isinstance(operand, list) or len(operand) > MAX_IN):
+            if operator in ("$in", "$nin") and (
+                not isinstance(operand, list) or len(operand) > MAX_IN
+            ):
                 raise CommandError(
-                    "FILTER_INVALID_EXPRESSION", f"$in operator must have at most {MAX_IN} values"
+                    "FILTER_INVALID_EXPRESSION",
+                    f"{operator} operator must have at most {MAX_IN} values",
                 )
             if operator in _RANGES and not (_is_number(operand) or isinstance(operand, str)):
                 raise CommandError("FILTER_INVALID_EXPRESSION", f"{operator} needs a number/string")
@@ -427,6 +430,9 @@ def _holds(document: Mapping[str, Any], condition: Condition) -> bool:
         return not _holds(document, (field, "$eq", operand))
     if operator == "$in":
         return any(_holds(document, (field, "$eq", value)) for value in operand)
+    if operator == "$nin":
+        # Missing and null fields are in no list (as the Data API's $nin).
+        return not any(_holds(document, (field, "$eq", value)) for value in operand)
     if operator == "$all":
         # An array holding every value (as the Data API's $all on arrays).
         value = document.get(field)

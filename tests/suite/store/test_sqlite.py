@@ -66,7 +66,53 @@ async def test_conversations_from_before_search_are_found_after_the_upgrade(
             found = await conversations.find({"search": {"$all": query_tokens(query)}})
             assert [d["_id"] for d in found] == ["c1"], query
         unreadable = await conversations.find_one({"_id": "c2"})
-        assert unreadable == {"_id": "c2", "hotel": "plaza", "guest": {"not": "a guest"}}
+        assert unreadable is not None
+        # Left as it was by the search step (the mode filter's step adds its nulls).
+        added = ("guest_mode", "mode_override")
+        assert {k: v for k, v in unreadable.items() if k not in added} == {
+            "_id": "c2",
+            "hotel": "plaza",
+            "guest": {"not": "a guest"},
+        }
+    finally:
+        await database.aclose()
+
+
+async def test_conversations_from_before_the_mode_filter_get_their_guests_mode(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v5.sqlite3"
+    with sqlite3.connect(path) as connection:
+        for step in MIGRATIONS[:5]:
+            step(connection)
+        connection.execute("PRAGMA user_version = 5")
+        for key, doc in (
+            ("g1", {"_id": "g1", "hotel": "plaza", "type": "guest", "mode_override": "manual"}),
+            ("g2", {"_id": "g2", "hotel": "plaza", "type": "guest", "mode_override": None}),
+        ):
+            connection.execute(
+                "INSERT INTO guests (_id, doc) VALUES (?, ?)", (key, json.dumps(doc))
+            )
+        for key, guest, own in (("c1", "g1", None), ("c2", "g2", "automatic"), ("c3", None, None)):
+            doc = {"_id": key, "hotel": "plaza", "guest_id": guest, "sort_key": key}
+            if own is not None:
+                doc["mode_override"] = own
+            connection.execute(
+                "INSERT INTO conversations (_id, doc) VALUES (?, ?)", (key, json.dumps(doc))
+            )
+    database = SqliteDatabase(path)
+    await database.migrate()
+    try:
+        conversations = database.collection("conversations")
+        stored = {d["_id"]: d for d in await conversations.find({"hotel": "plaza"})}
+        assert stored["c1"]["guest_mode"] == "manual"
+        assert stored["c2"]["guest_mode"] is None
+        assert stored["c3"]["guest_mode"] is None
+        # Explicit nulls, as the store writes them (Astra matches null only when written).
+        assert {"guest_mode", "mode_override"} <= stored["c3"].keys()
+        assert stored["c2"]["mode_override"] == "automatic"
+        manual = await conversations.find({"mode_override": None, "guest_mode": "manual"})
+        assert [d["_id"] for d in manual] == ["c1"]
     finally:
         await database.aclose()
 
@@ -97,7 +143,7 @@ async def test_the_hot_lookups_use_an_index(tmp_path: Path) -> None:
                 "SELECT doc FROM conversations WHERE json_extract(doc, '$.hotel') = 'h'"
                 f" AND json_extract(doc, '$.{field}') = 'x'"
                 " ORDER BY json_extract(doc, '$.sort_key') DESC"
-                for field in ("status", "assignee", "channel")
+                for field in ("status", "assignee", "channel", "mode_override", "guest_mode")
             ),
             # The relay's scan and the backlog count read the outbox's partial indexes.
             "SELECT doc FROM messages WHERE json_extract(doc, '$.outbox_due') <= 't'"
@@ -113,7 +159,7 @@ async def test_the_hot_lookups_use_an_index(tmp_path: Path) -> None:
             assert "USING INDEX" in plan, (sql, plan)
             assert "outbox_due" in plan or "outbox_due" not in sql, (sql, plan)
             assert "TEMP B-TREE" not in plan, (sql, plan)
-            for field in ("status", "assignee", "channel"):
+            for field in ("status", "assignee", "channel", "mode_override", "guest_mode"):
                 assert f"'$.{field}') = 'x'" not in sql or f"_{field}_sort_key" in plan, plan
     finally:
         await database.aclose()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from begasist_core import ReplyMode
 
 from begasist_suite.services import Services
 from begasist_suite.store.records import ConversationRecord, Guest
+from begasist_suite.store.reply_modes import channel_mode
 
 __all__ = ["EffectiveMode", "ModeSource", "effective_mode"]
 
@@ -47,11 +47,7 @@ async def effective_mode(
     else:
         guest_mode = None
     config = await services.store.get_channel_config(conversation.hotel, conversation.channel)
-    stored: Any = None if config is None else config.settings.get("mode")
-    try:
-        channel = ReplyMode(stored)
-    except ValueError:
-        channel = ReplyMode.SUPERVISED
+    channel = channel_mode(None if config is None else config.settings)
     if conversation.mode_override is not None:
         mode, source = conversation.mode_override, ModeSource.CONVERSATION
     elif guest_mode is not None:

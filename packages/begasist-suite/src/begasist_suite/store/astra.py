@@ -288,6 +288,10 @@ class AstraCollection:
                         raise UnsupportedQuery(f"$in takes a list of at most {_IN_LIMIT} values")
                     _check_scalars(operand)
                     can_match = can_match and bool(operand)
+                elif operator == "$nin" and field != "_id":
+                    if not isinstance(operand, list | tuple) or not 0 < len(operand) <= _IN_LIMIT:
+                        raise UnsupportedQuery(f"$nin takes a list of 1 to {_IN_LIMIT} values")
+                    _check_scalars(operand)
                 elif operator in _COMPARISONS and field != "_id":
                     _check_scalars([operand])
                 else:

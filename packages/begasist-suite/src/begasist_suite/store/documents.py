@@ -9,7 +9,8 @@ them; both must behave identically, which ``tests/suite/store`` checks.
 Filters
     ``{"field": value}`` (equality; the store writes every field of a document,
     null included, so ``None`` matches a null field),
-    ``{"field": {"$in": [...]}}``, ``{"$ne": v}``, ``{"$lt" | "$lte" | "$gt" |
+    ``{"field": {"$in": [...]}}``, ``{"$nin": [...]}`` (at least one value; a
+    missing or null field is in none), ``{"$ne": v}``, ``{"$lt" | "$lte" | "$gt" |
     "$gte": v}`` on strings or numbers; ``{"field": {"$all": [...]}}`` on a
     field holding a list of strings: it holds every value given (at least
     one). Several fields are ANDed. Fields are top-level names only.
@@ -54,7 +55,20 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
     "channel_configs": ("hotel",),
     "guests": ("hotel", "type", "guest_id", "sort_key"),
     # search: the tokens inbox search finds a conversation by (store/search.py).
-    "conversations": ("hotel", "id", "channel", "status", "assignee", "sort_key", "search"),
+    # mode_override, guest_mode (its guest's, copied): the inbox's mode filter
+    # (store/reply_modes.py); guest_id: what copying a guest's mode finds.
+    "conversations": (
+        "hotel",
+        "id",
+        "channel",
+        "status",
+        "assignee",
+        "sort_key",
+        "search",
+        "guest_id",
+        "mode_override",
+        "guest_mode",
+    ),
     # outbox_due: when the relay publishes the document's pending event (absent
     # once published); the outbox's own documents live here too (store/outbox.py).
     "messages": (

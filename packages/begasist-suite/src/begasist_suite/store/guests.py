@@ -120,9 +120,25 @@ class GuestStore(StoreBase):
         )
         if updated is None:
             raise NotFound(f"no guest {guest_id!r}")
+        if "mode_override" in fields:
+            await self._copy_mode_to_conversations(hotel, guest_id, fields["mode_override"])
         guest = await self.get_guest(hotel, guest_id)
         assert guest is not None
         return guest
+
+    async def _copy_mode_to_conversations(
+        self, hotel: str, guest_id: str, mode: str | None
+    ) -> None:
+        """Give the guest's conversations its mode (``guest_mode``: the inbox's mode filter).
+
+        Written unconditionally, after the guest's own document: a conversation
+        created meanwhile copies it with a compare-and-set that this write beats
+        (``store/reply_modes.py``).
+        """
+        for document in await self._conversations.find({"hotel": hotel, "guest_id": guest_id}):
+            await self._conversations.update_one(
+                {"_id": document["_id"], "hotel": hotel}, {"$set": {"guest_mode": mode}}
+            )
 
     async def link_identity(self, hotel: str, guest_id: str, identity: GuestIdentity) -> Guest:
         """Make *identity* one of *guest_id*'s (moving it from another guest if needed)."""

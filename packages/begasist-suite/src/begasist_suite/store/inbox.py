@@ -11,6 +11,7 @@ from begasist_core import (
     Direction,
     Message,
     MessageStatusChanged,
+    ReplyMode,
     utc_now,
 )
 
@@ -28,12 +29,19 @@ from begasist_suite.store.base import (
     _strip,
     _thread_id,
 )
+from begasist_suite.store.channel_apps import is_shared_document
 from begasist_suite.store.documents import DuplicateDocument, iso
 from begasist_suite.store.drafts import DraftStore
 from begasist_suite.store.outbox import OUTBOX_FIELDS, outbound_fields
 from begasist_suite.store.records import (
     ConversationRecord,
     Page,
+)
+from begasist_suite.store.reply_modes import (
+    GUEST_MODE_PENDING,
+    channel_mode,
+    merge_newest_first,
+    mode_queries,
 )
 from begasist_suite.store.search import query_tokens, search_tokens
 
@@ -85,6 +93,7 @@ class InboxStore(DraftStore):
         )
         for moved in ("status", "last_message_at", "last_message_preview", "unread"):
             del created[moved]
+        created["guest_mode"] = GUEST_MODE_PENDING
         try:
             await self._messages.insert(document)
         except DuplicateDocument:
@@ -108,6 +117,7 @@ class InboxStore(DraftStore):
                 upsert=True,
             )
             assert conversation is not None
+            conversation = await self._copy_guest_mode(conversation)
             return InboundRecorded(
                 self._conversation(conversation),
                 original,
@@ -129,6 +139,7 @@ class InboxStore(DraftStore):
             upsert=True,
         )
         assert updated is not None
+        updated = await self._copy_guest_mode(updated)
         await self._hotels.update_one({"_id": hotel}, {"$inc": {"unread": 1}})
         return InboundRecorded(
             self._conversation(updated),
@@ -300,11 +311,13 @@ class InboxStore(DraftStore):
         assignee: str | None = None,
         unassigned: bool = False,
         search: str | None = None,
+        mode: ReplyMode | None = None,
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[ConversationRecord]:
         """A hotel's conversations, the latest activity first; *unassigned*: nobody's only;
-        *search*: those whose guest's name, phone or address matches (``store/search.py``)."""
+        *search*: those whose guest's name, phone or address matches (``store/search.py``);
+        *mode*: those to which that reply mode applies (``store/reply_modes.py``)."""
         query: dict[str, Any] = {"hotel": hotel}
         tokens = query_tokens(search or "")
         if tokens:
@@ -320,7 +333,20 @@ class InboxStore(DraftStore):
         if cursor is not None:
             query["sort_key"] = {"$lt": cursor}
         limit = _page_limit(limit)
-        found = await self._conversations.find(query, sort=("sort_key", -1), limit=limit + 1)
+        if mode is None:
+            found = await self._conversations.find(query, sort=("sort_key", -1), limit=limit + 1)
+        else:
+            configs = await self._channel_configs.find({"hotel": hotel})
+            modes = {
+                str(c["channel"]): channel_mode(c.get("settings"))
+                for c in configs
+                if not is_shared_document(c["_id"])  # the hotel's route claims
+            }
+            pages = [
+                await self._conversations.find(each, sort=("sort_key", -1), limit=limit + 1)
+                for each in mode_queries(query, mode, modes)
+            ]
+            found = merge_newest_first(pages, limit + 1)
         next_cursor = found[limit - 1]["sort_key"] if len(found) > limit else None
         return Page[ConversationRecord](
             items=[self._conversation(d) for d in found[:limit]], next_cursor=next_cursor
@@ -343,9 +369,24 @@ class InboxStore(DraftStore):
             raise NotFound(f"no conversation {conversation_id!r}")
         return self._conversation(updated)
 
+    async def _copy_guest_mode(self, document: dict[str, Any]) -> dict[str, Any]:
+        """A conversation just created gets its guest's mode (one read, once per conversation).
+
+        Compare-and-set on the marker: a change of the guest's mode made meanwhile
+        has written the field already, and wins.
+        """
+        if document.get("guest_mode") != GUEST_MODE_PENDING or document.get("guest_id") is None:
+            return document
+        guest_mode = await self.guest_mode(document["hotel"], str(document["guest_id"]))
+        copied = await self._conversations.update_one(
+            {"_id": document["_id"], "guest_mode": GUEST_MODE_PENDING},
+            {"$set": {"guest_mode": None if guest_mode is None else guest_mode.value}},
+        )
+        return document if copied is None else copied
+
     @staticmethod
     def _conversation(document: dict[str, Any]) -> ConversationRecord:
-        fields = _strip(document, "sort_key", "search")
+        fields = _strip(document, "sort_key", "search", "guest_mode")
         # A count may dip below zero for a moment (a message read between its insert
         # and its conversation's count going up): never show that.
         fields["unread"] = max(0, int(fields.get("unread") or 0))

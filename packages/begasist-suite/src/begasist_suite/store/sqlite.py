@@ -349,6 +349,13 @@ class SqliteCollection:
                     parameters.extend(_sql_value(value) for value in operand)
                 elif field == "_id":
                     raise UnsupportedQuery("_id takes only equality and $in (as on Astra)")
+                elif operator == "$nin":
+                    if not isinstance(operand, list | tuple) or not operand:
+                        raise UnsupportedQuery("$nin takes a list of at least one value")
+                    # SQL's NOT IN is unknown for NULL; the Data API's $nin matches it.
+                    marks = ", ".join("?" * len(operand))
+                    clauses.append(f"({column} IS NULL OR {column} NOT IN ({marks}))")
+                    parameters.extend(_sql_value(value) for value in operand)
                 elif operator == "$ne":
                     clauses.append(f"{column} IS NOT ?")
                     parameters.append(_sql_value(operand))

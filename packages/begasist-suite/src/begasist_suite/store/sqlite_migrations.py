@@ -153,12 +153,45 @@ def _filter_indexes_and_search(connection: sqlite3.Connection) -> None:
         )
 
 
+def _mode_filter(connection: sqlite3.Connection) -> None:
+    # The inbox's mode filter (store/reply_modes.py): conversations by their own
+    # mode and by their guest's copied one, newest first; a guest's conversations
+    # for copying its mode when it changes.
+    for fields in (
+        ("hotel", "mode_override", "sort_key"),
+        ("hotel", "guest_mode", "sort_key"),
+        ("hotel", "guest_id"),
+    ):
+        columns = ", ".join(f"json_extract(doc, '$.{field}')" for field in fields)
+        connection.execute(
+            f'CREATE INDEX IF NOT EXISTS "{_field_index_name("conversations", fields)}_v6" '
+            f'ON "conversations" ({columns})'
+        )
+    # Conversations from before get their guest's mode (null when it has none),
+    # and an explicit null mode_override: the filters match null, not a missing field.
+    connection.execute(
+        """
+        UPDATE "conversations" SET doc = json_set(
+            doc,
+            '$.guest_mode',
+            (SELECT json_extract(g.doc, '$.mode_override') FROM "guests" AS g
+             WHERE g._id = json_extract("conversations".doc, '$.guest_id')
+               AND json_extract(g.doc, '$.type') = 'guest'),
+            '$.mode_override',
+            json_extract(doc, '$.mode_override')
+        )
+        WHERE json_type(doc, '$.guest_mode') IS NULL
+        """
+    )
+
+
 MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (
     _create_collections,
     _compound_indexes,
     _outbox_indexes,
     _inbox_indexes,
     _filter_indexes_and_search,
+    _mode_filter,
 )
 """Schema steps in order; step *n* takes a database from version *n* to *n + 1*."""
 
