@@ -80,6 +80,7 @@ class ConversationController(Controller):
         status: Annotated[ConversationStatus | None, QueryParameter()] = None,
         assignee: Annotated[str | None, QueryParameter(max_length=200)] = None,
         q: Annotated[str | None, QueryParameter(max_length=100)] = None,
+        mode: Annotated[ReplyMode | None, QueryParameter()] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Page[ConversationRecord]:
@@ -89,6 +90,10 @@ class ConversationController(Controller):
         (or of their address's local part), case and accents ignored; a phone
         number's digits match digits in a row of theirs; an address matches whole,
         or its local part (``ana@``). It combines with the other filters.
+
+        ``mode`` keeps the conversations to which that reply mode applies: the
+        conversation's own, else its guest's, else its channel's (supervised when
+        the channel's settings name none).
         """
         return await services.store.list_conversations(
             access.hotel.slug,
@@ -96,6 +101,7 @@ class ConversationController(Controller):
             status=status,
             assignee=assignee,
             search=q,
+            mode=mode,
             limit=limit,
             cursor=cursor,
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlencode
 
-from begasist_core import ConversationStatus
+from begasist_core import ConversationStatus, ReplyMode
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, PathParameter, QueryParameter
@@ -34,6 +34,7 @@ PAGE_SIZE: Final = 50
 THREAD_SIZE: Final = 200
 View = Literal["all", "mine", "unassigned"]
 Status = Literal["open", "resolved"]
+Mode = Literal["automatic", "supervised", "manual"]
 Id = Annotated[str, PathParameter(max_length=64)]
 Search = Annotated[str | None, QueryParameter(max_length=100)]
 
@@ -47,6 +48,8 @@ class InboxFilters:
     channel: str | None = None
     q: str | None = None
     """The search: a guest's name, phone or address (``store/search.py``)."""
+    mode: Mode | None = None
+    """Only conversations to which this reply mode applies (``store/reply_modes.py``)."""
 
     def query(self, **changes: str | None) -> str:
         """The query string of these filters with *changes* (None drops a key)."""
@@ -54,6 +57,7 @@ class InboxFilters:
             "view": self.view,
             "status": self.status,
             "channel": self.channel,
+            "mode": self.mode,
             "q": self.q,
             **changes,
         }
@@ -82,6 +86,7 @@ async def _inbox_context(
         assignee=access.user.id if filters.view == "mine" else None,
         unassigned=filters.view == "unassigned",
         search=filters.q,
+        mode=None if filters.mode is None else ReplyMode(filters.mode),
         limit=PAGE_SIZE,
         cursor=cursor,
     )
@@ -130,12 +135,13 @@ class InboxPages(Controller):
         channel: Annotated[str | None, QueryParameter(max_length=32)] = None,
         q: Search = None,
         cursor: Annotated[str | None, QueryParameter(max_length=128)] = None,
+        mode: Annotated[Mode | None, QueryParameter()] = None,
     ) -> Template:
         """The hotel's conversations, newest activity first, with the tabs, the picker and
         the search."""
         principal, access = await page_access(request, hotel)
         services = services_of(request)
-        filters = InboxFilters(view, status, channel or None, (q or "").strip() or None)
+        filters = InboxFilters(view, status, channel or None, (q or "").strip() or None, mode)
         people = await _people(services, access.hotel.slug)
         context = await _inbox_context(request, access, filters, cursor, people)
         chrome = await load_chrome(services, principal, access)
@@ -152,6 +158,7 @@ class InboxPages(Controller):
         channel: Annotated[str | None, QueryParameter(max_length=32)] = None,
         q: Search = None,
         before: Annotated[str | None, QueryParameter(max_length=128)] = None,
+        mode: Annotated[Mode | None, QueryParameter()] = None,
     ) -> Template:
         """One conversation: its newest messages (or those *before* a cursor: "Older
         messages"), pending drafts, actions and guest; the list beside."""
@@ -166,7 +173,7 @@ class InboxPages(Controller):
             # when a guest writes while it is open): before the list, which shows counts.
             await mark_conversation_read(services, slug, found.id)
             found = found.model_copy(update={"unread": 0})
-        filters = InboxFilters(view, status, channel or None, (q or "").strip() or None)
+        filters = InboxFilters(view, status, channel or None, (q or "").strip() or None, mode)
         people = await _people(services, slug)
         context = await _inbox_context(request, access, filters, None, people)
         messages = await services.store.list_messages(
