@@ -351,6 +351,10 @@ def pages_of(plaza: SeededHotel, cursor: str, args: argparse.Namespace) -> list[
         PageResult("inbox, resolved", f"{inbox}?status=resolved"),
         PageResult("inbox, channel email", f"{inbox}?channel=email"),
         PageResult("inbox, mine+resolved+demo", f"{inbox}?view=mine&status=resolved&channel=demo"),
+        # The mode filter: three queries merged (store/reply_modes.py); supervised is
+        # every channel's default here, manual is set nowhere.
+        PageResult("inbox, mode supervised", f"{inbox}?mode=supervised"),
+        PageResult("inbox, mode manual (none match)", f"{inbox}?mode=manual"),
         PageResult("conversation, 3 messages", conversation + plaza.short_thread),
         PageResult(f"conversation, {args.long_thread} messages", conversation + plaza.long_thread),
     ]  # fmt: skip
