@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import tomllib
-from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -15,7 +14,6 @@ from begasist_core.scaffold import (
     render_channel_package,
     write_channel_package,
 )
-from begasist_suite.cli import main as begasist
 
 SMS_FILES = [
     ".github/workflows/ci.yml",
@@ -146,22 +144,13 @@ def test_channelbot_new_channel_writes_the_package_and_says_what_next(
     assert "python -m pytest" in out
 
 
-def test_begasist_new_channel_is_the_same_command(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    assert begasist(["new-channel", "sms"]) == 0
-    assert written_files(tmp_path / "begasist-channel-sms") == SMS_FILES
-
-
-@pytest.mark.parametrize("command", [channelbot, begasist], ids=["channelbot", "begasist"])
 def test_the_command_explains_a_refusal_and_exits_2(
-    command: Callable[[Sequence[str]], int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "file").write_text("x")
-    assert command(["new-channel", "sms", "--dir", str(tmp_path / "taken")]) == 2
+    assert channelbot(["new-channel", "sms", "--dir", str(tmp_path / "taken")]) == 2
     assert "already exists and is not an empty folder" in capsys.readouterr().err
-    assert command(["new-channel", "SMS", "--dir", str(tmp_path / "other")]) == 2
+    assert channelbot(["new-channel", "SMS", "--dir", str(tmp_path / "other")]) == 2
     assert "invalid channel name 'SMS'" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
