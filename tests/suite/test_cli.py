@@ -157,6 +157,16 @@ def test_plugins_json_lists_channels_and_responders() -> None:
     assert all(plugin["status"] == "ok" for plugin in listed)
 
 
+def test_new_channel_writes_a_channel_package_as_channelbot_does(tmp_path: Path) -> None:
+    result = begasist(clean_environment(), "new-channel", "sms", "--dir", str(tmp_path / "sms"))
+    assert "wrote begasist-channel-sms (channel 'sms')" in result.stdout
+    assert (tmp_path / "sms" / "src" / "begasist_channel_sms" / "channel.py").is_file()
+    refused = begasist(
+        clean_environment(), "new-channel", "sms", "--dir", str(tmp_path / "sms"), code=2
+    )
+    assert "already exists and is not an empty folder" in refused.stderr
+
+
 def test_checked_in_schema_matches_the_code() -> None:
     drifted = check_suite_schema(REPO / "docs" / "schema")
     assert not drifted, (

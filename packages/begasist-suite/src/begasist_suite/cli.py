@@ -13,6 +13,7 @@ from pathlib import Path
 from begasist_core.log_redaction import configure_logging
 from begasist_core.models.validation import describe_validation_error
 from begasist_core.plugins.manager import PluginInfo, format_plugin_table
+from begasist_core.scaffold.cli import add_new_channel_command, run_new_channel
 from pydantic import ValidationError
 
 from begasist_suite import cli_admin
@@ -58,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="exit 1 if the files differ from the code"
     )
 
+    # The same command as `channelbot new-channel`, for whoever has the suite at hand.
+    add_new_channel_command(commands)
     cli_admin.add_admin_commands(commands)
     return parser
 
@@ -81,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list_plugins(as_json=args.json)
         if args.command == "schema":
             return _schema(args.out, check=args.check)
+        if args.command == "new-channel":
+            return run_new_channel(args, prog=parser.prog)
         return cli_admin.run_admin_command(args, settings)
     except UsageError as problem:
         print(f"begasist: error: {problem}", file=sys.stderr)

@@ -33,6 +33,7 @@ from begasist_core.models.names import InvalidName, validate_hotel_slug
 from begasist_core.models.validation import describe_validation_error
 from begasist_core.plugins.channel import Channel
 from begasist_core.plugins.manager import PluginManager, PluginStatus, format_plugin_table
+from begasist_core.scaffold.cli import add_new_channel_command, run_new_channel
 
 __all__ = ["main"]
 
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument(
         "--check", action="store_true", help="exit 1 if the files differ from the models"
     )
+    add_new_channel_command(commands)
     return parser
 
 
@@ -91,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _list_plugins(as_json=args.json)
     if args.command == "schema":
         return _schema(args.out, check=args.check)
+    if args.command == "new-channel":
+        return run_new_channel(args, prog=parser.prog)
     try:
         return _run(args, config)
     except UsageError as problem:
