@@ -24,7 +24,16 @@
       reconnecting: "Connection lost: reconnecting…",
       refused: "The chat cannot connect from this page.",
       unverified: "The chat cannot connect: your identity could not be verified.",
-      offline: "We are offline now; leave a message and we will answer."
+      offline: "We are offline now; leave a message and we will answer.",
+      attach: "Attach a file",
+      remove: "Remove",
+      image: "Image",
+      document: "Document",
+      uploading: "uploading",
+      tooLarge: "This file is too large: at most %s MB.",
+      wrongType: "Only images (JPEG, PNG, GIF, WebP) and PDF files can be sent.",
+      tooMany: "Too many files for now: try again in a minute.",
+      uploadFailed: "The file could not be sent: try again."
     },
     es: {
       chat: "Chat con el hotel",
@@ -42,12 +51,23 @@
       reconnecting: "Conexión perdida: reconectando…",
       refused: "El chat no puede conectarse desde esta página.",
       unverified: "El chat no puede conectarse: no se pudo verificar tu identidad.",
-      offline: "Ahora no estamos; deja tu mensaje y te responderemos."
+      offline: "Ahora no estamos; deja tu mensaje y te responderemos.",
+      attach: "Adjuntar un archivo",
+      remove: "Quitar",
+      image: "Imagen",
+      document: "Documento",
+      uploading: "subiendo",
+      tooLarge: "Este archivo es demasiado grande: como máximo %s MB.",
+      wrongType: "Solo se pueden enviar imágenes (JPEG, PNG, GIF, WebP) y archivos PDF.",
+      tooMany: "Demasiados archivos por ahora: inténtalo dentro de un minuto.",
+      uploadFailed: "No se pudo enviar el archivo: inténtalo de nuevo."
     }
   };
   var REFUSED = { 4401: "unverified", 4403: "refused", 4404: "refused" };
   var PING_MS = 25000;
   var RECEIPTS_PER_BATCH = 5;
+  var MAX_FILES = 5;
+  var Files = window.BegasistFiles;
 
   var params = new URLSearchParams(location.hash.slice(1));
   var requested = (params.get("lang") || navigator.language || "en").toLowerCase();
@@ -64,12 +84,18 @@
   var compose = document.getElementById("compose");
   var text = document.getElementById("text");
   var prechat = document.getElementById("prechat");
+  var attachButton = document.getElementById("attach");
+  var picker = document.getElementById("file");
+  var chosen = document.getElementById("files");
+  var fileProblem = document.getElementById("file-problem");
 
   var socket = null;
   var attempt = 0;
   var stopped = false;
   var shown = window.parent === window;
-  var pending = []; // {id, text, bubble}: written, not yet accepted; resent after a reconnect
+  var pending = []; // {id, text, refs, bubble}: written, not yet accepted; resent after a reconnect
+  var attached = []; // {answer (null while uploading), chip}: files for the next message
+  var chatConfig = {};
   var hotelMessages = {}; // id -> the receipt sent so far ("", "delivered", "read")
   var saved = load();
   var guestName = saved.name || params.get("name") || null;
@@ -105,7 +131,7 @@
     state.classList.toggle("problem", Boolean(problem));
   }
 
-  function bubble(who, body) {
+  function bubble(who, body, files) {
     var item = document.createElement("p");
     item.className = "bubble " + who;
     var label = document.createElement("span");
@@ -113,6 +139,7 @@
     label.textContent = who === "guest" ? words.you : words.hotel;
     item.appendChild(label);
     item.appendChild(document.createTextNode(body));
+    Files.show(item, files, words);
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
     return item;
@@ -163,12 +190,12 @@
 
   function showMessage(message) {
     if (message.direction === "outbound") {
-      bubble("hotel", message.text);
+      bubble("hotel", message.text, message.attachments);
       if (!(message.id in hotelMessages)) {
         hotelMessages[message.id] = message.status === "read" ? "read" : "";
       }
     } else {
-      tick(bubble("guest", message.text), "sent");
+      tick(bubble("guest", message.text, message.attachments), "sent");
     }
   }
 
@@ -181,7 +208,7 @@
     messages.forEach(showMessage);
     pending.forEach(function (waiting) {
       log.appendChild(waiting.bubble);
-      send({ type: "message", id: waiting.id, text: waiting.text });
+      send({ type: "message", id: waiting.id, text: waiting.text, attachments: waiting.refs });
     });
     receipts();
   }
@@ -256,6 +283,7 @@
         stopped = true;
         say(REFUSED[event.code], true);
         text.disabled = true;
+        attachButton.disabled = true;
         document.getElementById("send").disabled = true;
         return;
       }
@@ -266,11 +294,75 @@
     });
   }
 
-  function write(body) {
-    var waiting = { id: newId(), text: body, bubble: bubble("guest", body) };
+  function write(body, files) {
+    var refs = files.map(function (file) {
+      return file.ref;
+    });
+    var waiting = { id: newId(), text: body, refs: refs, bubble: bubble("guest", body, files) };
     tick(waiting.bubble, "sending");
     pending.push(waiting);
-    send({ type: "message", id: waiting.id, text: body });
+    send({ type: "message", id: waiting.id, text: body, attachments: refs });
+  }
+
+  function problem(what) {
+    fileProblem.textContent = what;
+    fileProblem.hidden = !what;
+  }
+
+  function uploading() {
+    return attached.some(function (entry) {
+      return !entry.answer;
+    });
+  }
+
+  function detach(entry) {
+    attached = attached.filter(function (other) {
+      return other !== entry;
+    });
+    entry.chip.remove();
+    document.getElementById("send").disabled = uploading();
+    attachButton.focus();
+  }
+
+  function attach(file) {
+    var refused = Files.refusal(file, chatConfig);
+    if (refused) {
+      problem(words[refused].replace("%s", Files.megabytes(chatConfig.max_attachment_bytes || 0)));
+      return;
+    }
+    var entry = { answer: null, chip: document.createElement("li") };
+    var label = document.createElement("span");
+    label.textContent = file.name + " (" + words.uploading + " 0%)";
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "remove";
+    remove.textContent = "×";
+    remove.setAttribute("aria-label", words.remove + " " + file.name);
+    remove.addEventListener("click", function () {
+      detach(entry);
+    });
+    entry.chip.appendChild(label);
+    entry.chip.appendChild(remove);
+    chosen.appendChild(entry.chip);
+    attached.push(entry);
+    document.getElementById("send").disabled = true;
+    var session = { visitor: saved.visitor, token: saved.token, embedder: embedder() };
+    Files.upload(
+      file,
+      session,
+      function (percent) {
+        label.textContent = file.name + " (" + words.uploading + " " + percent + "%)";
+      },
+      function (answer) {
+        entry.answer = answer;
+        label.textContent = answer.filename || file.name;
+        document.getElementById("send").disabled = uploading();
+      },
+      function (wordKey) {
+        detach(entry);
+        problem(words[wordKey].replace("%s", Files.megabytes(chatConfig.max_attachment_bytes || 0)));
+      }
+    );
   }
 
   function officeHoursNow(config) {
@@ -298,6 +390,11 @@
   }
 
   function configure(config) {
+    chatConfig = config;
+    if ((config.attachment_types || []).length) {
+      picker.accept = config.attachment_types.join(",");
+      attachButton.hidden = false;
+    }
     var root = document.documentElement.style;
     if (/^#[0-9a-fA-F]{6}$/.test(config.primary_colour || "")) {
       root.setProperty("--primary", config.primary_colour);
@@ -338,10 +435,38 @@
   compose.addEventListener("submit", function (event) {
     event.preventDefault();
     var body = text.value.trim();
-    if (body && !stopped) {
-      write(body);
-      text.value = "";
+    if (stopped || uploading() || (!body && !attached.length)) {
+      return;
     }
+    write(
+      body,
+      attached.map(function (entry) {
+        return entry.answer;
+      })
+    );
+    attached.forEach(function (entry) {
+      entry.chip.remove();
+    });
+    attached = [];
+    text.value = "";
+    problem("");
+  });
+  attachButton.addEventListener("click", function () {
+    picker.click();
+  });
+  picker.addEventListener("change", function () {
+    problem("");
+    Array.prototype.slice.call(picker.files || []).forEach(function (file) {
+      if (attached.length >= MAX_FILES) {
+        return;
+      }
+      if (!saved.token) {
+        problem(words.uploadFailed);
+        return;
+      }
+      attach(file);
+    });
+    picker.value = "";
   });
   text.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) {
