@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from begasist_core import (
 )
 from begasist_core.bus.publisher import ENTRY_FIELD
 from begasist_suite.config import SuiteSettings
+from begasist_suite.guest.signing import MEDIA_URL_SECONDS, GuestFileSigner
 from begasist_suite.guest.tokens import VisitorTokens
 from websockets.exceptions import ConnectionClosed
 
@@ -283,3 +285,29 @@ async def test_the_history_shows_a_guest_their_files_with_signed_urls(
     assert file["filename"] == "photo.png"
     shown = await client.get(f"/guest/{HOTEL}/webchat/{file['url']}")
     assert shown.content == png()
+
+
+async def test_a_file_larger_than_api_bodies_is_taken_up_to_the_hotels_limit(
+    suite: RunningSuite, admin: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    limit = 2 * suite.settings.api_max_body_bytes
+    saved = await admin.patch(
+        f"/api/v1/hotels/{HOTEL}/channels/webchat", json={"max_attachment_bytes": limit}
+    )
+    assert saved.status_code == 200, saved.text
+    body = png(padding=limit - 100)
+    answer = await upload(client, visitor(), body)
+    assert answer["size_bytes"] == len(body)
+
+
+async def test_an_expired_media_url_is_a_miss_like_any_other(
+    suite: RunningSuite, configured: None, client: httpx.AsyncClient
+) -> None:
+    answer = await upload(client, visitor(), png())
+    key = answer["url"].split("/")[1].split("?")[0]
+    signer = GuestFileSigner(TEST_SECRET_KEY)
+    expired = signer.media_url(HOTEL, "webchat", key, now=time.time() - 2 * MEDIA_URL_SECONDS)
+    found = await client.get(f"/guest/{HOTEL}/webchat/{expired}")
+    assert (found.status_code, found.content) == (404, b"not found")
+    fresh = await client.get(f"/guest/{HOTEL}/webchat/{signer.media_url(HOTEL, 'webchat', key)}")
+    assert fresh.status_code == 200
