@@ -24,16 +24,7 @@
       reconnecting: "Connection lost: reconnecting…",
       refused: "The chat cannot connect from this page.",
       unverified: "The chat cannot connect: your identity could not be verified.",
-      offline: "We are offline now; leave a message and we will answer.",
-      attach: "Attach a file",
-      remove: "Remove",
-      image: "Image",
-      document: "Document",
-      uploading: "uploading",
-      tooLarge: "This file is too large: at most %s MB.",
-      wrongType: "Only images (JPEG, PNG, GIF, WebP) and PDF files can be sent.",
-      tooMany: "Too many files for now: try again in a minute.",
-      uploadFailed: "The file could not be sent: try again."
+      offline: "We are offline now; leave a message and we will answer."
     },
     es: {
       chat: "Chat con el hotel",
@@ -51,28 +42,18 @@
       reconnecting: "Conexión perdida: reconectando…",
       refused: "El chat no puede conectarse desde esta página.",
       unverified: "El chat no puede conectarse: no se pudo verificar tu identidad.",
-      offline: "Ahora no estamos; deja tu mensaje y te responderemos.",
-      attach: "Adjuntar un archivo",
-      remove: "Quitar",
-      image: "Imagen",
-      document: "Documento",
-      uploading: "subiendo",
-      tooLarge: "Este archivo es demasiado grande: como máximo %s MB.",
-      wrongType: "Solo se pueden enviar imágenes (JPEG, PNG, GIF, WebP) y archivos PDF.",
-      tooMany: "Demasiados archivos por ahora: inténtalo dentro de un minuto.",
-      uploadFailed: "No se pudo enviar el archivo: inténtalo de nuevo."
+      offline: "Ahora no estamos; deja tu mensaje y te responderemos."
     }
   };
   var REFUSED = { 4401: "unverified", 4403: "refused", 4404: "refused" };
   var PING_MS = 25000;
   var RECEIPTS_PER_BATCH = 5;
-  var MAX_FILES = 5;
   var Files = window.BegasistFiles;
 
   var params = new URLSearchParams(location.hash.slice(1));
   var requested = (params.get("lang") || navigator.language || "en").toLowerCase();
   var lang = requested.slice(0, 2) === "es" ? "es" : "en";
-  var words = WORDS[lang];
+  var words = Files.withWords(WORDS[lang], lang);
   var storageKey = "begasist:" + location.pathname.replace(/chat\.html$/, "");
   var socketUrl =
     (location.protocol === "https:" ? "wss://" : "ws://") +
@@ -86,15 +67,12 @@
   var prechat = document.getElementById("prechat");
   var attachButton = document.getElementById("attach");
   var picker = document.getElementById("file");
-  var chosen = document.getElementById("files");
-  var fileProblem = document.getElementById("file-problem");
 
   var socket = null;
   var attempt = 0;
   var stopped = false;
   var shown = window.parent === window;
   var pending = []; // {id, text, refs, bubble}: written, not yet accepted; resent after a reconnect
-  var attached = []; // {answer (null while uploading), chip}: files for the next message
   var chatConfig = {};
   var hotelMessages = {}; // id -> the receipt sent so far ("", "delivered", "read")
   var saved = load();
@@ -304,67 +282,6 @@
     send({ type: "message", id: waiting.id, text: body, attachments: refs });
   }
 
-  function problem(what) {
-    fileProblem.textContent = what;
-    fileProblem.hidden = !what;
-  }
-
-  function uploading() {
-    return attached.some(function (entry) {
-      return !entry.answer;
-    });
-  }
-
-  function detach(entry) {
-    attached = attached.filter(function (other) {
-      return other !== entry;
-    });
-    entry.chip.remove();
-    document.getElementById("send").disabled = uploading();
-    attachButton.focus();
-  }
-
-  function attach(file) {
-    var refused = Files.refusal(file, chatConfig);
-    if (refused) {
-      problem(words[refused].replace("%s", Files.megabytes(chatConfig.max_attachment_bytes || 0)));
-      return;
-    }
-    var entry = { answer: null, chip: document.createElement("li") };
-    var label = document.createElement("span");
-    label.textContent = file.name + " (" + words.uploading + " 0%)";
-    var remove = document.createElement("button");
-    remove.type = "button";
-    remove.className = "remove";
-    remove.textContent = "×";
-    remove.setAttribute("aria-label", words.remove + " " + file.name);
-    remove.addEventListener("click", function () {
-      detach(entry);
-    });
-    entry.chip.appendChild(label);
-    entry.chip.appendChild(remove);
-    chosen.appendChild(entry.chip);
-    attached.push(entry);
-    document.getElementById("send").disabled = true;
-    var session = { visitor: saved.visitor, token: saved.token, embedder: embedder() };
-    Files.upload(
-      file,
-      session,
-      function (percent) {
-        label.textContent = file.name + " (" + words.uploading + " " + percent + "%)";
-      },
-      function (answer) {
-        entry.answer = answer;
-        label.textContent = answer.filename || file.name;
-        document.getElementById("send").disabled = uploading();
-      },
-      function (wordKey) {
-        detach(entry);
-        problem(words[wordKey].replace("%s", Files.megabytes(chatConfig.max_attachment_bytes || 0)));
-      }
-    );
-  }
-
   function officeHoursNow(config) {
     var spans = config.office_hours || [];
     if (!spans.length) {
@@ -431,41 +348,35 @@
     connect();
   }
 
+  var tray = Files.tray({
+    list: document.getElementById("files"),
+    problem: document.getElementById("file-problem"),
+    button: attachButton,
+    send: document.getElementById("send"),
+    words: words,
+    config: function () {
+      return chatConfig;
+    },
+    session: function () {
+      return { visitor: saved.visitor, token: saved.token, embedder: embedder() };
+    }
+  });
+
   translate();
   compose.addEventListener("submit", function (event) {
     event.preventDefault();
     var body = text.value.trim();
-    if (stopped || uploading() || (!body && !attached.length)) {
+    if (stopped || tray.uploading() || (!body && !tray.count())) {
       return;
     }
-    write(
-      body,
-      attached.map(function (entry) {
-        return entry.answer;
-      })
-    );
-    attached.forEach(function (entry) {
-      entry.chip.remove();
-    });
-    attached = [];
+    write(body, tray.take());
     text.value = "";
-    problem("");
   });
   attachButton.addEventListener("click", function () {
     picker.click();
   });
   picker.addEventListener("change", function () {
-    problem("");
-    Array.prototype.slice.call(picker.files || []).forEach(function (file) {
-      if (attached.length >= MAX_FILES) {
-        return;
-      }
-      if (!saved.token) {
-        problem(words.uploadFailed);
-        return;
-      }
-      attach(file);
-    });
+    tray.add(Array.prototype.slice.call(picker.files || []));
     picker.value = "";
   });
   text.addEventListener("keydown", function (event) {
