@@ -10,9 +10,11 @@ mints a visitor id and token), asks the channel to admit the guest
 
 - each frame from the guest is rate-limited (per visitor and per client
   address), size-capped, handed to the channel's ``guest_frame`` and, if it
-  gives an ingress body, appended to the hotel's ingress stream as a
-  ``webhook.received`` of the channel (the bot's ``parse`` reads it, as it
-  reads a verified webhook); the channel's answer follows once it is there;
+  gives an ingress body whose upload refs this suite issued to the visitor
+  (:mod:`begasist_suite.guest.uploads`; else 4400), appended to the hotel's
+  ingress stream as a ``webhook.received`` of the channel (the bot's
+  ``parse`` reads it, as it reads a verified webhook); the channel's answer
+  follows once it is there;
 - frames the bot delivers for the guest's address (``context.guests``) are
   pushed as they come (:mod:`begasist_suite.guest.hub`).
 
