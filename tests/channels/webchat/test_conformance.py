@@ -7,7 +7,7 @@ back from the hotel's ``guests`` stream in the test Redis.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -66,3 +66,12 @@ class TestWebchatChannel(ChannelConformance):
     @pytest.fixture
     def guest_message_frame(self) -> bytes:
         return b'{"type": "message", "id": "client-0001", "text": "Hola, \\u00bfhay parking?"}'
+
+    @pytest.fixture
+    def guest_attachment_frame(self) -> Callable[[str], bytes]:
+        def frame(ref: str) -> bytes:
+            return json.dumps(
+                {"type": "message", "id": "client-0002", "attachments": [ref]}
+            ).encode()
+
+        return frame

@@ -112,6 +112,7 @@ def test_the_default_history_frame_holds_the_guest_visible_fields() -> None:
                 "created_at": "2026-12-07T18:00:00Z",
                 "status": "read",
                 "provider_message_id": None,
+                "attachments": [],
             }
         ],
     }

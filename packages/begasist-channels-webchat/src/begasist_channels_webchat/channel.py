@@ -24,7 +24,10 @@ from begasist_core import (
     GuestIdentity,
     GuestIngress,
     GuestRefused,
+    GuestUpload,
+    GuestUploadPolicy,
     InboundPayload,
+    InvalidUploadRef,
     Message,
     MessageReceived,
     MessageStatusChanged,
@@ -39,6 +42,7 @@ from pydantic import ValidationError
 from begasist_channels_webchat.frames import (
     MAX_FRAME_BYTES,
     GuestFrame,
+    IngressAttachment,
     IngressBody,
     MessageFrame,
     PingFrame,
@@ -59,8 +63,9 @@ __all__ = ["WebchatChannel"]
 class WebchatChannel(Channel[WebchatSettings]):
     """A hotel website's chat widget: guests write over the suite's guest socket.
 
-    Attachments (images, PDF) are not taken yet: ``media_kinds`` stays empty
-    until the widget can upload them (issue #12, a later step).
+    Guests attach images and PDF through the suite's upload route
+    (``guest_upload_policy``); staff cannot send files to the widget yet, so
+    ``media_kinds`` stays empty.
     """
 
     name: ClassVar[str] = "webchat"
@@ -90,7 +95,20 @@ class WebchatChannel(Channel[WebchatSettings]):
                 "office_hours",
                 "time_zone",
                 "offline_message",
+                "attachment_types",
+                "max_attachment_bytes",
             },
+        )
+
+    @classmethod
+    def guest_upload_policy(cls, settings: ChannelSettings) -> GuestUploadPolicy | None:
+        """The hotel's ``attachment_types`` and ``max_attachment_bytes``; None: no uploads."""
+        assert isinstance(settings, WebchatSettings)
+        if not settings.attachment_types:
+            return None
+        return GuestUploadPolicy(
+            mime_types=frozenset(settings.attachment_types),
+            max_bytes=settings.max_attachment_bytes,
         )
 
     @classmethod
@@ -144,19 +162,7 @@ class WebchatChannel(Channel[WebchatSettings]):
         if isinstance(parsed, PingFrame):
             return None
         if isinstance(parsed, MessageFrame):
-            if not readable_text(parsed.text) or not visible(parsed.text):
-                raise GuestFrameRejected(GUEST_CLOSE_BAD_FRAME, "text only")
-            body = IngressBody(
-                kind="message",
-                address=admission.address,
-                display_name=admission.display_name,
-                id=parsed.id,
-                text=parsed.text,
-                at=utc_now(),
-            )
-            return GuestIngress(
-                body=body.model_dump_json().encode("utf-8"), answer=accepted_frame(parsed.id)
-            )
+            return _message_ingress(admission, parsed, settings)
         body = IngressBody(
             kind="receipt",
             address=admission.address,
@@ -185,7 +191,7 @@ class WebchatChannel(Channel[WebchatSettings]):
                     at=body.at,
                 )
             ]
-        if not body.text.strip():
+        if not body.text.strip() and not body.attachments:
             raise ParseError("a message without text")
         message = Message(
             hotel=self.context.hotel,
@@ -196,6 +202,15 @@ class WebchatChannel(Channel[WebchatSettings]):
                 channel=self.name, address=body.address, display_name=body.display_name
             ),
             text=body.text,
+            attachments=tuple(
+                GuestUpload(
+                    key=item.sha256,
+                    mime_type=item.mime_type,
+                    size_bytes=item.size_bytes,
+                    filename=item.filename,
+                ).attachment()
+                for item in body.attachments
+            ),
             provider_message_id=provider_id(body.address, body.id),
             created_at=body.at,
             updated_at=body.at,
@@ -219,3 +234,51 @@ class WebchatChannel(Channel[WebchatSettings]):
         await self.context.guests.deliver(address, frame)
         await self.context.sent.record(receipt)
         return receipt
+
+
+def _message_ingress(
+    admission: GuestAdmission, frame: MessageFrame, settings: ChannelSettings
+) -> GuestIngress:
+    """A message frame as its ingress body: text, or files with an optional caption.
+
+    The files come from their refs; the suite enqueues the body only after
+    checking that it issued each ref to this visitor (``GuestIngress.uploads``).
+    """
+    assert isinstance(settings, WebchatSettings)
+    if not readable_text(frame.text):
+        raise GuestFrameRejected(GUEST_CLOSE_BAD_FRAME, "text only")
+    if not frame.attachments and not visible(frame.text):
+        raise GuestFrameRejected(GUEST_CLOSE_BAD_FRAME, "text only")
+    files: list[IngressAttachment] = []
+    for ref in frame.attachments:
+        try:
+            upload = GuestUpload.from_ref(ref)
+        except InvalidUploadRef:
+            raise GuestFrameRejected(GUEST_CLOSE_BAD_FRAME, "unknown attachment") from None
+        # A ref issued before the hotel narrowed its types is refused all the same.
+        if upload.mime_type not in settings.attachment_types:
+            raise GuestFrameRejected(GUEST_CLOSE_BAD_FRAME, "attachment type not allowed")
+        files.append(
+            IngressAttachment(
+                kind=upload.kind,
+                mime_type=upload.mime_type,
+                size_bytes=upload.size_bytes,
+                sha256=upload.key,
+                filename=upload.filename,
+                url=upload.url,
+            )
+        )
+    body = IngressBody(
+        kind="message",
+        address=admission.address,
+        display_name=admission.display_name,
+        id=frame.id,
+        text=frame.text if visible(frame.text) else "",
+        attachments=tuple(files),
+        at=utc_now(),
+    )
+    return GuestIngress(
+        body=body.model_dump_json().encode("utf-8"),
+        answer=accepted_frame(frame.id),
+        uploads=frame.attachments,
+    )

@@ -2,9 +2,12 @@
 
 Widget -> suite (one JSON object per text frame, at most :data:`MAX_FRAME_BYTES`):
 
-- ``{"type": "message", "id": <client id>, "text": <text>}``: ``id`` is made
-  by the widget once per message (8-64 of ``A-Z a-z 0-9 _ -``) and sent
-  again unchanged on a resend, which is what makes the resend harmless;
+- ``{"type": "message", "id": <client id>, "text": <text>, "attachments": [<ref>]}``:
+  ``id`` is made by the widget once per message (8-64 of ``A-Z a-z 0-9 _ -``)
+  and sent again unchanged on a resend, which is what makes the resend
+  harmless; ``attachments`` (optional, at most :data:`MAX_ATTACHMENTS`) are the
+  refs the suite's upload route answered, and ``text`` is then an optional
+  caption;
 - ``{"type": "receipt", "id": <message id>, "status": "delivered" | "read"}``;
 - ``{"type": "ping"}``: keeps the socket open, nothing is enqueued.
 
@@ -22,7 +25,13 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Final, Literal
 
-from begasist_core import DeliveryStatus, Direction, GuestHistoryItem
+from begasist_core import (
+    AttachmentKind,
+    DeliveryStatus,
+    Direction,
+    GuestHistoryItem,
+    GuestUploadType,
+)
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -33,10 +42,12 @@ from pydantic import (
 )
 
 __all__ = [
+    "MAX_ATTACHMENTS",
     "MAX_FRAME_BYTES",
     "MAX_TEXT_CHARS",
     "ClientId",
     "GuestFrame",
+    "IngressAttachment",
     "IngressBody",
     "MessageFrame",
     "OutboundFrame",
@@ -55,6 +66,8 @@ __all__ = [
 MAX_FRAME_BYTES: Final = 16_384
 """The largest frame a widget may send (a message of :data:`MAX_TEXT_CHARS` fits)."""
 MAX_TEXT_CHARS: Final = 4_000
+MAX_ATTACHMENTS: Final = 5
+"""Files one message may carry (each ref is under 2 KiB: they fit in a frame)."""
 
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 
@@ -69,7 +82,11 @@ class _Frame(BaseModel):
 class MessageFrame(_Frame):
     type: Literal["message"]
     id: ClientId
-    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT_CHARS)]
+    text: Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)] = ""
+    attachments: Annotated[
+        tuple[Annotated[str, StringConstraints(min_length=1, max_length=2048)], ...],
+        Field(max_length=MAX_ATTACHMENTS),
+    ] = ()
 
 
 class ReceiptFrame(_Frame):
@@ -88,6 +105,19 @@ GuestFrame: Final = TypeAdapter[MessageFrame | ReceiptFrame | PingFrame](
 """Any frame a widget sends, told apart by ``type``."""
 
 
+class IngressAttachment(BaseModel):
+    """A file of the guest's message, as the suite checked its ref (``media:<key>`` stored)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: AttachmentKind
+    mime_type: GuestUploadType
+    size_bytes: Annotated[int, Field(ge=0)]
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    filename: Annotated[str | None, StringConstraints(max_length=255)] = None
+    url: Annotated[str, StringConstraints(pattern=r"^media:[0-9a-f]{64}$")]
+
+
 class IngressBody(BaseModel):
     """What the suite enqueues for the bot's ``parse``: built from the admission, not the frame.
 
@@ -104,6 +134,7 @@ class IngressBody(BaseModel):
     id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     text: Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)] = ""
     status: Literal["delivered", "read"] | None = None
+    attachments: Annotated[tuple[IngressAttachment, ...], Field(max_length=MAX_ATTACHMENTS)] = ()
     at: AwareDatetime
 
 

@@ -6,10 +6,25 @@ from collections.abc import Mapping
 from datetime import time
 from typing import Annotated, ClassVar, Self
 
-from begasist_core import ChannelSettings
+from begasist_core import (
+    GUEST_UPLOAD_TYPES,
+    MAX_GUEST_UPLOAD_BYTES,
+    ChannelSettings,
+    GuestUploadType,
+)
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
 
-__all__ = ["MIN_SECRET_LENGTH", "Colour", "OfficeHours", "Origin", "WebchatSettings"]
+__all__ = [
+    "DEFAULT_ATTACHMENT_BYTES",
+    "MIN_SECRET_LENGTH",
+    "Colour",
+    "OfficeHours",
+    "Origin",
+    "WebchatSettings",
+]
+
+DEFAULT_ATTACHMENT_BYTES = 10 * 1024 * 1024
+"""The largest file a guest may attach unless the hotel says otherwise (10 MiB)."""
 
 MIN_SECRET_LENGTH = 32
 """The identity secret's least length: an HMAC key a site's visitors cannot guess."""
@@ -66,6 +81,15 @@ class WebchatSettings(ChannelSettings):
     time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
     offline_message: Annotated[str, StringConstraints(max_length=500)] = ""
     """Shown outside office hours."""
+    attachment_types: Annotated[list[GuestUploadType], Field(max_length=5)] = list(
+        GUEST_UPLOAD_TYPES
+    )
+    """The files guests may attach (told by their content, not their name): JPEG, PNG,
+    GIF and WebP images and PDF; empty: guests attach nothing."""
+    max_attachment_bytes: Annotated[int, Field(ge=1024, le=MAX_GUEST_UPLOAD_BYTES)] = (
+        DEFAULT_ATTACHMENT_BYTES
+    )
+    """The largest file a guest may attach, in bytes (at most 25 MiB)."""
     identity_secret: Annotated[SecretStr | None, Field(min_length=MIN_SECRET_LENGTH)] = None
     """The secret the hotel's site signs a signed-in guest's identifier with
     (HMAC-SHA256, hex), at least 32 characters (a short or empty one would let

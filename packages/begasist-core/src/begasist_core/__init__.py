@@ -109,6 +109,16 @@ from begasist_core.plugins.guest_socket import (
     GuestIngress,
     GuestOutbox,
 )
+from begasist_core.plugins.guest_upload import (
+    GUEST_UPLOAD_TYPES,
+    MAX_GUEST_UPLOAD_BYTES,
+    GuestAttachment,
+    GuestUpload,
+    GuestUploadPolicy,
+    GuestUploadType,
+    InvalidUploadRef,
+    sniff_upload_type,
+)
 from begasist_core.plugins.manager import PluginInfo, PluginManager, PluginStatus, UnknownChannel
 from begasist_core.plugins.markers import hookimpl
 from begasist_core.plugins.responder import FaqEntry, ReplyDraft, ReplyRequest, Responder
@@ -125,6 +135,8 @@ __all__ = [
     "GUEST_CLOSE_UNAUTHENTICATED",
     "GUEST_CLOSE_UNAVAILABLE",
     "GUEST_OUTBOX_MAXLEN",
+    "GUEST_UPLOAD_TYPES",
+    "MAX_GUEST_UPLOAD_BYTES",
     "MEDIA_URL_SCHEME",
     "REDIS_UNAVAILABLE",
     "SENT_RECORD_PATIENCE",
@@ -155,6 +167,7 @@ __all__ = [
     "FieldTranslation",
     "FileMediaStore",
     "GuestAdmission",
+    "GuestAttachment",
     "GuestFrameRejected",
     "GuestHello",
     "GuestHistoryItem",
@@ -162,12 +175,16 @@ __all__ = [
     "GuestIngress",
     "GuestOutbox",
     "GuestRefused",
+    "GuestUpload",
+    "GuestUploadPolicy",
+    "GuestUploadType",
     "Handler",
     "HotelSlug",
     "Idempotency",
     "InFlight",
     "InboundPayload",
     "InvalidName",
+    "InvalidUploadRef",
     "MediaChunks",
     "MediaNotFound",
     "MediaRejected",
@@ -220,5 +237,6 @@ __all__ = [
     "media_key_of",
     "new_id",
     "redis_from_url",
+    "sniff_upload_type",
     "utc_now",
 ]

@@ -45,8 +45,11 @@ from begasist_suite.guest.assets import guest_asset, guest_config
 from begasist_suite.guest.clients import OpenSockets
 from begasist_suite.guest.hub import GuestHub
 from begasist_suite.guest.limits import WindowLimiter
+from begasist_suite.guest.media import guest_media
+from begasist_suite.guest.signing import GuestFileSigner
 from begasist_suite.guest.socket import guest_socket
 from begasist_suite.guest.tokens import VisitorTokens
+from begasist_suite.guest.uploads import guest_upload
 from begasist_suite.inbox.consumer import build_consumer
 from begasist_suite.inbox.live import LiveUpdates
 from begasist_suite.inbox.relay import OutboxRelay
@@ -112,6 +115,7 @@ def _guest_sockets(app: Litestar, services: Services) -> None:
     assert settings.secret_key is not None
     app.state.guest_settings = WebhookSettingsCache(services, capability="guest_socket")
     app.state.visitor_tokens = VisitorTokens(settings.secret_key.get_secret_value())
+    app.state.guest_file_signer = GuestFileSigner(settings.secret_key.get_secret_value())
     app.state.guest_limiter = WindowLimiter(
         services.redis, settings.prefix, window_seconds=settings.guest_window_seconds
     )
@@ -217,6 +221,8 @@ def create_app(
             live_inbox,
             guest_socket,
             guest_config,
+            guest_upload,
+            guest_media,
             guest_asset,
         ],
         dependencies=DEPENDENCIES,

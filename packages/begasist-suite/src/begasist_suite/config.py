@@ -77,7 +77,7 @@ class SuiteSettings(BaseSettings):
     guest_hello_timeout_seconds: PositiveFloat = 10.0
     """A guest socket that sends no hello frame this long after opening is closed."""
     guest_window_seconds: PositiveInt = 60
-    """The window of the three guest-socket rate limits below."""
+    """The window of the guest-socket and guest-upload rate limits below."""
     guest_visitor_frames: PositiveInt = 30
     """Frames per visitor per window; more close the socket (4429)."""
     guest_address_frames: PositiveInt = 300
@@ -87,6 +87,10 @@ class SuiteSettings(BaseSettings):
     guest_address_open_sockets: PositiveInt = 20
     """Guest sockets one client address may hold open at once on one replica (an IPv6
     address counts with its whole /64, which one host can own); more close at once (4429)."""
+    guest_visitor_uploads: PositiveInt = 10
+    """Files one visitor may upload per guest window (``/guest/.../uploads``); more answer 429."""
+    guest_address_uploads: PositiveInt = 60
+    """Files one client address may upload per guest window, whatever the visitor."""
     guest_idle_seconds: PositiveFloat = 300.0
     """A guest socket that sends no frame this long is closed (1000, "idle"); a widget
     sends a ping frame more often while its page is open."""

@@ -48,11 +48,12 @@
   var REFUSED = { 4401: "unverified", 4403: "refused", 4404: "refused" };
   var PING_MS = 25000;
   var RECEIPTS_PER_BATCH = 5;
+  var Files = window.BegasistFiles;
 
   var params = new URLSearchParams(location.hash.slice(1));
   var requested = (params.get("lang") || navigator.language || "en").toLowerCase();
   var lang = requested.slice(0, 2) === "es" ? "es" : "en";
-  var words = WORDS[lang];
+  var words = Files.withWords(WORDS[lang], lang);
   var storageKey = "begasist:" + location.pathname.replace(/chat\.html$/, "");
   var socketUrl =
     (location.protocol === "https:" ? "wss://" : "ws://") +
@@ -64,12 +65,15 @@
   var compose = document.getElementById("compose");
   var text = document.getElementById("text");
   var prechat = document.getElementById("prechat");
+  var attachButton = document.getElementById("attach");
+  var picker = document.getElementById("file");
 
   var socket = null;
   var attempt = 0;
   var stopped = false;
   var shown = window.parent === window;
-  var pending = []; // {id, text, bubble}: written, not yet accepted; resent after a reconnect
+  var pending = []; // {id, text, refs, bubble}: written, not yet accepted; resent after a reconnect
+  var chatConfig = {};
   var hotelMessages = {}; // id -> the receipt sent so far ("", "delivered", "read")
   var saved = load();
   var guestName = saved.name || params.get("name") || null;
@@ -105,7 +109,7 @@
     state.classList.toggle("problem", Boolean(problem));
   }
 
-  function bubble(who, body) {
+  function bubble(who, body, files) {
     var item = document.createElement("p");
     item.className = "bubble " + who;
     var label = document.createElement("span");
@@ -113,6 +117,7 @@
     label.textContent = who === "guest" ? words.you : words.hotel;
     item.appendChild(label);
     item.appendChild(document.createTextNode(body));
+    Files.show(item, files, words);
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
     return item;
@@ -163,12 +168,12 @@
 
   function showMessage(message) {
     if (message.direction === "outbound") {
-      bubble("hotel", message.text);
+      bubble("hotel", message.text, message.attachments);
       if (!(message.id in hotelMessages)) {
         hotelMessages[message.id] = message.status === "read" ? "read" : "";
       }
     } else {
-      tick(bubble("guest", message.text), "sent");
+      tick(bubble("guest", message.text, message.attachments), "sent");
     }
   }
 
@@ -181,7 +186,7 @@
     messages.forEach(showMessage);
     pending.forEach(function (waiting) {
       log.appendChild(waiting.bubble);
-      send({ type: "message", id: waiting.id, text: waiting.text });
+      send({ type: "message", id: waiting.id, text: waiting.text, attachments: waiting.refs });
     });
     receipts();
   }
@@ -256,6 +261,7 @@
         stopped = true;
         say(REFUSED[event.code], true);
         text.disabled = true;
+        attachButton.disabled = true;
         document.getElementById("send").disabled = true;
         return;
       }
@@ -266,11 +272,14 @@
     });
   }
 
-  function write(body) {
-    var waiting = { id: newId(), text: body, bubble: bubble("guest", body) };
+  function write(body, files) {
+    var refs = files.map(function (file) {
+      return file.ref;
+    });
+    var waiting = { id: newId(), text: body, refs: refs, bubble: bubble("guest", body, files) };
     tick(waiting.bubble, "sending");
     pending.push(waiting);
-    send({ type: "message", id: waiting.id, text: body });
+    send({ type: "message", id: waiting.id, text: body, attachments: refs });
   }
 
   function officeHoursNow(config) {
@@ -298,6 +307,11 @@
   }
 
   function configure(config) {
+    chatConfig = config;
+    if ((config.attachment_types || []).length) {
+      picker.accept = config.attachment_types.join(",");
+      attachButton.hidden = false;
+    }
     var root = document.documentElement.style;
     if (/^#[0-9a-fA-F]{6}$/.test(config.primary_colour || "")) {
       root.setProperty("--primary", config.primary_colour);
@@ -334,14 +348,36 @@
     connect();
   }
 
+  var tray = Files.tray({
+    list: document.getElementById("files"),
+    problem: document.getElementById("file-problem"),
+    button: attachButton,
+    send: document.getElementById("send"),
+    words: words,
+    config: function () {
+      return chatConfig;
+    },
+    session: function () {
+      return { visitor: saved.visitor, token: saved.token, embedder: embedder() };
+    }
+  });
+
   translate();
   compose.addEventListener("submit", function (event) {
     event.preventDefault();
     var body = text.value.trim();
-    if (body && !stopped) {
-      write(body);
-      text.value = "";
+    if (stopped || tray.uploading() || (!body && !tray.count())) {
+      return;
     }
+    write(body, tray.take());
+    text.value = "";
+  });
+  attachButton.addEventListener("click", function () {
+    picker.click();
+  });
+  picker.addEventListener("change", function () {
+    tray.add(Array.prototype.slice.call(picker.files || []));
+    picker.value = "";
   });
   text.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) {

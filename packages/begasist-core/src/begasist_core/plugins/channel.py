@@ -33,6 +33,7 @@ from begasist_core.plugins.guest_socket import (
     GuestHistoryItem,
     GuestIngress,
 )
+from begasist_core.plugins.guest_upload import GuestUploadPolicy
 
 if TYPE_CHECKING:
     from begasist_core.plugins.context import ChannelContext
@@ -284,6 +285,17 @@ class Channel(ABC, Generic[SettingsT]):
         enqueued (a keep-alive).
         """
         raise GuestRefused(GUEST_CLOSE_NOT_FOUND, f"the {cls.name} channel takes no guest sockets")
+
+    @classmethod
+    def guest_upload_policy(cls, settings: ChannelSettings) -> GuestUploadPolicy | None:
+        """What this hotel's guests may upload (for ``guest_socket`` channels), with no I/O.
+
+        Contract: the suite's ``/guest/{hotel}/{channel}/uploads`` stores only files of
+        these types (by their first bytes) and at most this size, and refuses every
+        upload when this is None (the default). The channel names uploaded files in
+        its frames by their refs (:mod:`begasist_core.plugins.guest_upload`).
+        """
+        return None
 
     @classmethod
     def guest_history(

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 from begasist_core.events.streams import StreamNames
 from begasist_core.models.messages import DeliveryStatus, Direction, GuestIdentity
+from begasist_core.plugins.guest_upload import GuestAttachment
 
 __all__ = [
     "GUEST_CLOSE_BAD_FRAME",
@@ -116,6 +117,10 @@ class GuestIngress(BaseModel):
     body: bytes
     content_type: str = "application/json"
     answer: bytes | None = None
+    uploads: tuple[str, ...] = ()
+    """Every upload ref the body's attachments come from (:mod:`begasist_core.plugins.
+    guest_upload`): the suite enqueues the body only if it issued each one to this
+    visitor on this hotel's channel. A body naming media must list its refs here."""
 
 
 class GuestHistoryItem(BaseModel):
@@ -129,6 +134,7 @@ class GuestHistoryItem(BaseModel):
     created_at: datetime
     status: DeliveryStatus
     provider_message_id: str | None = None
+    attachments: tuple[GuestAttachment, ...] = ()
 
 
 class GuestOutbox:

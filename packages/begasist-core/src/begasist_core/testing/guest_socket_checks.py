@@ -4,12 +4,14 @@
 to channels declaring ``Capabilities(guest_socket=True)``, which must then
 provide the ``guest_hello`` and ``guest_message_frame`` fixtures (a missing
 one fails, rather than skips, the checks), and may provide
-``guest_identity_hello`` when they verify identities.
+``guest_identity_hello`` when they verify identities. A channel whose
+``guest_upload_policy`` allows uploads under the test settings must also
+provide ``guest_attachment_frame``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import pytest
@@ -20,6 +22,7 @@ from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import Channel
 from begasist_core.plugins.errors import GuestFrameRejected, GuestRefused
 from begasist_core.plugins.guest_socket import GuestAdmission, GuestHello
+from begasist_core.plugins.guest_upload import GuestUpload
 from begasist_core.testing.harness import ChannelHarness
 
 __all__ = ["GUEST_GARBAGE_FRAMES", "GuestSocketChecks"]
@@ -63,6 +66,11 @@ class GuestSocketChecks:
     @pytest.fixture
     def guest_message_frame(self) -> bytes | None:
         """A frame of a guest's text message, as the channel's widget sends it."""
+        return None
+
+    @pytest.fixture
+    def guest_attachment_frame(self) -> Callable[[str], bytes] | None:
+        """A function making a frame of a guest's message that attaches the upload ref given."""
         return None
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
@@ -215,6 +223,33 @@ class GuestSocketChecks:
             "the same frame from two visitors must give two provider ids, "
             "or one visitor's message would silence the other's"
         )
+
+    async def test_an_attached_upload_is_listed_for_the_suite_to_check(
+        self,
+        guest_hello: GuestHello | None,
+        guest_attachment_frame: Callable[[str], bytes] | None,
+        channel_settings: Mapping[str, Any],
+        channel_harness: ChannelHarness[Channel[Any]],
+    ) -> None:
+        """The suite checks only the refs in ``GuestIngress.uploads``: one left out would let
+        a guest attach any file by naming its key."""
+        hello = self._required(guest_hello, "guest_hello")
+        settings = self._guest_settings(channel_settings)
+        policy = self.channel_class.guest_upload_policy(settings)
+        if policy is None:
+            pytest.skip("the channel takes no uploads under the test settings")
+        make_frame = self._required(guest_attachment_frame, "guest_attachment_frame")
+        upload = GuestUpload(
+            key="a" * 64, mime_type=min(policy.mime_types), size_bytes=10, filename="file"
+        )
+        ref = upload.ref_payload() + ".signature-the-suite-checks"
+        admission = self.channel_class.admit_guest(hello, settings)
+        ingress = self.channel_class.guest_frame(admission, make_frame(ref), settings)
+        assert ingress is not None, "the attachment frame gave nothing to enqueue"
+        assert ref in ingress.uploads, "guest_frame must list every ref it used in uploads"
+        [received] = await channel_harness.build().parse(channel_harness.webhook(ingress.body))
+        assert isinstance(received, MessageReceived)
+        assert [a.url for a in received.message.attachments] == [upload.url]
 
     def _guest_settings(self, channel_settings: Mapping[str, Any]) -> ChannelSettings:
         return self.channel_class.Settings.model_validate(dict(channel_settings))

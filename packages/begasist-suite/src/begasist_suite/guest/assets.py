@@ -29,7 +29,7 @@ from litestar.params import FromPath
 from begasist_suite.ingress.settings_cache import VerifyTarget, WebhookSettingsCache
 from begasist_suite.services import Services
 
-__all__ = ["guest_asset", "guest_config", "guest_page_policy", "own_origin"]
+__all__ = ["guest_asset", "guest_config", "guest_page_policy", "own_origin", "page_origin"]
 
 _ASSET_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\.(js|css|html|svg|png)$")
 _MEDIA_TYPES: Final = {
@@ -63,6 +63,20 @@ def own_origin(request_url: str, host: str | None, public_url: str | None) -> st
     scheme = urlsplit(request_url).scheme
     scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
     return f"{scheme}://{host or ''}".lower()
+
+
+def page_origin(origin: str | None, own: str, embedder: str | None) -> str | None:
+    """The origin a channel admits: the request's, or its framing page's for our own page.
+
+    A request from this suite's own origin comes from a channel's guest page
+    (``guest_assets``), which browsers let only the channel's
+    ``guest_embedders`` frame (``frame-ancestors``): there *embedder* (the
+    guest page's word) names the hotel page around it. A page of any other
+    origin cannot send this suite's origin, so it cannot claim an embedder.
+    """
+    if origin is not None and origin.lower() == own:
+        return embedder
+    return origin
 
 
 async def _target(request: Request[Any, Any, Any], hotel: str, channel: str) -> VerifyTarget:

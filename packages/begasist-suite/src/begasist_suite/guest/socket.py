@@ -10,9 +10,11 @@ mints a visitor id and token), asks the channel to admit the guest
 
 - each frame from the guest is rate-limited (per visitor and per client
   address), size-capped, handed to the channel's ``guest_frame`` and, if it
-  gives an ingress body, appended to the hotel's ingress stream as a
-  ``webhook.received`` of the channel (the bot's ``parse`` reads it, as it
-  reads a verified webhook); the channel's answer follows once it is there;
+  gives an ingress body whose upload refs this suite issued to the visitor
+  (:mod:`begasist_suite.guest.uploads`; else 4400), appended to the hotel's
+  ingress stream as a ``webhook.received`` of the channel (the bot's
+  ``parse`` reads it, as it reads a verified webhook); the channel's answer
+  follows once it is there;
 - frames the bot delivers for the guest's address (``context.guests``) are
   pushed as they come (:mod:`begasist_suite.guest.hub`).
 
@@ -51,11 +53,12 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from begasist_suite.guest.assets import own_origin
+from begasist_suite.guest.assets import own_origin, page_origin
 from begasist_suite.guest.clients import OpenSockets, client_key
 from begasist_suite.guest.history import guest_history
 from begasist_suite.guest.hub import GuestHub
 from begasist_suite.guest.limits import WindowLimiter
+from begasist_suite.guest.signing import GuestFileSigner
 from begasist_suite.guest.tokens import VisitorTokens
 from begasist_suite.ingress.batcher import IngressBatcher, IngressUnavailable
 from begasist_suite.ingress.settings_cache import VerifyTarget, WebhookSettingsCache
@@ -148,6 +151,7 @@ class _GuestSession:
         self.channel_settings = target.settings
         state = socket.app.state
         self.tokens: VisitorTokens = state.visitor_tokens
+        self.signer: GuestFileSigner = state.guest_file_signer
         self.limiter: WindowLimiter = state.guest_limiter
         self.hub: GuestHub = state.guest_hub
         self.batcher: IngressBatcher = state.ingress_batcher
@@ -185,7 +189,9 @@ class _GuestSession:
             await self._link(admission)
         async with self.hub.subscribe(self.hotel, self.channel, admission.address) as frames:
             await self.socket.send_text(_Session(visitor=visitor, token=token).model_dump_json())
-            history = await guest_history(self.services.store, self.hotel, self.channel, admission)
+            history = await guest_history(
+                self.services.store, self.hotel, self.channel, admission, self._media_url
+            )
             frame = self.channel_class.guest_history(admission, history, self.channel_settings)
             await self.socket.send_text(frame.decode("utf-8"))
             async with anyio.create_task_group() as tasks:
@@ -254,23 +260,13 @@ class _GuestSession:
         return admission, visitor, token
 
     def _page_origin(self, hello: Hello) -> str | None:
-        """The origin the channel admits: the socket's, or its framing page's for our own page.
-
-        A socket from this suite's own origin comes from a channel's guest page
-        (``guest_assets``), which browsers let only the channel's
-        ``guest_embedders`` frame (``frame-ancestors``): there the hello's
-        ``embedder`` names the hotel page around it. A page of any other origin
-        cannot send this suite's origin, so it cannot claim an embedder.
-        """
-        origin = self.socket.headers.get("origin")
+        """The origin the channel admits (:func:`~begasist_suite.guest.assets.page_origin`)."""
         own = own_origin(
             str(self.socket.url),
             self.socket.headers.get("host"),
             self.services.settings.public_url,
         )
-        if origin is not None and origin.lower() == own:
-            return hello.embedder
-        return origin
+        return page_origin(self.socket.headers.get("origin"), own, hello.embedder)
 
     async def _link(self, admission: GuestAdmission) -> None:
         """Make the visitor's identity one of the guest the proven identity belongs to."""
@@ -318,6 +314,9 @@ class _GuestSession:
                 await self.close(GUEST_CLOSE_BAD_FRAME, "refused")
             if ingress is None:
                 continue
+            for ref in ingress.uploads:
+                if self.signer.check_ref(self.hotel, self.channel, visitor, ref) is None:
+                    await self.close(GUEST_CLOSE_BAD_FRAME, "unknown attachment")
             event = make_event(
                 self.hotel,
                 WebhookReceived(
@@ -335,6 +334,9 @@ class _GuestSession:
                 await self.close(GUEST_CLOSE_UNAVAILABLE, "try again later")
             if ingress.answer is not None:
                 await self.socket.send_text(ingress.answer.decode("utf-8", "replace"))
+
+    def _media_url(self, key: str) -> str:
+        return self.signer.media_url(self.hotel, self.channel, key)
 
     async def _still_admitted(self, admission: GuestAdmission) -> None:
         """The hotel's settings may have changed since the socket opened (the channel
