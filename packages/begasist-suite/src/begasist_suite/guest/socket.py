@@ -2,7 +2,8 @@
 
 The protocol's first frame is the suite's: the guest sends ``{"type": "hello",
 "visitor", "token", "identifier", "identifier_hash", "name", "language", "embedder"}``
-(visitor and token null on a first visit; ``embedder`` heeded only from the
+(visitor and token null on a first visit, limited per client address and per hotel;
+``embedder`` heeded only from the
 suite's own framed page, :meth:`_GuestSession._page_origin`); the suite checks the token (or
 mints a visitor id and token), asks the channel to admit the guest
 (``admit_guest``: origin, identity HMAC), answers ``{"type": "session",
@@ -211,6 +212,7 @@ class _GuestSession:
     async def _admit(self, hello: Hello) -> tuple[GuestAdmission, str, str]:
         visitor, token = hello.visitor, hello.token
         if visitor is None and token is None:
+            await self._may_mint()
             visitor, token = self.tokens.mint(self.hotel, self.channel)
             first_visit = True
         elif (
@@ -252,6 +254,20 @@ class _GuestSession:
             )
             await self.close(GUEST_CLOSE_BAD_FRAME, "refused")
         return admission, visitor, token
+
+    async def _may_mint(self) -> None:
+        """Refuse a new visitor over the limits: per client address at this hotel (one
+        address cannot mint visitors without end, each with a frame limit of its own),
+        then per hotel (counted only for addresses within theirs, so that each hotel's
+        flood stops at its own limit)."""
+        settings = self.services.settings
+        address = f"{self.hotel}/{self.client}"
+        if not await self._allowed(
+            "new-visitor-address", address, settings.guest_address_new_visitors
+        ) or not await self._allowed(
+            "new-visitor-hotel", self.hotel, settings.guest_hotel_new_visitors
+        ):
+            await self.close(GUEST_CLOSE_RATE_LIMITED, "too many new visitors")
 
     def _page_origin(self, hello: Hello) -> str | None:
         """The origin the channel admits: the socket's, or its framing page's for our own page.
