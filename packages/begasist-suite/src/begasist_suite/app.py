@@ -111,7 +111,10 @@ def _guest_sockets(app: Litestar, services: Services) -> None:
     settings = services.settings
     assert settings.secret_key is not None
     app.state.guest_settings = WebhookSettingsCache(services, capability="guest_socket")
-    app.state.visitor_tokens = VisitorTokens(settings.secret_key.get_secret_value())
+    app.state.visitor_tokens = VisitorTokens(
+        settings.secret_key.get_secret_value(),
+        max_age_seconds=settings.guest_visitor_token_days * 86_400,
+    )
     app.state.guest_limiter = WindowLimiter(
         services.redis,
         settings.prefix,

@@ -90,6 +90,10 @@ class SuiteSettings(BaseSettings):
     guest_hotel_new_visitors: PositiveInt = 600
     """New visitors per hotel per window, from every address: one hotel's flood stops at
     its own limit and never counts against another hotel's."""
+    guest_visitor_token_days: PositiveFloat = 30.0
+    """A visitor token older than this is refused (4401) and the widget starts afresh as a
+    new visitor; every connection is answered with a fresh token, so the age counts from
+    the visitor's last visit."""
     guest_address_open_sockets: PositiveInt = 20
     """Guest sockets one client address may hold open at once on one replica (an IPv6
     address counts with its whole /64, which one host can own); more close at once (4429)."""

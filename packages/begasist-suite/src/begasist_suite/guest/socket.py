@@ -7,7 +7,8 @@ The protocol's first frame is the suite's: the guest sends ``{"type": "hello",
 suite's own framed page, :meth:`_GuestSession._page_origin`); the suite checks the token (or
 mints a visitor id and token), asks the channel to admit the guest
 (``admit_guest``: origin, identity HMAC), answers ``{"type": "session",
-"visitor", "token"}`` and the channel's history frame, and from then on:
+"visitor", "token"}`` (the token renewed: :mod:`begasist_suite.guest.tokens`) and the
+channel's history frame, and from then on:
 
 - each frame from the guest is rate-limited (per visitor and per client
   address), size-capped, handed to the channel's ``guest_frame`` and, if it
@@ -222,6 +223,7 @@ class _GuestSession:
         ):
             await self.close(GUEST_CLOSE_UNAUTHENTICATED, "visitor token invalid")
         else:
+            token = self.tokens.token(self.hotel, self.channel, visitor)  # renewed
             first_visit = False
         try:
             guest_hello = GuestHello(
