@@ -195,7 +195,7 @@
     }
     if (frame.type === "session") {
       saved.visitor = frame.visitor;
-      saved.token = frame.token;
+      saved.token = frame.token; // renewed at each connection: it expires unused
       store();
       attempt = 0;
       say("");
@@ -245,8 +245,9 @@
     socket.addEventListener("message", receive);
     socket.addEventListener("close", function (event) {
       socket = null;
-      if (event.code === 4401 && sentToken && !params.get("identifier")) {
-        // A token this suite no longer accepts (its secret changed): start afresh once.
+      if (event.code === 4401 && sentToken && event.reason === "visitor token invalid") {
+        // A token this suite no longer accepts (expired after a long absence, of an
+        // older format, or its secret changed): start afresh once as a new visitor.
         saved = {};
         store();
         connect();
