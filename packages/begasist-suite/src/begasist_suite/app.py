@@ -114,10 +114,16 @@ def _guest_sockets(app: Litestar, services: Services) -> None:
     settings = services.settings
     assert settings.secret_key is not None
     app.state.guest_settings = WebhookSettingsCache(services, capability="guest_socket")
-    app.state.visitor_tokens = VisitorTokens(settings.secret_key.get_secret_value())
+    app.state.visitor_tokens = VisitorTokens(
+        settings.secret_key.get_secret_value(),
+        max_age_seconds=settings.guest_visitor_token_days * 86_400,
+    )
     app.state.guest_file_signer = GuestFileSigner(settings.secret_key.get_secret_value())
     app.state.guest_limiter = WindowLimiter(
-        services.redis, settings.prefix, window_seconds=settings.guest_window_seconds
+        services.redis,
+        settings.prefix,
+        window_seconds=settings.guest_window_seconds,
+        secret_key=settings.secret_key.get_secret_value(),
     )
     app.state.guest_hub = GuestHub(services.redis, services.names)
     app.state.guest_open_sockets = OpenSockets()

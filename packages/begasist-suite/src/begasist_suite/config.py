@@ -77,13 +77,24 @@ class SuiteSettings(BaseSettings):
     guest_hello_timeout_seconds: PositiveFloat = 10.0
     """A guest socket that sends no hello frame this long after opening is closed."""
     guest_window_seconds: PositiveInt = 60
-    """The window of the guest-socket and guest-upload rate limits below."""
+    """The window of the guest-socket and guest-upload rate limits below (frames,
+    connections, new visitors, files)."""
     guest_visitor_frames: PositiveInt = 30
     """Frames per visitor per window; more close the socket (4429)."""
     guest_address_frames: PositiveInt = 300
     """Frames per client address per window, whatever the visitor."""
     guest_address_connections: PositiveInt = 60
     """Guest sockets opened per client address per window."""
+    guest_address_new_visitors: PositiveInt = 20
+    """New visitors (first visits: a visitor id and token minted) per client address per
+    hotel per window; more close the socket (4429) before anything is minted."""
+    guest_hotel_new_visitors: PositiveInt = 600
+    """New visitors per hotel per window, from every address: one hotel's flood stops at
+    its own limit and never counts against another hotel's."""
+    guest_visitor_token_days: PositiveFloat = 30.0
+    """A visitor token older than this is refused (4401) and the widget starts afresh as a
+    new visitor; every connection is answered with a fresh token, so the age counts from
+    the visitor's last visit."""
     guest_address_open_sockets: PositiveInt = 20
     """Guest sockets one client address may hold open at once on one replica (an IPv6
     address counts with its whole /64, which one host can own); more close at once (4429)."""

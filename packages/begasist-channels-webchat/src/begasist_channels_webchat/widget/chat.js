@@ -24,7 +24,8 @@
       reconnecting: "Connection lost: reconnecting…",
       refused: "The chat cannot connect from this page.",
       unverified: "The chat cannot connect: your identity could not be verified.",
-      offline: "We are offline now; leave a message and we will answer."
+      offline: "We are offline now; leave a message and we will answer.",
+      earlier: "Show earlier messages"
     },
     es: {
       chat: "Chat con el hotel",
@@ -42,7 +43,8 @@
       reconnecting: "Conexión perdida: reconectando…",
       refused: "El chat no puede conectarse desde esta página.",
       unverified: "El chat no puede conectarse: no se pudo verificar tu identidad.",
-      offline: "Ahora no estamos; deja tu mensaje y te responderemos."
+      offline: "Ahora no estamos; deja tu mensaje y te responderemos.",
+      earlier: "Ver mensajes anteriores"
     }
   };
   var REFUSED = { 4401: "unverified", 4403: "refused", 4404: "refused" };
@@ -67,6 +69,7 @@
   var prechat = document.getElementById("prechat");
   var attachButton = document.getElementById("attach");
   var picker = document.getElementById("file");
+  var earlierButton = document.getElementById("earlier");
 
   var socket = null;
   var attempt = 0;
@@ -75,6 +78,9 @@
   var pending = []; // {id, text, refs, bubble}: written, not yet accepted; resent after a reconnect
   var chatConfig = {};
   var hotelMessages = {}; // id -> the receipt sent so far ("", "delivered", "read")
+  var oldest = null; // the id of the oldest message shown: where "earlier" pages back from
+  var earlierExist = false; // the session frame's word: older messages than the history's
+  var asking = null; // the id an earlier page was asked before, until it comes
   var saved = load();
   var guestName = saved.name || params.get("name") || null;
 
@@ -109,7 +115,7 @@
     state.classList.toggle("problem", Boolean(problem));
   }
 
-  function bubble(who, body, files) {
+  function bubble(who, body, files, before) {
     var item = document.createElement("p");
     item.className = "bubble " + who;
     var label = document.createElement("span");
@@ -118,8 +124,12 @@
     item.appendChild(label);
     item.appendChild(document.createTextNode(body));
     Files.show(item, files, words);
-    log.appendChild(item);
-    log.scrollTop = log.scrollHeight;
+    if (before) {
+      log.insertBefore(item, before); // an earlier page: the view stays where it was
+    } else {
+      log.appendChild(item);
+      log.scrollTop = log.scrollHeight;
+    }
     return item;
   }
 
@@ -166,14 +176,50 @@
     });
   }
 
-  function showMessage(message) {
+  function showMessage(message, before) {
     if (message.direction === "outbound") {
-      bubble("hotel", message.text, message.attachments);
+      bubble("hotel", message.text, message.attachments, before);
       if (!(message.id in hotelMessages)) {
         hotelMessages[message.id] = message.status === "read" ? "read" : "";
       }
     } else {
-      tick(bubble("guest", message.text, message.attachments), "sent");
+      tick(bubble("guest", message.text, message.attachments, before), "sent");
+    }
+  }
+
+  function offerEarlier(exist) {
+    earlierExist = Boolean(exist) && oldest !== null;
+    earlierButton.hidden = !earlierExist;
+    asking = null;
+  }
+
+  function askEarlier() {
+    // Not disabled while asked (a disabled button would lose the keyboard's focus):
+    // a second press while the page is on its way asks nothing more.
+    if (earlierExist && asking !== oldest && send({ type: "earlier", before: oldest })) {
+      asking = oldest;
+    }
+  }
+
+  function showEarlier(frame) {
+    // Only the answer to the page asked for: an answer to a page before a reconnect
+    // replaced the history is dropped.
+    if (frame.before !== oldest) {
+      return;
+    }
+    var first = log.querySelector(".bubble:not(.greeting)");
+    var height = log.scrollHeight;
+    (frame.messages || []).forEach(function (message) {
+      showMessage(message, first);
+    });
+    log.scrollTop += log.scrollHeight - height;
+    if (frame.messages && frame.messages.length) {
+      oldest = frame.messages[0].id;
+    }
+    var more = Boolean(frame.earlier) && Boolean(frame.messages && frame.messages.length);
+    offerEarlier(more);
+    if (!more) {
+      log.focus(); // the button is gone: keep the keyboard's place in the conversation
     }
   }
 
@@ -183,7 +229,11 @@
     log.querySelectorAll(".bubble:not(.greeting)").forEach(function (item) {
       item.remove();
     });
-    messages.forEach(showMessage);
+    messages.forEach(function (message) {
+      showMessage(message);
+    });
+    oldest = messages.length ? messages[0].id : null;
+    offerEarlier(earlierExist);
     pending.forEach(function (waiting) {
       log.appendChild(waiting.bubble);
       send({ type: "message", id: waiting.id, text: waiting.text, attachments: waiting.refs });
@@ -200,12 +250,15 @@
     }
     if (frame.type === "session") {
       saved.visitor = frame.visitor;
-      saved.token = frame.token;
+      saved.token = frame.token; // renewed at each connection: it expires unused
+      earlierExist = Boolean(frame.earlier);
       store();
       attempt = 0;
       say("");
     } else if (frame.type === "history") {
       showHistory(frame.messages || []);
+    } else if (frame.type === "earlier") {
+      showEarlier(frame);
     } else if (frame.type === "accepted") {
       pending = pending.filter(function (waiting) {
         if (waiting.id === frame.id) {
@@ -250,8 +303,9 @@
     socket.addEventListener("message", receive);
     socket.addEventListener("close", function (event) {
       socket = null;
-      if (event.code === 4401 && sentToken && !params.get("identifier")) {
-        // A token this suite no longer accepts (its secret changed): start afresh once.
+      if (event.code === 4401 && sentToken && event.reason === "visitor token invalid") {
+        // A token this suite no longer accepts (expired after a long absence, of an
+        // older format, or its secret changed): start afresh once as a new visitor.
         saved = {};
         store();
         connect();
@@ -385,6 +439,7 @@
       compose.requestSubmit();
     }
   });
+  earlierButton.addEventListener("click", askEarlier);
   document.getElementById("close").addEventListener("click", function () {
     window.parent.postMessage({ type: "begasist:close" }, "*");
   });

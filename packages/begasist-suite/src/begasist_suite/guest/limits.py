@@ -1,18 +1,25 @@
-"""Fixed-window rate limits for guest sockets: per visitor and per client address.
+"""Fixed-window rate limits for guest sockets: per visitor, per client address, per hotel.
 
-Counted in Redis, so every replica shares them; keys are hashed, so client
-addresses do not sit in Redis in clear. The same approach as the login limits
-(:mod:`begasist_suite.auth.rate_limit`): count, then compare, in one script.
+Counted in Redis, so every replica shares them. A key names what it counts by
+a keyed hash (HMAC-SHA256 with a key derived from ``BEGASIST_SECRET_KEY``), not
+a plain one: an IPv4 address or a visitor id hashed without a key could be
+found again by hashing every candidate, and nothing personal sits in Redis when
+a keyed hash will do. Every key expires with its window, so the key space is
+bounded by the traffic of one window. Count, then compare, in one script (the
+approach of the login limits, :mod:`begasist_suite.auth.rate_limit`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from typing import Final
 
 from redis.asyncio import Redis
 
 __all__ = ["WindowLimiter"]
+
+_KEY_LABEL: Final = b"begasist guest rate limit keys v1"
 
 _COUNT: Final = """
 local n = redis.call('INCR', KEYS[1])
@@ -24,15 +31,19 @@ return n
 class WindowLimiter:
     """Counts events per key in windows of *window_seconds*, under *prefix*."""
 
-    def __init__(self, redis: Redis, prefix: str, *, window_seconds: int) -> None:
+    def __init__(self, redis: Redis, prefix: str, *, window_seconds: int, secret_key: str) -> None:
         self._redis = redis
         self._prefix = prefix
         self.window_seconds = window_seconds
+        # A key of its own: a limiter key is never also a MAC of anything else.
+        self._key = hmac.new(secret_key.encode("utf-8"), _KEY_LABEL, hashlib.sha256).digest()
+
+    def key(self, kind: str, value: str) -> str:
+        """The Redis key counting *kind* events of *value* (a keyed digest of *value*)."""
+        digest = hmac.new(self._key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        return f"{self._prefix}:guest-limit:{kind}:{digest}"
 
     async def allow(self, kind: str, value: str, limit: int) -> bool:
         """Count one event of *kind* for *value*; False once *limit* is passed in the window."""
-        digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
-        count = await self._redis.eval(
-            _COUNT, 1, f"{self._prefix}:guest-limit:{kind}:{digest}", self.window_seconds
-        )
+        count = await self._redis.eval(_COUNT, 1, self.key(kind, value), self.window_seconds)
         return int(count) <= limit

@@ -2,11 +2,13 @@
 
 The protocol's first frame is the suite's: the guest sends ``{"type": "hello",
 "visitor", "token", "identifier", "identifier_hash", "name", "language", "embedder"}``
-(visitor and token null on a first visit; ``embedder`` heeded only from the
+(visitor and token null on a first visit, limited per client address and per hotel;
+``embedder`` heeded only from the
 suite's own framed page, :meth:`_GuestSession._page_origin`); the suite checks the token (or
 mints a visitor id and token), asks the channel to admit the guest
 (``admit_guest``: origin, identity HMAC), answers ``{"type": "session",
-"visitor", "token"}`` and the channel's history frame, and from then on:
+"visitor", "token"}`` (the token renewed: :mod:`begasist_suite.guest.tokens`) and the
+channel's history frame, and from then on:
 
 - each frame from the guest is rate-limited (per visitor and per client
   address), size-capped, handed to the channel's ``guest_frame`` and, if it
@@ -15,6 +17,11 @@ mints a visitor id and token), asks the channel to admit the guest
   ingress stream as a ``webhook.received`` of the channel (the bot's
   ``parse`` reads it, as it reads a verified webhook); the channel's answer
   follows once it is there;
+- an ``{"type": "earlier", "before": <message id>}`` frame is the suite's (rate-limited
+  the same): answered ``{"type": "earlier", "before", "messages", "earlier"}`` with
+  the page of the guest's own conversation before that message (the history frame
+  holds the newest :data:`~begasist_suite.guest.history.HISTORY_LIMIT`; the session
+  frame's ``earlier`` says whether there are older ones);
 - frames the bot delivers for the guest's address (``context.guests``) are
   pushed as they come (:mod:`begasist_suite.guest.hub`).
 
@@ -42,6 +49,7 @@ from begasist_core import (
     REDIS_UNAVAILABLE,
     GuestAdmission,
     GuestHello,
+    GuestHistoryItem,
     GuestIdentity,
     GuestRefused,
     WebhookReceived,
@@ -64,7 +72,7 @@ from begasist_suite.ingress.batcher import IngressBatcher, IngressUnavailable
 from begasist_suite.ingress.settings_cache import VerifyTarget, WebhookSettingsCache
 from begasist_suite.services import Services
 
-__all__ = ["Hello", "guest_socket"]
+__all__ = ["Earlier", "Hello", "guest_socket"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +102,29 @@ class _Session(BaseModel):
     type: Literal["session"] = "session"
     visitor: str
     token: str
+    earlier: bool
+    """Whether the conversation has messages before the history frame's (ask for them
+    with an :class:`Earlier` frame)."""
+
+
+class Earlier(BaseModel):
+    """A guest's frame asking for the messages before one they were shown (the suite's part
+    of the protocol, like the hello), answered with an :class:`_EarlierPage`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["earlier"]
+    before: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _EarlierPage(BaseModel):
+    type: Literal["earlier"] = "earlier"
+    before: str
+    messages: list[GuestHistoryItem]
+    """Oldest first, the newest just before ``before``; empty for a message that is not
+    of this guest's conversation."""
+    earlier: bool
+    """Whether there are messages before these too."""
 
 
 @websocket("/guest/{hotel:str}/{channel:str}/socket", include_in_schema=False)
@@ -188,11 +219,14 @@ class _GuestSession:
         if admission.verified_identity is not None:
             await self._link(admission)
         async with self.hub.subscribe(self.hotel, self.channel, admission.address) as frames:
-            await self.socket.send_text(_Session(visitor=visitor, token=token).model_dump_json())
             history = await guest_history(
                 self.services.store, self.hotel, self.channel, admission, self._media_url
             )
-            frame = self.channel_class.guest_history(admission, history, self.channel_settings)
+            session = _Session(visitor=visitor, token=token, earlier=history.earlier)
+            await self.socket.send_text(session.model_dump_json())
+            frame = self.channel_class.guest_history(
+                admission, history.items, self.channel_settings
+            )
             await self.socket.send_text(frame.decode("utf-8"))
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._push, frames)
@@ -217,6 +251,7 @@ class _GuestSession:
     async def _admit(self, hello: Hello) -> tuple[GuestAdmission, str, str]:
         visitor, token = hello.visitor, hello.token
         if visitor is None and token is None:
+            await self._may_mint()
             visitor, token = self.tokens.mint(self.hotel, self.channel)
             first_visit = True
         elif (
@@ -226,6 +261,7 @@ class _GuestSession:
         ):
             await self.close(GUEST_CLOSE_UNAUTHENTICATED, "visitor token invalid")
         else:
+            token = self.tokens.token(self.hotel, self.channel, visitor)  # renewed
             first_visit = False
         try:
             guest_hello = GuestHello(
@@ -258,6 +294,20 @@ class _GuestSession:
             )
             await self.close(GUEST_CLOSE_BAD_FRAME, "refused")
         return admission, visitor, token
+
+    async def _may_mint(self) -> None:
+        """Refuse a new visitor over the limits: per client address at this hotel (one
+        address cannot mint visitors without end, each with a frame limit of its own),
+        then per hotel (counted only for addresses within theirs, so that each hotel's
+        flood stops at its own limit)."""
+        settings = self.services.settings
+        address = f"{self.hotel}/{self.client}"
+        if not await self._allowed(
+            "new-visitor-address", address, settings.guest_address_new_visitors
+        ) or not await self._allowed(
+            "new-visitor-hotel", self.hotel, settings.guest_hotel_new_visitors
+        ):
+            await self.close(GUEST_CLOSE_RATE_LIMITED, "too many new visitors")
 
     def _page_origin(self, hello: Hello) -> str | None:
         """The origin the channel admits (:func:`~begasist_suite.guest.assets.page_origin`)."""
@@ -300,6 +350,8 @@ class _GuestSession:
                 "visitor", f"{self.hotel}/{self.channel}/{visitor}", settings.guest_visitor_frames
             ) or not await self._allowed("address", self.client, settings.guest_address_frames):
                 await self.close(GUEST_CLOSE_RATE_LIMITED, "too many messages")
+            if await self._earlier(admission, frame):
+                continue
             try:
                 ingress = self.channel_class.guest_frame(admission, frame, self.channel_settings)
             except GuestRefused as refused:
@@ -337,6 +389,24 @@ class _GuestSession:
 
     def _media_url(self, key: str) -> str:
         return self.signer.media_url(self.hotel, self.channel, key)
+
+    async def _earlier(self, admission: GuestAdmission, frame: bytes) -> bool:
+        """Answer *frame* if it is an :class:`Earlier` (True); leave it to the channel if not."""
+        try:
+            asked = Earlier.model_validate_json(frame)
+        except ValidationError:
+            return False
+        page = await guest_history(
+            self.services.store,
+            self.hotel,
+            self.channel,
+            admission,
+            self._media_url,
+            before=asked.before,
+        )
+        answer = _EarlierPage(before=asked.before, messages=page.items, earlier=page.earlier)
+        await self.socket.send_text(answer.model_dump_json())
+        return True
 
     async def _still_admitted(self, admission: GuestAdmission) -> None:
         """The hotel's settings may have changed since the socket opened (the channel

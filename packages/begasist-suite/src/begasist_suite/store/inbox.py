@@ -45,7 +45,13 @@ from begasist_suite.store.reply_modes import (
 )
 from begasist_suite.store.search import query_tokens, search_tokens
 
-__all__ = ["InboxStore", "draft_id", "reply_message_id"]
+__all__ = ["InboxStore", "draft_id", "message_cursor", "reply_message_id"]
+
+
+def message_cursor(message: Message) -> str:
+    """The cursor :meth:`InboxStore.list_messages` pages from to reach the messages just
+    before (``newest_first``) or after *message*: its place in the conversation."""
+    return f"{iso(message.created_at)}|{message.id}"
 
 
 class InboxStore(DraftStore):
@@ -70,7 +76,7 @@ class InboxStore(DraftStore):
             message,
             _id=_inbound_id(hotel, message.channel, message.provider_message_id),
             conversation_id=conversation_id,
-            sort_key=f"{at}|{message.id}",
+            sort_key=message_cursor(message),
             provider_key=None,  # receipts are for outbound messages only
             revision=0,
             responded=False,
@@ -206,7 +212,7 @@ class InboxStore(DraftStore):
                     message,
                     _id=f"out|{message.hotel}|{message.id}",
                     conversation_id=conversation.id,
-                    sort_key=f"{at}|{message.id}",
+                    sort_key=message_cursor(message),
                     provider_key=None,
                     revision=0,
                     responded=True,

@@ -26,6 +26,7 @@ from begasist_suite.web.views import (
     conversation_rows,
     guest_name,
     message_views,
+    status_words,
 )
 
 __all__ = ["InboxFilters", "InboxPages"]
@@ -210,6 +211,7 @@ class InboxPages(Controller):
                 people=people,
                 language=current,
             ),
+            status_words=status_words(current),
             older_messages=messages.next_cursor,
             newer_messages=before is not None,
             pending_drafts=[d for d in drafts if d.status is DraftStatus.PENDING],

@@ -25,6 +25,7 @@ __all__ = [
     "guest_name",
     "message_views",
     "person_name",
+    "status_words",
 ]
 
 INLINE_IMAGES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
@@ -66,6 +67,9 @@ class MessageView:
     at: datetime
     status: str | None
     """Delivery of ours, as words and a symbol; None for the guest's."""
+    delivery: str | None
+    """Delivery of ours as its value (``sent``, ``read``...), which the live script moves
+    forward in place; None for the guest's."""
     failed: bool
     failure_reason: str | None
     attachments: tuple[AttachmentView, ...]
@@ -153,6 +157,7 @@ def message_views(
                 text=message.text,
                 at=message.created_at,
                 status=_status(message, language) if ours else None,
+                delivery=message.status.value if ours else None,
                 failed=message.failed,
                 failure_reason=message.failure_reason,
                 attachments=tuple(
@@ -188,16 +193,21 @@ def _author(
     return language.gettext("Assistant, approved by %(name)s") % {"name": name}
 
 
+def status_words(language: Language) -> dict[str, str]:
+    """How the thread shows each delivery status of ours (a symbol and words), by value:
+    also what the live script writes when a receipt moves a tick."""
+    return {
+        DeliveryStatus.QUEUED.value: "🕓 " + language.gettext("Queued"),
+        DeliveryStatus.SENT.value: "✓ " + language.gettext("Sent"),
+        DeliveryStatus.DELIVERED.value: "✓✓ " + language.gettext("Delivered"),
+        DeliveryStatus.READ.value: "✓✓ " + language.gettext("Read"),
+    }
+
+
 def _status(message: Message, language: Language) -> str:
     if message.failed:
         return "✕ " + language.gettext("Failed")
-    words = {
-        DeliveryStatus.QUEUED: "🕓 " + language.gettext("Queued"),
-        DeliveryStatus.SENT: "✓ " + language.gettext("Sent"),
-        DeliveryStatus.DELIVERED: "✓✓ " + language.gettext("Delivered"),
-        DeliveryStatus.READ: "✓✓ " + language.gettext("Read"),
-    }
-    return words[message.status]
+    return status_words(language)[message.status.value]
 
 
 def _attachment(attachment: Attachment, hotel: str, language: Language) -> AttachmentView:

@@ -7,8 +7,10 @@
 // swaps the parts marked data-live-region, keeping each pane's scroll position
 // and never touching a region the person is typing in. A region marked
 // data-poll-seconds (a channel pairing: its QR code changes with no notice) is
-// also fetched that often while it is on the page. Without this script the
-// pages work the same, with a reload for news.
+// also fetched that often while it is on the page. A receipt (a message.status
+// notice) moves the tick of a message on the page in place, with the words the
+// thread carries (data-status-*), and fetches nothing: nothing else changes with
+// it. Without this script the pages work the same, with a reload for news.
 (function () {
   "use strict";
 
@@ -21,8 +23,8 @@
 
   var PING_MS = 25000;
   var MAX_DELAY_MS = 30000;
+  var DELIVERY = ["queued", "sent", "delivered", "read"];
   var delay = 1000;
-  var everConnected = false;
   var fetching = false;
   var again = false;
   var pinger = null;
@@ -103,6 +105,30 @@
       });
   }
 
+  function moveTick(notice) {
+    // True when the notice is shown (or concerns no message on this page); false when
+    // the page must be fetched: a failure brings its reason, and maybe a retry.
+    if (notice.failed) {
+      return false;
+    }
+    var item = document.getElementById("m-" + notice.message_id);
+    if (!item) {
+      return true; // ticks show only in the thread, and this message is not in it
+    }
+    var tick = item.querySelector(".status[data-status]");
+    var thread = item.closest(".thread");
+    var words = thread && thread.getAttribute("data-status-" + notice.status);
+    if (!tick || !words) {
+      return false;
+    }
+    // Forward only, as the store moves it: a late "delivered" never undoes "read".
+    if (DELIVERY.indexOf(notice.status) > DELIVERY.indexOf(tick.dataset.status)) {
+      tick.dataset.status = notice.status;
+      tick.textContent = words;
+    }
+    return true;
+  }
+
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     var url = scheme + "//" + window.location.host + "/api/v1/hotels/" +
@@ -112,16 +138,19 @@
       delay = 1000;
       show("connected");
       pinger = window.setInterval(function () { socket.send("ping"); }, PING_MS);
-      if (everConnected) {
-        refresh(); // what changed while the socket was down
-      }
-      everConnected = true;
+      // What changed while the socket was down, or, on the first connection, since the
+      // page was made: a notice published while it loaded reached no socket (a reply's
+      // "sent" while the page that sent it was coming back).
+      refresh();
     };
     socket.onmessage = function (event) {
       var notice;
       try {
         notice = JSON.parse(event.data);
       } catch (error) {
+        return;
+      }
+      if (notice.kind === "message.status" && moveTick(notice)) {
         return;
       }
       if (notice.kind !== "pong") {
