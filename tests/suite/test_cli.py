@@ -260,3 +260,15 @@ def read_banner(process: subprocess.Popen[str]) -> str:
         if line.startswith("Stop with Ctrl-C"):
             return "".join(lines)
     raise AssertionError(f"begasist dev exited ({process.wait()}) before it was ready")
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    from begasist_suite.cli import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["--version"])
+    assert exit.value.code == 0
+    suite, core = metadata.version("begasist-suite"), metadata.version("begasist-core")
+    assert capsys.readouterr().out.strip() == f"begasist {suite} (begasist-core {core})"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from begasist_core import __version__
 from begasist_core.channelbot.cli import main
 from begasist_core.channelbot.config import BotConfig
 from begasist_core.testing import write_distribution
@@ -29,6 +34,7 @@ def no_bot_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "BEGASIST_BOT_TOKEN",
         "BEGASIST_BOT_TOKENS",
         "BEGASIST_SETTINGS_FILE",
+        "BEGASIST_SUITE_WAIT_SECONDS",
     ):
         monkeypatch.delenv(variable, raising=False)
 
@@ -127,3 +133,93 @@ def test_a_lease_shorter_than_the_safe_minimum_is_refused_with_the_reason(
 @pytest.mark.parametrize("ttl", [1, 3, 10])
 def test_a_short_lease_down_to_the_safe_minimum_is_accepted(ttl: float) -> None:
     assert BotConfig(lease_ttl_seconds=ttl).lease_ttl_seconds == ttl
+
+
+# -- start-up: a suite that is not there yet ------------------------------------
+
+
+class _Suite(http.server.BaseHTTPRequestHandler):
+    """A suite's bot settings endpoint: ``answers`` in turn, then 200 with plaza's settings."""
+
+    answers: list[int] = []
+    asked = 0
+
+    def do_GET(self) -> None:
+        type(self).asked += 1
+        status = type(self).answers.pop(0) if type(self).answers else 200
+        body = json.dumps({"hotel": "plaza", "version": 1, "channels": {}}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def suite_answering() -> Iterator[tuple[str, type[_Suite]]]:
+    handler = type("Suite", (_Suite,), {"answers": [], "asked": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_suite_that_never_answers_is_waited_for_then_named_with_exit_3(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BEGASIST_BOT_TOKEN", "bt_test")
+    monkeypatch.setenv("BEGASIST_SUITE_WAIT_SECONDS", "1")
+    url = f"http://127.0.0.1:{_closed_port()}"
+    code, err = run(capsys, "--hotel", "plaza", "--suite-url", url)
+    assert code == 3
+    assert f"cannot reach the suite at {url}" in err
+    assert "gave up after 1 s (BEGASIST_SUITE_WAIT_SECONDS)" in err
+
+
+def test_a_suite_still_starting_is_waited_for(
+    suite_answering: tuple[str, type[_Suite]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, suite = suite_answering
+    suite.answers = [503, 502]
+    monkeypatch.setenv("BEGASIST_BOT_TOKEN", "bt_test")
+    code, err = run(capsys, "--hotel", "plaza", "--suite-url", url)
+    # Past the settings: the next thing missing is Redis.
+    assert code == 2
+    assert "missing setting BEGASIST_REDIS_URL" in err
+    assert suite.asked == 3
+
+
+def test_a_refused_bot_token_is_not_waited_for(
+    suite_answering: tuple[str, type[_Suite]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, suite = suite_answering
+    suite.answers = [401]
+    monkeypatch.setenv("BEGASIST_BOT_TOKEN", "bt_wrong")
+    code, err = run(capsys, "--hotel", "plaza", "--suite-url", url)
+    assert code == 2
+    assert "refused the bot token for 'plaza' (401)" in err
+    assert suite.asked == 1
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit:
+        main(["--version"])
+    assert exit.value.code == 0
+    assert capsys.readouterr().out.strip() == f"channelbot {__version__} (begasist-core)"

@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 from begasist_core.log_redaction import configure_logging
@@ -25,12 +26,25 @@ __all__ = ["main"]
 log = logging.getLogger("begasist.cli")
 
 
+def version_line() -> str:
+    """``begasist 0.1.0 (begasist-core 0.1.0)``: the installed distributions' versions."""
+    return f"begasist {_installed('begasist-suite')} (begasist-core {_installed('begasist-core')})"
+
+
+def _installed(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="begasist",
         description="The Begasist suite: serve it, run the demo, administer hotels, users, tokens.",
     )
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING... (default: BEGASIST_LOG_LEVEL)")
+    parser.add_argument("--version", action="version", version=version_line())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = commands.add_parser("serve", help="serve the suite (settings from BEGASIST_*)")

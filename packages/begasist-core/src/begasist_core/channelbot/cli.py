@@ -18,13 +18,16 @@ from typing import Any
 import anyio
 from pydantic import ValidationError
 
+from begasist_core import __version__
 from begasist_core.channelbot.app import run_channelbot
 from begasist_core.channelbot.config import BotConfig
 from begasist_core.channelbot.settings_source import (
     FileSettingsSource,
+    HotelSettings,
     HttpSettingsSource,
     SettingsSource,
     SettingsUnavailable,
+    SourceUnreachable,
     UnknownHotel,
 )
 from begasist_core.engine import EmbeddedEngine, EmbeddedEngineUnavailable
@@ -41,6 +44,12 @@ log = logging.getLogger("begasist.channelbot")
 
 EXIT_USAGE = 2
 """Bad arguments or configuration: an unknown hotel, a missing setting."""
+EXIT_SUITE_UNREACHABLE = 3
+"""The suite did not answer for ``BEGASIST_SUITE_WAIT_SECONDS`` at start-up."""
+
+
+class SuiteStillUnreachable(Exception):
+    """The settings source stayed unreachable for the whole start-up wait."""
 
 
 class UsageError(Exception):
@@ -69,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--instance", help="this bot's name (default: host-pid-random)")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING... (default: INFO)")
+    parser.add_argument(
+        "--version", action="version", version=f"channelbot {__version__} (begasist-core)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     plugins = commands.add_parser("plugins", help="list channel plugins and their status")
     plugins.add_argument("--json", action="store_true", help="print JSON")
@@ -100,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as problem:
         print(f"channelbot: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
+    except SuiteStillUnreachable as problem:
+        print(f"channelbot: error: {problem}", file=sys.stderr)
+        return EXIT_SUITE_UNREACHABLE
 
 
 def _list_plugins(*, as_json: bool) -> int:
@@ -179,7 +194,7 @@ async def _serve(
     instance: str,
 ) -> None:
     try:
-        await _preflight(source, hotels, channel_classes)
+        await _preflight(source, hotels, channel_classes, wait_seconds=config.suite_wait_seconds)
         with ExitStack() as stack:
             redis_url = args.redis_url or config.redis_url
             if not redis_url:
@@ -206,17 +221,44 @@ async def _serve(
             await source.aclose()
 
 
+async def _first_fetch(source: SettingsSource, hotel: str, wait_seconds: float) -> HotelSettings:
+    """The hotel's settings, waiting up to *wait_seconds* for a source that cannot be reached.
+
+    A suite that is still starting (compose brought the bots up first, a rolling
+    update) is waited for, with backoff from 0.5 s to 5 s, each failure logged with
+    the URL; what an operator must fix (an unknown hotel, a refused token, a
+    bad file) fails at once.
+    """
+    delay = 0.5
+    deadline = anyio.current_time() + wait_seconds
+    while True:
+        try:
+            return await source.fetch(hotel)
+        except UnknownHotel as problem:
+            raise UsageError(str(problem)) from None
+        except SourceUnreachable as problem:
+            left = deadline - anyio.current_time()
+            if left <= 0:
+                raise SuiteStillUnreachable(
+                    f"{problem}; gave up after {wait_seconds:g} s (BEGASIST_SUITE_WAIT_SECONDS)"
+                ) from None
+            log.warning("hotel %s: %s; retrying in %.1f s", hotel, problem, min(delay, left))
+            await anyio.sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
+        except SettingsUnavailable as problem:
+            raise UsageError(str(problem)) from None
+
+
 async def _preflight(
     source: SettingsSource,
     hotels: list[str],
     channel_classes: Mapping[str, type[Channel[Any]]],
+    *,
+    wait_seconds: float = 0.0,
 ) -> None:
     """Fail fast, before taking any lease, on what an operator must fix."""
     for hotel in hotels:
-        try:
-            settings = await source.fetch(hotel)
-        except (UnknownHotel, SettingsUnavailable) as problem:
-            raise UsageError(str(problem)) from None
+        settings = await _first_fetch(source, hotel, wait_seconds)
         for name, raw in settings.channels.items():
             channel_class = channel_classes.get(name)
             if channel_class is None:

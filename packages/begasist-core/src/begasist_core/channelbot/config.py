@@ -39,6 +39,9 @@ class BotConfig(BaseSettings):
     """Bot tokens by hotel, as JSON: ``{"plaza": "...", "sol": "..."}``."""
     settings_file: Path | None = None
     """A TOML settings file instead of the suite (development)."""
+    suite_wait_seconds: float = Field(default=120.0, ge=0)
+    """At start-up, how long to wait for a suite that does not answer (still starting,
+    being updated) before exiting with code 3."""
     lease_ttl_seconds: float = 10.0
     """How long the lease outlives the active bot: a standby takes over about this
     long after it died. Shorter is quicker, but a pause longer than two thirds of

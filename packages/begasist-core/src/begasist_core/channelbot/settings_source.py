@@ -20,6 +20,7 @@ __all__ = [
     "HttpSettingsSource",
     "SettingsSource",
     "SettingsUnavailable",
+    "SourceUnreachable",
     "StaticSettingsSource",
     "UnknownHotel",
 ]
@@ -45,6 +46,10 @@ class UnknownHotel(LookupError):
 
 class SettingsUnavailable(RuntimeError):
     """The source cannot answer now (network, bad file); the caller may retry."""
+
+
+class SourceUnreachable(SettingsUnavailable):
+    """The source did not answer (connection refused, timeout, 5xx): worth waiting for."""
 
 
 class SettingsSource(Protocol):
@@ -194,13 +199,22 @@ class HttpSettingsSource:
         try:
             response = await self._client.get(path, headers={"Authorization": f"Bearer {token}"})
         except httpx.HTTPError as error:
-            raise SettingsUnavailable(f"cannot reach the suite: {error}") from None
+            raise SourceUnreachable(
+                f"cannot reach the suite at {self._client.base_url}: "
+                f"{error or type(error).__name__}"
+            ) from None
         if response.status_code == 404:
             raise UnknownHotel(f"the suite knows no hotel {hotel!r} (or the token is not for it)")
         if response.status_code in (401, 403):
             raise SettingsUnavailable(
                 f"the suite refused the bot token for {hotel!r} ({response.status_code})"
             )
+        if response.status_code >= 500:
+            raise SourceUnreachable(
+                f"the suite at {self._client.base_url} answered {response.status_code}"
+            )
         if response.status_code >= 400:
-            raise SettingsUnavailable(f"the suite answered {response.status_code}")
+            raise SettingsUnavailable(
+                f"the suite at {self._client.base_url} answered {response.status_code}"
+            )
         return response
