@@ -153,12 +153,22 @@ def _filter_indexes_and_search(connection: sqlite3.Connection) -> None:
         )
 
 
+def _fallback_index(connection: sqlite3.Connection) -> None:
+    # Partial, as the outbox's: only replies waiting for the email fallback are in it.
+    due = "json_extract(doc, '$.fallback_due')"
+    connection.execute(
+        f'CREATE INDEX IF NOT EXISTS "ix_messages_fallback_due_v6" ON "messages" ({due}) '
+        f"WHERE {due} IS NOT NULL"
+    )
+
+
 MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (
     _create_collections,
     _compound_indexes,
     _outbox_indexes,
     _inbox_indexes,
     _filter_indexes_and_search,
+    _fallback_index,
 )
 """Schema steps in order; step *n* takes a database from version *n* to *n + 1*."""
 
