@@ -119,11 +119,13 @@ class EmailFallback:
         store = self._services.store
         entries = await store.claim_fallbacks(now=now, hold=self.hold, limit=self.batch)
         for entry in entries:
-            await self._fall_back(entry)
+            await self.fall_back(entry)
             await store.fallback_done(entry)
         return len(entries)
 
-    async def _fall_back(self, entry: FallbackEntry) -> None:
+    async def fall_back(self, entry: FallbackEntry) -> None:
+        """Queue the email for one claimed reply, unless it needs none (read since, no
+        address, no enabled email channel); queueing it again queues nothing."""
         store = self._services.store
         reply = await store.get_message(entry.hotel, entry.message_id)
         if reply is None or reply.status is DeliveryStatus.READ or not reply.text.strip():
