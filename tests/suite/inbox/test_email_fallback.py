@@ -223,3 +223,18 @@ async def test_the_fallback_needs_no_redis(
         await unreachable.aclose()
 
     assert [m.id for m in await emails(suite)] == [fallback_message_id(reply)]
+
+
+async def test_with_the_setting_off_no_reply_waits_for_the_fallback(
+    suite: RunningSuite, admin: httpx.AsyncClient, email_channel: None
+) -> None:
+    off = {**WEBCHAT, "email_fallback_after_seconds": None}
+    saved = await admin.put(f"{API}/channels/webchat", json=off)
+    assert saved.status_code == 200, saved.text
+    conversation = await chat(suite)
+    await staff_reply(admin, conversation, "Sí, en el sótano.")
+
+    assert (
+        await suite.store.claim_fallbacks(now=utc_now() + DELAY * 100, hold=DELAY, limit=10) == []
+    )
+    assert await emails(suite) == []
