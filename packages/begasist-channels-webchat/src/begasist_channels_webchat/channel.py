@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import ClassVar
@@ -47,6 +48,7 @@ from begasist_channels_webchat.frames import (
     MessageFrame,
     PingFrame,
     accepted_frame,
+    clean_email,
     clean_name,
     identified_address,
     identity_hash,
@@ -92,6 +94,7 @@ class WebchatChannel(Channel[WebchatSettings]):
                 "primary_colour",
                 "text_colour",
                 "pre_chat_form",
+                "pre_chat_email_required",
                 "office_hours",
                 "time_zone",
                 "offline_message",
@@ -113,7 +116,8 @@ class WebchatChannel(Channel[WebchatSettings]):
 
     @classmethod
     def admit_guest(cls, hello: GuestHello, settings: ChannelSettings) -> GuestAdmission:
-        """Admit pages of an allowed origin; check a claimed identity's HMAC (module docs)."""
+        """Admit pages of an allowed origin; check a claimed identity's HMAC (module docs);
+        an email address the guest left must look like one (it is never verified)."""
         assert isinstance(settings, WebchatSettings)
         # Exact comparison: browsers send the origin lower-cased and without a path,
         # which is the only form the settings accept.
@@ -141,12 +145,23 @@ class WebchatChannel(Channel[WebchatSettings]):
             # browser signed in as someone else (a shared computer, a sign-out and in)
             # reaches a conversation of its own and never the previous person's.
             address = identified_address(hello.visitor_id, hello.identifier)
+        try:
+            contact_email = clean_email(hello.email)
+        except ValueError:
+            raise GuestRefused(GUEST_CLOSE_BAD_FRAME, "email address not valid") from None
         return GuestAdmission(
             address=address,
             display_name=clean_name(hello.display_name),
             verified_identity=verified,
             language=hello.language,
+            contact_email=contact_email,
         )
+
+    @classmethod
+    def unseen_reply_email_after(cls, settings: ChannelSettings) -> timedelta | None:
+        """``email_fallback_after_seconds``: a reply left unread that long is emailed too."""
+        assert isinstance(settings, WebchatSettings)
+        return settings.email_fallback_after()
 
     @classmethod
     def guest_frame(

@@ -54,6 +54,7 @@ __all__ = [
     "PingFrame",
     "ReceiptFrame",
     "accepted_frame",
+    "clean_email",
     "clean_name",
     "identified_address",
     "identity_hash",
@@ -70,6 +71,13 @@ MAX_ATTACHMENTS: Final = 5
 """Files one message may carry (each ref is under 2 KiB: they fit in a frame)."""
 
 ClientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+
+# An address as people type it into a form: one local part and a dotted domain, no
+# spaces, quotes, brackets or commas (nothing that could add a second recipient or a header).
+_EMAIL: Final = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@"
+    r"(?=.{4,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 
 # Text only: control characters other than tab and line ends are refused, not rendered.
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -178,6 +186,17 @@ def clean_name(name: str | None) -> str | None:
     )
     cleaned = " ".join(kept.split())
     return cleaned or None
+
+
+def clean_email(email: str | None) -> str | None:
+    """The email address a guest typed, trimmed; None for none; ValueError when it is not
+    one plain address (a display name, several addresses, spaces, line breaks)."""
+    if email is None or not email.strip():
+        return None
+    address = email.strip()
+    if len(address) > 254 or not _EMAIL.fullmatch(address) or ".." in address:
+        raise ValueError("not an email address")
+    return address
 
 
 def accepted_frame(client_id: str) -> bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import time
+from datetime import time, timedelta
 from typing import Annotated, ClassVar, Self
 
 from begasist_core import (
@@ -76,6 +76,12 @@ class WebchatSettings(ChannelSettings):
     """Text on ``primary_colour`` (keep WCAG AA contrast with it)."""
     pre_chat_form: bool = False
     """Ask the guest's name and email before the first message."""
+    pre_chat_email_required: bool = False
+    """With ``pre_chat_form``: the form asks the email as required, not optional."""
+    email_fallback_after_seconds: Annotated[int | None, Field(ge=0, le=604_800)] = None
+    """A reply the guest has not read this many seconds after it was sent is also sent
+    to the email address they left, through the hotel's email channel (if enabled),
+    every one of a chat in one email thread. Empty or 0: never."""
     office_hours: Annotated[list[OfficeHours], Field(max_length=21)] = []
     """When staff answer, in ``time_zone``; empty: always."""
     time_zone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
@@ -94,3 +100,8 @@ class WebchatSettings(ChannelSettings):
     """The secret the hotel's site signs a signed-in guest's identifier with
     (HMAC-SHA256, hex), at least 32 characters (a short or empty one would let
     anyone sign any identifier); None: identities claimed by the site are refused."""
+
+    def email_fallback_after(self) -> timedelta | None:
+        """``email_fallback_after_seconds`` as a delay; None when the fallback is off."""
+        seconds = self.email_fallback_after_seconds
+        return timedelta(seconds=seconds) if seconds else None

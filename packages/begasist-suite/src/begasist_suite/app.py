@@ -51,6 +51,7 @@ from begasist_suite.guest.socket import guest_socket
 from begasist_suite.guest.tokens import VisitorTokens
 from begasist_suite.guest.uploads import guest_upload
 from begasist_suite.inbox.consumer import build_consumer
+from begasist_suite.inbox.email_fallback import EmailFallback
 from begasist_suite.inbox.live import LiveUpdates
 from begasist_suite.inbox.relay import OutboxRelay
 from begasist_suite.ingress.batcher import IngressBatcher
@@ -180,6 +181,8 @@ def create_app(
             async with anyio.create_task_group() as tasks:
                 await tasks.start(live.run)
                 await tasks.start(relay.run)
+                fallback = app.state.email_fallback = EmailFallback(services)
+                await tasks.start(fallback.run)
                 await tasks.start(batcher.run)
                 tasks.start_soon(sort_legacy_dead_letters, services)
                 purge = CredentialPurge(opened, settings.purge_seconds)
@@ -193,6 +196,7 @@ def create_app(
                 finally:
                     purge.stop()
                     relay.stop()
+                    fallback.stop()
                     live.close()
                     batcher.stop()
                     hub.stop()

@@ -15,6 +15,11 @@
       send: "Send",
       prechat: "Before we start: how should we call you?",
       name: "Name",
+      email: "Email",
+      emailOptional: "Email (optional)",
+      emailHelp: "If you leave, we will email you our answer.",
+      emailInvalid: "Enter an email address such as ana@example.com.",
+      emailMissing: "Enter your email address.",
       start: "Start",
       you: "You",
       hotel: "Hotel",
@@ -34,6 +39,11 @@
       send: "Enviar",
       prechat: "Antes de empezar: ¿cómo te llamas?",
       name: "Nombre",
+      email: "Correo electrónico",
+      emailOptional: "Correo electrónico (opcional)",
+      emailHelp: "Si te vas, te enviaremos la respuesta por correo.",
+      emailInvalid: "Escribe un correo como ana@example.com.",
+      emailMissing: "Escribe tu correo electrónico.",
       start: "Empezar",
       you: "Tú",
       hotel: "Hotel",
@@ -48,6 +58,8 @@
     }
   };
   var REFUSED = { 4401: "unverified", 4403: "refused", 4404: "refused" };
+  // The shape the suite accepts (webchat frames.clean_email): one plain address.
+  var EMAIL = /^[A-Za-z0-9.!#$%&'*+\/=?^_`{|}~-]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
   var PING_MS = 25000;
   var RECEIPTS_PER_BATCH = 5;
   var Files = window.BegasistFiles;
@@ -83,6 +95,7 @@
   var asking = null; // the id an earlier page was asked before, until it comes
   var saved = load();
   var guestName = saved.name || params.get("name") || null;
+  var guestEmail = saved.email || null;
 
   function load() {
     try {
@@ -296,6 +309,7 @@
         identifier: params.get("identifier"),
         identifier_hash: params.get("identifier_hash"),
         name: guestName,
+        email: guestEmail,
         language: lang,
         embedder: embedder()
       });
@@ -303,6 +317,13 @@
     socket.addEventListener("message", receive);
     socket.addEventListener("close", function (event) {
       socket = null;
+      if (event.code === 4400 && guestEmail && !saved.token) {
+        // The suite refused the email address the form let through: ask it again.
+        guestEmail = saved.email = null;
+        store();
+        askPrechat(currentConfig, "emailInvalid");
+        return;
+      }
       if (event.code === 4401 && sentToken && event.reason === "visitor token invalid") {
         // A token this suite no longer accepts (expired after a long absence, of an
         // older format, or its secret changed): start afresh once as a new visitor.
@@ -360,8 +381,59 @@
     });
   }
 
+  var currentConfig = {};
+
+  function emailProblem(value, required) {
+    if (!value) {
+      return required ? "emailMissing" : null;
+    }
+    return value.length <= 254 && EMAIL.test(value) && value.indexOf("..") < 0 ? null : "emailInvalid";
+  }
+
+  function askPrechat(config, problem) {
+    var required = Boolean(config.pre_chat_email_required);
+    var email = document.getElementById("prechat-email");
+    var error = document.getElementById("prechat-email-error");
+    var label = document.getElementById("prechat-email-label");
+    label.textContent = required ? words.email : words.emailOptional;
+    email.required = required;
+    function show(what) {
+      error.textContent = what ? words[what] : "";
+      error.hidden = !what;
+      email.setAttribute("aria-invalid", what ? "true" : "false");
+    }
+    show(problem);
+    prechat.hidden = false;
+    compose.hidden = true;
+    prechat.onsubmit = function (event) {
+      event.preventDefault();
+      var name = document.getElementById("prechat-name").value.trim();
+      var address = email.value.trim();
+      var wrong = emailProblem(address, required);
+      show(wrong);
+      if (wrong) {
+        email.focus();
+        return;
+      }
+      if (!name) {
+        return;
+      }
+      guestName = saved.name = name;
+      guestEmail = saved.email = address || null;
+      store();
+      prechat.hidden = true;
+      compose.hidden = false;
+      text.focus();
+      connect();
+    };
+    if (problem) {
+      email.focus();
+    }
+  }
+
   function configure(config) {
     chatConfig = config;
+    currentConfig = config;
     if ((config.attachment_types || []).length) {
       picker.accept = config.attachment_types.join(",");
       attachButton.hidden = false;
@@ -382,21 +454,7 @@
       offline.hidden = false;
     }
     if (config.pre_chat_form && !guestName) {
-      prechat.hidden = false;
-      compose.hidden = true;
-      prechat.addEventListener("submit", function (event) {
-        event.preventDefault();
-        var name = document.getElementById("prechat-name").value.trim();
-        if (!name) {
-          return;
-        }
-        guestName = saved.name = name;
-        store();
-        prechat.hidden = true;
-        compose.hidden = false;
-        text.focus();
-        connect();
-      });
+      askPrechat(config, null);
       return;
     }
     connect();

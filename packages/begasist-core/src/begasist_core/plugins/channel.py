@@ -335,6 +335,18 @@ class Channel(ABC, Generic[SettingsT]):
         """
         return {}
 
+    @classmethod
+    def unseen_reply_email_after(cls, settings: ChannelSettings) -> timedelta | None:
+        """How long a reply may stay unread before the suite also sends it by email, no I/O.
+
+        Contract: for channels whose guests may leave an email address
+        (``GuestAdmission.contact_email``). A reply to such a guest not
+        ``read`` this long after it was queued is sent once more through the
+        hotel's enabled ``email`` channel, every one of a conversation in one
+        email thread. None (the default): never.
+        """
+        return None
+
     async def parse(self, webhook: WebhookReceived) -> Sequence[InboundPayload]:
         """Turn a verified webhook into events, in the bot.
 

@@ -86,6 +86,8 @@ class GuestHello(BaseModel):
     """The host site's HMAC of ``identifier``, made with a secret of the channel's settings."""
     display_name: Annotated[str | None, Field(max_length=200)] = None
     language: Annotated[str | None, Field(max_length=35)] = None
+    email: Annotated[str | None, Field(max_length=320)] = None
+    """An email address the guest typed (a pre-chat form): their word, never verified."""
 
 
 class GuestAdmission(BaseModel):
@@ -101,6 +103,11 @@ class GuestAdmission(BaseModel):
     verified_identity: GuestIdentity | None = None
     """An identity the guest proved (an HMAC that checked): the suite links the guest to it."""
     language: Annotated[str | None, Field(max_length=35)] = None
+    contact_email: Annotated[str | None, Field(max_length=320)] = None
+    """An email address the guest left (``hello.email``, checked for shape only): the suite
+    records it on the guest as a contact staff see, never as an identity that links or
+    merges guests, and may email it replies left unread
+    (:meth:`Channel.unseen_reply_email_after`)."""
 
 
 class GuestIngress(BaseModel):

@@ -1,9 +1,9 @@
 """``/guest/{hotel}/{channel}/socket``: a guest's WebSocket to a guest-socket channel.
 
 The protocol's first frame is the suite's: the guest sends ``{"type": "hello",
-"visitor", "token", "identifier", "identifier_hash", "name", "language", "embedder"}``
-(visitor and token null on a first visit, limited per client address and per hotel;
-``embedder`` heeded only from the
+"visitor", "token", "identifier", "identifier_hash", "name", "email", "language",
+"embedder"}`` (visitor and token null on a first visit, limited per client address
+and per hotel; ``embedder`` heeded only from the
 suite's own framed page, :meth:`_GuestSession._page_origin`); the suite checks the token (or
 mints a visitor id and token), asks the channel to admit the guest
 (``admit_guest``: origin, identity HMAC), answers ``{"type": "session",
@@ -92,6 +92,8 @@ class Hello(BaseModel):
     identifier: Annotated[str | None, Field(max_length=320)] = None
     identifier_hash: Annotated[str | None, Field(max_length=256)] = None
     name: Annotated[str | None, Field(max_length=200)] = None
+    email: Annotated[str | None, Field(max_length=320)] = None
+    """An address the guest left (a pre-chat form): recorded as an unproven contact."""
     language: Annotated[str | None, Field(max_length=35)] = None
     embedder: Annotated[str | None, Field(max_length=300)] = None
     """Only heeded from a page of this suite (a channel's framed guest page): the origin
@@ -218,6 +220,20 @@ class _GuestSession:
         admission, visitor, token = await self._admit(hello)
         if admission.verified_identity is not None:
             await self._link(admission)
+        if admission.contact_email is not None:
+            await self.services.store.add_guest_contact(
+                self.hotel,
+                GuestIdentity(
+                    channel=self.channel,
+                    address=admission.address,
+                    display_name=admission.display_name,
+                ),
+                GuestIdentity(
+                    channel="email",
+                    address=admission.contact_email,
+                    display_name=admission.display_name,
+                ),
+            )
         async with self.hub.subscribe(self.hotel, self.channel, admission.address) as frames:
             history = await guest_history(
                 self.services.store, self.hotel, self.channel, admission, self._media_url
@@ -272,6 +288,7 @@ class _GuestSession:
                 identifier_hash=hello.identifier_hash,
                 display_name=hello.name,
                 language=hello.language,
+                email=hello.email,
             )
             self.hello = guest_hello
             admission: GuestAdmission = self.channel_class.admit_guest(

@@ -23,6 +23,7 @@ from begasist_core import (
     new_id,
 )
 
+from begasist_suite.inbox.fallback_schedule import email_fallback_at
 from begasist_suite.services import Services
 from begasist_suite.store.records import ConversationRecord
 
@@ -54,7 +55,8 @@ async def queue_reply(
     """Store an outbound message, queued, with its ``message.send`` in the outbox; return it.
 
     *sent_by* records who sent it (``Message.sent_by``): the staff member's user
-    id, or ``"assistant"``.
+    id, or ``"assistant"``. On a channel that asks for it, the message is also
+    due for the email fallback (``inbox/email_fallback.py``).
 
     With a fixed *message_id* (the assistant's reply to a given message, an
     approved draft, a request with an ``Idempotency-Key``) this is idempotent:
@@ -72,7 +74,8 @@ async def queue_reply(
         template=template,
         sent_by=sent_by,
     )
-    if await services.store.add_outbound(conversation, message):
+    fallback_at = await email_fallback_at(services, conversation, now=message.created_at)
+    if await services.store.add_outbound(conversation, message, email_fallback_at=fallback_at):
         _relay_after_commit(services)
         services.live.notify(
             conversation.hotel,

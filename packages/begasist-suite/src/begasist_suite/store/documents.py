@@ -82,6 +82,8 @@ COLLECTIONS: dict[str, tuple[str, ...]] = {
         # unread_of: the conversation of a guest message no staff member has read
         # (null once read): what marking a conversation read finds.
         "unread_of",
+        # fallback_due: when an unread reply is due to be emailed too (store/fallback.py).
+        "fallback_due",
     ),
     "drafts": ("hotel", "id", "conversation_id", "status", "sort_key"),
     "channel_states": ("hotel",),

@@ -26,6 +26,10 @@ from begasist_suite.store.records import (
 
 __all__ = ["GuestStore"]
 
+# The guests collection's documents that name an address of a guest: identities (each
+# address once per hotel, what links) and contacts (an address a guest left, unproven).
+_ADDRESS_TYPES = ["identity", "contact"]
+
 
 class GuestStore(StoreBase):
     """Guests and their identities; an identity belongs to one guest of a hotel."""
@@ -86,7 +90,7 @@ class GuestStore(StoreBase):
         if found is None:
             return None
         identities = await self._guests.find(
-            {"hotel": hotel, "type": "identity", "guest_id": guest_id}
+            {"hotel": hotel, "type": {"$in": _ADDRESS_TYPES}, "guest_id": guest_id}
         )
         return self._guest(found, identities)
 
@@ -100,7 +104,7 @@ class GuestStore(StoreBase):
         found = await self._guests.find(query, sort=("sort_key", -1), limit=limit + 1)
         ids = [d["_id"] for d in found[:limit]]
         identities = await self._guests.find(
-            {"hotel": hotel, "type": "identity", "guest_id": {"$in": ids}}
+            {"hotel": hotel, "type": {"$in": _ADDRESS_TYPES}, "guest_id": {"$in": ids}}
         )
         guests = [
             self._guest(d, [i for i in identities if i["guest_id"] == d["_id"]])
@@ -160,6 +164,36 @@ class GuestStore(StoreBase):
         assert guest is not None
         return guest
 
+    async def add_guest_contact(
+        self, hotel: str, identity: GuestIdentity, contact: GuestIdentity
+    ) -> Guest:
+        """Record *contact* (an address the guest left, unproven) on the guest *identity*
+        belongs to, created on first sight; recording it again changes nothing.
+
+        A contact is the guest's own document (keyed by their id), not an identity: it
+        never moves an identity between guests nor finds another guest by its address.
+        """
+        guest_id = await self._guest_id_for(hotel, identity)
+        address = contact.address.lower()
+        await self._guests.update_one(
+            {"_id": f"contact|{hotel}|{guest_id}|{contact.channel}|{address}", "hotel": hotel},
+            {
+                "$set": {"display_name": contact.display_name},
+                "$setOnInsert": {
+                    "type": "contact",
+                    "guest_id": guest_id,
+                    "sort_key": None,
+                    "channel": contact.channel,
+                    "address": address,
+                },
+            },
+            upsert=True,
+        )
+        guest = await self.get_guest(hotel, guest_id)
+        if guest is None:
+            raise NotFound(f"identity {identity.address!r} points to a missing guest")
+        return guest
+
     @staticmethod
     def _guest_key(guest: Guest) -> str:
         return f"{iso(guest.created_at)}|{guest.id}"
@@ -167,8 +201,10 @@ class GuestStore(StoreBase):
     @staticmethod
     def _guest(document: dict[str, Any], identities: list[dict[str, Any]]) -> Guest:
         fields = _strip(document, "type", "guest_id", "sort_key")
-        fields["identities"] = [
-            GuestIdentity.model_validate(_strip(i, "type", "hotel", "guest_id", "sort_key"))
-            for i in sorted(identities, key=lambda i: (i["channel"], i["address"]))
-        ]
+        for kind, field in (("identity", "identities"), ("contact", "contacts")):
+            fields[field] = [
+                GuestIdentity.model_validate(_strip(i, "type", "hotel", "guest_id", "sort_key"))
+                for i in sorted(identities, key=lambda i: (i["channel"], i["address"]))
+                if i["type"] == kind
+            ]
         return Guest.model_validate(fields)

@@ -3,6 +3,7 @@ what staff have read."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from begasist_core import (
@@ -32,6 +33,7 @@ from begasist_suite.store.base import (
 from begasist_suite.store.channel_apps import is_shared_document
 from begasist_suite.store.documents import DuplicateDocument, iso
 from begasist_suite.store.drafts import DraftStore
+from begasist_suite.store.fallback_fields import FALLBACK_DUE, fallback_fields
 from begasist_suite.store.outbox import OUTBOX_FIELDS, outbound_fields
 from begasist_suite.store.records import (
     ConversationRecord,
@@ -200,9 +202,18 @@ class InboxStore(DraftStore):
             {"hotel": hotel, "id": message_id}, {"$set": {"responded": True}}
         )
 
-    async def add_outbound(self, conversation: ConversationRecord, message: Message) -> bool:
+    async def add_outbound(
+        self,
+        conversation: ConversationRecord,
+        message: Message,
+        *,
+        email_fallback_at: datetime | None = None,
+    ) -> bool:
         """Store an outbound message (queued) in *conversation* with its ``message.send``
-        in the outbox (``store/outbox.py``), in one write; False if stored before."""
+        in the outbox (``store/outbox.py``), in one write; False if stored before.
+
+        *email_fallback_at*: when the message, still unread, is due to be emailed too
+        (``store/fallback.py``)."""
         if message.direction is not Direction.OUTBOUND:
             raise ValueError("add_outbound takes an outbound message")
         at = iso(message.created_at)
@@ -217,6 +228,7 @@ class InboxStore(DraftStore):
                     revision=0,
                     responded=True,
                     **outbound_fields(message, utc_now()),
+                    **fallback_fields(message, email_fallback_at),
                 )
             )
         except DuplicateDocument:
@@ -292,11 +304,16 @@ class InboxStore(DraftStore):
             if found.get("provider_key") is None:
                 changes["provider_key"] = provider_key
                 changes["provider_message_id"] = event.provider_message_id
-            if not changes:
+            read_now = moved.status is DeliveryStatus.READ and found.get(FALLBACK_DUE) is not None
+            if not changes and not read_now:
                 return current
+            update: dict[str, Any] = {"$inc": {"revision": 1}}
+            if changes:
+                update["$set"] = changes
+            if read_now:  # the guest saw it: no email fallback
+                update["$unset"] = {FALLBACK_DUE: ""}
             updated = await self._messages.update_one(
-                {"_id": found["_id"], "revision": found["revision"]},
-                {"$set": changes, "$inc": {"revision": 1}},
+                {"_id": found["_id"], "revision": found["revision"]}, update
             )
             if updated is not None:
                 return self._message(updated)
@@ -408,6 +425,7 @@ class InboxStore(DraftStore):
             "revision",
             "responded",
             "unread_of",
+            FALLBACK_DUE,
             *OUTBOX_FIELDS,
         )
         if fields.get("direction") == Direction.INBOUND.value and fields.get("status") == "queued":

@@ -224,6 +224,9 @@ class Guest(_Record):
     mode_override: ReplyMode | None = None
     """Overrides the channel's reply mode for this guest."""
     identities: tuple[GuestIdentity, ...] = ()
+    contacts: tuple[GuestIdentity, ...] = ()
+    """Addresses the guest left without proving them (a web chat's pre-chat email): shown
+    to staff and used to reach the guest, never an identity that links or merges guests."""
     created_at: AwareDatetime = Field(default_factory=utc_now)
 
 

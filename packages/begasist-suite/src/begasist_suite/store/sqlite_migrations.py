@@ -185,6 +185,15 @@ def _mode_filter(connection: sqlite3.Connection) -> None:
     )
 
 
+def _fallback_index(connection: sqlite3.Connection) -> None:
+    # Partial, as the outbox's: only replies waiting for the email fallback are in it.
+    due = "json_extract(doc, '$.fallback_due')"
+    connection.execute(
+        f'CREATE INDEX IF NOT EXISTS "ix_messages_fallback_due_v7" ON "messages" ({due}) '
+        f"WHERE {due} IS NOT NULL"
+    )
+
+
 MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (
     _create_collections,
     _compound_indexes,
@@ -192,6 +201,7 @@ MIGRATIONS: Final[tuple[Callable[[sqlite3.Connection], None], ...]] = (
     _inbox_indexes,
     _filter_indexes_and_search,
     _mode_filter,
+    _fallback_index,
 )
 """Schema steps in order; step *n* takes a database from version *n* to *n + 1*."""
 

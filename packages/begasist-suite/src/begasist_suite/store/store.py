@@ -16,8 +16,9 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 from begasist_suite.store.base import MAX_PAGE, Conflict, InboundRecorded, NotFound
+from begasist_suite.store.fallback import FallbackStore
 from begasist_suite.store.idempotency import IdempotencyStore
-from begasist_suite.store.inbox import InboxStore, draft_id, reply_message_id
+from begasist_suite.store.inbox import draft_id, reply_message_id
 from begasist_suite.store.invitations import InvitationStore
 from begasist_suite.store.last_inbound import LastInboundStore
 from begasist_suite.store.outbox import OutboxStore
@@ -35,7 +36,7 @@ __all__ = [
 
 
 class Store(
-    PeopleStore, InboxStore, OutboxStore, IdempotencyStore, LastInboundStore, InvitationStore
+    PeopleStore, FallbackStore, OutboxStore, IdempotencyStore, LastInboundStore, InvitationStore
 ):
     """Async access to everything the suite keeps; see the module docstring."""
 
