@@ -90,7 +90,7 @@ async def client(suite: RunningSuite) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def visitor() -> tuple[str, str]:
-    return VisitorTokens(TEST_SECRET_KEY).mint(HOTEL, "webchat")
+    return VisitorTokens(TEST_SECRET_KEY, max_age_seconds=30 * 86_400).mint(HOTEL, "webchat")
 
 
 def headers(
