@@ -58,11 +58,10 @@
     }
   };
   var REFUSED = { 4401: "unverified", 4403: "refused", 4404: "refused" };
-  // The shape the suite accepts (webchat frames.clean_email): one plain address.
-  var EMAIL = /^[A-Za-z0-9.!#$%&'*+\/=?^_`{|}~-]{1,64}@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
   var PING_MS = 25000;
   var RECEIPTS_PER_BATCH = 5;
   var Files = window.BegasistFiles;
+  var Prechat = window.BegasistPrechat;
 
   var params = new URLSearchParams(location.hash.slice(1));
   var requested = (params.get("lang") || navigator.language || "en").toLowerCase();
@@ -78,7 +77,6 @@
   var state = document.getElementById("state");
   var compose = document.getElementById("compose");
   var text = document.getElementById("text");
-  var prechat = document.getElementById("prechat");
   var attachButton = document.getElementById("attach");
   var picker = document.getElementById("file");
   var earlierButton = document.getElementById("earlier");
@@ -321,7 +319,7 @@
         // The suite refused the email address the form let through: ask it again.
         guestEmail = saved.email = null;
         store();
-        askPrechat(currentConfig, "emailInvalid");
+        askPrechat(chatConfig, "emailInvalid");
         return;
       }
       if (event.code === 4401 && sentToken && event.reason === "visitor token invalid") {
@@ -381,59 +379,20 @@
     });
   }
 
-  var currentConfig = {};
-
-  function emailProblem(value, required) {
-    if (!value) {
-      return required ? "emailMissing" : null;
-    }
-    return value.length <= 254 && EMAIL.test(value) && value.indexOf("..") < 0 ? null : "emailInvalid";
-  }
-
   function askPrechat(config, problem) {
-    var required = Boolean(config.pre_chat_email_required);
-    var email = document.getElementById("prechat-email");
-    var error = document.getElementById("prechat-email-error");
-    var label = document.getElementById("prechat-email-label");
-    label.textContent = required ? words.email : words.emailOptional;
-    email.required = required;
-    function show(what) {
-      error.textContent = what ? words[what] : "";
-      error.hidden = !what;
-      email.setAttribute("aria-invalid", what ? "true" : "false");
-    }
-    show(problem);
-    prechat.hidden = false;
     compose.hidden = true;
-    prechat.onsubmit = function (event) {
-      event.preventDefault();
-      var name = document.getElementById("prechat-name").value.trim();
-      var address = email.value.trim();
-      var wrong = emailProblem(address, required);
-      show(wrong);
-      if (wrong) {
-        email.focus();
-        return;
-      }
-      if (!name) {
-        return;
-      }
+    Prechat.ask(config, problem, words, function (name, address) {
       guestName = saved.name = name;
-      guestEmail = saved.email = address || null;
+      guestEmail = saved.email = address;
       store();
-      prechat.hidden = true;
       compose.hidden = false;
       text.focus();
       connect();
-    };
-    if (problem) {
-      email.focus();
-    }
+    });
   }
 
   function configure(config) {
     chatConfig = config;
-    currentConfig = config;
     if ((config.attachment_types || []).length) {
       picker.accept = config.attachment_types.join(",");
       attachButton.hidden = false;
