@@ -18,8 +18,8 @@ command a line on stdin; each answers one JSON line on stdout:
 - ``{"do": "message", "count": K}``: the first K sockets each send a message
   and wait for the suite's ``accepted``; answers their visitor ids.
 - ``{"do": "arrivals"}``: the reply frames seen since the last ask, as
-  ``[text, time.monotonic()]`` (the clock every process of this host shares),
-  taken as the frame is read, before it is decoded.
+  ``[text, time.time()]``, taken as the frame is read, before it is decoded
+  (the wall clock: the one this host's processes and Redis's entry ids share).
 - ``{"do": "echo", "rate": R, "seconds": S}``: against the echo server, R
   frames a second round-robin over the open sockets; answers the round trips.
 - ``{"do": "quit"}``.
@@ -70,7 +70,7 @@ class Guests:
         """Every frame after the handshake: replies timed as they are read."""
         try:
             async for frame in guest.ws:
-                now = time.monotonic()
+                now = time.time()
                 data = json.loads(frame)
                 kind = data.get("type")
                 if kind == "message":
@@ -207,7 +207,7 @@ class Guests:
             if delay > 0:
                 await anyio.sleep(delay)
             guest = self.open[n % len(self.open)]
-            await guest.ws.send(json.dumps({"type": "echo", "t": time.monotonic()}))
+            await guest.ws.send(json.dumps({"type": "echo", "t": time.time()}))
         deadline = time.monotonic() + 10
         while len(self.round_trips) < total and time.monotonic() < deadline:  # noqa: ASYNC110 (polled: the readers count)
             await anyio.sleep(0.05)

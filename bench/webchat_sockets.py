@@ -26,8 +26,12 @@ then staff replies go through the REST API (``POST
 /api/v1/hotels/bench/conversations/{id}/messages``, a manager's bearer token)
 at ``--rate`` (100) a second for ``--seconds`` (20), open loop, round-robin
 over the conversations: latency from just before the API call to the frame
-read at the guest's socket (``time.monotonic``, one clock for every process
-of the host); p50, p95, p99, max, and how many never arrived.
+read at the guest's socket (``time.time``, one clock for every process of the
+host); p50, p95, p99, max, and how many never arrived. Where the time goes:
+the entry ids of the hotel's outbound stream (the outbox relay's publish)
+and guests stream (the bot's ``deliver``) are Redis's clock, the same host's,
+so each reply's path splits into API and relay, bot, and the suite's hub to
+the guest's socket.
 
 Baselines, in the same run: a bare ASGI WebSocket echo app under uvicorn with
 the suite's own server config holding the same number of sockets (memory per
@@ -44,6 +48,7 @@ nothing was lost.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import signal
@@ -62,8 +67,11 @@ import httpx
 import psutil
 from _soak_fleet import BotFleet, Children, SuiteServer, free_port, quiet_environment
 from _webchat_setup import HOTEL, SECRET_KEY, GuestWorkers, Tokens, echo_app, seed
+from begasist_core import StreamNames
+from redis.asyncio import Redis
 from webhook_ingest import delete_keys
 
+STAFF = Path(__file__).with_name("_webchat_staff.py")
 TARGET_SOCKETS = 5_000
 TARGET_P99_MS = 100.0
 SETTLE_SECONDS = 15.0
@@ -178,7 +186,9 @@ async def open_sockets(
         + (f"; failures {failures}" if failures else ""),
         flush=True,
     )
+    holding = cpu_seconds(pid)
     await anyio.sleep(args.hold)
+    holding = (cpu_seconds(pid) - holding) / args.hold
     await workers.ask_all({"do": "pings"})
     await idle(pid)  # every ping frame handled: a socket it closed is closed by now
     checked = await workers.ask_all({"do": "alive"})
@@ -189,8 +199,8 @@ async def open_sockets(
         for code, times in answer["closed_codes"].items():
             codes[code] = codes.get(code, 0) + times
     print(
-        f"{name}: after {args.hold:.0f} s idle, a ping frame and a WebSocket ping each: "
-        f"{alive:,} still open, "
+        f"{name}: {args.hold:.0f} s idle (server CPU {holding:.1%} of a core), then a ping "
+        f"frame and a WebSocket ping each: {alive:,} still open, "
         f"{pongs:,} pongs" + (f"; closed by the server with {codes}" if codes else ""),
         flush=True,
     )
@@ -280,44 +290,18 @@ async def conversation_ids(client: httpx.AsyncClient, token: str, visitors: list
 
 
 async def post_replies(
-    client: httpx.AsyncClient,
-    token: str,
-    conversations: list[str],
-    rate: float,
-    seconds: float,
-    tag: str,
-) -> tuple[dict[str, tuple[float, float]], list[float], dict[int, int]]:
-    """Staff replies at *rate* for *seconds*, open loop: (text -> times just before its
-    call and of its answer, for those answered 202; the calls' latencies in ms; statuses)."""
-    headers = {"authorization": f"Bearer {token}"}
-    sent: dict[str, tuple[float, float]] = {}
-    api_ms: list[float] = []
-    statuses: dict[int, int] = {}
-
-    async def one(n: int) -> None:
-        conversation = conversations[n % len(conversations)]
-        text = f"{tag} reply {n}"
-        path = f"/api/v1/hotels/{HOTEL}/conversations/{conversation}/messages"
-        began = time.monotonic()
-        try:
-            answer = await client.post(path, json={"text": text}, headers=headers)
-            status = answer.status_code
-        except httpx.HTTPError:
-            status = 0
-        answered = time.monotonic()
-        api_ms.append((answered - began) * 1000)
-        statuses[status] = statuses.get(status, 0) + 1
-        if status == 202:
-            sent[text] = (began, answered)
-
-    began = time.monotonic()
-    async with anyio.create_task_group() as tasks:
-        for n in range(int(rate * seconds)):
-            delay = began + n / rate - time.monotonic()
-            if delay > 0:
-                await anyio.sleep(delay)
-            tasks.start_soon(one, n)
-    return sent, api_ms, statuses
+    suite: SuiteServer, token: str, conversations: list[str], rate: float, seconds: float, tag: str
+) -> dict[str, Any]:
+    """Staff replies at *rate* for *seconds* from ``_webchat_staff.py`` (its JSON summary)."""
+    command = [
+        sys.executable, str(STAFF), str(suite.port), HOTEL, str(rate), str(seconds), tag,
+    ]  # fmt: skip
+    given = json.dumps({"token": token, "conversations": conversations})
+    done = await anyio.run_process(command, input=given.encode(), check=False)
+    if done.returncode:
+        raise RuntimeError(f"the staff process failed:\n{done.stderr.decode()[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    return result
 
 
 async def arrivals_of(workers: GuestWorkers, sent: dict[str, Any]) -> dict[str, list[float]]:
@@ -333,6 +317,50 @@ async def arrivals_of(workers: GuestWorkers, sent: dict[str, Any]) -> dict[str, 
         await anyio.sleep(0.5)
 
 
+async def stream_times(redis_url: str, stream: str, text_of: Any) -> dict[str, float]:
+    """Reply text -> the time (s) of its entry in *stream* (the entry id's milliseconds)."""
+    client = Redis.from_url(redis_url)
+    times: dict[str, float] = {}
+    try:
+        for entry_id, fields in await client.xrange(stream):
+            text = text_of(fields)
+            if text is not None:
+                times.setdefault(text, int(entry_id.split(b"-")[0]) / 1000)
+    finally:
+        await client.aclose()
+    return times
+
+
+def outbound_text(fields: dict[bytes, bytes]) -> str | None:
+    message = json.loads(fields[b"e"]).get("data", {}).get("message", {})
+    text: str | None = message.get("text")
+    return text
+
+
+def guest_frame_text(fields: dict[bytes, bytes]) -> str | None:
+    text: str | None = json.loads(fields[b"frame"]).get("message", {}).get("text")
+    return text
+
+
+async def stages(
+    args: argparse.Namespace, sent: dict[str, Any], arrived: dict[str, list[float]]
+) -> None:
+    """Print where each reply's time went, by the streams' entry ids (module docs)."""
+    names = StreamNames(prefix=args.prefix)
+    published = await stream_times(args.redis_url, names.outbound(HOTEL), outbound_text)
+    delivered = await stream_times(args.redis_url, names.guests(HOTEL, "webchat"), guest_frame_text)
+    api, bot, hub = [], [], []
+    for text, (began, _) in sent.items():
+        if text in published and text in delivered and text in arrived:
+            api.append((published[text] - began) * 1000)
+            bot.append((delivered[text] - published[text]) * 1000)
+            hub.append((arrived[text][0] - delivered[text]) * 1000)
+    print(f"  API call -> outbound entry:    {spread(api)}  (API, store, outbox relay)")
+    print(f"  outbound -> guests entry:      {spread(bot)}  (the bot reads and sends)")
+    print(f"  guests entry -> frame:         {spread(hub)}  (the suite's hub, the socket)")
+    print("  (entry ids are whole milliseconds: each stage is +-1 ms)", flush=True)
+
+
 async def reply_phase(
     args: argparse.Namespace, workers: GuestWorkers, suite: SuiteServer, bot_pid: int, token: str
 ) -> dict[str, Any]:
@@ -343,35 +371,40 @@ async def reply_phase(
     if failures:
         codes = [answer["closed_codes"] for answer in wrote]
         print(f"replies: guests whose message was not accepted: {failures}; closed: {codes}")
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=suite.url, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=suite.url, timeout=30) as client:
         conversations = await conversation_ids(client, token, visitors)
-        print(f"replies: {len(conversations):,} guests wrote, conversations stored", flush=True)
-        warm, _, _ = await post_replies(client, token, conversations, args.rate, 2.0, "warm-up")
-        await arrivals_of(workers, warm)
-        assert suite.pid is not None
-        cpu_before = {pid: cpu_seconds(pid) for pid in (suite.pid, bot_pid)}
-        began = time.monotonic()
-        with profiling(args.py_spy, "replies", suite.pid, args.seconds):
-            sent, api_ms, statuses = await post_replies(
-                client, token, conversations, args.rate, args.seconds, "bench"
-            )
-        elapsed = time.monotonic() - began
-        cpu = {pid: (cpu_seconds(pid) - cpu_before[pid]) / elapsed for pid in cpu_before}
-        arrived = await arrivals_of(workers, sent)
+    print(f"replies: {len(conversations):,} guests wrote, conversations stored", flush=True)
+    warm = await post_replies(suite, token, conversations, args.rate, 2.0, "warm-up")
+    await arrivals_of(workers, warm["sent"])
+    assert suite.pid is not None
+    cpu_before = {pid: cpu_seconds(pid) for pid in (suite.pid, bot_pid)}
+    began = time.monotonic()
+    with profiling(args.py_spy, "replies", suite.pid, args.seconds):
+        posted = await post_replies(suite, token, conversations, args.rate, args.seconds, "bench")
+    elapsed = time.monotonic() - began
+    used = {pid: cpu_seconds(pid) - cpu_before[pid] for pid in cpu_before}
+    sent: dict[str, tuple[float, float]] = posted["sent"]
+    statuses: dict[str, int] = posted["statuses"]
+    api_ms = [(answered - at) * 1000 for at, answered in sent.values()]
+    arrived = await arrivals_of(workers, sent)
     latencies = [(arrived[t][0] - at) * 1000 for t, (at, _) in sent.items() if t in arrived]
     after_api = [(arrived[t][0] - at) * 1000 for t, (_, at) in sent.items() if t in arrived]
     lost = sum(1 for text in sent if text not in arrived)
     doubled = sum(1 for text in sent if len(arrived.get(text, ())) > 1)
     print(
         f"replies: {len(sent):,} accepted of {sum(statuses.values()):,} posted at "
-        f"{args.rate:.0f}/s over {len(conversations):,} sockets in {elapsed:.1f} s "
-        f"(statuses {statuses}); suite CPU {cpu[suite.pid]:.0%}, bot CPU {cpu[bot_pid]:.0%}",
+        f"{args.rate:.0f}/s over {len(conversations):,} sockets in {posted['seconds']:.1f} s "
+        f"(statuses {statuses}, load average {os.getloadavg()[0]:.1f})\n"
+        f"  CPU: suite {used[suite.pid] / elapsed:.0%} of a core "
+        f"({used[suite.pid] * 1000 / max(1, len(sent)):.1f} ms a reply), "
+        f"bot {used[bot_pid] / elapsed:.0%} ({used[bot_pid] * 1000 / max(1, len(sent)):.1f} ms)",
         flush=True,
     )
     print(f"  API call -> frame at the guest: {spread(latencies)}; lost {lost}, doubled {doubled}")
     print(f"  the API call alone (202):      {spread(api_ms)}")
+    print(f"  requests left late by:         {spread(posted['late_ms'])}")
     print(f"  API answered -> frame:         {spread(after_api)}", flush=True)
+    await stages(args, sent, arrived)
     return {"latencies": latencies, "lost": lost, "doubled": doubled, "api_ms": api_ms}
 
 
@@ -467,7 +500,7 @@ def main() -> int:
     # Children inherit it: the suite and the echo server hold a descriptor per socket.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    prefix = f"bench-webchat-{uuid.uuid4().hex[:8]}"
+    prefix = args.prefix = f"bench-webchat-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="webchat-bench-") as tmp:
         workdir = Path(tmp)
         log_dir = args.logs or workdir
