@@ -67,8 +67,8 @@ import httpx
 import psutil
 from _soak_fleet import BotFleet, Children, SuiteServer, free_port, quiet_environment
 from _webchat_setup import HOTEL, SECRET_KEY, GuestWorkers, Tokens, echo_app, seed
+from _webchat_stages import pct, spread, stages
 from begasist_core import StreamNames
-from redis.asyncio import Redis
 from webhook_ingest import delete_keys
 
 STAFF = Path(__file__).with_name("_webchat_staff.py")
@@ -128,20 +128,6 @@ def rss(pid: int) -> int:
 def cpu_seconds(pid: int) -> float:
     times = psutil.Process(pid).cpu_times()
     return float(times.user + times.system)
-
-
-def pct(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def spread(values_ms: list[float]) -> str:
-    if not values_ms:
-        return "none"
-    return (
-        f"p50 {pct(values_ms, 0.5):.1f} ms  p95 {pct(values_ms, 0.95):.1f} ms  "
-        f"p99 {pct(values_ms, 0.99):.1f} ms  max {max(values_ms):.1f} ms"
-    )
 
 
 async def idle(pid: int, *, most_seconds: float = 60.0) -> None:
@@ -317,50 +303,6 @@ async def arrivals_of(workers: GuestWorkers, sent: dict[str, Any]) -> dict[str, 
         await anyio.sleep(0.5)
 
 
-async def stream_times(redis_url: str, stream: str, text_of: Any) -> dict[str, float]:
-    """Reply text -> the time (s) of its entry in *stream* (the entry id's milliseconds)."""
-    client = Redis.from_url(redis_url)
-    times: dict[str, float] = {}
-    try:
-        for entry_id, fields in await client.xrange(stream):
-            text = text_of(fields)
-            if text is not None:
-                times.setdefault(text, int(entry_id.split(b"-")[0]) / 1000)
-    finally:
-        await client.aclose()
-    return times
-
-
-def outbound_text(fields: dict[bytes, bytes]) -> str | None:
-    message = json.loads(fields[b"e"]).get("data", {}).get("message", {})
-    text: str | None = message.get("text")
-    return text
-
-
-def guest_frame_text(fields: dict[bytes, bytes]) -> str | None:
-    text: str | None = json.loads(fields[b"frame"]).get("message", {}).get("text")
-    return text
-
-
-async def stages(
-    args: argparse.Namespace, sent: dict[str, Any], arrived: dict[str, list[float]]
-) -> None:
-    """Print where each reply's time went, by the streams' entry ids (module docs)."""
-    names = StreamNames(prefix=args.prefix)
-    published = await stream_times(args.redis_url, names.outbound(HOTEL), outbound_text)
-    delivered = await stream_times(args.redis_url, names.guests(HOTEL, "webchat"), guest_frame_text)
-    api, bot, hub = [], [], []
-    for text, (began, _) in sent.items():
-        if text in published and text in delivered and text in arrived:
-            api.append((published[text] - began) * 1000)
-            bot.append((delivered[text] - published[text]) * 1000)
-            hub.append((arrived[text][0] - delivered[text]) * 1000)
-    print(f"  API call -> outbound entry:    {spread(api)}  (API, store, outbox relay)")
-    print(f"  outbound -> guests entry:      {spread(bot)}  (the bot reads and sends)")
-    print(f"  guests entry -> frame:         {spread(hub)}  (the suite's hub, the socket)")
-    print("  (entry ids are whole milliseconds: each stage is +-1 ms)", flush=True)
-
-
 async def reply_phase(
     args: argparse.Namespace, workers: GuestWorkers, suite: SuiteServer, bot_pid: int, token: str
 ) -> dict[str, Any]:
@@ -404,7 +346,7 @@ async def reply_phase(
     print(f"  the API call alone (202):      {spread(api_ms)}")
     print(f"  requests left late by:         {spread(posted['late_ms'])}")
     print(f"  API answered -> frame:         {spread(after_api)}", flush=True)
-    await stages(args, sent, arrived)
+    await stages(args.redis_url, StreamNames(prefix=args.prefix), HOTEL, sent, arrived)
     return {"latencies": latencies, "lost": lost, "doubled": doubled, "api_ms": api_ms}
 
 
