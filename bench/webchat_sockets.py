@@ -125,6 +125,11 @@ def rss(pid: int) -> int:
     return int(psutil.Process(pid).memory_info().rss)
 
 
+def waited_seconds(pid: int) -> float:
+    """How long *pid*'s main thread (the event loop) has waited for a CPU while runnable."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
 def cpu_seconds(pid: int) -> float:
     times = psutil.Process(pid).cpu_times()
     return float(times.user + times.system)
@@ -320,11 +325,13 @@ async def reply_phase(
     await arrivals_of(workers, warm["sent"])
     assert suite.pid is not None
     cpu_before = {pid: cpu_seconds(pid) for pid in (suite.pid, bot_pid)}
+    waited_before = {pid: waited_seconds(pid) for pid in (suite.pid, bot_pid)}
     began = time.monotonic()
     with profiling(args.py_spy, "replies", suite.pid, args.seconds):
         posted = await post_replies(suite, token, conversations, args.rate, args.seconds, "bench")
     elapsed = time.monotonic() - began
     used = {pid: cpu_seconds(pid) - cpu_before[pid] for pid in cpu_before}
+    waited = {pid: (waited_seconds(pid) - waited_before[pid]) / elapsed for pid in cpu_before}
     sent: dict[str, tuple[float, float]] = posted["sent"]
     statuses: dict[str, int] = posted["statuses"]
     api_ms = [(answered - at) * 1000 for at, answered in sent.values()]
@@ -339,7 +346,9 @@ async def reply_phase(
         f"(statuses {statuses}, load average {os.getloadavg()[0]:.1f})\n"
         f"  CPU: suite {used[suite.pid] / elapsed:.0%} of a core "
         f"({used[suite.pid] * 1000 / max(1, len(sent)):.1f} ms a reply), "
-        f"bot {used[bot_pid] / elapsed:.0%} ({used[bot_pid] * 1000 / max(1, len(sent)):.1f} ms)",
+        f"bot {used[bot_pid] / elapsed:.0%} ({used[bot_pid] * 1000 / max(1, len(sent)):.1f} ms); "
+        f"runnable but waiting for a CPU: suite {waited[suite.pid] * 1000:.0f} ms a second, "
+        f"bot {waited[bot_pid] * 1000:.0f} ms a second",
         flush=True,
     )
     print(f"  API call -> frame at the guest: {spread(latencies)}; lost {lost}, doubled {doubled}")
