@@ -10,7 +10,9 @@ Run by hand, everything on 127.0.0.1 and started by the bench:
 - ``--workers`` guest processes (``_webchat_guests.py``, websockets' asyncio
   client on uvloop), each holding its share of the sockets, so the client side
   is spread over processes; every process raises its file limit
-  (``RLIMIT_NOFILE``) to the hard limit.
+  (``RLIMIT_NOFILE``) to the hard limit;
+- for the replies, a staff process (``_webchat_staff.py``, raw keep-alive
+  HTTP/1.1 on uvloop): httpx in this process fell behind on a busy host.
 
 Every client shares one address (127.0.0.1), so the suite's per-address
 guest limits (open sockets, connections and frames per window) are raised
@@ -19,8 +21,9 @@ for the run; the per-visitor limit stays at its default.
 Phase 1: ``--sockets`` (5,000) guest sockets opened, each through the
 widget's handshake (``hello``, then the suite's ``session`` and ``history``
 frames); the suite process's RSS before and after (psutil); the sockets held
-``--hold`` seconds, then one ``ping`` frame and one WebSocket ping each,
-counting those still open. Phase 2: all but ``--reply-sockets`` (1,000)
+``--hold`` seconds, then one ``ping`` frame each (the widget's keep-alive)
+and, once the suite has handled them, one WebSocket ping each, counting those
+still open. Phase 2: all but ``--reply-sockets`` (1,000)
 closed; each of those guests sends a message (so the conversation exists),
 then staff replies go through the REST API (``POST
 /api/v1/hotels/bench/conversations/{id}/messages``, a manager's bearer token)
@@ -31,15 +34,20 @@ host); p50, p95, p99, max, and how many never arrived. Where the time goes:
 the entry ids of the hotel's outbound stream (the outbox relay's publish)
 and guests stream (the bot's ``deliver``) are Redis's clock, the same host's,
 so each reply's path splits into API and relay, bot, and the suite's hub to
-the guest's socket.
+the guest's socket (``_webchat_stages.py``). Also printed: the suite's and
+the bot's CPU during the replies, and how long each one's event loop waited
+for a CPU while runnable (``/proc/<pid>/schedstat``), which tells a starved
+suite from a slow one on a shared host. ``--py-spy DIR`` samples the suite in
+each phase (collapsed stacks).
 
 Baselines, in the same run: a bare ASGI WebSocket echo app under uvicorn with
 the suite's own server config holding the same number of sockets (memory per
 socket, and the round trip at the same rate over the same number of sockets),
 and the reply API's own latency.
 
-Exits 1 unless ``--sockets`` sockets were held (target 5,000), p99 <= 100 ms and
-nothing was lost.
+Exits 1 unless 5,000 sockets (or ``--sockets``, if more) were held, the p99 is
+at most 100 ms and no reply was lost or doubled (so a quick run with fewer
+sockets always exits 1).
 
     hatch run python bench/webchat_sockets.py                       # the issue's numbers
     hatch run python bench/webchat_sockets.py --sockets 1000 --seconds 5
