@@ -146,6 +146,11 @@ class SuiteServer:
         self._env = env
         self._process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def pid(self) -> int | None:
+        """The running server's process id (for its memory and CPU), None before a start."""
+        return None if self._process is None else self._process.pid
+
     def start(self) -> None:
         command = [
             sys.executable, "-m", "begasist_suite.cli", "serve",

@@ -15,9 +15,10 @@ import hashlib
 import hmac
 from typing import Final
 
+import anyio
 from redis.asyncio import Redis
 
-__all__ = ["WindowLimiter"]
+__all__ = ["IN_FLIGHT", "WindowLimiter"]
 
 _KEY_LABEL: Final = b"begasist guest rate limit keys v1"
 
@@ -27,16 +28,35 @@ redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
 return n
 """
 
+IN_FLIGHT: Final = 64
+"""Counts one replica sends to Redis at once; the others wait their turn.
+
+Every guest frame is counted, so without a bound a burst from thousands of
+sockets (a reconnect storm after a restart, many widgets pinging together)
+asks the client's pool for more connections than it has, and redis-py refuses
+those at once (``MaxConnectionsError``), which the socket takes for Redis being
+down and closes with 1013 (``bench/webchat_sockets.py`` saw it with 5,000 sockets).
+A count takes a fraction of a millisecond, so waiting costs little."""
+
 
 class WindowLimiter:
     """Counts events per key in windows of *window_seconds*, under *prefix*."""
 
-    def __init__(self, redis: Redis, prefix: str, *, window_seconds: int, secret_key: str) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        *,
+        window_seconds: int,
+        secret_key: str,
+        in_flight: int = IN_FLIGHT,
+    ) -> None:
         self._redis = redis
         self._prefix = prefix
         self.window_seconds = window_seconds
         # A key of its own: a limiter key is never also a MAC of anything else.
         self._key = hmac.new(secret_key.encode("utf-8"), _KEY_LABEL, hashlib.sha256).digest()
+        self._in_flight = anyio.Semaphore(in_flight)
 
     def key(self, kind: str, value: str) -> str:
         """The Redis key counting *kind* events of *value* (a keyed digest of *value*)."""
@@ -45,5 +65,6 @@ class WindowLimiter:
 
     async def allow(self, kind: str, value: str, limit: int) -> bool:
         """Count one event of *kind* for *value*; False once *limit* is passed in the window."""
-        count = await self._redis.eval(_COUNT, 1, self.key(kind, value), self.window_seconds)
+        async with self._in_flight:
+            count = await self._redis.eval(_COUNT, 1, self.key(kind, value), self.window_seconds)
         return int(count) <= limit
