@@ -51,7 +51,20 @@ async def test_login_answers_the_user_and_a_csrf_token(suite: RunningSuite, ana:
         assert answer.status_code == 200
         assert answer.json()["user"]["email"] == ana
         assert answer.json()["csrf_token"]
-        assert (await client.get("/api/v1/me")).status_code == 200
+        me = await client.get("/api/v1/me")
+        assert me.status_code == 200
+        # The session's token, for pages of this origin (the API viewer's "Try it out").
+        assert me.json()["csrf_token"] == answer.json()["csrf_token"]
+        created = await client.post(
+            "/api/v1/me/tokens",
+            json={"name": "script"},
+            headers={"x-csrf-token": me.json()["csrf_token"]},
+        )
+        assert created.status_code == 201
+    # A bearer token needs no CSRF token, and is given none.
+    async with suite.client() as client:
+        bearer = {"authorization": f"Bearer {created.json()['token']}"}
+        assert (await client.get("/api/v1/me", headers=bearer)).json()["csrf_token"] is None
 
 
 async def test_a_wrong_password_and_an_unknown_email_look_the_same(

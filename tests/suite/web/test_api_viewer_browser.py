@@ -9,12 +9,15 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, Request, expect
 
+from tests.suite.api.seed import SeededHotel
 from tests.suite.conftest import RunningSuite
 from tests.suite.web.test_browser import (  # noqa: F401 (module fixtures, used by name)
     Session,
     browser,
     chromium,
     open_session,
+    plaza,
+    sign_in_as,
 )
 
 pytestmark = pytest.mark.anyio
@@ -57,6 +60,34 @@ async def test_swagger_ui_renders_the_operations_from_local_files_only(
     assert any(url.endswith("/schema/swagger-ui/swagger-ui-bundle.js") for url in requested)
     assert any(url.endswith("/schema/openapi.json") for url in requested)
     assert viewer.errors == []  # a CSP violation is logged as an error
+
+
+async def test_try_it_out_with_the_browsers_session_sends_its_csrf_token(
+    viewer: Session,
+    plaza: SeededHotel,  # noqa: F811
+) -> None:
+    page = await viewer.page()
+    await sign_in_as(page, "agent@plaza.test")
+    await page.goto("/schema")
+    await expect(page.locator(".opblock").first).to_be_visible()
+    # A change through Swagger UI's own request interceptor, as "Execute" sends it,
+    # and the same request without it (what "Try it out" sent before: 403).
+    statuses = await page.evaluate(
+        """async () => {
+            const send = (headers) => fetch("/api/v1/me/tokens", {
+                method: "POST", credentials: "same-origin",
+                headers: { "content-type": "application/json", ...headers },
+                body: JSON.stringify({ name: "from the viewer" }),
+            }).then((answer) => answer.status);
+            const intercept = window.ui.getConfigs().requestInterceptor;
+            const request = await intercept({
+                url: "/api/v1/me/tokens", method: "POST", headers: {},
+            });
+            return [await send(request.headers), await send({})];
+        }"""
+    )
+    assert statuses == [201, 403]
+    assert viewer.errors == [] or all("403" in error for error in viewer.errors)
 
 
 async def test_only_the_viewer_files_are_served(suite: RunningSuite) -> None:

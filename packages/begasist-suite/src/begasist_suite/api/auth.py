@@ -65,6 +65,10 @@ class LoginAnswer(BaseModel):
 class MeAnswer(BaseModel):
     user: UserView
     memberships: list[MembershipView]
+    csrf_token: str | None = None
+    """A browser session's token for ``X-CSRF-Token`` (what the API viewer's "Try it
+    out" sends); None for a bearer token, which needs none. Only pages of this
+    origin can read it: the API answers no cross-origin reads."""
 
 
 class TokenBody(BaseModel):
@@ -218,7 +222,9 @@ class MeController(Controller):
         view = user_view(principal)
         memberships: list[Membership] = await services.store.list_memberships(user_id=view.id)
         return MeAnswer(
-            user=view, memberships=[MembershipView(hotel=m.hotel, role=m.role) for m in memberships]
+            user=view,
+            memberships=[MembershipView(hotel=m.hotel, role=m.role) for m in memberships],
+            csrf_token=principal.credential.csrf_token,
         )
 
     @get("/tokens")
