@@ -39,11 +39,16 @@ def store_environment(tmp_path: Path) -> dict[str, str]:
 
 
 def begasist(
-    environment: dict[str, str], *arguments: str, stdin: str | None = None, code: int = 0
+    environment: dict[str, str],
+    *arguments: str,
+    stdin: str | None = None,
+    code: int = 0,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [str(BEGASIST), *arguments],
         env=environment,
+        cwd=cwd,
         input=stdin,
         capture_output=True,
         text=True,
@@ -63,7 +68,7 @@ def test_hotels(store_environment: dict[str, str]) -> None:
     taken = begasist(store_environment, "hotels", "create", "plaza", "--name", "X", code=2)
     assert "exists" in taken.stderr
     bad = begasist(store_environment, "hotels", "create", "Not A Slug", "--name", "X", code=2)
-    assert bad.stderr.startswith("begasist: error:")
+    assert bad.stderr.splitlines()[-1].startswith("begasist: error:")
 
     begasist(store_environment, "hotels", "delete", "plaza")
     assert json.loads(begasist(store_environment, "hotels", "list", "--json").stdout) == []
@@ -117,6 +122,47 @@ def test_tokens_are_printed_once_listed_and_revoked(store_environment: dict[str,
         begasist(store_environment, "tokens", "revoke", token["id"])
     begasist(store_environment, "tokens", "revoke", listed[0]["id"], code=2)
     assert json.loads(begasist(store_environment, "tokens", "list", "--json").stdout) == []
+
+
+def test_admin_commands_name_their_store(store_environment: dict[str, str]) -> None:
+    created = begasist(store_environment, "hotels", "create", "plaza", "--name", "Plaza")
+    path = store_environment["BEGASIST_SQLITE_PATH"]
+    assert created.stderr.splitlines() == [
+        f"begasist: store: SQLite file {path} (BEGASIST_SQLITE_PATH)"
+    ]
+    astra = clean_environment(
+        BEGASIST_STORE="astra", ASTRA_DB_API_ENDPOINT="https://db.example.test"
+    )
+    refused = begasist(astra, "hotels", "list", code=2)
+    assert refused.stderr.splitlines()[0] == (
+        "begasist: store: Astra DB https://db.example.test, keyspace default_keyspace"
+    )
+
+
+def test_only_creating_commands_start_a_new_sqlite_store(tmp_path: Path) -> None:
+    """With no configuration, a listing run in the wrong folder must not leave a store there."""
+    environment = clean_environment()
+    store = tmp_path / "begasist.sqlite3"
+    for command in (
+        ("hotels", "list"),
+        ("users", "list", "--json"),
+        ("tokens", "list"),
+        ("tokens", "create-bot", "plaza"),
+        ("users", "add-member", "ana@plaza.test", "plaza", "agent"),
+    ):
+        refused = begasist(environment, *command, cwd=tmp_path, code=2)
+        error = refused.stderr.splitlines()[-1]
+        assert error.startswith(f"begasist: error: no SQLite store at {store} ")
+        assert "BEGASIST_SQLITE_PATH" in error
+        assert f"`{command[0]} {command[1]}` creates none" in error
+        assert not store.exists()
+    begasist(environment, "hotels", "create", "plaza", "--name", "Plaza", cwd=tmp_path)
+    assert store.exists()
+    assert "plaza" in begasist(environment, "hotels", "list", cwd=tmp_path).stdout
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    begasist(environment, "users", "create", "ana@plaza.test", cwd=elsewhere)
+    assert (elsewhere / "begasist.sqlite3").exists()
 
 
 @pytest.mark.parametrize(
