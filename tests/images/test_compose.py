@@ -159,12 +159,25 @@ def test_bot_settings_are_ones_the_runtime_reads(compose: dict[str, Any]) -> Non
 
 
 def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:
-    used = {
+    sources = [
         volume.split(":")[0]
         for service in compose["services"].values()
         for volume in service.get("volumes", [])
-    }
-    assert used == set(compose["volumes"])
+    ]
+    assert {name for name in sources if not name.startswith((".", "/"))} == set(compose["volumes"])
+    for bound in (name for name in sources if name.startswith(".")):
+        assert (REPO_ROOT / bound).is_file(), f"{bound} is mounted but not in the repository"
+
+
+def test_the_suite_is_published_only_through_the_tls_proxy(compose: dict[str, Any]) -> None:
+    """Secure cookies need HTTPS: browsers reach the suite through Caddy, never port 8000."""
+    suite = compose["services"]["suite"]
+    assert "ports" not in suite
+    assert suite["environment"]["BEGASIST_PUBLIC_URL"].startswith("https://")
+    proxy = compose["services"]["proxy"]
+    assert proxy["image"].startswith("caddy:2")
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert {"80:80", "443:443"} <= set(proxy["ports"])
 
 
 def test_deploy_doc_covers_the_services_and_variables(compose: dict[str, Any]) -> None:

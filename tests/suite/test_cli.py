@@ -16,6 +16,8 @@ import httpx
 import psutil
 import pytest
 from begasist_core import StreamNames
+from begasist_suite.cli import check_serve_settings
+from begasist_suite.cli_errors import UsageError
 from begasist_suite.cli_schema import check_suite_schema
 from begasist_suite.config import SuiteSettings
 from redis.asyncio import Redis
@@ -179,6 +181,15 @@ def test_only_creating_commands_start_a_new_sqlite_store(tmp_path: Path) -> None
             },
             "ASTRA_DB_API_ENDPOINT",
         ),
+        (
+            {
+                "BEGASIST_SECRET_KEY": SECRET_KEY,
+                "BEGASIST_REDIS_URL": "redis://127.0.0.1:1/0",
+                "BEGASIST_HOST": "0.0.0.0",
+                "BEGASIST_PUBLIC_URL": "http://inbox.example.test",
+            },
+            "plain HTTP on 0.0.0.0:8000 with Secure session cookies",
+        ),
     ],
 )
 def test_serve_refuses_to_start_without_its_settings(
@@ -187,6 +198,33 @@ def test_serve_refuses_to_start_without_its_settings(
     result = begasist(clean_environment(**settings), "serve", code=2)
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("host", "settings", "refused"),
+    [
+        ("0.0.0.0", {}, True),
+        ("192.0.2.10", {}, True),
+        ("suite.internal", {}, True),
+        ("::", {}, True),
+        ("127.0.0.1", {}, False),
+        ("::1", {}, False),
+        ("localhost", {}, False),
+        ("0.0.0.0", {"behind_tls_proxy": True}, False),
+        ("0.0.0.0", {"public_url": "https://inbox.example.test"}, False),
+        ("0.0.0.0", {"cookie_secure": False}, False),
+    ],
+)
+def test_serve_binds_plain_http_beyond_loopback_only_behind_tls_or_without_secure_cookies(
+    host: str, settings: dict[str, object], refused: bool
+) -> None:
+    """Secure cookies over plain http: the browser signs in, then every request answers 401."""
+    configured = SuiteSettings(secret_key=SECRET_KEY, redis_url="redis://127.0.0.1:1/0", **settings)
+    if refused:
+        with pytest.raises(UsageError, match="BEGASIST_BEHIND_TLS_PROXY=true"):
+            check_serve_settings(configured, host=host, port=8000)
+    else:
+        check_serve_settings(configured, host=host, port=8000)
 
 
 def test_an_invalid_setting_is_a_usage_error() -> None:
