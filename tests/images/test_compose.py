@@ -128,6 +128,7 @@ def test_the_suite(compose: dict[str, Any]) -> None:
     assert suite["depends_on"]["redis"]["condition"] == "service_healthy"
     assert suite["environment"]["BEGASIST_REDIS_URL"].startswith("redis://redis:6379")
     assert any(volume.endswith(":/data") for volume in suite["volumes"])
+    assert "http://127.0.0.1:8000/ready" in " ".join(suite["healthcheck"]["test"])
 
 
 def test_one_bot_per_hotel(compose: dict[str, Any]) -> None:
@@ -139,6 +140,8 @@ def test_one_bot_per_hotel(compose: dict[str, Any]) -> None:
         hotels.append(validate_hotel_slug(hotel))
         assert name == f"bot-{hotel}"
         assert bot["depends_on"]["redis"]["condition"] == "service_healthy"
+        # The bot fetches its settings from the suite: it starts once the suite is ready.
+        assert bot["depends_on"]["suite"]["condition"] == "service_healthy"
     assert hotels
     assert len(hotels) == len(set(hotels)), "two bots for one hotel"
 
