@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -20,9 +21,12 @@ def test_it_proxies_to_the_suite_with_a_request_id() -> None:
     assert re.search(r"^\t\theader_up X-Request-ID \{http\.request\.uuid\}$", text, re.M)
 
 
-@pytest.mark.skipif(shutil.which("caddy") is None, reason="caddy is not installed (apt: caddy)")
 @pytest.mark.parametrize("domain", ["localhost", "inbox.example.com"])
 def test_caddy_validates_it(domain: str, tmp_path: Path) -> None:
+    if shutil.which("caddy") is None:
+        if os.environ.get("BEGASIST_REQUIRE_CADDY"):  # .ci/run installs it
+            pytest.fail("caddy is not installed (apt-get install caddy)")
+        pytest.skip("caddy is not installed (apt-get install caddy)")
     result = subprocess.run(
         ["caddy", "validate", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
         env={"BEGASIST_DOMAIN": domain, "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
