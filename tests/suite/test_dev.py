@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -32,8 +33,15 @@ def listener_on(port: int) -> psutil.Process:
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGHUP], ids=["SIGKILL", "SIGHUP"])
-def test_the_bots_and_the_engine_die_with_dev(tmp_path: Path, stop: signal.Signals) -> None:
+@pytest.mark.parametrize(
+    ("stop", "whole_group"),
+    [(signal.SIGKILL, False), (signal.SIGHUP, False), (signal.SIGHUP, True)],
+    ids=["SIGKILL", "SIGHUP", "SIGHUP-to-the-group"],
+)
+def test_the_bots_and_the_engine_die_with_dev(
+    tmp_path: Path, stop: signal.Signals, whole_group: bool
+) -> None:
+    """SIGHUP to the whole group is a closed terminal: dev still stops its bots in order."""
     # No BEGASIST_REDIS_URL: dev starts its embedded Valkey.
     with (
         (tmp_path / "dev.log").open("w") as log,
@@ -44,6 +52,7 @@ def test_the_bots_and_the_engine_die_with_dev(tmp_path: Path, stop: signal.Signa
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
+            start_new_session=True,  # a process group of its own, as a shell's job has
         ) as process,
     ):
         watched: list[psutil.Process] = []
@@ -60,7 +69,10 @@ def test_the_bots_and_the_engine_die_with_dev(tmp_path: Path, stop: signal.Signa
             engine = listener_on(redis_port)
             assert "valkey" in engine.name()
             watched = [*bots, engine]
-            process.send_signal(stop)
+            if whole_group:
+                os.killpg(process.pid, stop)
+            else:
+                process.send_signal(stop)
             code = process.wait(timeout=CHILDREN_GONE_SECONDS)
             assert code == (-signal.SIGKILL if stop == signal.SIGKILL else 0), (
                 tmp_path / "dev.log"

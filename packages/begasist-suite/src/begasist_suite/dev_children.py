@@ -40,7 +40,11 @@ ENGINE_STOP_SECONDS: Final = 5.0
 
 
 def dies_with_us(command: Sequence[str]) -> list[str]:
-    """*command* wrapped so that it gets SIGTERM when this process dies, however it dies."""
+    """*command* wrapped so that it gets SIGTERM when this process dies, however it dies.
+
+    It also ignores SIGHUP: a closed terminal hangs up the whole process group,
+    and ``dev`` stops its children itself then (SIGTERM: the bots drain).
+    """
     return [sys.executable, "-m", __name__, str(os.getpid()), *command]
 
 
@@ -54,6 +58,7 @@ def _launch(arguments: Sequence[str]) -> NoReturn:
         if os.getppid() != int(parent):
             # The parent died between our fork and the prctl: nobody will signal us.
             raise SystemExit(ORPHANED_EXIT)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # an ignored signal stays ignored after exec
     os.execvp(command[0], command)
 
 
