@@ -128,6 +128,7 @@ def test_the_suite(compose: dict[str, Any]) -> None:
     assert suite["depends_on"]["redis"]["condition"] == "service_healthy"
     assert suite["environment"]["BEGASIST_REDIS_URL"].startswith("redis://redis:6379")
     assert any(volume.endswith(":/data") for volume in suite["volumes"])
+    assert "http://127.0.0.1:8000/ready" in " ".join(suite["healthcheck"]["test"])
 
 
 def test_one_bot_per_hotel(compose: dict[str, Any]) -> None:
@@ -139,6 +140,8 @@ def test_one_bot_per_hotel(compose: dict[str, Any]) -> None:
         hotels.append(validate_hotel_slug(hotel))
         assert name == f"bot-{hotel}"
         assert bot["depends_on"]["redis"]["condition"] == "service_healthy"
+        # The bot fetches its settings from the suite: it starts once the suite is ready.
+        assert bot["depends_on"]["suite"]["condition"] == "service_healthy"
     assert hotels
     assert len(hotels) == len(set(hotels)), "two bots for one hotel"
 
@@ -159,12 +162,25 @@ def test_bot_settings_are_ones_the_runtime_reads(compose: dict[str, Any]) -> Non
 
 
 def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:
-    used = {
+    sources = [
         volume.split(":")[0]
         for service in compose["services"].values()
         for volume in service.get("volumes", [])
-    }
-    assert used == set(compose["volumes"])
+    ]
+    assert {name for name in sources if not name.startswith((".", "/"))} == set(compose["volumes"])
+    for bound in (name for name in sources if name.startswith(".")):
+        assert (REPO_ROOT / bound).is_file(), f"{bound} is mounted but not in the repository"
+
+
+def test_the_suite_is_published_only_through_the_tls_proxy(compose: dict[str, Any]) -> None:
+    """Secure cookies need HTTPS: browsers reach the suite through Caddy, never port 8000."""
+    suite = compose["services"]["suite"]
+    assert "ports" not in suite
+    assert suite["environment"]["BEGASIST_PUBLIC_URL"].startswith("https://")
+    proxy = compose["services"]["proxy"]
+    assert proxy["image"].startswith("caddy:2")
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert {"80:80", "443:443"} <= set(proxy["ports"])
 
 
 def test_deploy_doc_covers_the_services_and_variables(compose: dict[str, Any]) -> None:

@@ -16,6 +16,8 @@ import httpx
 import psutil
 import pytest
 from begasist_core import StreamNames
+from begasist_suite.cli import check_serve_settings
+from begasist_suite.cli_errors import UsageError
 from begasist_suite.cli_schema import check_suite_schema
 from begasist_suite.config import SuiteSettings
 from redis.asyncio import Redis
@@ -39,11 +41,16 @@ def store_environment(tmp_path: Path) -> dict[str, str]:
 
 
 def begasist(
-    environment: dict[str, str], *arguments: str, stdin: str | None = None, code: int = 0
+    environment: dict[str, str],
+    *arguments: str,
+    stdin: str | None = None,
+    code: int = 0,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [str(BEGASIST), *arguments],
         env=environment,
+        cwd=cwd,
         input=stdin,
         capture_output=True,
         text=True,
@@ -63,7 +70,7 @@ def test_hotels(store_environment: dict[str, str]) -> None:
     taken = begasist(store_environment, "hotels", "create", "plaza", "--name", "X", code=2)
     assert "exists" in taken.stderr
     bad = begasist(store_environment, "hotels", "create", "Not A Slug", "--name", "X", code=2)
-    assert bad.stderr.startswith("begasist: error:")
+    assert bad.stderr.splitlines()[-1].startswith("begasist: error:")
 
     begasist(store_environment, "hotels", "delete", "plaza")
     assert json.loads(begasist(store_environment, "hotels", "list", "--json").stdout) == []
@@ -119,6 +126,47 @@ def test_tokens_are_printed_once_listed_and_revoked(store_environment: dict[str,
     assert json.loads(begasist(store_environment, "tokens", "list", "--json").stdout) == []
 
 
+def test_admin_commands_name_their_store(store_environment: dict[str, str]) -> None:
+    created = begasist(store_environment, "hotels", "create", "plaza", "--name", "Plaza")
+    path = store_environment["BEGASIST_SQLITE_PATH"]
+    assert created.stderr.splitlines() == [
+        f"begasist: store: SQLite file {path} (BEGASIST_SQLITE_PATH)"
+    ]
+    astra = clean_environment(
+        BEGASIST_STORE="astra", ASTRA_DB_API_ENDPOINT="https://db.example.test"
+    )
+    refused = begasist(astra, "hotels", "list", code=2)
+    assert refused.stderr.splitlines()[0] == (
+        "begasist: store: Astra DB https://db.example.test, keyspace default_keyspace"
+    )
+
+
+def test_only_creating_commands_start_a_new_sqlite_store(tmp_path: Path) -> None:
+    """With no configuration, a listing run in the wrong folder must not leave a store there."""
+    environment = clean_environment()
+    store = tmp_path / "begasist.sqlite3"
+    for command in (
+        ("hotels", "list"),
+        ("users", "list", "--json"),
+        ("tokens", "list"),
+        ("tokens", "create-bot", "plaza"),
+        ("users", "add-member", "ana@plaza.test", "plaza", "agent"),
+    ):
+        refused = begasist(environment, *command, cwd=tmp_path, code=2)
+        error = refused.stderr.splitlines()[-1]
+        assert error.startswith(f"begasist: error: no SQLite store at {store} ")
+        assert "BEGASIST_SQLITE_PATH" in error
+        assert f"`{command[0]} {command[1]}` creates none" in error
+        assert not store.exists()
+    begasist(environment, "hotels", "create", "plaza", "--name", "Plaza", cwd=tmp_path)
+    assert store.exists()
+    assert "plaza" in begasist(environment, "hotels", "list", cwd=tmp_path).stdout
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    begasist(environment, "users", "create", "ana@plaza.test", cwd=elsewhere)
+    assert (elsewhere / "begasist.sqlite3").exists()
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
@@ -133,6 +181,15 @@ def test_tokens_are_printed_once_listed_and_revoked(store_environment: dict[str,
             },
             "ASTRA_DB_API_ENDPOINT",
         ),
+        (
+            {
+                "BEGASIST_SECRET_KEY": SECRET_KEY,
+                "BEGASIST_REDIS_URL": "redis://127.0.0.1:1/0",
+                "BEGASIST_HOST": "0.0.0.0",
+                "BEGASIST_PUBLIC_URL": "http://inbox.example.test",
+            },
+            "plain HTTP on 0.0.0.0:8000 with Secure session cookies",
+        ),
     ],
 )
 def test_serve_refuses_to_start_without_its_settings(
@@ -141,6 +198,33 @@ def test_serve_refuses_to_start_without_its_settings(
     result = begasist(clean_environment(**settings), "serve", code=2)
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("host", "settings", "refused"),
+    [
+        ("0.0.0.0", {}, True),
+        ("192.0.2.10", {}, True),
+        ("suite.internal", {}, True),
+        ("::", {}, True),
+        ("127.0.0.1", {}, False),
+        ("::1", {}, False),
+        ("localhost", {}, False),
+        ("0.0.0.0", {"behind_tls_proxy": True}, False),
+        ("0.0.0.0", {"public_url": "https://inbox.example.test"}, False),
+        ("0.0.0.0", {"cookie_secure": False}, False),
+    ],
+)
+def test_serve_binds_plain_http_beyond_loopback_only_behind_tls_or_without_secure_cookies(
+    host: str, settings: dict[str, object], refused: bool
+) -> None:
+    """Secure cookies over plain http: the browser signs in, then every request answers 401."""
+    configured = SuiteSettings(secret_key=SECRET_KEY, redis_url="redis://127.0.0.1:1/0", **settings)
+    if refused:
+        with pytest.raises(UsageError, match="BEGASIST_BEHIND_TLS_PROXY=true"):
+            check_serve_settings(configured, host=host, port=8000)
+    else:
+        check_serve_settings(configured, host=host, port=8000)
 
 
 def test_an_invalid_setting_is_a_usage_error() -> None:

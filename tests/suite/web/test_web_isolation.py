@@ -26,7 +26,7 @@ pytestmark = pytest.mark.anyio
 
 # /guest/: guests' sockets, no staff page; a visitor token opens one hotel's channel only
 # (tests/suite/guest/test_socket.py checks it across hotels).
-NOT_PAGES = ("/api/", "/schema", "/static", "/health", "/webhooks/", "/guest/")
+NOT_PAGES = ("/api/", "/schema", "/static", "/health", "/ready", "/webhooks/", "/guest/")
 HOTEL_PREFIX = "/hotels/{hotel:str}/"
 INVITATION_LINK = "/invitations/{token:str}"
 OUTSIDE_HOTELS = {"/", "/login", "/logout", "/language", "/hotels", INVITATION_LINK}

@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 from begasist_core import PluginManager, redis_from_url
-from litestar import Litestar, get
+from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.openapi import OpenAPIConfig
@@ -26,6 +26,7 @@ from begasist_suite.api.channels import (
 from begasist_suite.api.dependencies import DEPENDENCIES
 from begasist_suite.api.errors import EXCEPTION_HANDLERS
 from begasist_suite.api.guests import GuestController
+from begasist_suite.api.health import EVENT_CONSUMER, OUTBOX_RELAY, health, ready
 from begasist_suite.api.hotels import HotelController
 from begasist_suite.api.inbox import ConversationController, DraftController
 from begasist_suite.api.invitations import InvitationController, InvitationLinkController
@@ -71,12 +72,6 @@ __all__ = ["create_app", "load_plugins"]
 log = logging.getLogger(__name__)
 
 API_VERSION = "1.0.0"
-
-
-@get("/health", tags=["health"], include_in_schema=True)
-async def health() -> dict[str, str]:
-    """Liveness: the process answers."""
-    return {"status": "ok"}
 
 
 class SuiteApp(Litestar):
@@ -180,7 +175,7 @@ def create_app(
         try:
             async with anyio.create_task_group() as tasks:
                 await tasks.start(live.run)
-                await tasks.start(relay.run)
+                await tasks.start(services.running.run, OUTBOX_RELAY, relay.run)
                 fallback = app.state.email_fallback = EmailFallback(services)
                 await tasks.start(fallback.run)
                 await tasks.start(batcher.run)
@@ -190,7 +185,7 @@ def create_app(
                 await tasks.start(hub.run)
                 consumer = build_consumer(services) if settings.consumer else None
                 if consumer is not None:
-                    await tasks.start(consumer.run)
+                    await tasks.start(services.running.run, EVENT_CONSUMER, consumer.run)
                 try:
                     yield
                 finally:
@@ -213,6 +208,7 @@ def create_app(
     app = SuiteApp(
         route_handlers=[
             health,
+            ready,
             AuthController,
             MeController,
             HotelController,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import json
 import logging
 import sys
@@ -112,18 +113,18 @@ def _serve(settings: SuiteSettings, *, host: str | None, port: int | None) -> in
     from begasist_suite.app import create_app
     from begasist_suite.server import server_config
 
-    check_serve_settings(settings)
+    host = host or settings.host
+    port = settings.port if port is None else port
+    check_serve_settings(settings, host=host, port=port)
     app = create_app(settings)
-    config = server_config(
-        app, settings, host=host or settings.host, port=settings.port if port is None else port
-    )
+    config = server_config(app, settings, host=host, port=port)
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else 1
 
 
-def check_serve_settings(settings: SuiteSettings) -> None:
-    """Raise :class:`UsageError` for a setting ``serve`` cannot start without."""
+def check_serve_settings(settings: SuiteSettings, *, host: str, port: int) -> None:
+    """Raise :class:`UsageError` for a setting ``serve`` cannot start without, or with."""
     from begasist_suite.secret_box import SecretBox, SecretKeyError
 
     if settings.secret_key is None:
@@ -145,6 +146,32 @@ def check_serve_settings(settings: SuiteSettings) -> None:
         raise UsageError(
             "BEGASIST_STORE=astra needs ASTRA_DB_API_ENDPOINT and ASTRA_DB_APPLICATION_TOKEN"
         )
+    if settings.cookie_secure and not is_loopback(host) and not behind_tls(settings):
+        # Browsers keep a Secure cookie from a plain-http answer to themselves: the
+        # sign-in would "work" and every request after it answer 401.
+        raise UsageError(
+            f"plain HTTP on {host}:{port} with Secure session cookies "
+            "(BEGASIST_COOKIE_SECURE=true): browsers would sign in, then get 401. "
+            "Put a TLS proxy in front and say so with BEGASIST_PUBLIC_URL=https://... or "
+            "BEGASIST_BEHIND_TLS_PROXY=true (docs/deploy.md), or, for a plain-HTTP trial "
+            "only, BEGASIST_COOKIE_SECURE=false"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether *host* (an address or ``localhost``) is reachable from this machine only."""
+    if host.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: whatever it resolves to, others may reach it
+
+
+def behind_tls(settings: SuiteSettings) -> bool:
+    """Whether the operator says browsers reach this suite over HTTPS through a proxy."""
+    public_url = (settings.public_url or "").strip().casefold()
+    return settings.behind_tls_proxy or public_url.startswith("https://")
 
 
 def _list_plugins(*, as_json: bool) -> int:

@@ -1,4 +1,10 @@
-"""``begasist hotels|users|tokens``: administration straight on the configured store."""
+"""``begasist hotels|users|tokens``: administration straight on the configured store.
+
+Each command first says on stderr, in one line, which store it works on. Only
+the commands that add a first record (``hotels create``, ``users create``)
+may start a new SQLite file; every other one refuses (exit 2) when the file
+does not exist, instead of creating an empty store where it was run by mistake.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +44,7 @@ def add_admin_commands(commands: Any) -> None:
     create = hotel_commands.add_parser("create", help="a new hotel")
     create.add_argument("slug", metavar="SLUG")
     create.add_argument("--name", required=True)
-    create.set_defaults(run=_hotels_create)
+    create.set_defaults(run=_hotels_create, creates_store=True)
     remove = hotel_commands.add_parser("delete", help="a hotel and everything in it")
     remove.add_argument("slug", metavar="SLUG")
     remove.set_defaults(run=_hotels_delete)
@@ -57,7 +63,7 @@ def add_admin_commands(commands: Any) -> None:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
-    create.set_defaults(run=_users_create)
+    create.set_defaults(run=_users_create, creates_store=True)
     member = user_commands.add_parser("add-member", help="add to a hotel, or change the role")
     member.add_argument("email", metavar="EMAIL")
     member.add_argument("hotel", metavar="HOTEL")
@@ -89,8 +95,28 @@ def add_admin_commands(commands: Any) -> None:
 
 def run_admin_command(args: argparse.Namespace, settings: SuiteSettings) -> int:
     """Run the parsed admin command on the store *settings* name."""
+    print(f"begasist: {describe_store(settings)}", file=sys.stderr)
+    if settings.store == "sqlite" and not getattr(args, "creates_store", False):
+        path = settings.sqlite_path.absolute()
+        if not path.exists():
+            raise UsageError(
+                f"no SQLite store at {path} (BEGASIST_SQLITE_PATH, relative to the working "
+                f"directory): `{args.command} {args.action}` creates none; run it where the "
+                "suite keeps its store or set BEGASIST_SQLITE_PATH (or BEGASIST_STORE=astra); "
+                "`hotels create` and `users create` start a new store"
+            )
     action: Action = args.run
     return anyio.run(_on_store, settings, action, args)
+
+
+def describe_store(settings: SuiteSettings) -> str:
+    """Which store *settings* name, for the operator: the SQLite file or the Astra database."""
+    if settings.store == "sqlite":
+        return f"store: SQLite file {settings.sqlite_path.absolute()} (BEGASIST_SQLITE_PATH)"
+    return (
+        f"store: Astra DB {settings.astra_db_api_endpoint or '(no ASTRA_DB_API_ENDPOINT)'}, "
+        f"keyspace {settings.astra_db_keyspace}"
+    )
 
 
 async def _on_store(settings: SuiteSettings, action: Action, args: argparse.Namespace) -> int:

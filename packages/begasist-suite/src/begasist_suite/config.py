@@ -43,6 +43,9 @@ class SuiteSettings(BaseSettings):
     """The URL guests' providers and bots reach the suite at (shown in the admin)."""
     cookie_secure: bool = True
     """Send the session cookie over HTTPS only; ``dev`` turns it off for http://127.0.0.1."""
+    behind_tls_proxy: bool = False
+    """A proxy in front terminates TLS: lets ``serve`` bind a non-loopback address in plain
+    HTTP with Secure cookies (a ``public_url`` starting with ``https://`` says the same)."""
     session_hours: PositiveFloat = 12.0
     invitation_hours: PositiveFloat = 72.0
     """How long an invitation link to join a hotel works (once)."""

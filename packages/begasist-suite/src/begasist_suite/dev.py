@@ -21,12 +21,12 @@ import anyio
 import uvicorn
 from anyio.abc import Process
 from begasist_core import PluginManager, UnknownChannel
-from begasist_core.engine import EmbeddedEngine, EmbeddedEngineUnavailable
 from pydantic import SecretStr
 
 from begasist_suite.app import create_app, load_plugins
 from begasist_suite.cli_errors import UsageError
 from begasist_suite.config import SuiteSettings
+from begasist_suite.dev_children import dies_with_us, embedded_valkey
 from begasist_suite.guest.demo_site import demo_site_app, demo_site_page, seed_demo_webchat
 from begasist_suite.secret_box import SecretBox
 from begasist_suite.seed import DEMO_CHANNEL, DEMO_HOTELS, DemoLogins, seed_demo
@@ -87,7 +87,11 @@ class DevState:
 
 
 def run_dev(settings: SuiteSettings, *, port: int, data_dir: Path) -> int:
-    """Run the demo until SIGINT or SIGTERM; 0 after a clean stop, 1 if a part failed."""
+    """Run the demo until SIGINT, SIGTERM or SIGHUP; 0 after a clean stop, 1 if a part failed.
+
+    The bots and the embedded engine die with this process however it ends
+    (:mod:`begasist_suite.dev_children`), SIGKILL included.
+    """
     with contextlib.redirect_stdout(sys.stderr):
         plugins = load_plugins()
     if DEMO_CHANNEL not in plugins.channels:
@@ -102,10 +106,8 @@ def run_dev(settings: SuiteSettings, *, port: int, data_dir: Path) -> int:
         site_listener = stack.enter_context(_bind_site(port + 1))
         redis_url = settings.redis_url
         if redis_url is None:
-            try:
-                redis_url = stack.enter_context(EmbeddedEngine()).url
-            except EmbeddedEngineUnavailable as missing:
-                raise UsageError(str(missing)) from None
+            redis_url = stack.enter_context(embedded_valkey())
+            log.info("embedded Valkey engine listening at %s", redis_url)
         bound_port = listener.getsockname()[1]
         dev_settings = settings.model_copy(
             update={
@@ -240,7 +242,8 @@ class _Supervisor:
         self.stop.set()
 
     async def run(self, listener: socket.socket) -> int:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        # SIGHUP (the terminal closed) stops the demo as SIGTERM does.
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._serve, listener)
                 if self.site is not None:
@@ -369,4 +372,4 @@ class _Supervisor:
 
 def _bot_command(hotel: str) -> list[str]:
     # The interpreter running us, not whatever `channelbot` is first on PATH.
-    return [sys.executable, "-m", "begasist_core.channelbot.cli", "--hotel", hotel]
+    return dies_with_us([sys.executable, "-m", "begasist_core.channelbot.cli", "--hotel", hotel])

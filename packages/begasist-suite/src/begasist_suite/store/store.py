@@ -55,5 +55,9 @@ class Store(
         """Run *action* once what this task wrote is durable (see the database's)."""
         self.database.after_commit(action)
 
+    async def ping(self) -> None:
+        """One cheap read; raises when the database does not answer (``/ready``)."""
+        await self.database.collection("hotels").find_one({"_id": ""})
+
     async def aclose(self) -> None:
         await self.database.aclose()
