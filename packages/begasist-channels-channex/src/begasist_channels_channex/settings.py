@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, ClassVar, Final
 
-from begasist_core import ChannelSettings
+from begasist_core import ChannelSettings, FieldTranslation
 from pydantic import Field, HttpUrl, SecretStr
 
 from begasist_channels_channex.ota import Ota
+from begasist_channels_channex.settings_text import TRANSLATIONS
 
 __all__ = ["API_BASE_URLS", "ChannexEnvironment", "ChannexSettings"]
 
@@ -32,6 +34,7 @@ class ChannexSettings(ChannelSettings):
 
     # The API key goes to the environment's host (or the override): both decide where.
     secret_destinations: ClassVar[frozenset[str]] = frozenset({"environment", "api_base_url"})
+    translations: ClassVar[Mapping[str, Mapping[str, FieldTranslation]]] = TRANSLATIONS
 
     api_key: SecretStr
     """The Channex user API key, sent as the ``user-api-key`` header."""
