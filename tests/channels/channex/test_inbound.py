@@ -178,3 +178,12 @@ async def test_a_message_event_without_its_ids_is_a_parse_error(
             .build()
             .parse(harness_for(begasist_bus, channex).webhook(body))
         )
+
+
+async def test_a_message_event_without_data_gives_nothing_and_says_why(
+    begasist_bus: Bus, channex: ChannexStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A webhook whose ``send_data`` is off sends only the event and the property."""
+    body = json.dumps({"event": "message", "property_id": PROPERTY_ID, "user_id": None})
+    assert await parsed(harness_for(begasist_bus, channex), body.encode()) == []
+    assert "turn send_data on" in caplog.text

@@ -28,7 +28,12 @@ from begasist_channels_channex.errors import ChannexUnavailable, is_transient
 from begasist_channels_channex.inbound import booking_ota, received, split_address
 from begasist_channels_channex.sending import PartSender, RetryPolicy
 from begasist_channels_channex.settings import ChannexSettings
-from begasist_channels_channex.webhook import SECRET_HEADER, check_secret, read_delivery
+from begasist_channels_channex.webhook import (
+    MESSAGE_EVENT,
+    SECRET_HEADER,
+    check_secret,
+    read_delivery,
+)
 
 __all__ = ["MAX_TEXT_LENGTH", "ChannexChannel"]
 
@@ -70,6 +75,11 @@ class ChannexChannel(Channel[ChannexSettings]):
         delivery = read_delivery(webhook.body)
         item = delivery.message()
         if item is None:
+            if delivery.event == MESSAGE_EVENT:
+                self.context.logger.warning(
+                    "channex: a message event without its payload: turn send_data on in the "
+                    "hotel's Channex webhook"
+                )
             return []
         property_id = self.settings.property_id
         if delivery.property_id is not None and delivery.property_id != property_id:

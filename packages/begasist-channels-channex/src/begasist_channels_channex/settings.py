@@ -66,5 +66,9 @@ class ChannexSettings(ChannelSettings):
 
     def takes(self, ota: Ota) -> bool:
         """Whether the hotel switched this OTA's messages on (one without a switch: yes)."""
-        switches = {Ota.BOOKING_COM: self.booking_com, Ota.AIRBNB: self.airbnb}
-        return switches.get(ota, self.expedia if ota is Ota.EXPEDIA else True)
+        switches = {
+            Ota.BOOKING_COM: self.booking_com,
+            Ota.AIRBNB: self.airbnb,
+            Ota.EXPEDIA: self.expedia,
+        }
+        return switches.get(ota, True)

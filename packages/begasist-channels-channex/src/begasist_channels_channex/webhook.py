@@ -73,8 +73,9 @@ class ChannexDelivery(_Lenient):
     payload: Any = None
 
     def message(self) -> ChannexMessagePayload | None:
-        """The guest message of a ``message`` event; None for another event."""
-        if self.event != MESSAGE_EVENT:
+        """The guest message of a ``message`` event; None for another event, or for one
+        without its payload (a webhook whose ``send_data`` is off)."""
+        if self.event != MESSAGE_EVENT or self.payload is None:
             return None
         try:
             return ChannexMessagePayload.model_validate(self.payload)
