@@ -12,11 +12,13 @@ COPY packages/begasist-core packages/begasist-core
 COPY packages/begasist-channels-whatsapp packages/begasist-channels-whatsapp
 COPY packages/begasist-channels-email packages/begasist-channels-email
 COPY packages/begasist-channels-webchat packages/begasist-channels-webchat
+COPY packages/begasist-channels-channex packages/begasist-channels-channex
 RUN python -m pip wheel --wheel-dir /wheels \
       ./packages/begasist-core \
       ./packages/begasist-channels-whatsapp \
       ./packages/begasist-channels-email \
-      ./packages/begasist-channels-webchat
+      ./packages/begasist-channels-webchat \
+      ./packages/begasist-channels-channex
 
 # Stage 2: the runtime. Installs from the wheels only (--no-index): nothing is
 # fetched or compiled here, so the image carries no compiler and no build tools.
@@ -30,7 +32,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     python -m pip install --no-cache-dir --no-index --find-links /wheels \
       begasist-core begasist-channels-whatsapp begasist-channels-email \
-      begasist-channels-webchat \
+      begasist-channels-webchat begasist-channels-channex \
     && python -m pip check
 # A numeric, non-root user, so that orchestrators can verify runAsNonRoot.
 RUN groupadd --system --gid 10001 begasist \

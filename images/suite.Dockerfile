@@ -14,12 +14,14 @@ COPY packages/begasist-core packages/begasist-core
 COPY packages/begasist-channels-whatsapp packages/begasist-channels-whatsapp
 COPY packages/begasist-channels-email packages/begasist-channels-email
 COPY packages/begasist-channels-webchat packages/begasist-channels-webchat
+COPY packages/begasist-channels-channex packages/begasist-channels-channex
 COPY packages/begasist-suite packages/begasist-suite
 RUN python -m pip wheel --wheel-dir /wheels \
       ./packages/begasist-core \
       ./packages/begasist-channels-whatsapp \
       ./packages/begasist-channels-email \
       ./packages/begasist-channels-webchat \
+      ./packages/begasist-channels-channex \
       ./packages/begasist-suite
 
 # Stage 2: the runtime, from the wheels only: no index, no compiler.
@@ -33,7 +35,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     python -m pip install --no-cache-dir --no-index --find-links /wheels \
       begasist-suite begasist-core begasist-channels-whatsapp begasist-channels-email \
-      begasist-channels-webchat \
+      begasist-channels-webchat begasist-channels-channex \
     && python -m pip check
 RUN groupadd --system --gid 10001 begasist \
     && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /home/begasist begasist \

@@ -1,5 +1,6 @@
 """Begasist's shared data models: names, settings, messages, conversations."""
 
+from begasist_core.models.context import BookingContext, MessageContext
 from begasist_core.models.conversations import Conversation, ConversationStatus
 from begasist_core.models.ids import new_id
 from begasist_core.models.messages import (
@@ -25,6 +26,7 @@ from begasist_core.models.translations import FieldTranslation
 __all__ = [
     "Attachment",
     "AttachmentKind",
+    "BookingContext",
     "ChannelName",
     "ChannelSettings",
     "Conversation",
@@ -36,6 +38,7 @@ __all__ = [
     "HotelSlug",
     "InvalidName",
     "Message",
+    "MessageContext",
     "MessageTemplate",
     "ReplyMode",
     "new_id",

@@ -8,6 +8,7 @@ from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, NonNegativeInt
 
+from begasist_core.models.context import MessageContext
 from begasist_core.models.ids import new_id
 from begasist_core.models.names import ChannelName, HotelSlug
 
@@ -154,6 +155,9 @@ class Message(BaseModel):
     """Inbound only: why the assistant must not answer this message (it came from a
     machine: an auto-reply, a bounce, a mailing list; or it could not be read),
     or None for a person's readable message."""
+    context: MessageContext | None = None
+    """Inbound: what the channel knows beyond the text (the booking the message is
+    about), or None; see :class:`~begasist_core.models.context.MessageContext`."""
     provider_message_id: Annotated[str | None, Field(max_length=512)] = None
     reply_to: Annotated[str | None, Field(max_length=512)] = None
     """The provider message id of the message this one answers, if any."""

@@ -1,4 +1,5 @@
-"""What the conversation page shows beside the thread: the reply window and the reply modes.
+"""What the conversation page shows beside the thread: the reply window, the reply modes
+and the guest's booking.
 
 The reply window: a channel whose ``capabilities.reply_window`` is set sends
 free text only that long after the guest's last message in the conversation.
@@ -7,16 +8,19 @@ provider-approved templates; the page offers those listed in the hotel's
 ``message_templates`` setting of that channel (the same list shape for any
 channel: ``name``, ``language``, ``body_parameters``; docs/suite.md). A channel
 without templates cannot write to the guest at all until they write again.
+
+The booking: the ``context.booking`` a channel put on the newest guest message
+that has one (an OTA guest's reservation, from the Channex channel).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-from begasist_core import MessageTemplate, ReplyMode
+from begasist_core import Direction, Message, MessageTemplate, ReplyMode
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from begasist_suite.auth.principal import HotelAccess
@@ -28,10 +32,12 @@ from begasist_suite.web.i18n import N_, Language
 
 __all__ = [
     "TEMPLATES_SETTING",
+    "BookingPanel",
     "ModePanel",
     "ReplyWindow",
     "TemplateChoice",
     "approved_templates",
+    "booking_panel",
     "conversation_panel",
     "mode_panel",
     "reply_window",
@@ -94,6 +100,49 @@ class ModePanel:
     guest_id: str | None
     can_change: bool
     choices: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class BookingPanel:
+    """The reservation a guest wrote about, as the page shows it."""
+
+    source: str
+    """Where they booked: "Booking.com"."""
+    reservation_id: str | None
+    guest_name: str | None
+    check_in: str | None
+    """In the page's language: "Dec 20, 2026"."""
+    check_out: str | None
+    nights: int | None
+
+
+def booking_panel(messages: Iterable[Message], language: Language) -> BookingPanel | None:
+    """The booking of the newest guest message among *messages* that names one."""
+    newest = max(
+        (
+            m
+            for m in messages
+            if m.direction is Direction.INBOUND and m.context and m.context.booking
+        ),
+        key=lambda m: m.created_at,
+        default=None,
+    )
+    if newest is None or newest.context is None or newest.context.booking is None:
+        return None
+    booking = newest.context.booking
+    nights = (
+        (booking.check_out - booking.check_in).days
+        if booking.check_in and booking.check_out
+        else None
+    )
+    return BookingPanel(
+        source=booking.source_name or booking.source,
+        reservation_id=booking.reservation_id,
+        guest_name=booking.guest_name,
+        check_in=language.day(booking.check_in) if booking.check_in else None,
+        check_out=language.day(booking.check_out) if booking.check_out else None,
+        nights=nights,
+    )
 
 
 def _templates(settings: Mapping[str, object]) -> tuple[TemplateChoice, ...]:
@@ -193,10 +242,13 @@ async def conversation_panel(
     conversation: ConversationRecord,
     guest: Guest | None,
     language: Language,
+    messages: Iterable[Message] = (),
 ) -> dict[str, Any]:
-    """The conversation page's extra context: ``reply_window`` and ``modes``."""
+    """The conversation page's extra context: ``reply_window``, ``modes`` and ``booking``
+    (of *messages*, the thread as shown)."""
     found = await effective_mode(services, conversation, guest)
     return {
         "reply_window": await reply_window(services, conversation, language),
         "modes": mode_panel(found, guest, access, language),
+        "booking": booking_panel(messages, language),
     }

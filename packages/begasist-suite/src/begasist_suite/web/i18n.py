@@ -9,14 +9,14 @@ best of ``Accept-Language``, else English.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import cache
 from io import BytesIO
 from pathlib import Path
 from typing import Final
 
 from babel.core import Locale, negotiate_locale
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -61,6 +61,10 @@ class Language:
     def date_time(self, moment: datetime, zone: tzinfo) -> str:
         """A short date and time, in *zone*, as this language writes it."""
         return format_datetime(moment, "short", tzinfo=zone, locale=self.locale)
+
+    def day(self, day: date) -> str:
+        """A calendar date (a check-in, say) as this language writes it: "Dec 20, 2026"."""
+        return format_date(day, "medium", locale=self.locale)
 
     def file_size(self, size_bytes: int) -> str:
         """ "2.5 MB", "900 B", as this language writes numbers."""

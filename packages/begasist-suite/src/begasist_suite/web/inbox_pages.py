@@ -192,7 +192,7 @@ class InboxPages(Controller):
         )
         current = language_of(request)
         chrome = await load_chrome(services, principal, access)
-        panel = await conversation_panel(services, access, found, guest, current)
+        panel = await conversation_panel(services, access, found, guest, current, messages.items)
         return render(
             request,
             "inbox.html",

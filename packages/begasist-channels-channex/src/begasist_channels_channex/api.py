@@ -1,0 +1,172 @@
+"""A small client of the Channex API: the booking and its messages (docs.channex.io).
+
+Bodies are JSON:API-style: ``{"data": {"type": ..., "id": ..., "attributes": {...}}}``;
+errors are ``{"errors": {"code": ..., "title": ...}}``. Authentication is the
+``user-api-key`` header (Channex's API reference).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Final, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "API_KEY_HEADER",
+    "ChannexApiError",
+    "ChannexBooking",
+    "ChannexClient",
+    "ChannexMessage",
+]
+
+API_KEY_HEADER: Final = "user-api-key"
+MESSAGES_PAGE_LIMIT: Final = 100
+
+_Shape = TypeVar("_Shape", bound=BaseModel)
+
+
+class ChannexApiError(Exception):
+    """Channex answered other than 2xx (``status`` 0: no answer at all)."""
+
+    def __init__(
+        self, status: int, code: str | None, title: str | None, retry_after: float | None = None
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.title = title
+        self.retry_after = retry_after
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        if self.status == 0:
+            return f"Channex did not answer ({self.title})"
+        what = f"{self.code}: {self.title}" if self.code or self.title else "no error body"
+        return f"Channex answered {self.status} ({what})"
+
+
+class _Lenient(BaseModel):
+    # Channex adds fields over time; an old reader must go on working.
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Customer(_Lenient):
+    name: str | None = None
+    surname: str | None = None
+
+
+class ChannexBooking(_Lenient):
+    """The attributes of a Channex booking that Begasist uses."""
+
+    id: str
+    property_id: str | None = None
+    ota_name: str | None = None
+    ota_reservation_code: str | None = None
+    arrival_date: date | None = None
+    departure_date: date | None = None
+    customer: _Customer | None = None
+
+    @property
+    def guest_name(self) -> str | None:
+        if self.customer is None:
+            return None
+        parts = [p.strip() for p in (self.customer.name, self.customer.surname) if p and p.strip()]
+        return " ".join(parts)[:200] or None
+
+
+class ChannexMessage(_Lenient):
+    """One message of a booking's thread, as Channex lists or returns it."""
+
+    id: str
+    message: str | None = None
+    sender: str | None = None
+    attachments: list[Any] = Field(default_factory=list)
+    inserted_at: datetime | None = None
+
+
+class _Resource(_Lenient):
+    id: Annotated[str, Field(min_length=1)]
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class _One(_Lenient):
+    data: _Resource
+
+
+class _Many(_Lenient):
+    data: list[_Resource]
+
+
+class ChannexClient:
+    """Calls to one Channex API root with one API key, over a caller's httpx client."""
+
+    def __init__(self, http: httpx.AsyncClient, *, root: str, api_key: str) -> None:
+        self._http = http
+        self._root = root.rstrip("/")
+        self._headers = {API_KEY_HEADER: api_key, "accept": "application/json"}
+
+    async def booking(self, booking_id: str) -> ChannexBooking:
+        """``GET /bookings/{id}``: the booking's latest revision."""
+        found = await self._call("GET", f"/bookings/{booking_id}", _One)
+        return ChannexBooking.model_validate({**found.data.attributes, "id": found.data.id})
+
+    async def booking_messages(self, booking_id: str, *, page: int = 1) -> list[ChannexMessage]:
+        """``GET /bookings/{id}/messages``: one page, newest first (Channex's default order)."""
+        params = {"pagination[page]": str(page), "pagination[limit]": str(MESSAGES_PAGE_LIMIT)}
+        found = await self._call("GET", f"/bookings/{booking_id}/messages", _Many, params=params)
+        return [_message(item) for item in found.data]
+
+    async def send_message(self, booking_id: str, text: str) -> ChannexMessage:
+        """``POST /bookings/{id}/messages`` with ``{"message": {"message": text}}``."""
+        body = {"message": {"message": text}}
+        found = await self._call("POST", f"/bookings/{booking_id}/messages", _One, json=body)
+        return _message(found.data)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        shape: type[_Shape],
+        *,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> _Shape:
+        try:
+            response = await self._http.request(
+                method, self._root + path, headers=self._headers, params=params, json=json
+            )
+        except httpx.HTTPError as error:
+            raise ChannexApiError(0, None, type(error).__name__) from error
+        if not response.is_success:
+            raise _error_of(response)
+        try:
+            return shape.model_validate_json(response.content)
+        except ValidationError:
+            raise ChannexApiError(
+                response.status_code, None, "an answer Begasist cannot read"
+            ) from None
+
+
+def _message(resource: _Resource) -> ChannexMessage:
+    return ChannexMessage.model_validate({**resource.attributes, "id": resource.id})
+
+
+def _error_of(response: httpx.Response) -> ChannexApiError:
+    code = title = None
+    try:
+        errors = response.json().get("errors")
+    except (ValueError, AttributeError):
+        errors = None
+    if isinstance(errors, dict):
+        code = str(errors.get("code"))[:100] if errors.get("code") else None
+        title = str(errors.get("title"))[:200] if errors.get("title") else None
+    return ChannexApiError(response.status_code, code, title, _retry_after(response))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,166 @@
+"""The channel: guests' OTA messages arrive by Channex webhook, replies go to the booking."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import ClassVar, Final
+
+import httpx
+from begasist_core import (
+    Capabilities,
+    Channel,
+    ChannelContext,
+    ChannelSettings,
+    InboundPayload,
+    Message,
+    PermanentSendError,
+    SendReceipt,
+    TextOverflow,
+    WebhookReceived,
+    WebhookRequest,
+    WebhookResponse,
+)
+
+from begasist_channels_channex.api import ChannexApiError, ChannexBooking, ChannexClient
+from begasist_channels_channex.errors import ChannexUnavailable, is_transient
+from begasist_channels_channex.inbound import booking_ota, received, split_address
+from begasist_channels_channex.sending import PartSender, RetryPolicy
+from begasist_channels_channex.settings import ChannexSettings
+from begasist_channels_channex.webhook import (
+    MESSAGE_EVENT,
+    SECRET_HEADER,
+    check_secret,
+    read_delivery,
+)
+
+__all__ = ["MAX_TEXT_LENGTH", "ChannexChannel"]
+
+MAX_TEXT_LENGTH: Final = 2000
+"""Channex documents no limit; the OTAs' own are larger. Longer replies go in parts."""
+
+
+class ChannexChannel(Channel[ChannexSettings]):
+    """The Channex channel of one hotel (one Channex property); see the package README."""
+
+    name: ClassVar[str] = "channex"
+    Settings: ClassVar[type[ChannelSettings]] = ChannexSettings
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        max_text_length=MAX_TEXT_LENGTH,
+        text_overflow=TextOverflow.SPLIT,
+        threading=True,
+        webhook_ingress=True,
+    )
+
+    def __init__(self, context: ChannelContext[ChannexSettings]) -> None:
+        super().__init__(context)
+        self.retry = RetryPolicy()
+        """The waits between attempts (tests shorten them)."""
+
+    @classmethod
+    def verify(cls, request: WebhookRequest, settings: ChannelSettings) -> WebhookResponse:
+        """Accept a delivery carrying the hotel's webhook secret (no I/O: the suite runs it)."""
+        if not isinstance(settings, ChannexSettings):
+            raise TypeError(f"expected {cls.Settings.__name__}, not {type(settings).__name__}")
+        check_secret(settings.webhook_secret.get_secret_value(), request.headers.get(SECRET_HEADER))
+        return WebhookResponse()
+
+    async def parse(self, webhook: WebhookReceived) -> Sequence[InboundPayload]:
+        """The guest message of a ``message`` delivery, with its booking read from Channex.
+
+        Other events, and messages of another property or of an OTA the hotel
+        switched off, give nothing.
+        """
+        delivery = read_delivery(webhook.body)
+        item = delivery.message()
+        if item is None:
+            if delivery.event == MESSAGE_EVENT:
+                self.context.logger.warning(
+                    "channex: a message event without its payload: turn send_data on in the "
+                    "hotel's Channex webhook"
+                )
+            return []
+        property_id = self.settings.property_id
+        if delivery.property_id is not None and delivery.property_id != property_id:
+            self.context.logger.warning(
+                "channex: a message of property %s reached the channel of property %s; ignored",
+                delivery.property_id,
+                property_id,
+            )
+            return []
+        booking = await self._booking(item.booking_id)
+        ota = booking_ota(booking)
+        if not self.settings.takes(ota):
+            self.context.logger.info("channex: %s messages are switched off; ignored", ota.value)
+            return []
+        return [
+            received(
+                item,
+                booking,
+                hotel=self.context.hotel,
+                channel=self.name,
+                at=delivery.timestamp,
+            )
+        ]
+
+    async def _booking(self, booking_id: str) -> ChannexBooking | None:
+        """The booking of a message; None when Channex refuses to show it (it is kept anyway)."""
+        try:
+            async with self.client() as client:
+                return await client.booking(booking_id)
+        except ChannexApiError as error:
+            if is_transient(error):
+                raise ChannexUnavailable(
+                    f"reading booking {booking_id}: {error.describe()}"
+                ) from error
+            self.context.logger.warning(
+                "channex: booking %s could not be read (%s); the message is kept without it",
+                booking_id,
+                error.describe(),
+            )
+            return None
+
+    async def send(self, message: Message) -> SendReceipt:
+        """Post *message* to its booking's thread, once per id, in parts within the limit."""
+        earlier = await self.context.sent.get(message.id)
+        if earlier is not None:
+            return earlier
+        target = split_address(message.guest.address)
+        if target is None:
+            raise PermanentSendError(
+                f"{message.guest.address!r} is not a Channex booking address (ota:booking id)"
+            )
+        ota, booking_id = target
+        if not self.settings.takes(ota):
+            raise PermanentSendError(f"{ota.display_name} messages are switched off for this hotel")
+        if message.attachments or message.template is not None:
+            raise PermanentSendError("this channel sends text only for now (attachments: issue 13)")
+        parts = [part for part in self.split_text(message.text) if part.strip()]
+        if not parts:
+            raise PermanentSendError("the message has no text to send")
+        provider_ids = []
+        async with self.client() as client:
+            sender = PartSender(
+                client,
+                self.context.keys,
+                self.retry,
+                attempts=self.settings.send_attempts,
+                booking_id=booking_id,
+            )
+            for index, part in enumerate(parts):
+                provider_ids.append(await sender.send(message.id, index, part))
+        receipt = SendReceipt(message_id=message.id, provider_message_ids=tuple(provider_ids))
+        await self.context.sent.record(receipt)
+        return receipt
+
+    @asynccontextmanager
+    async def client(self) -> AsyncIterator[ChannexClient]:
+        """A Channex API client for this hotel's key and environment."""
+        timeout = timedelta(seconds=self.settings.request_timeout_seconds).total_seconds()
+        async with httpx.AsyncClient(timeout=timeout) as http:
+            yield ChannexClient(
+                http,
+                root=self.settings.api_root,
+                api_key=self.settings.api_key.get_secret_value(),
+            )

@@ -1,0 +1,319 @@
+"""A stand-in of the Channex API (the booking and messages part), as a real HTTP server.
+
+Channex cannot be reached from CI, so tests talk to this server instead. It
+serves on 127.0.0.1 and a free port, from a background thread (uvicorn), and
+speaks what docs.channex.io documents for these endpoints:
+
+- ``user-api-key`` header, else ``401 {"errors": {"code": "unauthorized", ...}}``;
+- ``GET /api/v1/bookings/{id}``: the booking (JSON:API ``data``), 404
+  ``resource_not_found`` for an unknown one;
+- ``GET /api/v1/bookings/{id}/messages``: its thread, newest first, with ``meta``;
+- ``POST /api/v1/bookings/{id}/messages`` with ``{"message": {"message": text}}``:
+  the message as sent (``sender: property``); 403 ``forbidden`` when the
+  property has no Messages app, 422 ``not_supported`` when the booking's OTA
+  takes no messages, 422 ``validation_error`` for a body without text.
+
+API::
+
+    with ChannexStandin(api_key="k") as channex:
+        channex.api_url                      # the channel's api_base_url setting
+        channex.add_booking(StandinBooking(id="b1", property_id="p1", ota_name="Airbnb"))
+        body = channex.guest_writes("b1", "Hola")        # the message webhook's body
+        channex.post_webhook(url, body, headers={...})   # as Channex delivers it
+        channex.fail_next(2, status=500)                 # the next message posts fail
+        channex.sent                                     # [StandinMessage], property messages
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Final, Self
+
+import httpx
+import uvicorn
+
+__all__ = ["ChannexStandin", "StandinBooking", "StandinMessage"]
+
+_BOOKING: Final = re.compile(r"^/api/v1/bookings/([^/]+)$")
+_MESSAGES: Final = re.compile(r"^/api/v1/bookings/([^/]+)/messages$")
+_JSON: Final = [(b"content-type", b"application/json")]
+
+
+@dataclass
+class StandinBooking:
+    """A booking the stand-in knows, with the attributes Channex answers."""
+
+    id: str
+    property_id: str
+    ota_name: str = "Booking.com"
+    ota_reservation_code: str = "4001234567"
+    arrival_date: date = date(2026, 12, 20)
+    departure_date: date = date(2026, 12, 23)
+    customer_name: str = "Ana"
+    customer_surname: str = "García"
+    messages_app: bool = True
+    """The property has Channex's Messages app (else 403)."""
+    messages_supported: bool = True
+    """The booking's OTA takes messages through Channex (else 422 not_supported)."""
+
+
+@dataclass(frozen=True)
+class StandinMessage:
+    id: str
+    booking_id: str
+    message: str
+    sender: str
+    inserted_at: datetime
+    thread_id: str
+
+
+@dataclass
+class _Failure:
+    status: int
+    code: str
+    title: str
+    retry_after: float | None
+
+
+@dataclass
+class _State:
+    bookings: dict[str, StandinBooking] = field(default_factory=dict)
+    messages: list[StandinMessage] = field(default_factory=list)
+    failures: list[_Failure] = field(default_factory=list)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+
+
+class ChannexStandin:
+    """The Channex API, as far as Begasist's Channex channel uses it; see the module doc."""
+
+    def __init__(self, *, api_key: str = "channex-standin-key", host: str = "127.0.0.1") -> None:
+        self.api_key = api_key
+        self.host = host
+        self.port = 0
+        self._lock = threading.Lock()
+        self._state = _State()
+        self._ids = itertools.count(1)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.port}/api/v1"
+
+    def start(self) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind((self.host, 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self, http="h11", ws="none", lifespan="off", log_level="warning", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                sock.close()
+                raise RuntimeError("the Channex stand-in did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None and thread is not None:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- scripting and reading back ----------------------------------------------
+
+    def reset(self) -> None:
+        with self._lock:
+            self._state = _State()
+
+    def add_booking(self, booking: StandinBooking) -> StandinBooking:
+        with self._lock:
+            self._state.bookings[booking.id] = booking
+        return booking
+
+    def fail_next(
+        self, count: int = 1, *, status: int = 500, retry_after: float | None = None
+    ) -> None:
+        """Refuse the next *count* message posts with *status* (429: too many requests)."""
+        code, title = (
+            ("http_too_many_requests", "Too Many Requests")
+            if status == 429
+            else ("internal_server_error", "Internal Server Error")
+        )
+        with self._lock:
+            self._state.failures += [_Failure(status, code, title, retry_after)] * count
+
+    def guest_writes(self, booking_id: str, text: str) -> bytes:
+        """Put a guest's message in the booking's thread; the ``message`` webhook's body."""
+        with self._lock:
+            booking = self._state.bookings[booking_id]
+            message = self._add(booking_id, text, "guest")
+        payload = {
+            "event": "message",
+            "payload": {
+                "booking_id": booking_id,
+                "have_attachment": False,
+                "attachments": [],
+                "id": message.id,
+                "message": text,
+                "message_thread_id": message.thread_id,
+                "ota_message_id": f"ota-{message.id}",
+            },
+            "property_id": booking.property_id,
+            "user_id": None,
+            "timestamp": message.inserted_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+        return json.dumps(payload).encode()
+
+    def post_webhook(self, url: str, body: bytes, *, headers: dict[str, str]) -> int:
+        """POST *body* to *url* with the webhook's custom *headers*, as Channex does."""
+        sent = {"content-type": "application/json", **headers}
+        return httpx.post(url, content=body, headers=sent, timeout=10).status_code
+
+    @property
+    def sent(self) -> list[StandinMessage]:
+        """The property's messages (replies), oldest first."""
+        with self._lock:
+            return [m for m in self._state.messages if m.sender == "property"]
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """Every request as (method, path), oldest first."""
+        with self._lock:
+            return list(self._state.requests)
+
+    # -- the ASGI app ------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            event = await receive()
+            body += event.get("body", b"")
+            if not event.get("more_body", False):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        method, path = scope["method"], scope["path"]
+        with self._lock:
+            self._state.requests.append((method, path))
+            status, answer, extra = self._answer(method, path, headers, body)
+        await send({"type": "http.response.start", "status": status, "headers": _JSON + extra})
+        await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
+
+    def _answer(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        if headers.get("user-api-key") != self.api_key:
+            return _error(401, "unauthorized", "Unauthorized")
+        if match := _BOOKING.match(path):
+            booking = self._state.bookings.get(match.group(1))
+            if method != "GET" or booking is None:
+                return _error(404, "resource_not_found", "Resource Not Found")
+            return 200, {"data": _booking_resource(booking)}, []
+        if not (match := _MESSAGES.match(path)):
+            return _error(404, "resource_not_found", "Resource Not Found")
+        booking = self._state.bookings.get(match.group(1))
+        if booking is None:
+            return _error(404, "resource_not_found", "Resource Not Found")
+        if not booking.messages_app:
+            return _error(403, "forbidden", "Forbidden")
+        if not booking.messages_supported:
+            return _error(422, "not_supported", "Method not supported")
+        if method == "GET":
+            thread = [m for m in self._state.messages if m.booking_id == booking.id][::-1]
+            meta = {"limit": 100, "order_by": "inserted_at", "order_direction": "desc"}
+            meta |= {"page": 1, "total": len(thread)}
+            return 200, {"data": [_message_resource(m) for m in thread], "meta": meta}, []
+        if method != "POST":
+            return _error(404, "resource_not_found", "Resource Not Found")
+        if self._state.failures:
+            failure = self._state.failures.pop(0)
+            extra = []
+            if failure.retry_after is not None:
+                extra = [(b"retry-after", f"{failure.retry_after:g}".encode())]
+            status, answer, _ = _error(failure.status, failure.code, failure.title)
+            return status, answer, extra
+        text = _text_of(body)
+        if text is None:
+            return _error(422, "validation_error", "Validation Error")
+        return 200, {"data": _message_resource(self._add(booking.id, text, "property"))}, []
+
+    def _add(self, booking_id: str, text: str, sender: str) -> StandinMessage:
+        number = next(self._ids)
+        message = StandinMessage(
+            id=f"00000000-0000-4000-8000-{number:012d}",
+            booking_id=booking_id,
+            message=text,
+            sender=sender,
+            inserted_at=datetime.now(UTC),
+            thread_id=f"thread-{booking_id}",
+        )
+        self._state.messages.append(message)
+        return message
+
+
+def _text_of(body: bytes) -> str | None:
+    try:
+        text = json.loads(body)["message"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return text if isinstance(text, str) and text else None
+
+
+def _error(status: int, code: str, title: str) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+    return status, {"errors": {"code": code, "title": title}}, []
+
+
+def _booking_resource(booking: StandinBooking) -> dict[str, Any]:
+    attributes = {
+        "id": booking.id,
+        "property_id": booking.property_id,
+        "ota_name": booking.ota_name,
+        "ota_reservation_code": booking.ota_reservation_code,
+        "unique_id": f"OTA-{booking.ota_reservation_code}",
+        "status": "new",
+        "arrival_date": booking.arrival_date.isoformat(),
+        "departure_date": booking.departure_date.isoformat(),
+        "customer": {"name": booking.customer_name, "surname": booking.customer_surname},
+    }
+    return {"type": "booking", "id": booking.id, "attributes": attributes}
+
+
+def _message_resource(message: StandinMessage) -> dict[str, Any]:
+    # Channex writes its timestamps without a zone (UTC), microseconds included.
+    at = message.inserted_at.replace(tzinfo=None).isoformat(timespec="microseconds")
+    return {
+        "type": "message",
+        "id": message.id,
+        "attributes": {
+            "message": message.message,
+            "attachments": [],
+            "sender": message.sender,
+            "inserted_at": at,
+            "updated_at": at,
+        },
+        "relationships": {
+            "message_thread": {"data": {"id": message.thread_id, "type": "message_thread"}}
+        },
+    }
