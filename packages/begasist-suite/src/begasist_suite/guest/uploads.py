@@ -12,8 +12,8 @@ and have an upload policy (``guest_upload_policy``; else 404, alike for every
 hotel); the visitor token must check (401); the channel's ``admit_guest`` must
 admit the page's origin (403); the visitor's and the client address's upload
 limits (429); the announced length (413); the first bytes must be one of the
-policy's types (415: what the client calls the file is never heeded); then the
-bytes stream into the media store, refused (413) and dropped as soon as they
+policy's types (415: what the client calls the file is never heeded, and its
+name's extension is made one of that type's); then the bytes stream into the media store, refused (413) and dropped as soon as they
 pass the policy's size. The answer (201)::
 
     {"ref": ..., "kind": "image" | "document", "mime_type", "size_bytes",
@@ -57,6 +57,7 @@ from begasist_suite.guest.limits import WindowLimiter
 from begasist_suite.guest.signing import GuestFileSigner
 from begasist_suite.guest.tokens import VisitorTokens
 from begasist_suite.ingress.settings_cache import VerifyTarget, WebhookSettingsCache
+from begasist_suite.media_names import name_for_type
 from begasist_suite.services import Services
 
 __all__ = ["clean_filename", "guest_upload"]
@@ -75,15 +76,18 @@ class _Refused(Exception):
         self.error = error
 
 
-def clean_filename(raw: str | None) -> str | None:
+def clean_filename(raw: str | None, mime_type: str) -> str | None:
     """A guest's file name as staff may see it: percent-decoded, without any folder, control
-    or format characters, at most 120 characters; None when nothing is left."""
+    or format characters, with an extension of *mime_type* (the sniffed type, never the
+    guest's own extension), at most 120 characters; None when nothing is left."""
     if not raw:
         return None
     name = unquote(raw[:1024], errors="replace").replace("\\", "/").rsplit("/", 1)[-1]
     kept = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"))
-    cleaned = " ".join(kept.split()).strip(". ")[:_MAX_FILENAME_CHARS]
-    return cleaned or None
+    cleaned = " ".join(kept.split()).strip(". ")
+    if not cleaned:
+        return None
+    return name_for_type(cleaned, mime_type, max_chars=_MAX_FILENAME_CHARS)
 
 
 async def _target(request: Request[Any, Any, Any], hotel: str, channel: str) -> VerifyTarget:
@@ -177,7 +181,7 @@ async def _store(
         raise _Refused(413, "too_large")
     mime_type, chunks = await _sniffed(request, policy)
     store = FileMediaStore(request.app.state.services.settings.media_dir)
-    filename = clean_filename(request.headers.get("x-begasist-filename"))
+    filename = clean_filename(request.headers.get("x-begasist-filename"), mime_type)
     try:
         stored = await store.put(
             hotel, chunks, mime_type=mime_type, filename=filename, max_bytes=policy.max_bytes
