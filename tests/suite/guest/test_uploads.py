@@ -26,6 +26,7 @@ from begasist_core import (
 )
 from begasist_core.bus.publisher import ENTRY_FIELD
 from begasist_suite.config import SuiteSettings
+from begasist_suite.guest.pending import GuestFiles
 from begasist_suite.guest.signing import MEDIA_URL_SECONDS, GuestFileSigner
 from begasist_suite.guest.tokens import VisitorTokens
 from websockets.exceptions import ConnectionClosed
@@ -328,6 +329,7 @@ async def test_a_files_name_gets_the_extension_of_its_sniffed_type(
     assert answer.json()["filename"] == "Booking confirmation.pdf"
     key = GuestUpload.from_ref(answer.json()["ref"]).key
     assert GuestUpload.from_ref(answer.json()["ref"]).filename == "Booking confirmation.pdf"
+    await GuestFiles(suite.settings.media_dir).keep(HOTEL, key)  # as a message naming it does
     staff = await admin.get(f"/api/v1/hotels/{HOTEL}/media/{key}")
     assert staff.headers["content-disposition"] == (
         "attachment; filename*=UTF-8''Booking%20confirmation.pdf"

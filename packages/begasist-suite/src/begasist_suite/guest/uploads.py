@@ -14,7 +14,9 @@ admit the page's origin (403); the visitor's and the client address's upload
 limits (429); the announced length (413); the first bytes must be one of the
 policy's types (415: what the client calls the file is never heeded, and its
 name's extension is made one of that type's); then the bytes stream into the
-media store, refused (413) and dropped as soon as they pass the policy's size,
+media directory's pending area (:mod:`begasist_suite.guest.pending`: kept once a
+message names the file, deleted after ``guest_upload_pending_hours`` otherwise),
+refused (413) and dropped as soon as they pass the policy's size,
 or (429) as soon as those counted so far pass one of the byte budgets
 (:mod:`begasist_suite.guest.upload_budgets`). The answer (201)::
 
@@ -37,12 +39,12 @@ from begasist_core import (
     GUEST_CLOSE_FORBIDDEN,
     MAX_GUEST_UPLOAD_BYTES,
     REDIS_UNAVAILABLE,
-    FileMediaStore,
     GuestHello,
     GuestRefused,
     GuestUpload,
     GuestUploadPolicy,
     GuestUploadType,
+    MediaNotFound,
     MediaRejected,
     MediaTooLarge,
     sniff_upload_type,
@@ -56,6 +58,7 @@ from pydantic import ValidationError
 from begasist_suite.guest.assets import own_origin, page_origin
 from begasist_suite.guest.clients import client_key
 from begasist_suite.guest.limits import WindowLimiter
+from begasist_suite.guest.pending import GuestFiles
 from begasist_suite.guest.signing import GuestFileSigner
 from begasist_suite.guest.tokens import VisitorTokens
 from begasist_suite.guest.upload_budgets import (
@@ -195,7 +198,7 @@ async def _store(
         mime_type, chunks = await _sniffed(body, policy)
         filename = clean_filename(request.headers.get("x-begasist-filename"), mime_type)
         try:
-            stored = await FileMediaStore(state.services.settings.media_dir).put(
+            stored = await GuestFiles(state.services.settings.media_dir).put(
                 hotel, chunks, mime_type=mime_type, filename=filename, max_bytes=policy.max_bytes
             )
         finally:
@@ -204,6 +207,8 @@ async def _store(
         raise _Refused(413, "too_large") from None
     except MediaRejected:
         raise _Refused(415, "unsupported_type") from None
+    except MediaNotFound:  # a sweep moved it aside just then (guest/pending.py): try again
+        raise _Refused(503, "unavailable") from None
     except OverBudget as over:
         log.info("guest upload to %s: %s", hotel, over)
         raise _Refused(429, "rate_limited") from None
