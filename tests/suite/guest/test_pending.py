@@ -7,9 +7,11 @@ import os
 import time
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from begasist_core import GuestUpload, MediaNotFound
+from begasist_suite.config import SuiteSettings
 from begasist_suite.guest.pending import PENDING_DIR, GuestFiles, UploadSweeper, sweep_pending
 
 from tests.suite.conftest import RunningSuite
@@ -119,3 +121,21 @@ async def test_only_files_a_message_names_outlive_the_sweep(
         assert (await client.get(f"/guest/{HOTEL}/webchat/{sent['url']}")).content == png(1)
         gone = await client.get(f"/guest/{HOTEL}/webchat/{unsent[0]['url']}")
         assert gone.status_code == 404
+
+
+class TestEveryReplicaSweeps:
+    @pytest.fixture
+    def suite_settings(self, suite_settings: SuiteSettings) -> SuiteSettings:
+        return suite_settings.model_copy(
+            update={"guest_upload_pending_hours": 0.5 / 3600, "guest_upload_sweep_seconds": 0.2}
+        )
+
+    async def test_the_suite_sweeps_unsent_uploads_on_its_own(
+        self, suite: RunningSuite, admin: httpx.AsyncClient
+    ) -> None:
+        async with suite.client() as client:
+            answer = await client.post(UPLOADS, content=png(), headers=headers(visitor()))
+        assert answer.status_code == 201
+        with anyio.fail_after(10):
+            while stored_files(suite):  # noqa: ASYNC110 (a directory has no events)
+                await anyio.sleep(0.1)
