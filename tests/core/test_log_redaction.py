@@ -21,6 +21,15 @@ LEAKS = [
         ["VT-1", "subscribe", "42"],
     ),
     ('"GET /api/v1/x?access_token=AT-2&page=2 HTTP/1.1"', ["AT-2"]),
+    # uvicorn's access log of a guest's signed media URL: the signature opens the file
+    (
+        '127.0.0.1:5 - "GET /guest/plaza/webchat/media/'
+        + "ab" * 32
+        + '?e=1765152000&s=GUESTSIG14 HTTP/1.1" 200',
+        ["GUESTSIG14", "1765152000"],
+    ),
+    # the same URL, relative, as the suite hands it to the widget
+    ('{"url": "media/' + "cd" * 32 + '?e=1765152000&s=GUESTSIG15"}', ["GUESTSIG15"]),
     # websockets' and uvicorn's handshake dumps
     ("< Cookie: begasist_session=bgs_SESSION3; theme=dark", ["bgs_SESSION3", "theme=dark"]),
     ("> Authorization: Bearer bga_TOKEN4", ["bga_TOKEN4"]),
@@ -53,6 +62,7 @@ def test_credentials_are_redacted(line: str, secrets: list[str]) -> None:
         "request 1f2e: GET /api/v1/hotels/plaza/conversations answered 503",
         "shared webhook whatsapp: no hotel's enabled settings answer to '123'",
         '127.0.0.1:5 - "GET /api/v1/hotels/plaza/conversations?cursor=abc HTTP/1.1" 200',
+        '127.0.0.1:5 - "GET /api/v1/hotels/plaza/media/' + "ab" * 32 + ' HTTP/1.1" 200',
     ],
 )
 def test_ordinary_lines_are_left_alone(line: str) -> None:
@@ -67,9 +77,10 @@ def test_ordinary_lines_are_left_alone(line: str) -> None:
         "a" * 200_000 + ":",
         "x=" * 100_000,
         "/webhooks/a?" + "a=b&" * 50_000,
+        "media/" * 40_000 + "0" * 64 + "?" + "e=1&" * 50_000,
         "'k': " * 50_000,
     ],
-    ids=["word", "quoted", "colon", "pairs", "webhook-query", "quoted-pairs"],
+    ids=["word", "quoted", "colon", "pairs", "webhook-query", "media-query", "quoted-pairs"],
 )
 def test_redaction_finishes_on_long_hostile_lines(hostile: str) -> None:
     """Clients put text in log lines (paths, headers): a backtracking pattern would hang here."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -78,6 +79,22 @@ async def test_the_same_bytes_are_stored_once(store: FileMediaStore) -> None:
     assert again == first  # the first copy's type stays: it is what the suite serves
     files = [p for p in (store.root / "plaza").rglob("*") if p.is_file()]
     assert sorted(p.name for p in files) == [PHOTO_SHA, f"{PHOTO_SHA}.json"]
+
+
+async def test_a_refresh_writes_stored_bytes_again(store: FileMediaStore) -> None:
+    """A store swept by age (guests' pending uploads) counts a file's age from its last put."""
+    first = await store.put("plaza", PHOTO, mime_type="image/jpeg", max_bytes=10**6)
+    data, meta = store.paths("plaza", first.key)
+    for path in (data, meta):
+        os.utime(path, (1_000_000, 1_000_000))
+    await store.put("plaza", PHOTO, mime_type="image/jpeg", max_bytes=10**6)
+    assert data.stat().st_mtime == 1_000_000  # stored once: untouched
+    again = await store.put("plaza", PHOTO, mime_type="image/jpeg", max_bytes=10**6, refresh=True)
+    assert again.key == first.key
+    assert data.stat().st_mtime > 1_000_000
+    assert meta.stat().st_mtime > 1_000_000
+    assert await store.read("plaza", first.key) == PHOTO
+    assert leftovers(store.root) == []
 
 
 async def test_hotels_do_not_share_media(store: FileMediaStore) -> None:

@@ -107,3 +107,35 @@ async def test_an_anonymous_caller_gets_nothing(
         answer = await client.get(url("plaza", plaza.media_key))
     assert answer.status_code == 401
     assert b"photo" not in answer.content
+
+
+@pytest.mark.parametrize(
+    ("mime_type", "filename", "downloaded"),
+    [
+        # A guest's name never decides what a file is saved as: its type does.
+        ("application/pdf", "Booking confirmation.html", "Booking%20confirmation.pdf"),
+        ("application/pdf", "scan", "scan.pdf"),
+        # A channel's document (WhatsApp's carry the sender's name and type) alike.
+        (
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "cv.exe",
+            "cv.docx",
+        ),
+        ("application/octet-stream", "setup.exe", "setup.bin"),
+        ("application/x-unknown-to-us", "notes.html", "notes.bin"),
+        ("audio/ogg; codecs=opus", "voice.opus", "voice.opus"),
+    ],
+)
+async def test_a_download_is_named_with_an_extension_of_its_type(
+    suite: RunningSuite,
+    hotels: tuple[SeededHotel, SeededHotel],
+    mime_type: str,
+    filename: str,
+    downloaded: str,
+) -> None:
+    stored = await put(suite, "plaza", PDF + filename.encode(), mime_type, filename=filename)
+    async with suite.client() as client:
+        await suite.login(client, f"{Role.AGENT.value}@plaza.test")
+        answer = await client.get(url("plaza", stored.key))
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"] == f"attachment; filename*=UTF-8''{downloaded}"

@@ -26,6 +26,7 @@ from begasist_core import (
 )
 from begasist_core.bus.publisher import ENTRY_FIELD
 from begasist_suite.config import SuiteSettings
+from begasist_suite.guest.pending import GuestFiles
 from begasist_suite.guest.signing import MEDIA_URL_SECONDS, GuestFileSigner
 from begasist_suite.guest.tokens import VisitorTokens
 from websockets.exceptions import ConnectionClosed
@@ -311,3 +312,25 @@ async def test_an_expired_media_url_is_a_miss_like_any_other(
     assert (found.status_code, found.content) == (404, b"not found")
     fresh = await client.get(f"/guest/{HOTEL}/webchat/{signer.media_url(HOTEL, 'webchat', key)}")
     assert fresh.status_code == 200
+
+
+async def test_a_files_name_gets_the_extension_of_its_sniffed_type(
+    suite: RunningSuite, admin: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    """A PDF named ``.html`` by the guest is no page when staff save it."""
+    saved = await admin.patch(
+        f"/api/v1/hotels/{HOTEL}/channels/webchat", json={"attachment_types": ["application/pdf"]}
+    )
+    assert saved.status_code == 200, saved.text
+    body = b"%PDF-1.4\n<html><body><script>alert(document.domain)</script></body></html>\n"
+    sent = headers(visitor(), name="Booking%20confirmation.html")
+    answer = await client.post(UPLOADS, content=body, headers=sent)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["filename"] == "Booking confirmation.pdf"
+    key = GuestUpload.from_ref(answer.json()["ref"]).key
+    assert GuestUpload.from_ref(answer.json()["ref"]).filename == "Booking confirmation.pdf"
+    await GuestFiles(suite.settings.media_dir).keep(HOTEL, key)  # as a message naming it does
+    staff = await admin.get(f"/api/v1/hotels/{HOTEL}/media/{key}")
+    assert staff.headers["content-disposition"] == (
+        "attachment; filename*=UTF-8''Booking%20confirmation.pdf"
+    )

@@ -11,7 +11,9 @@ What is redacted (each rule is a regular expression that is linear in the
 line's length, since a client controls part of what is logged):
 
 - every query value on a ``/webhooks/...`` path (providers put handshake
-  tokens there, e.g. WhatsApp's ``hub.verify_token``);
+  tokens there, e.g. WhatsApp's ``hub.verify_token``) and on a stored file's
+  ``media/<key>?...`` URL (a guest's signed media URL: whoever reads the
+  signature opens the file until it expires);
 - ``name=value`` pairs (query strings, cookies, prose) and quoted
   ``'name': 'value'`` / ``(b'name', b'value')`` pairs (reprs of dicts, JSON,
   ASGI header lists) whose name looks like a credential: token, secret,
@@ -64,6 +66,7 @@ _SENSITIVE_NAMES: Final = frozenset({"key", "sig", "auth", "pass", "otp"})
 # Each pattern starts at a boundary its lookbehind or first character enforces, so a
 # failed attempt inside a long run of name characters costs O(1): linear overall.
 _WEBHOOK_QUERY = re.compile(r"(/webhooks/[^\s?\"'#]*\?)([^\s\"'#]*)")
+_MEDIA_QUERY = re.compile(r"(?<![\w-])(media/[0-9a-f]{64}\?)([^\s\"'#]*)")
 _PAIR = re.compile(r"(?<![\w.\[\]-])([\w.\[\]-]+)=([^&\s\"',;#<>)\]]*)")
 _QUOTED_PAIR = re.compile(r"""(['"])([\w.-]+)\1(\s*[:,]\s*b?)(['"])([^'"\r\n]*)\4""")
 _HEADER_LINE = re.compile(r"(?<![\w-])([\w-]+)(:[ \t]*)([^\r\n]+)")
@@ -79,7 +82,7 @@ def _redact_any_value(match: re.Match[str]) -> str:
     return f"{match[1]}={REDACTED}"
 
 
-def _redact_webhook_query(match: re.Match[str]) -> str:
+def _redact_query(match: re.Match[str]) -> str:
     return match[1] + _PAIR.sub(_redact_any_value, match[2])
 
 
@@ -100,7 +103,8 @@ def _redact_header_line(match: re.Match[str]) -> str:
 
 def redact_log_text(text: str) -> str:
     """*text* with every credential the module docstring lists replaced by ``***``."""
-    text = _WEBHOOK_QUERY.sub(_redact_webhook_query, text)
+    text = _WEBHOOK_QUERY.sub(_redact_query, text)
+    text = _MEDIA_QUERY.sub(_redact_query, text)
     text = _PAIR.sub(_redact_pair, text)
     text = _QUOTED_PAIR.sub(_redact_quoted_pair, text)
     text = _HEADER_LINE.sub(_redact_header_line, text)

@@ -175,8 +175,9 @@ class FileMediaStore:
     def _hotel_dir(self, hotel: str) -> Path:
         return self.root / validate_hotel_slug(hotel)
 
-    def _paths(self, hotel: str, key: str) -> tuple[Path, Path]:
-        """The data and metadata files of *key*; MediaNotFound for a bad hotel or key."""
+    def paths(self, hotel: str, key: str) -> tuple[Path, Path]:
+        """The data and metadata files of *key* (existing or not); MediaNotFound for a bad
+        hotel or key."""
         try:
             directory = self._hotel_dir(hotel)
         except InvalidName:
@@ -194,7 +195,10 @@ class FileMediaStore:
         mime_type: str,
         filename: str | None = None,
         max_bytes: int,
+        refresh: bool = False,
     ) -> StoredMedia:
+        """:meth:`MediaStore.put`; with *refresh*, bytes stored already are written again,
+        so their files' modification times restart (a store swept by age wants that)."""
         try:
             incoming = self._hotel_dir(hotel) / ".incoming"
         except InvalidName as error:
@@ -217,8 +221,8 @@ class FileMediaStore:
                     digest.update(chunk)
                     await file.write(chunk)
             key = digest.hexdigest()
-            if not await self.exists(hotel, key):
-                data, meta = self._paths(hotel, key)
+            if refresh or not await self.exists(hotel, key):
+                data, meta = self.paths(hotel, key)
                 stored = StoredMedia(
                     key=key, sha256=key, size_bytes=size, mime_type=mime_type, filename=filename
                 )
@@ -228,7 +232,7 @@ class FileMediaStore:
         return await self.stat(hotel, key)
 
     async def stat(self, hotel: str, key: str) -> StoredMedia:
-        data, meta = self._paths(hotel, key)
+        data, meta = self.paths(hotel, key)
         try:
             raw = await anyio.Path(meta).read_bytes()
             stored = StoredMedia.model_validate_json(raw)
@@ -248,7 +252,7 @@ class FileMediaStore:
     @asynccontextmanager
     async def open(self, hotel: str, key: str) -> AsyncIterator[AsyncIterator[bytes]]:
         await self.stat(hotel, key)
-        data, _ = self._paths(hotel, key)
+        data, _ = self.paths(hotel, key)
         try:
             file = await anyio.open_file(data, "rb")
         except FileNotFoundError:

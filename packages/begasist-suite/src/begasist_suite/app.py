@@ -47,6 +47,7 @@ from begasist_suite.guest.clients import OpenSockets
 from begasist_suite.guest.hub import GuestHub
 from begasist_suite.guest.limits import WindowLimiter
 from begasist_suite.guest.media import guest_media
+from begasist_suite.guest.pending import UploadSweeper
 from begasist_suite.guest.signing import GuestFileSigner
 from begasist_suite.guest.socket import guest_socket
 from begasist_suite.guest.tokens import VisitorTokens
@@ -182,6 +183,12 @@ def create_app(
                 tasks.start_soon(sort_legacy_dead_letters, services)
                 purge = CredentialPurge(opened, settings.purge_seconds)
                 tasks.start_soon(purge.run)
+                sweeper = UploadSweeper(
+                    settings.media_dir,
+                    every_seconds=settings.guest_upload_sweep_seconds,
+                    pending_seconds=settings.guest_upload_pending_hours * 3600,
+                )
+                tasks.start_soon(sweeper.run)
                 await tasks.start(hub.run)
                 consumer = build_consumer(services) if settings.consumer else None
                 if consumer is not None:
@@ -190,6 +197,7 @@ def create_app(
                     yield
                 finally:
                     purge.stop()
+                    sweeper.stop()
                     relay.stop()
                     fallback.stop()
                     live.close()

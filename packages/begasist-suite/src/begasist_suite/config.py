@@ -105,6 +105,20 @@ class SuiteSettings(BaseSettings):
     """Files one visitor may upload per guest window (``/guest/.../uploads``); more answer 429."""
     guest_address_uploads: PositiveInt = 60
     """Files one client address may upload per guest window, whatever the visitor."""
+    guest_address_upload_bytes: PositiveInt = 50 * 1024 * 1024
+    """Bytes one client address may upload per guest window, counted as they stream in;
+    past it the upload answers 429 and nothing of it is kept."""
+    guest_hotel_upload_bytes: PositiveInt = 200 * 1024 * 1024
+    """Bytes all guests of one hotel may upload per guest window, from every address."""
+    guest_hotel_upload_bytes_per_day: PositiveInt = 2 * 1024 * 1024 * 1024
+    """Bytes all guests of one hotel may upload per day (a window of 86,400 s): with
+    ``guest_upload_pending_hours``, what uploads no message names take on disk."""
+    guest_upload_pending_hours: PositiveFloat = 24.0
+    """An upload no message names this long after it (the last time its bytes were
+    uploaded) is deleted; a message naming it keeps it for good."""
+    guest_upload_sweep_seconds: PositiveFloat = 600.0
+    """How often each replica deletes the uploads older than ``guest_upload_pending_hours``
+    that no message names."""
     guest_idle_seconds: PositiveFloat = 300.0
     """A guest socket that sends no frame this long is closed (1000, "idle"); a widget
     sends a ping frame more often while its page is open."""

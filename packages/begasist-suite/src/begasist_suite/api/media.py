@@ -13,6 +13,7 @@ from litestar.params import PathParameter
 from litestar.response import Stream
 
 from begasist_suite.api.dependencies import AccessDep, ServicesDep
+from begasist_suite.media_names import name_for_type
 
 __all__ = ["MediaController"]
 
@@ -23,9 +24,13 @@ INLINE_TYPES: Final = frozenset({"image/jpeg", "image/png", "image/webp", "image
 
 
 def _disposition(mime_type: str, filename: str | None) -> str:
-    """``inline`` for raster images, else ``attachment``, with the first upload's name if any."""
+    """``inline`` for raster images, else ``attachment``, with the first upload's name if any,
+    its extension one of the type the file is served as (a guest's ``x.html`` that is a
+    PDF downloads as ``x.pdf``), whichever channel stored it."""
     kind = "inline" if mime_type.split(";")[0] in INLINE_TYPES else "attachment"
-    return f"{kind}; filename*=UTF-8''{quote(filename, safe='')}" if filename else kind
+    if not filename:
+        return kind
+    return f"{kind}; filename*=UTF-8''{quote(name_for_type(filename, mime_type), safe='')}"
 
 
 async def _chunks(store: MediaStore, hotel: str, key: str) -> AsyncIterator[bytes]:

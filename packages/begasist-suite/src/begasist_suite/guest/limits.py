@@ -1,5 +1,9 @@
 """Fixed-window rate limits for guest sockets: per visitor, per client address, per hotel.
 
+Events are counted one at a time (:meth:`WindowLimiter.allow`); bytes (guests'
+uploads) are spent against several budgets at once, each with its own window
+(:meth:`WindowLimiter.spend`).
+
 Counted in Redis, so every replica shares them. A key names what it counts by
 a keyed hash (HMAC-SHA256 with a key derived from ``BEGASIST_SECRET_KEY``), not
 a plain one: an IPv4 address or a visitor id hashed without a key could be
@@ -13,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Final
+from collections.abc import Sequence
+from typing import Final, NamedTuple
 
 import anyio
 from redis.asyncio import Redis
 
-__all__ = ["IN_FLIGHT", "WindowLimiter"]
+__all__ = ["IN_FLIGHT", "Budget", "WindowLimiter"]
 
 _KEY_LABEL: Final = b"begasist guest rate limit keys v1"
 
@@ -26,6 +31,17 @@ _COUNT: Final = """
 local n = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
 return n
+"""
+
+# Every budget is counted, even past one already over: what was received was received.
+_SPEND: Final = """
+local over = 0
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCRBY', key, ARGV[1])
+  redis.call('EXPIRE', key, ARGV[2 * i + 1], 'NX')
+  if over == 0 and n > tonumber(ARGV[2 * i]) then over = i end
+end
+return over
 """
 
 IN_FLIGHT: Final = 64
@@ -37,6 +53,15 @@ asks the client's pool for more connections than it has, and redis-py refuses
 those at once (``MaxConnectionsError``), which the socket takes for Redis being
 down and closes with 1013 (``bench/webchat_sockets.py`` saw it with 5,000 sockets).
 A count takes a fraction of a millisecond, so waiting costs little."""
+
+
+class Budget(NamedTuple):
+    """At most *limit* units of *kind* for *value* per *window_seconds*."""
+
+    kind: str
+    value: str
+    limit: int
+    window_seconds: int
 
 
 class WindowLimiter:
@@ -68,3 +93,14 @@ class WindowLimiter:
         async with self._in_flight:
             count = await self._redis.eval(_COUNT, 1, self.key(kind, value), self.window_seconds)
         return int(count) <= limit
+
+    async def spend(self, amount: int, budgets: Sequence[Budget]) -> Budget | None:
+        """Count *amount* against every one of *budgets* at once; the first that is now
+        over its limit, or None."""
+        keys = [self.key(budget.kind, budget.value) for budget in budgets]
+        arguments: list[int] = [amount]
+        for budget in budgets:
+            arguments += [budget.limit, budget.window_seconds]
+        async with self._in_flight:
+            over = await self._redis.eval(_SPEND, len(keys), *keys, *arguments)
+        return budgets[int(over) - 1] if int(over) else None

@@ -2,7 +2,8 @@
 
 The suite issues these URLs (:mod:`begasist_suite.guest.signing`) only for
 files in the guest's own conversation (with the history) or just uploaded by
-them, so the route needs no session: a URL opens exactly one file of one
+them (kept, or still pending: :mod:`begasist_suite.guest.pending`), so the
+route needs no session: a URL opens exactly one file of one
 hotel's channel until it expires. Every miss (no such hotel or channel, a bad
 or expired signature, no such file, a type guests never upload) is the same
 404. Only the raster images and PDF guests may upload are ever served, never
@@ -21,6 +22,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 from litestar.response import Stream
 
+from begasist_suite.guest.pending import GuestFiles
 from begasist_suite.guest.signing import GuestFileSigner
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
 
@@ -62,9 +64,11 @@ async def guest_media(
         return _NOT_FOUND
     if target.channel_class is None or target.settings is None:
         return _NOT_FOUND
-    store = FileMediaStore(request.app.state.services.settings.media_dir)
     try:
-        stored = await store.stat(hotel, key)
+        # A file just uploaded is still pending until a message names it.
+        store, stored = await GuestFiles(request.app.state.services.settings.media_dir).find(
+            hotel, key
+        )
     except MediaNotFound:
         return _NOT_FOUND
     if stored.mime_type not in GUEST_UPLOAD_TYPES:

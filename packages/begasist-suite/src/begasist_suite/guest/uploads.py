@@ -12,9 +12,13 @@ and have an upload policy (``guest_upload_policy``; else 404, alike for every
 hotel); the visitor token must check (401); the channel's ``admit_guest`` must
 admit the page's origin (403); the visitor's and the client address's upload
 limits (429); the announced length (413); the first bytes must be one of the
-policy's types (415: what the client calls the file is never heeded); then the
-bytes stream into the media store, refused (413) and dropped as soon as they
-pass the policy's size. The answer (201)::
+policy's types (415: what the client calls the file is never heeded, and its
+name's extension is made one of that type's); then the bytes stream into the
+media directory's pending area (:mod:`begasist_suite.guest.pending`: kept once a
+message names the file, deleted after ``guest_upload_pending_hours`` otherwise),
+refused (413) and dropped as soon as they pass the policy's size,
+or (429) as soon as those counted so far pass one of the byte budgets
+(:mod:`begasist_suite.guest.upload_budgets`). The answer (201)::
 
     {"ref": ..., "kind": "image" | "document", "mime_type", "size_bytes",
      "filename", "url": "media/<key>?e=..&s=.."}
@@ -35,12 +39,12 @@ from begasist_core import (
     GUEST_CLOSE_FORBIDDEN,
     MAX_GUEST_UPLOAD_BYTES,
     REDIS_UNAVAILABLE,
-    FileMediaStore,
     GuestHello,
     GuestRefused,
     GuestUpload,
     GuestUploadPolicy,
     GuestUploadType,
+    MediaNotFound,
     MediaRejected,
     MediaTooLarge,
     sniff_upload_type,
@@ -54,9 +58,17 @@ from pydantic import ValidationError
 from begasist_suite.guest.assets import own_origin, page_origin
 from begasist_suite.guest.clients import client_key
 from begasist_suite.guest.limits import WindowLimiter
+from begasist_suite.guest.pending import GuestFiles
 from begasist_suite.guest.signing import GuestFileSigner
 from begasist_suite.guest.tokens import VisitorTokens
+from begasist_suite.guest.upload_budgets import (
+    BudgetUnavailable,
+    OverBudget,
+    metered,
+    upload_budgets,
+)
 from begasist_suite.ingress.settings_cache import VerifyTarget, WebhookSettingsCache
+from begasist_suite.media_names import name_for_type
 from begasist_suite.services import Services
 
 __all__ = ["clean_filename", "guest_upload"]
@@ -75,15 +87,18 @@ class _Refused(Exception):
         self.error = error
 
 
-def clean_filename(raw: str | None) -> str | None:
+def clean_filename(raw: str | None, mime_type: str) -> str | None:
     """A guest's file name as staff may see it: percent-decoded, without any folder, control
-    or format characters, at most 120 characters; None when nothing is left."""
+    or format characters, with an extension of *mime_type* (the sniffed type, never the
+    guest's own extension), at most 120 characters; None when nothing is left."""
     if not raw:
         return None
     name = unquote(raw[:1024], errors="replace").replace("\\", "/").rsplit("/", 1)[-1]
     kept = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"))
-    cleaned = " ".join(kept.split()).strip(". ")[:_MAX_FILENAME_CHARS]
-    return cleaned or None
+    cleaned = " ".join(kept.split()).strip(". ")
+    if not cleaned:
+        return None
+    return name_for_type(cleaned, mime_type, max_chars=_MAX_FILENAME_CHARS)
 
 
 async def _target(request: Request[Any, Any, Any], hotel: str, channel: str) -> VerifyTarget:
@@ -132,7 +147,8 @@ def _admit(request: Request[Any, Any, Any], target: VerifyTarget, hotel: str, ch
     return visitor
 
 
-async def _limit(request: Request[Any, Any, Any], hotel: str, channel: str, visitor: str) -> None:
+async def _limit(request: Request[Any, Any, Any], hotel: str, channel: str, visitor: str) -> str:
+    """The client's address key, once the visitor and the address may upload one more file."""
     state = request.app.state
     limiter: WindowLimiter = state.guest_limiter
     settings = state.services.settings
@@ -145,13 +161,13 @@ async def _limit(request: Request[Any, Any, Any], hotel: str, channel: str, visi
         raise _Refused(503, "unavailable") from None
     if not allowed:
         raise _Refused(429, "rate_limited")
+    return client
 
 
 async def _sniffed(
-    request: Request[Any, Any, Any], policy: GuestUploadPolicy
+    body: AsyncIterator[bytes], policy: GuestUploadPolicy
 ) -> tuple[GuestUploadType, AsyncGenerator[bytes, None]]:
     """The body's type by its first bytes, and the whole body again as chunks."""
-    body: AsyncIterator[bytes] = request.stream()
     head = b""
     async for chunk in body:
         head += chunk
@@ -170,24 +186,36 @@ async def _sniffed(
 
 
 async def _store(
-    request: Request[Any, Any, Any], hotel: str, policy: GuestUploadPolicy
+    request: Request[Any, Any, Any], hotel: str, policy: GuestUploadPolicy, client: str
 ) -> GuestUpload:
     announced = request.headers.get("content-length", "")
     if announced.isdecimal() and int(announced) > policy.max_bytes:
         raise _Refused(413, "too_large")
-    mime_type, chunks = await _sniffed(request, policy)
-    store = FileMediaStore(request.app.state.services.settings.media_dir)
-    filename = clean_filename(request.headers.get("x-begasist-filename"))
+    state = request.app.state
+    budgets = upload_budgets(state.services.settings, hotel, client)
+    body = metered(request.stream(), state.guest_limiter, budgets)
     try:
-        stored = await store.put(
-            hotel, chunks, mime_type=mime_type, filename=filename, max_bytes=policy.max_bytes
-        )
+        mime_type, chunks = await _sniffed(body, policy)
+        filename = clean_filename(request.headers.get("x-begasist-filename"), mime_type)
+        try:
+            stored = await GuestFiles(state.services.settings.media_dir).put(
+                hotel, chunks, mime_type=mime_type, filename=filename, max_bytes=policy.max_bytes
+            )
+        finally:
+            await chunks.aclose()
     except MediaTooLarge:
         raise _Refused(413, "too_large") from None
     except MediaRejected:
         raise _Refused(415, "unsupported_type") from None
+    except MediaNotFound:  # a sweep moved it aside just then (guest/pending.py): try again
+        raise _Refused(503, "unavailable") from None
+    except OverBudget as over:
+        log.info("guest upload to %s: %s", hotel, over)
+        raise _Refused(429, "rate_limited") from None
+    except BudgetUnavailable:
+        raise _Refused(503, "unavailable") from None
     finally:
-        await chunks.aclose()
+        await body.aclose()
     # The guest's own name for the file, even when the same bytes came first with another.
     return GuestUpload(
         key=stored.key, mime_type=mime_type, size_bytes=stored.size_bytes, filename=filename
@@ -210,8 +238,8 @@ async def guest_upload(
         if policy is None:
             raise _Refused(404, "not_found")
         visitor = _admit(request, target, hotel, channel)
-        await _limit(request, hotel, channel, visitor)
-        upload = await _store(request, hotel, policy)
+        client = await _limit(request, hotel, channel, visitor)
+        upload = await _store(request, hotel, policy, client)
     except _Refused as refused:
         log.info("guest upload %s/%s refused: %s", hotel, channel, refused.error)
         return Response({"error": refused.error}, status_code=refused.status, headers=_HEADERS)

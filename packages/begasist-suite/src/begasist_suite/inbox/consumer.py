@@ -22,6 +22,7 @@ from begasist_core import (
     StreamConsumer,
 )
 
+from begasist_suite.guest.pending import GuestFiles
 from begasist_suite.inbox.assistant import Assistant
 from begasist_suite.services import Services
 from begasist_suite.store.records import ChannelStatus
@@ -43,8 +44,9 @@ class MessageNotStoredYet(Exception):
 class EventApplier:
     """Handles one event: the handler of the suite's :class:`StreamConsumer`.
 
-    * ``message.received``: stored once per (hotel, channel, provider id); the
-      responder runs until it has run once, even across redeliveries.
+    * ``message.received``: stored once per (hotel, channel, provider id), the
+      guests' uploads its attachments name kept first; the responder runs until
+      it has run once, even across redeliveries.
     * ``message.status``: applied forward-only.
     * ``channel.state``: recorded as the channel's latest state.
     """
@@ -52,6 +54,7 @@ class EventApplier:
     def __init__(self, services: Services) -> None:
         self._services = services
         self.assistant = Assistant(services)
+        self._files = GuestFiles(services.settings.media_dir)
 
     async def __call__(self, event: Event, delivery: Delivery) -> None:
         # The consumer runs each batch in the store's unit of work: a failing event
@@ -81,6 +84,8 @@ class EventApplier:
         if len(message.id) > MAX_INBOUND_ID:
             # The draft and reply ids derived from it must stay within Message.id's 64.
             raise RejectedEvent(f"inbound message ids are at most {MAX_INBOUND_ID} characters")
+        # A guest's upload it names is kept before the message is (guest/pending.py).
+        await self._files.keep_attachments(message)
         recorded = await store.record_inbound(message)
         if recorded.created:
             self._services.live.notify(
