@@ -41,6 +41,7 @@ from begasist_suite.auth.principal import HotelAccess
 from begasist_suite.services import Services
 from begasist_suite.store.base import Conflict
 from begasist_suite.store.records import (
+    EMAIL_PATTERN,
     Invitation,
     InvitationState,
     Membership,
@@ -68,7 +69,7 @@ logger = logging.getLogger(__name__)
 _UNKNOWN_LINK: Final = "invitation"
 """The login limiter's account key for links that name no invitation (guessing them)."""
 Token = Annotated[str, PathParameter(min_length=8, max_length=128)]
-Email = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[str, Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)]
 
 
 class InvitationBody(BaseModel):

@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 __all__ = [
     "ASSISTANT",
+    "EMAIL_PATTERN",
     "ZONE_NAME",
     "ChannelApp",
     "ChannelConfig",
@@ -81,6 +82,15 @@ TimeZoneName = Annotated[
 """An IANA time zone name (``Europe/Madrid``, ``UTC``) that :mod:`zoneinfo` can load."""
 
 
+_NOT_IN_ADDRESS: Final = (
+    r"@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+EMAIL_PATTERN: Final = rf"^[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+$"
+r"""An email address as people and invitations give it: something, ``@``, something, with no
+space or control character. Spelled out rather than ``\s``: the server's regex engine and a
+client's ECMAScript one (what JSON Schema means) disagree on what ``\s`` is (``U+0085``)."""
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -129,7 +139,7 @@ def hotel_zone(hotel: Hotel) -> ZoneInfo:
 
 class User(_Record):
     id: str = Field(default_factory=new_id)
-    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+    email: Annotated[str, Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)]
     display_name: Annotated[str, Field(max_length=200)] = ""
     password_hash: str | None = None
     """argon2id hash; None for a user who cannot log in with a password."""
@@ -181,7 +191,7 @@ class Invitation(_Record):
     id: str = Field(default_factory=new_id)
     """A public handle, for listing and revoking it."""
     hotel: HotelSlug
-    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+    email: Annotated[str, Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)]
     role: Role
     invited_by: str
     """The user id of the member who invited."""
