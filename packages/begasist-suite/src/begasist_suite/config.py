@@ -98,6 +98,9 @@ class SuiteSettings(BaseSettings):
     guest_address_open_sockets: PositiveInt = 20
     """Guest sockets one client address may hold open at once on one replica (an IPv6
     address counts with its whole /64, which one host can own); more close at once (4429)."""
+    guest_send_timeout_seconds: PositiveFloat = 30.0
+    """A frame to a WebSocket (guest or staff) not written this long (the client reads
+    nothing) ends its session and aborts the connection."""
     guest_visitor_uploads: PositiveInt = 10
     """Files one visitor may upload per guest window (``/guest/.../uploads``); more answer 429."""
     guest_address_uploads: PositiveInt = 60
