@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from typing import Final
 
 import anyio
@@ -22,10 +23,16 @@ __all__ = ["IN_FLIGHT", "WindowLimiter"]
 
 _KEY_LABEL: Final = b"begasist guest rate limit keys v1"
 
+# Every key is counted (a refused event still counts against each of them), and the
+# answer is whether any went past its limit: one round trip for a client's several keys.
 _COUNT: Final = """
-local n = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
-return n
+local over = 0
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  redis.call('EXPIRE', key, ARGV[1], 'NX')
+  if n > tonumber(ARGV[i + 1]) then over = 1 end
+end
+return over
 """
 
 IN_FLIGHT: Final = 64
@@ -65,6 +72,14 @@ class WindowLimiter:
 
     async def allow(self, kind: str, value: str, limit: int) -> bool:
         """Count one event of *kind* for *value*; False once *limit* is passed in the window."""
+        return await self.allow_each(kind, ((value, limit),))
+
+    async def allow_each(self, kind: str, limits: Sequence[tuple[str, int]]) -> bool:
+        """Count one event of *kind* for each value of *limits* (one client's several keys);
+        False once any value's limit is passed in the window."""
+        keys = [self.key(kind, value) for value, _ in limits]
         async with self._in_flight:
-            count = await self._redis.eval(_COUNT, 1, self.key(kind, value), self.window_seconds)
-        return int(count) <= limit
+            over = await self._redis.eval(
+                _COUNT, len(keys), *keys, self.window_seconds, *(limit for _, limit in limits)
+            )
+        return not int(over)
