@@ -15,6 +15,7 @@ receipts are taken only for those (``GuestIngress.receipt_for``).
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any, Final
@@ -50,8 +51,9 @@ class GuestSender:
             raise SendStalled
 
     async def close(self, code: int, reason: str) -> None:
-        """Send the close frame if it can be written in time (else the server aborts)."""
-        with anyio.move_on_after(self._seconds):
+        """Send the close frame if it can be written in time (else the server aborts) and
+        the guest is still there (uvicorn's ClientDisconnected is an OSError)."""
+        with anyio.move_on_after(self._seconds), contextlib.suppress(OSError):
             await self._socket.close(code=code, reason=reason)
 
     def showed(self, items: Iterable[GuestHistoryItem]) -> None:
