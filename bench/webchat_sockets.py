@@ -387,6 +387,9 @@ async def run(args: argparse.Namespace, workdir: Path, children: Children, prefi
             BEGASIST_GUEST_ADDRESS_OPEN_SOCKETS=RAISED_LIMIT,
             BEGASIST_GUEST_ADDRESS_CONNECTIONS=RAISED_LIMIT,
             BEGASIST_GUEST_ADDRESS_FRAMES=RAISED_LIMIT,
+            # All of them are one replica's and one hotel's,
+            BEGASIST_GUEST_OPEN_SOCKETS=RAISED_LIMIT,
+            BEGASIST_GUEST_HOTEL_FRAMES=RAISED_LIMIT,
             # and every one is a first visit to the one hotel.
             BEGASIST_GUEST_ADDRESS_NEW_VISITORS=RAISED_LIMIT,
             BEGASIST_GUEST_HOTEL_NEW_VISITORS=RAISED_LIMIT,

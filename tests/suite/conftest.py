@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -100,16 +101,32 @@ def suite_settings(
     )
 
 
+def listening_socket() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1, for :func:`serving` (its URL known first)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit it: without, small frames wait for delayed ACKs (~40 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def bound_url(sock: socket.socket) -> str:
+    return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
 @asynccontextmanager
-async def serving(app: Litestar, settings: SuiteSettings) -> AsyncIterator[str]:
-    """*app* under uvicorn on 127.0.0.1 and a free port (lifespan run): its URL.
+async def serving(
+    app: Litestar, settings: SuiteSettings, sock: socket.socket | None = None
+) -> AsyncIterator[str]:
+    """*app* under uvicorn on *sock* (else 127.0.0.1 and a free port), lifespan run: its URL.
 
     The production server config (serve's), access log aside: what tests see is what runs.
     """
     config = server_config(app, settings, host="127.0.0.1", port=0, access_log=False)
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as tasks:
-        tasks.start_soon(server.serve)
+        tasks.start_soon(server.serve, None if sock is None else [sock])
         with anyio.fail_after(10):
             while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
                 await anyio.sleep(0.01)
@@ -127,17 +144,23 @@ async def suite(
     begasist_redis: Redis,
     begasist_names: StreamNames,
 ) -> AsyncIterator[RunningSuite]:
-    """The app under uvicorn on 127.0.0.1 and a free port, consumer running."""
-    app = create_app(suite_settings, store=suite_store)
-    async with serving(app, suite_settings) as url:
-        yield RunningSuite(
-            url=url,
-            app=app,
-            store=suite_store,
-            redis=begasist_redis,
-            names=begasist_names,
-            settings=suite_settings,
-        )
+    """The app under uvicorn on 127.0.0.1 and a free port, consumer running; its
+    ``public_url`` is that address unless the test's settings name one (as an operator's
+    ``BEGASIST_PUBLIC_URL`` would: the web chat's framed page needs it)."""
+    with listening_socket() as sock:
+        settings = suite_settings
+        if settings.public_url is None:
+            settings = settings.model_copy(update={"public_url": bound_url(sock)})
+        app = create_app(settings, store=suite_store)
+        async with serving(app, settings, sock) as url:
+            yield RunningSuite(
+                url=url,
+                app=app,
+                store=suite_store,
+                redis=begasist_redis,
+                names=begasist_names,
+                settings=settings,
+            )
 
 
 async def outbox_drained(suite: RunningSuite, hotel: str | None = None) -> None:

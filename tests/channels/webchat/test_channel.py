@@ -130,6 +130,7 @@ async def test_a_read_receipt_becomes_the_status_of_the_visitors_reply(
     ingress = WebchatChannel.guest_frame(ADMISSION, frame, SETTINGS)
     assert ingress is not None
     assert ingress.answer is None
+    assert ingress.receipt_for == "01JREPLY"  # the suite takes it only for a reply it showed
     [status] = await harness.build().parse(harness.webhook(ingress.body))
     assert isinstance(status, MessageStatusChanged)
     assert (status.channel, status.status) == ("webchat", DeliveryStatus.READ)
@@ -149,6 +150,7 @@ async def test_a_reply_is_delivered_to_the_visitor_once_with_a_scoped_provider_i
         begasist_bus.names.guests(harness.hotel, "webchat")
     )
     assert fields[b"address"] == VISITOR.encode()
+    assert fields[b"message"] == message.id.encode()  # what the guest's receipts name
     frame = json.loads(fields[b"frame"])
     assert frame["type"] == "message"
     assert frame["message"]["id"] == message.id

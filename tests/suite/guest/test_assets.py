@@ -13,10 +13,13 @@ from __future__ import annotations
 import httpx
 import pytest
 from begasist_core import GUEST_CLOSE_FORBIDDEN
+from begasist_suite.app import create_app
+from begasist_suite.config import SuiteSettings
+from begasist_suite.store.store import Store
 from websockets.asyncio.client import connect
 from websockets.typing import Origin
 
-from tests.suite.conftest import RunningSuite
+from tests.suite.conftest import RunningSuite, serving
 from tests.suite.guest.conftest import (
     ALLOWED_ORIGIN,
     HOTEL,
@@ -105,6 +108,7 @@ async def test_only_the_channel_s_own_files_are_served_and_only_where_it_is_enab
 async def test_a_socket_from_the_framed_page_is_admitted_for_the_page_around_it(
     suite: RunningSuite, admin: httpx.AsyncClient
 ) -> None:
+    """The suite knows its own origin from its ``public_url`` (the fixture sets it)."""
     async with connect(socket_url(suite), origin=Origin(suite.url)) as socket:
         session = await hello(socket, embedder=ALLOWED_ORIGIN)
         assert session["type"] == "session"
@@ -126,4 +130,27 @@ async def test_another_site_cannot_claim_an_allowed_embedder(
     async with connect(socket_url(suite), origin=Origin("https://evil.example")) as socket:
         await socket.send(f'{{"type": "hello", "embedder": "{ALLOWED_ORIGIN}"}}')
         assert await closed_with(socket) == (GUEST_CLOSE_FORBIDDEN, "origin not allowed")
+    await nothing_stored(suite)
+
+
+async def test_a_page_on_a_rebound_host_name_cannot_claim_an_embedder(
+    suite_settings: SuiteSettings, suite_store: Store, suite: RunningSuite, admin: httpx.AsyncClient
+) -> None:
+    """A page on a host name its owner points at this suite (DNS rebinding) sends an
+    ``Origin`` equal to ``http://<that Host>``: without ``BEGASIST_PUBLIC_URL`` the suite
+    cannot tell it from its own page, so it heeds no embedder at all (attacker review,
+    issue 12, L4: it admitted this socket before)."""
+    assert suite_settings.public_url is None
+    async with serving(create_app(suite_settings, store=suite_store), suite_settings) as url:
+        port = int(url.rsplit(":", 1)[1])
+        rebound = f"rebind.attacker.example:{port}"
+        async with connect(
+            f"ws://{rebound}/guest/{HOTEL}/webchat/socket",
+            host="127.0.0.1",
+            port=port,
+            origin=Origin(f"http://{rebound}"),
+            open_timeout=10,
+        ) as socket:
+            await socket.send(f'{{"type": "hello", "embedder": "{ALLOWED_ORIGIN}"}}')
+            assert await closed_with(socket) == (GUEST_CLOSE_FORBIDDEN, "origin not allowed")
     await nothing_stored(suite)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 from begasist_core import GuestOutbox, StreamNames
-from begasist_suite.guest.hub import GuestHub
+from begasist_suite.guest.hub import GuestHub, GuestPush
 from redis.asyncio import Redis
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
@@ -43,14 +43,12 @@ async def test_a_frame_reaches_the_address_on_every_replica_and_no_one_else(
         assert first.sockets() == 2
         await outbox.deliver("ana", b"reply-1")
         await outbox.deliver("ben", b"for-ben")
-        await outbox.deliver("ana", b"reply-2")
+        await outbox.deliver("ana", b"reply-2", message_id="msg-2")
         with anyio.fail_after(10):
-            assert [await ana_here.receive(), await ana_here.receive()] == [b"reply-1", b"reply-2"]
-            assert [await ana_there.receive(), await ana_there.receive()] == [
-                b"reply-1",
-                b"reply-2",
-            ]
-            assert await ben.receive() == b"for-ben"
+            here = [await ana_here.receive(), await ana_here.receive()]
+            there = [await ana_there.receive(), await ana_there.receive()]
+            assert here == there == [GuestPush(b"reply-1"), GuestPush(b"reply-2", "msg-2")]
+            assert (await ben.receive()).frame == b"for-ben"
         # Ben's frame came after ana's first: had any of it reached another socket, it
         # would be queued there by now. Sol's "ana" is another hotel's visitor.
         for sink in (ana_here, ana_there, ben, ana_at_sol):

@@ -185,7 +185,7 @@ class WebchatChannel(Channel[WebchatSettings]):
             status=parsed.status,
             at=utc_now(),
         )
-        return GuestIngress(body=body.model_dump_json().encode("utf-8"))
+        return GuestIngress(body=body.model_dump_json().encode("utf-8"), receipt_for=parsed.id)
 
     async def parse(self, webhook: WebhookReceived) -> Sequence[InboundPayload]:
         """The suite's ingress body as the guest's message or a receipt for a reply."""
@@ -246,7 +246,7 @@ class WebchatChannel(Channel[WebchatSettings]):
         frame = outbound_frame(
             message.id, message.text, message.created_at, receipt.provider_message_ids[0]
         )
-        await self.context.guests.deliver(address, frame)
+        await self.context.guests.deliver(address, frame, message_id=message.id)
         await self.context.sent.record(receipt)
         return receipt
 

@@ -56,6 +56,7 @@ from begasist_suite.inbox.consumer import build_consumer
 from begasist_suite.inbox.email_fallback import EmailFallback
 from begasist_suite.inbox.live import LiveUpdates
 from begasist_suite.inbox.relay import OutboxRelay
+from begasist_suite.ingress.backlog import IngressBacklog
 from begasist_suite.ingress.batcher import IngressBatcher
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
 from begasist_suite.ingress.shared_targets import SharedWebhookTargets
@@ -123,7 +124,8 @@ def _guest_sockets(app: Litestar, services: Services) -> None:
         secret_key=settings.secret_key.get_secret_value(),
     )
     app.state.guest_hub = GuestHub(services.redis, services.names)
-    app.state.guest_open_sockets = OpenSockets()
+    app.state.guest_open_sockets = OpenSockets(settings.guest_open_sockets)
+    app.state.ingress_backlog = IngressBacklog(services.redis, services.names)
 
 
 def create_app(

@@ -90,17 +90,40 @@ class SuiteSettings(BaseSettings):
     """Guest sockets opened per client address per window."""
     guest_address_new_visitors: PositiveInt = 20
     """New visitors (first visits: a visitor id and token minted) per client address per
-    hotel per window; more close the socket (4429) before anything is minted."""
+    hotel per window, counted once the channel admitted the page; more close the socket
+    (4429). An IPv6 client counts by its /64, /56 and /48 (``guest_prefix_factor``)."""
     guest_hotel_new_visitors: PositiveInt = 600
-    """New visitors per hotel per window, from every address: one hotel's flood stops at
-    its own limit and never counts against another hotel's."""
+    """New conversations per hotel per window (a visitor's first message), from every
+    address; each hotel counts its own. Past it the hotel is not closed to newcomers:
+    each client address (IPv6: its /48) may still start ``guest_busy_address_new_visitors``
+    conversations in the window, then 4429."""
+    guest_busy_address_new_visitors: PositiveInt = 2
+    """New conversations per client address (IPv6: per /48) per window at a hotel whose
+    ``guest_hotel_new_visitors`` are spent."""
+    guest_prefix_factor: PositiveInt = 4
+    """An IPv6 client's per-address limits count by its /64 with an address's limit, its
+    /56 with this many times that and its /48 with its square (one party's several /64s)."""
     guest_visitor_token_days: PositiveFloat = 30.0
     """A visitor token older than this is refused (4401) and the widget starts afresh as a
     new visitor; every connection is answered with a fresh token, so the age counts from
     the visitor's last visit."""
     guest_address_open_sockets: PositiveInt = 20
     """Guest sockets one client address may hold open at once on one replica (an IPv6
-    address counts with its whole /64, which one host can own); more close at once (4429)."""
+    client counts by its /64, /56 and /48 as above); more close at once (4429)."""
+    guest_open_sockets: PositiveInt = 10_000
+    """Guest sockets one replica holds open at once, from every client; more close at once
+    (1013: the widget tries again, maybe on another replica)."""
+    guest_hotel_frames: PositiveInt = 3000
+    """Guest frames enqueued per hotel per window (messages and receipts, from every
+    guest); more close the socket (1013) and the widget sends them again later."""
+    guest_ingress_backlog: PositiveInt = 10_000
+    """Guest frames are refused (1013) while this many entries of the hotel's ingress
+    stream are not yet handled by its bot (looked up at most once a second per replica).
+    Keep it well below the streams' length (100,000): the room above it is the webhooks',
+    and no entry is trimmed before the bot has read it."""
+    guest_send_timeout_seconds: PositiveFloat = 30.0
+    """A frame to a WebSocket (guest or staff) not written this long (the client reads
+    nothing) ends its session and aborts the connection."""
     guest_visitor_uploads: PositiveInt = 10
     """Files one visitor may upload per guest window (``/guest/.../uploads``); more answer 429."""
     guest_address_uploads: PositiveInt = 60

@@ -8,6 +8,7 @@ import uvicorn
 
 from begasist_suite.config import SuiteSettings
 from begasist_suite.request_head import request_head_protocol
+from begasist_suite.socket_writes import write_deadline_protocol
 
 __all__ = ["server_config"]
 
@@ -22,7 +23,9 @@ def server_config(
     a deadline and a size bound for request heads
     (:mod:`begasist_suite.request_head`: ``request_read_timeout_seconds``, as
     for bodies, and ``max_header_bytes``); exact header counts and sizes are
-    the app's guard's (:mod:`begasist_suite.asgi.guard`). uvicorn
+    the app's guard's (:mod:`begasist_suite.asgi.guard`). WebSockets are
+    uvicorn's ``websockets`` protocol with a deadline on stalled writes
+    (:mod:`begasist_suite.socket_writes`). uvicorn
     configures no logging of its own (``log_config=None``): its loggers
     propagate to the root handlers that
     :func:`begasist_core.log_redaction.configure_logging` set up, redacted.
@@ -45,6 +48,7 @@ def server_config(
         # WebSocket messages are bounded where they are read, before they are whole:
         # the guest socket's frame limit (the staff's live socket sends nothing larger),
         # and no compression (a small compressed frame could unfold to the limit).
+        ws=write_deadline_protocol(settings.guest_send_timeout_seconds),
         ws_max_size=settings.guest_max_frame_bytes,
         ws_per_message_deflate=False,
         # Live and guest sockets stay open for hours: a shutdown asks them to close, then

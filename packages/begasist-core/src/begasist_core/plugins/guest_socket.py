@@ -23,6 +23,7 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from begasist_core.events.streams import StreamNames
 from begasist_core.models.messages import DeliveryStatus, Direction, GuestIdentity
@@ -128,6 +129,11 @@ class GuestIngress(BaseModel):
     """Every upload ref the body's attachments come from (:mod:`begasist_core.plugins.
     guest_upload`): the suite enqueues the body only if it issued each one to this
     visitor on this hotel's channel. A body naming media must list its refs here."""
+    receipt_for: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    """For a delivery receipt: the id of the reply it is for (``GuestHistoryItem.id``,
+    the ``message_id`` given to :meth:`GuestOutbox.deliver`). The suite enqueues a
+    receipt only for a reply it showed or pushed on this very socket and drops any
+    other, silently (nothing stored, nothing enqueued). A receipt must name it."""
 
 
 class GuestHistoryItem(BaseModel):
@@ -167,11 +173,18 @@ class GuestOutbox:
         self.stream = names.guests(hotel, channel)
         self._maxlen = maxlen
 
-    async def deliver(self, address: str, frame: bytes) -> bytes:
-        """Append *frame* for the guest at *address*; the stream entry's id."""
+    async def deliver(self, address: str, frame: bytes, *, message_id: str | None = None) -> bytes:
+        """Append *frame* for the guest at *address*; the stream entry's id.
+
+        *message_id*: the id of the reply the frame shows (the message's ``id``), so
+        that the suite takes the guest's receipts for it (``GuestIngress.receipt_for``).
+        """
+        fields: dict[FieldT, EncodableT] = {b"address": address.encode("utf-8"), b"frame": frame}
+        if message_id is not None:
+            fields[b"message"] = message_id.encode("utf-8")
         entry = await self._redis.xadd(
             self.stream,
-            {b"address": address.encode("utf-8"), b"frame": frame},
+            fields,
             maxlen=self._maxlen,
             approximate=True,
         )

@@ -18,6 +18,8 @@ the channel's ``guest_embedders``:
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -29,7 +31,16 @@ from litestar.params import FromPath
 from begasist_suite.ingress.settings_cache import VerifyTarget, WebhookSettingsCache
 from begasist_suite.services import Services
 
-__all__ = ["guest_asset", "guest_config", "guest_page_policy", "own_origin", "page_origin"]
+__all__ = [
+    "configured_origin",
+    "guest_asset",
+    "guest_config",
+    "guest_page_policy",
+    "own_origin",
+    "page_origin",
+]
+
+log = logging.getLogger(__name__)
 
 _ASSET_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}\.(js|css|html|svg|png)$")
 _MEDIA_TYPES: Final = {
@@ -56,16 +67,26 @@ def guest_page_policy(embedders: list[str]) -> str:
 
 
 def own_origin(request_url: str, host: str | None, public_url: str | None) -> str:
-    """This suite's origin as a browser names it: ``public_url``'s, else the request's."""
-    if public_url:
-        parts = urlsplit(public_url)
-        return f"{parts.scheme}://{parts.netloc}".lower()
+    """This suite's origin as a browser names it: ``public_url``'s, else the request's
+    (good enough to tell a same-origin request, never to trust: the ``Host`` header is the
+    client's word, and a DNS-rebinding page sends its own)."""
+    configured = configured_origin(public_url)
+    if configured is not None:
+        return configured
     scheme = urlsplit(request_url).scheme
     scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
     return f"{scheme}://{host or ''}".lower()
 
 
-def page_origin(origin: str | None, own: str, embedder: str | None) -> str | None:
+def configured_origin(public_url: str | None) -> str | None:
+    """This suite's origin from its configuration (``BEGASIST_PUBLIC_URL``), None without."""
+    if not public_url:
+        return None
+    parts = urlsplit(public_url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def page_origin(origin: str | None, public_url: str | None, embedder: str | None) -> str | None:
     """The origin a channel admits: the request's, or its framing page's for our own page.
 
     A request from this suite's own origin comes from a channel's guest page
@@ -73,10 +94,29 @@ def page_origin(origin: str | None, own: str, embedder: str | None) -> str | Non
     ``guest_embedders`` frame (``frame-ancestors``): there *embedder* (the
     guest page's word) names the hotel page around it. A page of any other
     origin cannot send this suite's origin, so it cannot claim an embedder.
+
+    The suite's own origin is taken from *public_url* only, never from the
+    request's ``Host``: a page on a host name the attacker points at this suite
+    (DNS rebinding) sends an ``Origin`` equal to ``http://<that Host>`` and would
+    claim any embedder. Without *public_url*, *embedder* is never heeded (and a
+    warning says so once), so the framed page is refused.
     """
+    own = configured_origin(public_url)
+    if own is None:
+        if embedder is not None:
+            _warn_no_public_url()
+        return origin
     if origin is not None and origin.lower() == own:
         return embedder
     return origin
+
+
+@functools.cache
+def _warn_no_public_url() -> None:
+    log.warning(
+        "a guest page framed by another site asked to be admitted for it, which needs "
+        "BEGASIST_PUBLIC_URL (this suite's own origin): set it, or the web chat is refused"
+    )
 
 
 async def _target(request: Request[Any, Any, Any], hotel: str, channel: str) -> VerifyTarget:

@@ -6,7 +6,9 @@ such stream it holds a socket for, without a consumer group (each replica
 must see every frame: the guest's socket may be on any of them), starting at
 the stream's last entry when its first socket arrives. A frame for an address
 with no socket here is skipped: the store has the message for the guest's
-next visit (history).
+next visit (history). Each frame reaches the socket with the id of the reply it
+shows, if the bot gave one (``deliver(..., message_id=)``): the receipts the
+socket takes are for those.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Final
 
 import anyio
@@ -22,7 +25,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from begasist_core import REDIS_UNAVAILABLE, StreamNames
 from redis.asyncio import Redis
 
-__all__ = ["SOCKET_BUFFER", "GuestHub"]
+__all__ = ["SOCKET_BUFFER", "GuestHub", "GuestPush"]
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +36,21 @@ _BLOCK_MS: Final = 250
 _READ_COUNT: Final = 500
 
 
+@dataclass(frozen=True, slots=True)
+class GuestPush:
+    """A frame for a guest's socket, and the id of the reply it shows (None: not a reply)."""
+
+    frame: bytes
+    message_id: str | None = None
+
+
 class GuestHub:
     """Holds this replica's guest sockets by (stream, address) and feeds them (module docs)."""
 
     def __init__(self, redis: Redis, names: StreamNames) -> None:
         self._redis = redis
         self._names = names
-        self._sockets: dict[str, dict[str, set[MemoryObjectSendStream[bytes]]]] = {}
+        self._sockets: dict[str, dict[str, set[MemoryObjectSendStream[GuestPush]]]] = {}
         self._cursors: dict[str, bytes] = {}
         self._streams_changed = anyio.Event()
         self._stopped = False
@@ -47,7 +58,7 @@ class GuestHub:
     @asynccontextmanager
     async def subscribe(
         self, hotel: str, channel: str, address: str
-    ) -> AsyncIterator[MemoryObjectReceiveStream[bytes]]:
+    ) -> AsyncIterator[MemoryObjectReceiveStream[GuestPush]]:
         """The frames for *address* on *hotel*'s *channel* from now on, while the block runs."""
         stream = self._names.guests(hotel, channel)
         if stream not in self._cursors:
@@ -55,7 +66,7 @@ class GuestHub:
             last: Any = await self._redis.xrevrange(stream, count=1)
             self._cursors.setdefault(stream, last[0][0] if last else b"0-0")
             self._streams_changed.set()
-        send, receive = anyio.create_memory_object_stream[bytes](SOCKET_BUFFER)
+        send, receive = anyio.create_memory_object_stream[GuestPush](SOCKET_BUFFER)
         self._sockets.setdefault(stream, {}).setdefault(address, set()).add(send)
         try:
             async with receive:
@@ -106,9 +117,11 @@ class GuestHub:
             frame = fields.get(b"frame")
             if frame is None:
                 continue
+            message = fields.get(b"message")
+            push = GuestPush(frame, None if message is None else message.decode("utf-8", "replace"))
             for sink in tuple(by_address.get(address, ())):
                 try:
-                    sink.send_nowait(frame)
+                    sink.send_nowait(push)
                 except anyio.WouldBlock:
                     log.info("guest hub: a socket of %s lags; a live frame dropped", stream)
                 except (anyio.ClosedResourceError, anyio.BrokenResourceError):

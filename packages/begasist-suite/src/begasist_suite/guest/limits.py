@@ -27,10 +27,16 @@ __all__ = ["IN_FLIGHT", "Budget", "WindowLimiter"]
 
 _KEY_LABEL: Final = b"begasist guest rate limit keys v1"
 
+# Every key is counted (a refused event still counts against each of them), and the
+# answer is whether any went past its limit: one round trip for a client's several keys.
 _COUNT: Final = """
-local n = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
-return n
+local over = 0
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  redis.call('EXPIRE', key, ARGV[1], 'NX')
+  if n > tonumber(ARGV[i + 1]) then over = 1 end
+end
+return over
 """
 
 # Every budget is counted, even past one already over: what was received was received.
@@ -90,9 +96,17 @@ class WindowLimiter:
 
     async def allow(self, kind: str, value: str, limit: int) -> bool:
         """Count one event of *kind* for *value*; False once *limit* is passed in the window."""
+        return await self.allow_each(kind, ((value, limit),))
+
+    async def allow_each(self, kind: str, limits: Sequence[tuple[str, int]]) -> bool:
+        """Count one event of *kind* for each value of *limits* (one client's several keys);
+        False once any value's limit is passed in the window."""
+        keys = [self.key(kind, value) for value, _ in limits]
         async with self._in_flight:
-            count = await self._redis.eval(_COUNT, 1, self.key(kind, value), self.window_seconds)
-        return int(count) <= limit
+            over = await self._redis.eval(
+                _COUNT, len(keys), *keys, self.window_seconds, *(limit for _, limit in limits)
+            )
+        return not int(over)
 
     async def spend(self, amount: int, budgets: Sequence[Budget]) -> Budget | None:
         """Count *amount* against every one of *budgets* at once; the first that is now

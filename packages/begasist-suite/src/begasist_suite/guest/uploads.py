@@ -55,7 +55,7 @@ from litestar.exceptions import ClientException
 from litestar.params import FromPath
 from pydantic import ValidationError
 
-from begasist_suite.guest.assets import own_origin, page_origin
+from begasist_suite.guest.assets import page_origin
 from begasist_suite.guest.clients import client_key
 from begasist_suite.guest.limits import WindowLimiter
 from begasist_suite.guest.pending import GuestFiles
@@ -131,9 +131,10 @@ def _admit(request: Request[Any, Any, Any], target: VerifyTarget, hotel: str, ch
     if not visitor or not token or not tokens.check(hotel, channel, visitor, token):
         raise _Refused(401, "unauthenticated")
     services: Services = state.services
-    own = own_origin(str(request.url), request.headers.get("host"), services.settings.public_url)
     origin = page_origin(
-        request.headers.get("origin"), own, request.headers.get("x-begasist-embedder")
+        request.headers.get("origin"),
+        services.settings.public_url,
+        request.headers.get("x-begasist-embedder"),
     )
     try:
         hello = GuestHello(origin=origin, visitor_id=visitor)
