@@ -19,6 +19,7 @@ import pytest
 from begasist_core import (
     GUEST_CLOSE_BAD_FRAME,
     Direction,
+    FileMediaStore,
     GuestIdentity,
     GuestUpload,
     Message,
@@ -26,7 +27,7 @@ from begasist_core import (
 )
 from begasist_core.bus.publisher import ENTRY_FIELD
 from begasist_suite.config import SuiteSettings
-from begasist_suite.guest.pending import GuestFiles
+from begasist_suite.guest.pending import GuestFiles, UploadSweeper
 from begasist_suite.guest.signing import MEDIA_URL_SECONDS, GuestFileSigner
 from begasist_suite.guest.tokens import VisitorTokens
 from websockets.exceptions import ConnectionClosed
@@ -334,3 +335,31 @@ async def test_a_files_name_gets_the_extension_of_its_sniffed_type(
     assert staff.headers["content-disposition"] == (
         "attachment; filename*=UTF-8''Booking%20confirmation.pdf"
     )
+
+
+async def test_a_file_is_kept_once_its_message_is_accepted_and_refused_once_swept(
+    suite: RunningSuite, configured: None, client: httpx.AsyncClient
+) -> None:
+    """The message may wait in the stream longer than the pending area keeps uploads (a bot
+    down for a day): accepting it keeps its files; a file swept before it came is refused."""
+    async with guest(suite) as socket:
+        session = await hello(socket)
+        await next_frame(socket)
+        who = (session["visitor"], session["token"])
+        sent, late = await upload(client, who, png(1)), await upload(client, who, png(2))
+        frame = {"type": "message", "id": "photo-0002", "attachments": [sent["ref"]]}
+        await socket.send(json.dumps(frame))
+        assert await next_frame(socket) == {"type": "accepted", "id": "photo-0002"}
+        # Everything pending is swept (as after the TTL), before any bot has parsed it.
+        await UploadSweeper(suite.settings.media_dir, every_seconds=1, pending_seconds=0).sweep()
+        key = GuestUpload.from_ref(sent["ref"]).key
+        assert await FileMediaStore(suite.settings.media_dir).read(HOTEL, key) == png(1)
+        before = await ingress_entries(suite)
+        frame = {"type": "message", "id": "photo-0003", "attachments": [late["ref"]]}
+        await socket.send(json.dumps(frame))
+        with pytest.raises(ConnectionClosed) as closed:
+            await next_frame(socket)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == GUEST_CLOSE_BAD_FRAME
+    assert closed.value.rcvd.reason == "attachment expired: upload it again"
+    assert await ingress_entries(suite) == before

@@ -12,8 +12,11 @@ In order, and enqueueing nothing until the last step:
 - the first message of a visitor with no conversation yet counts as a new one
   (:meth:`~begasist_suite.guest.rates.GuestRates.new_conversation`; 4429);
 
-then the body is written to the stream as a ``webhook.received`` of the channel
-(1013 when it cannot be) and the channel's answer, if any, is sent.
+then each file it names is kept for good (copied from the pending area into
+the hotel's media store, :mod:`begasist_suite.guest.pending`; a file swept
+meanwhile closes with 4400 "attachment expired"), the body is written to the
+stream as a ``webhook.received`` of the channel (1013 when it cannot be) and
+the channel's answer, if any, is sent.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from begasist_core import (
     make_event,
 )
 
+from begasist_suite.guest.pending import GuestFiles
 from begasist_suite.guest.protocol import Refusal
 from begasist_suite.guest.rates import GuestRates
 from begasist_suite.guest.sending import GuestSender
@@ -76,18 +80,27 @@ class GuestIntake:
         self._rates = rates
         self._sender = sender
         self._new_conversation = new_conversation
+        self._files = GuestFiles(services.settings.media_dir)
 
     async def take(self, ingress: GuestIngress) -> None:
         """Enqueue *ingress* and send its answer, drop it, or raise Refusal."""
         if ingress.receipt_for is not None and not self._sender.was_shown(ingress.receipt_for):
             return
+        uploads = []
         for ref in ingress.uploads:
-            if self._signer.check_ref(self._hotel, self._channel, self._visitor, ref) is None:
+            upload = self._signer.check_ref(self._hotel, self._channel, self._visitor, ref)
+            if upload is None:
                 raise Refusal(GUEST_CLOSE_BAD_FRAME, "unknown attachment")
+            uploads.append(upload)
         await self._room_in_backlog()
         await self._rates.hotel_frame()
         if self._new_conversation:
             await self._rates.new_conversation()
+        for upload in uploads:
+            # Accepted now, so kept now: the pending area's sweep must not take a file
+            # whose message waits in the stream (a bot down for longer than it keeps them).
+            if not await self._files.keep(self._hotel, upload.key):
+                raise Refusal(GUEST_CLOSE_BAD_FRAME, "attachment expired: upload it again")
         event = make_event(
             self._hotel,
             WebhookReceived(
