@@ -130,8 +130,9 @@ class CatchUp:
         for page in range(1, MAX_PAGES + 1):
             threads = await client.threads(self._property_id, page=page)
             for thread in threads:
-                activity = thread.last_message_received_at or thread.updated_at
-                if activity is not None and _utc(activity) < since:
+                times = [thread.last_message_received_at, thread.updated_at]
+                known = [_utc(at) for at in times if at is not None]
+                if known and max(known) < since:
                     # The most recently active first: the rest are older still.
                     return found
                 found += await self._thread_since(client, thread, since)

@@ -387,7 +387,6 @@ def _thread_resource(
 ) -> dict[str, Any]:
     first, last = thread[0], thread[-1]
     booking = bookings[first.booking_id]
-    received = [m for m in thread if m.sender == "guest"]
     attributes = {
         "title": f"{booking.customer_name} {booking.customer_surname}",
         "is_closed": False,
@@ -398,7 +397,8 @@ def _thread_resource(
             "sender": last.sender,
             "inserted_at": _wire_time(last.inserted_at),
         },
-        "last_message_received_at": _wire_time(received[-1].inserted_at) if received else None,
+        # As in the docs' example: the time of the last message, whoever wrote it.
+        "last_message_received_at": _wire_time(last.inserted_at),
         "inserted_at": _wire_time(first.inserted_at),
         "updated_at": _wire_time(last.inserted_at),
     }
