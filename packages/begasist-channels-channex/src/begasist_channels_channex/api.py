@@ -19,6 +19,7 @@ __all__ = [
     "ChannexBooking",
     "ChannexClient",
     "ChannexMessage",
+    "ChannexThread",
 ]
 
 API_KEY_HEADER: Final = "user-api-key"
@@ -85,9 +86,26 @@ class ChannexMessage(_Lenient):
     inserted_at: datetime | None = None
 
 
+class ChannexThread(_Lenient):
+    """One message thread of the property (a booking's conversation with its guest)."""
+
+    id: str
+    booking_id: str | None = None
+    provider: str | None = None
+    last_message_received_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
 class _Resource(_Lenient):
     id: Annotated[str, Field(min_length=1)]
     attributes: dict[str, Any] = Field(default_factory=dict)
+    relationships: dict[str, Any] = Field(default_factory=dict)
+
+    def related_id(self, name: str) -> str | None:
+        related = self.relationships.get(name)
+        data = related.get("data") if isinstance(related, dict) else None
+        found = data.get("id") if isinstance(data, dict) else None
+        return found if isinstance(found, str) and found else None
 
 
 class _One(_Lenient):
@@ -115,6 +133,29 @@ class ChannexClient:
         """``GET /bookings/{id}/messages``: one page, newest first (Channex's default order)."""
         params = {"pagination[page]": str(page), "pagination[limit]": str(MESSAGES_PAGE_LIMIT)}
         found = await self._call("GET", f"/bookings/{booking_id}/messages", _Many, params=params)
+        return [_message(item) for item in found.data]
+
+    async def threads(self, property_id: str, *, page: int = 1) -> list[ChannexThread]:
+        """``GET /message_threads`` of *property_id*: one page, most recently active first."""
+        params = {
+            "filter[property_id]": property_id,
+            "pagination[page]": str(page),
+            "pagination[limit]": str(MESSAGES_PAGE_LIMIT),
+        }
+        found = await self._call("GET", "/message_threads", _Many, params=params)
+        return [
+            ChannexThread.model_validate(
+                {**item.attributes, "id": item.id, "booking_id": item.related_id("booking")}
+            )
+            for item in found.data
+        ]
+
+    async def thread_messages(self, thread_id: str, *, page: int = 1) -> list[ChannexMessage]:
+        """``GET /message_threads/{id}/messages``: one page, newest first."""
+        params = {"pagination[page]": str(page), "pagination[limit]": str(MESSAGES_PAGE_LIMIT)}
+        found = await self._call(
+            "GET", f"/message_threads/{thread_id}/messages", _Many, params=params
+        )
         return [_message(item) for item in found.data]
 
     async def send_message(self, booking_id: str, text: str) -> ChannexMessage:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar, Final
 
+import anyio
 import httpx
 from begasist_core import (
     Capabilities,
@@ -24,6 +25,7 @@ from begasist_core import (
 )
 
 from begasist_channels_channex.api import ChannexApiError, ChannexBooking, ChannexClient
+from begasist_channels_channex.catchup import CatchUp, ListedMessage
 from begasist_channels_channex.errors import ChannexUnavailable, is_transient
 from begasist_channels_channex.inbound import booking_ota, received, split_address
 from begasist_channels_channex.sending import PartSender, RetryPolicy
@@ -31,6 +33,7 @@ from begasist_channels_channex.settings import ChannexSettings
 from begasist_channels_channex.webhook import (
     MESSAGE_EVENT,
     SECRET_HEADER,
+    ChannexMessagePayload,
     check_secret,
     read_delivery,
 )
@@ -89,20 +92,43 @@ class ChannexChannel(Channel[ChannexSettings]):
                 property_id,
             )
             return []
+        return await self._received(item, delivery.timestamp)
+
+    async def run(self) -> None:
+        """Catch up every ``catch_up_interval_seconds`` (see :mod:`.catchup`) until cancelled."""
+        interval = self.settings.catch_up_interval_seconds
+        if interval == 0:
+            await anyio.sleep_forever()
+        catch_up = self.catch_up()
+        while True:
+            await catch_up.run_once()
+            await anyio.sleep(interval)
+
+    def catch_up(self) -> CatchUp:
+        """The catch-up of this hotel's property, its cursor in the channel's keys."""
+        return CatchUp(
+            keys=self.context.keys,
+            logger=self.context.logger,
+            client=self.client,
+            emit=self._emit_listed,
+            property_id=self.settings.property_id,
+            lookback=timedelta(hours=self.settings.catch_up_lookback_hours),
+        )
+
+    async def _emit_listed(self, listed: ListedMessage) -> None:
+        # Exactly what its webhook would have given: same id, booking, OTA switches.
+        for payload in await self._received(listed.payload, listed.at):
+            await self.context.emit(payload)
+
+    async def _received(
+        self, item: ChannexMessagePayload, at: datetime | None
+    ) -> list[InboundPayload]:
         booking = await self._booking(item.booking_id)
         ota = booking_ota(booking)
         if not self.settings.takes(ota):
             self.context.logger.info("channex: %s messages are switched off; ignored", ota.value)
             return []
-        return [
-            received(
-                item,
-                booking,
-                hotel=self.context.hotel,
-                channel=self.name,
-                at=delivery.timestamp,
-            )
-        ]
+        return [received(item, booking, hotel=self.context.hotel, channel=self.name, at=at)]
 
     async def _booking(self, booking_id: str) -> ChannexBooking | None:
         """The booking of a message; None when Channex refuses to show it (it is kept anyway)."""

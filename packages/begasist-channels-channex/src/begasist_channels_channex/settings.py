@@ -56,6 +56,11 @@ class ChannexSettings(ChannelSettings):
     request_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 15.0
     send_attempts: Annotated[int, Field(ge=1, le=10)] = 4
     """Tries per message part against 429 and 5xx answers before the runtime retries later."""
+    catch_up_interval_seconds: Annotated[int, Field(ge=0, le=86400)] = 60
+    """How often guests' messages whose webhook never came are read from Channex's
+    messages API (0: never)."""
+    catch_up_lookback_hours: Annotated[int, Field(ge=1, le=720)] = 24
+    """How far back the first catch-up reads (later ones resume from their cursor)."""
 
     @property
     def api_root(self) -> str:

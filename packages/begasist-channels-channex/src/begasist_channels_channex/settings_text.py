@@ -53,6 +53,16 @@ _SPANISH: Final = {
         description="Intentos por parte de un mensaje ante respuestas 429 y 5xx antes de "
         "reintentarlo más tarde.",
     ),
+    "catch_up_interval_seconds": FieldTranslation(
+        title="Intervalo de recuperación (segundos)",
+        description="Cada cuánto se leen de la API de mensajes de Channex los mensajes de "
+        "huéspedes cuyo webhook nunca llegó (0: nunca).",
+    ),
+    "catch_up_lookback_hours": FieldTranslation(
+        title="Ventana inicial de recuperación (horas)",
+        description="Hasta cuándo atrás lee la primera recuperación (las siguientes siguen "
+        "desde su cursor).",
+    ),
 }
 
 TRANSLATIONS: Final[Mapping[str, Mapping[str, FieldTranslation]]] = {"es": _SPANISH}

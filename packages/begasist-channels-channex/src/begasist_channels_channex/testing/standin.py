@@ -8,6 +8,11 @@ speaks what docs.channex.io documents for these endpoints:
 - ``GET /api/v1/bookings/{id}``: the booking (JSON:API ``data``), 404
   ``resource_not_found`` for an unknown one;
 - ``GET /api/v1/bookings/{id}/messages``: its thread, newest first, with ``meta``;
+- ``GET /api/v1/message_threads?filter[property_id]=...``: the property's threads,
+  the most recently active first (each with its ``booking`` relationship and
+  ``last_message_received_at``), and ``GET /api/v1/message_threads/{id}/messages``:
+  one thread's messages, newest first; every list pages with
+  ``pagination[page]`` and ``pagination[limit]`` (at most 100);
 - ``POST /api/v1/bookings/{id}/messages`` with ``{"message": {"message": text}}``:
   the message as sent (``sender: property``); 403 ``forbidden`` when the
   property has no Messages app, 422 ``not_supported`` when the booking's OTA
@@ -21,6 +26,7 @@ API::
         body = channex.guest_writes("b1", "Hola")        # the message webhook's body
         channex.post_webhook(url, body, headers={...})   # as Channex delivers it
         channex.fail_next(2, status=500)                 # the next message posts fail
+        channex.fail_reads(1, status=429)                # the next listings fail
         channex.sent                                     # [StandinMessage], property messages
 """
 
@@ -35,6 +41,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final, Self
+from urllib.parse import parse_qsl
 
 import httpx
 import uvicorn
@@ -43,6 +50,9 @@ __all__ = ["ChannexStandin", "StandinBooking", "StandinMessage"]
 
 _BOOKING: Final = re.compile(r"^/api/v1/bookings/([^/]+)$")
 _MESSAGES: Final = re.compile(r"^/api/v1/bookings/([^/]+)/messages$")
+_THREADS: Final = "/api/v1/message_threads"
+_THREAD_MESSAGES: Final = re.compile(r"^/api/v1/message_threads/([^/]+)/messages$")
+_PAGE_LIMIT: Final = 100
 _JSON: Final = [(b"content-type", b"application/json")]
 
 
@@ -87,6 +97,7 @@ class _State:
     bookings: dict[str, StandinBooking] = field(default_factory=dict)
     messages: list[StandinMessage] = field(default_factory=list)
     failures: list[_Failure] = field(default_factory=list)
+    read_failures: list[_Failure] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -155,19 +166,24 @@ class ChannexStandin:
         self, count: int = 1, *, status: int = 500, retry_after: float | None = None
     ) -> None:
         """Refuse the next *count* message posts with *status* (429: too many requests)."""
-        code, title = (
-            ("http_too_many_requests", "Too Many Requests")
-            if status == 429
-            else ("internal_server_error", "Internal Server Error")
-        )
+        failure = _failure(status, retry_after)
         with self._lock:
-            self._state.failures += [_Failure(status, code, title, retry_after)] * count
+            self._state.failures += [failure] * count
 
-    def guest_writes(self, booking_id: str, text: str) -> bytes:
-        """Put a guest's message in the booking's thread; the ``message`` webhook's body."""
+    def fail_reads(
+        self, count: int = 1, *, status: int = 500, retry_after: float | None = None
+    ) -> None:
+        """Refuse the next *count* listings (threads, thread messages) with *status*."""
+        failure = _failure(status, retry_after)
+        with self._lock:
+            self._state.read_failures += [failure] * count
+
+    def guest_writes(self, booking_id: str, text: str, *, at: datetime | None = None) -> bytes:
+        """Put a guest's message in the booking's thread (written *at*, default now);
+        the ``message`` webhook's body."""
         with self._lock:
             booking = self._state.bookings[booking_id]
-            message = self._add(booking_id, text, "guest")
+            message = self._add(booking_id, text, "guest", at=at)
         payload = {
             "event": "message",
             "payload": {
@@ -215,9 +231,13 @@ class ChannexStandin:
                 break
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         method, path = scope["method"], scope["path"]
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         with self._lock:
             self._state.requests.append((method, path))
-            status, answer, extra = self._answer(method, path, headers, body)
+            if path.startswith(_THREADS):
+                status, answer, extra = self._threads_answer(method, path, headers, query)
+            else:
+                status, answer, extra = self._answer(method, path, headers, body)
         await send({"type": "http.response.start", "status": status, "headers": _JSON + extra})
         await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
 
@@ -248,29 +268,91 @@ class ChannexStandin:
         if method != "POST":
             return _error(404, "resource_not_found", "Resource Not Found")
         if self._state.failures:
-            failure = self._state.failures.pop(0)
-            extra = []
-            if failure.retry_after is not None:
-                extra = [(b"retry-after", f"{failure.retry_after:g}".encode())]
-            status, answer, _ = _error(failure.status, failure.code, failure.title)
-            return status, answer, extra
+            return _failed(self._state.failures.pop(0))
         text = _text_of(body)
         if text is None:
             return _error(422, "validation_error", "Validation Error")
         return 200, {"data": _message_resource(self._add(booking.id, text, "property"))}, []
 
-    def _add(self, booking_id: str, text: str, sender: str) -> StandinMessage:
+    def _threads_answer(
+        self, method: str, path: str, headers: dict[str, str], query: dict[str, str]
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        if headers.get("user-api-key") != self.api_key:
+            return _error(401, "unauthorized", "Unauthorized")
+        if method != "GET":
+            return _error(404, "resource_not_found", "Resource Not Found")
+        if self._state.read_failures:
+            return _failed(self._state.read_failures.pop(0))
+        page, limit = _pagination(query)
+        if path == _THREADS:
+            wanted = query.get("filter[property_id]")
+            bookings = self._state.bookings
+            threads = [
+                thread
+                for thread in self._threads()
+                if wanted is None or bookings[thread[0].booking_id].property_id == wanted
+            ]
+            items = [_thread_resource(thread, self._state.bookings) for thread in threads]
+        elif match := _THREAD_MESSAGES.match(path):
+            found = [t for t in self._threads() if t[0].thread_id == match.group(1)]
+            if not found:
+                return _error(404, "resource_not_found", "Resource Not Found")
+            items = [_message_resource(m) for m in found[0][::-1]]
+        else:
+            return _error(404, "resource_not_found", "Resource Not Found")
+        meta = {"page": page, "limit": limit, "total": len(items)}
+        return 200, {"data": items[(page - 1) * limit : page * limit], "meta": meta}, []
+
+    def _threads(self) -> list[list[StandinMessage]]:
+        """Each thread's messages oldest first; the most recently active thread first."""
+        threads: dict[str, list[StandinMessage]] = {}
+        for message in self._state.messages:
+            threads.setdefault(message.thread_id, []).append(message)
+        ordered = [sorted(t, key=lambda m: m.inserted_at) for t in threads.values()]
+        return sorted(ordered, key=lambda t: t[-1].inserted_at, reverse=True)
+
+    def _add(
+        self, booking_id: str, text: str, sender: str, *, at: datetime | None = None
+    ) -> StandinMessage:
         number = next(self._ids)
         message = StandinMessage(
             id=f"00000000-0000-4000-8000-{number:012d}",
             booking_id=booking_id,
             message=text,
             sender=sender,
-            inserted_at=datetime.now(UTC),
+            inserted_at=at or datetime.now(UTC),
             thread_id=f"thread-{booking_id}",
         )
         self._state.messages.append(message)
         return message
+
+
+def _failure(status: int, retry_after: float | None) -> _Failure:
+    code, title = (
+        ("http_too_many_requests", "Too Many Requests")
+        if status == 429
+        else ("unauthorized", "Unauthorized")
+        if status == 401
+        else ("internal_server_error", "Internal Server Error")
+    )
+    return _Failure(status, code, title, retry_after)
+
+
+def _failed(failure: _Failure) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+    extra = []
+    if failure.retry_after is not None:
+        extra = [(b"retry-after", f"{failure.retry_after:g}".encode())]
+    status, answer, _ = _error(failure.status, failure.code, failure.title)
+    return status, answer, extra
+
+
+def _pagination(query: dict[str, str]) -> tuple[int, int]:
+    try:
+        page = max(1, int(query.get("pagination[page]", "1")))
+        limit = min(_PAGE_LIMIT, max(1, int(query.get("pagination[limit]", "10"))))
+    except ValueError:
+        return 1, 10
+    return page, limit
 
 
 def _text_of(body: bytes) -> str | None:
@@ -300,9 +382,45 @@ def _booking_resource(booking: StandinBooking) -> dict[str, Any]:
     return {"type": "booking", "id": booking.id, "attributes": attributes}
 
 
-def _message_resource(message: StandinMessage) -> dict[str, Any]:
+def _thread_resource(
+    thread: list[StandinMessage], bookings: dict[str, StandinBooking]
+) -> dict[str, Any]:
+    first, last = thread[0], thread[-1]
+    booking = bookings[first.booking_id]
+    attributes = {
+        "title": f"{booking.customer_name} {booking.customer_surname}",
+        "is_closed": False,
+        "provider": booking.ota_name.replace(".", "").replace("com", "Com"),
+        "message_count": len(thread),
+        "last_message": {
+            "message": last.message,
+            "sender": last.sender,
+            "inserted_at": _wire_time(last.inserted_at),
+        },
+        # As in the docs' example: the time of the last message, whoever wrote it.
+        "last_message_received_at": _wire_time(last.inserted_at),
+        "inserted_at": _wire_time(first.inserted_at),
+        "updated_at": _wire_time(last.inserted_at),
+    }
+    relationships = {
+        "booking": {"data": {"type": "booking", "id": booking.id}},
+        "property": {"data": {"type": "property", "id": booking.property_id}},
+    }
+    return {
+        "type": "message_thread",
+        "id": first.thread_id,
+        "attributes": attributes,
+        "relationships": relationships,
+    }
+
+
+def _wire_time(at: datetime) -> str:
     # Channex writes its timestamps without a zone (UTC), microseconds included.
-    at = message.inserted_at.replace(tzinfo=None).isoformat(timespec="microseconds")
+    return at.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def _message_resource(message: StandinMessage) -> dict[str, Any]:
+    at = _wire_time(message.inserted_at)
     return {
         "type": "message",
         "id": message.id,
