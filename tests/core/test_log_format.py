@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from begasist_core.log_format import ContextFilter, LogFormat, formatter_for, log_context
-from begasist_core.log_redaction import RedactingFilter
+from begasist_core.log_redaction import DemoteRoutineRequests, RedactingFilter
 
 
 @pytest.fixture
@@ -113,3 +113,24 @@ def test_a_text_line_has_the_utc_time_and_the_context(
     assert timestamp.endswith("Z")
     assert (level, name) == ("INFO", "begasist.test_log_format:")
     assert " ".join(rest) == "connected [hotel=plaza channel=whatsapp]\n"
+
+
+def test_routine_settings_requests_are_demoted_to_debug(
+    output: tuple[logging.Logger, io.StringIO, logging.StreamHandler[io.StringIO]],
+) -> None:
+    logger, buffer, handler = output
+    handler.setFormatter(formatter_for("json"))
+    logger.addFilter(DemoteRoutineRequests())
+    try:
+        poll = '"GET /api/v1/hotels/plaza/bot/settings/version HTTP/1.1" 200'
+        logger.info("%s", poll)
+        logger.info('"GET /api/v1/hotels/plaza/conversations HTTP/1.1" 200')
+        logger.setLevel(logging.INFO)
+        logger.info("%s", poll)
+    finally:
+        for installed in list(logger.filters):
+            logger.removeFilter(installed)
+    assert [(line["level"], "bot/settings" in line["message"]) for line in lines(buffer)] == [
+        ("DEBUG", True),
+        ("INFO", False),
+    ]

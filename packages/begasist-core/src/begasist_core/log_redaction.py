@@ -36,7 +36,9 @@ from begasist_core.log_format import ContextFilter, LogFormat, extra_fields, for
 
 __all__ = [
     "REDACTED",
+    "ROUTINE_REQUESTS",
     "VERBOSE_LIBRARIES",
+    "DemoteRoutineRequests",
     "RedactingFilter",
     "configure_logging",
     "install_redaction",
@@ -153,6 +155,31 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+ROUTINE_REQUESTS: Final = re.compile(r"/api/v1/hotels/[^/\s]+/bot/settings(?:/version)?\b")
+"""The bot's settings fetches and version checks: every few seconds per hotel."""
+
+
+class DemoteRoutineRequests(logging.Filter):
+    """A logger filter that writes the lines about routine requests at DEBUG, not INFO.
+
+    On uvicorn's access log (the suite answering) and httpx's (the bot asking):
+    a line every version check per hotel would drown what matters.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not ROUTINE_REQUESTS.search(_raw_text(record)):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def _raw_text(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:  # the handler's filter reports it
+        return ""
+
+
 def install_redaction() -> None:
     """Put the context and redacting filters on every handler of the root logger (once each).
 
@@ -166,7 +193,7 @@ def install_redaction() -> None:
 
 def configure_logging(level: str | int, log_format: LogFormat = "text") -> None:
     """Log to stderr at *level* in *log_format*, redacted, with :data:`VERBOSE_LIBRARIES`
-    at INFO or above.
+    at INFO or above and routine requests at DEBUG (:class:`DemoteRoutineRequests`).
 
     Like :func:`logging.basicConfig`, nothing is added when the root logger has
     handlers already (a test runner's); they get the filters all the same.
@@ -183,3 +210,7 @@ def configure_logging(level: str | int, log_format: LogFormat = "text") -> None:
     install_redaction()
     for name in VERBOSE_LIBRARIES:
         logging.getLogger(name).setLevel(max(logging.INFO, numeric))
+    for name in ("uvicorn.access", "httpx"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, DemoteRoutineRequests) for existing in logger.filters):
+            logger.addFilter(DemoteRoutineRequests())
