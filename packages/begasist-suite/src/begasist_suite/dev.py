@@ -332,6 +332,7 @@ class _Supervisor:
             BEGASIST_BOT_TOKEN=token,
             BEGASIST_REDIS_URL=self.settings.redis_url or "",
             BEGASIST_PREFIX=self.settings.prefix,
+            BEGASIST_LOG_FORMAT=self.settings.log_format,
         )
         return environment
 
