@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -86,3 +88,34 @@ def test_the_bots_and_the_engine_die_with_dev(
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_the_suite_and_the_bots_of_dev_log_in_one_format(tmp_path: Path) -> None:
+    """``BEGASIST_LOG_FORMAT=json`` given to dev: the suite's lines and its bots' are JSON."""
+    log_path = tmp_path / "dev.log"
+    with (
+        log_path.open("w") as log,
+        subprocess.Popen(
+            [str(BEGASIST), "dev", "--port", str(free_port()), "--data-dir", str(tmp_path / "d")],
+            cwd=tmp_path,
+            env=clean_environment(BEGASIST_LOG_FORMAT="json"),
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        ) as process,
+    ):
+        try:
+            read_banner(process)
+            deadline = time.monotonic() + 60
+            while log_path.read_text().count('"ready: hotel ') < 2:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.2)  # the bots report readiness only in their log
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=CHILDREN_GONE_SECONDS)
+    records = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    ready = {record["hotel"] for record in records if record["message"].startswith("ready: ")}
+    assert len(ready) == 2
+    assert any(record["logger"].startswith("begasist.dev") for record in records)

@@ -1,8 +1,13 @@
-"""No secret reaches the log: `begasist serve` at DEBUG, every kind of secret used, then a scan."""
+"""No secret reaches the log: `begasist serve` at DEBUG, every kind of secret used, then a scan.
+
+Both log formats (``BEGASIST_LOG_FORMAT=text|json``) are scanned; the JSON run
+also shows each line parses and carries its request's context.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -39,11 +44,17 @@ APP_SECRETS = {"app_secret": "operator-app-secret-71c0de", "verify_token": "oper
 DEADLINE = 30.0
 
 
-@pytest.fixture
+REQUEST_ID = "log-secrets-request-42"
+
+
+@pytest.fixture(params=["text", "json"])
 def served_at_debug(
-    tmp_path: Path, begasist_redis_url: str, begasist_names: StreamNames
+    tmp_path: Path,
+    begasist_redis_url: str,
+    begasist_names: StreamNames,
+    request: pytest.FixtureRequest,
 ) -> Iterator[tuple[str, Path]]:
-    """``begasist serve --log-level DEBUG`` on a free port; its URL and its whole log."""
+    """``begasist serve --log-level DEBUG`` on a free port, in each log format; its URL and log."""
     port = free_port()
     log_path = tmp_path / "serve.log"
     environment = clean_environment(
@@ -53,6 +64,7 @@ def served_at_debug(
         BEGASIST_SQLITE_PATH=str(tmp_path / "suite.sqlite3"),
         BEGASIST_MEDIA_DIR=str(tmp_path / "media"),
         BEGASIST_COOKIE_SECURE="false",
+        BEGASIST_LOG_FORMAT=request.param,
     )
     command = [sys.executable, "-m", "begasist_suite.cli", "--log-level", "DEBUG", "serve"]
     with (
@@ -140,7 +152,8 @@ async def test_a_debug_run_logs_no_secret(
         token = (await client.post("/api/v1/me/tokens", json={"name": "script"})).json()["token"]
         secrets.append(token)
         bearer = {"authorization": f"Bearer {token}"}
-        assert (await client.get("/api/v1/me", headers=bearer)).status_code == 200
+        traced = {**bearer, "x-request-id": REQUEST_ID}
+        assert (await client.get("/api/v1/me", headers=traced)).status_code == 200
         bot = {"authorization": f"Bearer {bot_token}"}
         assert (await client.get("/api/v1/hotels/plaza/bot/settings", headers=bot)).is_success
 
@@ -174,6 +187,38 @@ async def test_a_debug_run_logs_no_secret(
     leaked = [secret for secret in secrets if secret in text]
     assert not leaked, f"secrets in the log: {leaked}\n{text}"
     # The scan means something only if the run logged what it did, at DEBUG.
-    assert " DEBUG " in text
-    assert "GET /webhooks/plaza/whatsapp?" in text
-    assert "POST /api/v1/auth/login" in text
+    records = parsed(text)
+    assert any(level == "DEBUG" for level, _, _ in records)
+    assert any("GET /webhooks/plaza/whatsapp?" in line for _, line, _ in records)
+    assert any("POST /api/v1/auth/login" in line for _, line, _ in records)
+    # The bot's settings fetch is routine: no INFO line for it.
+    assert not [line for level, line, _ in records if level == "INFO" and "/bot/settings" in line]
+    traced_lines = [context for _, line, context in records if "GET /api/v1/me " in line]
+    assert traced_lines
+    assert traced_lines[0]["request_id"] == REQUEST_ID
+    webhook = [context for _, line, context in records if "POST /webhooks/plaza/" in line]
+    assert webhook
+    assert (webhook[0]["hotel"], webhook[0]["channel"]) == ("plaza", "whatsapp")
+
+
+def parsed(text: str) -> list[tuple[str, str, dict[str, str]]]:
+    """Each record's level, message and context (hotel, channel, request_id), in either format."""
+    if not text.startswith("{"):
+        records = []
+        for line in text.splitlines():
+            head = TEXT_LINE.match(line)
+            if head is not None:
+                context = dict(pair.split("=", 1) for pair in (head["context"] or "").split())
+                records.append((head["level"], head["message"], context))
+        return records
+    documents = [json.loads(line) for line in text.splitlines()]  # every line is JSON
+    return [
+        (document["level"], document["message"], {**document, "message": ""})
+        for document in documents
+    ]
+
+
+TEXT_LINE = re.compile(
+    r"\d{4}-\d\d-\d\dT[\d:.]+Z (?P<level>[A-Z]+) \S+: (?P<message>.*?)"
+    r"(?: \[(?P<context>(?:hotel|channel|request_id)=[^\]]*)\])?$"
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -194,3 +195,32 @@ async def test_sigterm_drains_in_flight_work_and_releases_the_lease(
         return await probe_log(begasist_redis, begasist_names, "probe", "sent") == ids
 
     await eventually(all_sent_once, within=20)
+
+
+async def test_json_log_lines_name_their_hotel(
+    begasist_redis: Redis,
+    begasist_names: StreamNames,
+    bot_environment: dict[str, str],
+    start_bot: Callable[[str], subprocess.Popen[bytes]],
+    tmp_path: Path,
+) -> None:
+    bot_environment["BEGASIST_LOG_FORMAT"] = "json"
+    bot = start_bot("bot-a")
+
+    async def active() -> bool:
+        return await presence(begasist_redis, begasist_names) is not None
+
+    await eventually(active, within=20)
+    bot.send_signal(signal.SIGTERM)
+    with anyio.fail_after(15):
+        while bot.poll() is None:  # noqa: ASYNC110 - waiting on another process
+            await anyio.sleep(0.05)
+
+    records = [json.loads(line) for line in (tmp_path / "bot-a.log").read_text().splitlines()]
+    ready = [record for record in records if record["message"].startswith("ready: hotel plaza")]
+    assert ready, records
+    assert ready[0]["hotel"] == "plaza"
+    assert ready[0]["level"] == "INFO"
+    assert ready[0]["logger"] == "begasist.channelbot"
+    assert ready[0]["timestamp"].endswith("Z")
+    assert all({"timestamp", "level", "logger", "message"} <= record.keys() for record in records)

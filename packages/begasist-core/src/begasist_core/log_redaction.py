@@ -29,12 +29,16 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
+
+from begasist_core.log_format import ContextFilter, LogFormat, extra_fields, formatter_for
 
 __all__ = [
-    "LOG_FORMAT",
     "REDACTED",
+    "ROUTINE_REQUESTS",
     "VERBOSE_LIBRARIES",
+    "DemoteRoutineRequests",
     "RedactingFilter",
     "configure_logging",
     "install_redaction",
@@ -42,7 +46,6 @@ __all__ = [
 ]
 
 REDACTED: Final = "***"
-LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 VERBOSE_LIBRARIES: Final = (
     "websockets",  # handshake headers (Cookie, Authorization) at DEBUG
@@ -101,6 +104,18 @@ def _redact_header_line(match: re.Match[str]) -> str:
     return f"{match[1]}{match[2]}{REDACTED}" if _is_sensitive(match[1]) else match[0]
 
 
+def _redact_value(name: str, value: Any) -> Any:
+    if _is_sensitive(name):
+        return REDACTED
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): _redact_value(str(key), item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact_value("", item) for item in value]
+    return redact_log_text(value if isinstance(value, str) else str(value))
+
+
 def redact_log_text(text: str) -> str:
     """*text* with every credential the module docstring lists replaced by ``***``."""
     text = _WEBHOOK_QUERY.sub(_redact_query, text)
@@ -113,10 +128,13 @@ def redact_log_text(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A handler filter that redacts a record's message, traceback and stack in place.
+    """A handler filter that redacts a record's message, extras, traceback and stack in place.
 
     The message is formatted here (``msg % args``) and stored back without
-    args, so what the handler's formatter writes is the redacted text.
+    args, so what the handler's formatter writes is the redacted text. Every
+    extra field (``extra=``, the log context) is redacted too: text as a
+    message is, a credential-named field (``password=...``) whole, and
+    containers item by item; JSON lines write them as they are left.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -132,22 +150,67 @@ class RedactingFilter(logging.Filter):
             record.exc_text = redact_log_text(record.exc_text)
         if record.stack_info:
             record.stack_info = redact_log_text(record.stack_info)
+        for name, value in extra_fields(record).items():
+            setattr(record, name, _redact_value(name, value))
         return True
 
 
+ROUTINE_REQUESTS: Final = re.compile(r"/api/v1/hotels/[^/\s]+/bot/settings(?:/version)?\b")
+"""The bot's settings fetches and version checks: every few seconds per hotel."""
+
+
+class DemoteRoutineRequests(logging.Filter):
+    """A logger filter that writes the lines about routine requests at DEBUG, not INFO.
+
+    On uvicorn's access log (the suite answering) and httpx's (the bot asking):
+    a line every version check per hotel would drown what matters.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not ROUTINE_REQUESTS.search(_raw_text(record)):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def _raw_text(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:  # the handler's filter reports it
+        return ""
+
+
 def install_redaction() -> None:
-    """Put a :class:`RedactingFilter` on every handler of the root logger (once each)."""
+    """Put the context and redacting filters on every handler of the root logger (once each).
+
+    The context first, so what it stamps (a proxy's request id) is redacted too.
+    """
     for handler in logging.getLogger().handlers:
         if not any(isinstance(existing, RedactingFilter) for existing in handler.filters):
+            handler.addFilter(ContextFilter())
             handler.addFilter(RedactingFilter())
 
 
-def configure_logging(level: str | int) -> None:
-    """Log to stderr at *level*, redacted, with :data:`VERBOSE_LIBRARIES` at INFO or above."""
+def configure_logging(level: str | int, log_format: LogFormat = "text") -> None:
+    """Log to stderr at *level* in *log_format*, redacted, with :data:`VERBOSE_LIBRARIES`
+    at INFO or above and routine requests at DEBUG (:class:`DemoteRoutineRequests`).
+
+    Like :func:`logging.basicConfig`, nothing is added when the root logger has
+    handlers already (a test runner's); they get the filters all the same.
+    """
     numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}")
-    logging.basicConfig(level=numeric, format=LOG_FORMAT, stream=sys.stderr)
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(formatter_for(log_format))
+        root.addHandler(handler)
+        root.setLevel(numeric)
     install_redaction()
     for name in VERBOSE_LIBRARIES:
         logging.getLogger(name).setLevel(max(logging.INFO, numeric))
+    for name in ("uvicorn.access", "httpx"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, DemoteRoutineRequests) for existing in logger.filters):
+            logger.addFilter(DemoteRoutineRequests())

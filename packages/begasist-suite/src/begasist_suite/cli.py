@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = SuiteSettings()
     except ValidationError as error:
         parser.error(f"invalid BEGASIST_* setting: {describe_validation_error(error)}")
-    configure_logging(args.log_level or settings.log_level)
+    configure_logging(args.log_level or settings.log_level, settings.log_format)
     try:
         if args.command == "serve":
             return _serve(settings, host=args.host, port=args.port)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from begasist_core.events.streams import DEFAULT_PREFIX
+from begasist_core.log_format import LogFormat
 from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -157,6 +158,9 @@ class SuiteSettings(BaseSettings):
     media_dir: Path = Path("media")
     """Guests' downloaded files, one folder per hotel: the bots' ``BEGASIST_MEDIA_DIR``."""
     log_level: str = "INFO"
+    log_format: LogFormat = "text"
+    """One line of text or one JSON object per log record (timestamp, level, logger,
+    message, hotel, channel, request_id)."""
 
     @field_validator("live_allowed_origins", mode="before")
     @classmethod

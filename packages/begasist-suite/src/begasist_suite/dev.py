@@ -198,8 +198,14 @@ async def _demo_site(
         return None
     hotel = await store.get_hotel(SITE_HOTEL)
     page = demo_site_page(suite_url, SITE_HOTEL, hotel.name if hotel else SITE_HOTEL)
+    # No log set-up of uvicorn's own (log_config=None): its default one would take
+    # uvicorn's loggers, the suite's too, away from the process's one format.
     config = uvicorn.Config(
-        demo_site_app(suite_url, page), lifespan="off", access_log=False, log_level="warning"
+        demo_site_app(suite_url, page),
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        log_level="warning",
     )
     return _Server(config), listener, site_url
 
@@ -332,6 +338,7 @@ class _Supervisor:
             BEGASIST_BOT_TOKEN=token,
             BEGASIST_REDIS_URL=self.settings.redis_url or "",
             BEGASIST_PREFIX=self.settings.prefix,
+            BEGASIST_LOG_FORMAT=self.settings.log_format,
         )
         return environment
 

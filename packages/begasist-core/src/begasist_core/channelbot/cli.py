@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = BotConfig()
     except ValidationError as error:
         parser.error(f"invalid BEGASIST_* setting: {describe_validation_error(error)}")
-    configure_logging(args.log_level or config.log_level)
+    configure_logging(args.log_level or config.log_level, config.log_format)
     if args.command == "plugins":
         return _list_plugins(as_json=args.json)
     if args.command == "schema":

@@ -9,6 +9,7 @@ from pydantic import Field, PositiveFloat, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from begasist_core.events.streams import DEFAULT_PREFIX
+from begasist_core.log_format import LogFormat
 
 __all__ = ["MIN_LEASE_TTL_SECONDS", "BotConfig"]
 
@@ -60,6 +61,9 @@ class BotConfig(BaseSettings):
     media_dir: Path = Path("media")
     """Where downloaded media is stored (``<dir>/<hotel>/...``); the suite serves the same dir."""
     log_level: str = "INFO"
+    log_format: LogFormat = "text"
+    """One line of text or one JSON object per log record (timestamp, level, logger,
+    message, hotel, channel, request_id)."""
 
     @field_validator("lease_ttl_seconds")
     @classmethod

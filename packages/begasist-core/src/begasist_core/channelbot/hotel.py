@@ -34,6 +34,7 @@ from begasist_core.events.envelope import (
 )
 from begasist_core.events.payloads import ChannelState, ChannelStateChanged, MessageStatusChanged
 from begasist_core.events.streams import StreamNames
+from begasist_core.log_format import log_context
 from begasist_core.media import FileMediaStore
 from begasist_core.models.messages import DeliveryStatus, utc_now
 from begasist_core.models.settings import ChannelSettings
@@ -144,7 +145,7 @@ class HotelBot:
         """Serve the hotel until cancelled or drained; ``started`` once it is first active."""
         outage = RedisOutage(redis_label(self._redis), logger=log)
         announce: TaskStatus[None] = task_status
-        with anyio.CancelScope() as self._run_scope:
+        with log_context(hotel=self.hotel), anyio.CancelScope() as self._run_scope:
             while True:
                 outage_error: BaseException | None = None
                 retry_in = 0.0

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from begasist_core.backoff import Backoff
 from begasist_core.events.payloads import ChannelState, ChannelStateChanged
+from begasist_core.log_format import log_context
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.models.validation import describe_validation_error
 from begasist_core.plugins.channel import Channel
@@ -84,23 +85,24 @@ class ChannelSupervisor:
 
     async def run(self) -> None:
         """Supervise until cancelled; reports ``stopped`` on the way out."""
-        try:
-            settings = self._validated_settings()
-            if isinstance(settings, str):
-                log.warning(
-                    "hotel %s: channel %s is misconfigured: %s", self.hotel, self.name, settings
-                )
-                await self._set_state(ChannelState.MISCONFIGURED, settings)
-                await anyio.sleep_forever()
-            elif not settings.enabled:
-                await self._set_state(ChannelState.DISABLED)
-                await anyio.sleep_forever()
-            else:
-                await self._keep_running(settings)
-        finally:
-            self.instance = None
-            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
-                await self._set_state(ChannelState.STOPPED)
+        with log_context(hotel=self.hotel, channel=self.name):
+            try:
+                settings = self._validated_settings()
+                if isinstance(settings, str):
+                    log.warning(
+                        "hotel %s: channel %s is misconfigured: %s", self.hotel, self.name, settings
+                    )
+                    await self._set_state(ChannelState.MISCONFIGURED, settings)
+                    await anyio.sleep_forever()
+                elif not settings.enabled:
+                    await self._set_state(ChannelState.DISABLED)
+                    await anyio.sleep_forever()
+                else:
+                    await self._keep_running(settings)
+            finally:
+                self.instance = None
+                with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                    await self._set_state(ChannelState.STOPPED)
 
     def _validated_settings(self) -> ChannelSettings | str:
         """The channel's settings, or what is wrong with them (no values: they may be secret)."""

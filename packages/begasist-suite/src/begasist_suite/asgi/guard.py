@@ -23,6 +23,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from begasist_core.log_format import log_context
+
 from begasist_suite.asgi.exchange import Exchange, Receive, Scope, Send
 from begasist_suite.asgi.request_id import (
     REQUEST_ID_HEADER,
@@ -30,6 +32,7 @@ from begasist_suite.asgi.request_id import (
     bind_request,
     release_request,
     request_id_from,
+    request_log_fields,
 )
 from begasist_suite.config import SuiteSettings
 
@@ -78,7 +81,8 @@ class RequestGuard:
         exchange = Exchange(scope, receive, send, context, body_timeout=self.body_timeout)
         token = bind_request(context)
         try:
-            await app(scope, exchange.receive, exchange.send)
+            with log_context(**request_log_fields(scope["path"], context.id)):
+                await app(scope, exchange.receive, exchange.send)
         except Exception:
             context.error_logged = True
             log.exception(
@@ -86,6 +90,7 @@ class RequestGuard:
                 context.id,
                 scope.get("method", "WEBSOCKET"),
                 scope["path"],
+                extra=request_log_fields(scope["path"], context.id),
             )
             await exchange.answer(500, "Internal Server Error")
         finally:

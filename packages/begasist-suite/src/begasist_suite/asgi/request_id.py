@@ -15,6 +15,7 @@ __all__ = [
     "current_request",
     "release_request",
     "request_id_from",
+    "request_log_fields",
 ]
 
 REQUEST_ID_HEADER: Final = b"x-request-id"
@@ -34,6 +35,9 @@ class RequestContext:
     client_gone: bool = False
     """The body stopped before its end: the client left or missed its deadline."""
 
+
+# The hotel (and channel) an API or webhook path names.
+_HOTEL_PATH = re.compile(r"/(?:api/v1/hotels|webhooks)/([a-z0-9-]{1,64})(?:/([a-z0-9_-]{1,64}))?")
 
 _current: ContextVar[RequestContext | None] = ContextVar("begasist_request", default=None)
 
@@ -57,3 +61,13 @@ def release_request(token: Token[RequestContext | None]) -> None:
 def current_request() -> RequestContext | None:
     """The request being served by this task, or None outside one (lifespan, consumer)."""
     return _current.get()
+
+
+def request_log_fields(path: str, request_id: str) -> dict[str, str]:
+    """The log context of a request: its id, and the hotel (and webhook channel) it names."""
+    fields = {"request_id": request_id}
+    if (named := _HOTEL_PATH.match(path)) is not None and named[1] != "_app":
+        fields["hotel"] = named[1]
+        if path.startswith("/webhooks/") and named[2] is not None:
+            fields["channel"] = named[2]
+    return fields
