@@ -11,11 +11,12 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from begasist_core import Direction, GuestIdentity, Message, utc_now
 from begasist_suite.guest.history import HISTORY_LIMIT
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, WebSocketRoute, expect
 
 from tests.suite.conftest import PASSWORD, RunningSuite
 from tests.suite.guest import test_widget_browser as widget
@@ -131,3 +132,66 @@ async def test_a_replys_tick_turns_to_read_on_the_staff_page_when_the_guest_sees
         assert fetched == []
 
     assert errors == []
+
+
+async def test_a_receipt_lost_with_its_socket_is_sent_again_on_reconnect(
+    suite: RunningSuite, webchat: httpx.AsyncClient, hotel_site: int, browser: Browser
+) -> None:
+    """The widget counts a receipt as given once it wrote it; one written as the socket
+    dropped is lost with it. After the reconnect the history's status is what counts."""
+    errors: list[str] = []
+    page = await open_page(browser, f"http://127.0.0.1:{hotel_site}/", errors)
+    chat = await open_chat(page)
+    await expect(chat.get_by_label("Your message")).to_be_visible()
+    frame = next(f for f in page.frames if f.url.split("#")[0].endswith("/chat.html"))
+    saved = await frame.evaluate(f"localStorage.getItem({json.dumps(STORAGE_KEY)})")
+    visitor = json.loads(saved)["visitor"]
+    guest = GuestIdentity(channel="webchat", address=visitor)
+    recorded = await suite.store.record_inbound(
+        Message(
+            hotel=HOTEL,
+            channel="webchat",
+            conversation_key=visitor,
+            direction=Direction.INBOUND,
+            guest=guest,
+            text="Is breakfast included?",
+            provider_message_id=f"{visitor}/client-0001",
+        )
+    )
+    reply = Message(
+        hotel=HOTEL,
+        channel="webchat",
+        conversation_key=visitor,
+        direction=Direction.OUTBOUND,
+        guest=guest,
+        text="Yes, from 7 to 10.",
+    )
+    assert await suite.store.add_outbound(recorded.conversation, reply)
+
+    receipts: list[str] = []
+    dropped = False
+
+    async def lose_the_first_receipt(socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+
+        async def from_page(message: str | bytes) -> None:
+            nonlocal dropped
+            sent = json.loads(message)
+            if sent.get("type") == "receipt" and sent.get("id") == reply.id:
+                receipts.append(sent["status"])
+                if not dropped:
+                    dropped = True  # written, never delivered: the socket drops with it
+                    await socket.close(code=1012, reason="restarting")
+                    return
+            server.send(message)
+
+        socket.on_message(from_page)
+
+    await page.context.route_web_socket(re.compile(r"/socket$"), lose_the_first_receipt)
+    await page.reload()
+    chat = await open_chat(page)
+    await expect(chat.get_by_role("log")).to_contain_text("Yes, from 7 to 10.")
+    with anyio.fail_after(30):
+        while len(receipts) < 2:  # noqa: ASYNC110 (the page's frames, watched by Playwright)
+            await anyio.sleep(0.1)
+    assert receipts[0] == receipts[1]

@@ -241,6 +241,12 @@
       item.remove();
     });
     messages.forEach(function (message) {
+      if (message.direction === "outbound") {
+        // What the suite has is what counts: a receipt sent as the socket dropped was
+        // lost with it, and goes again now.
+        hotelMessages[message.id] =
+          message.status === "read" || message.status === "delivered" ? message.status : "";
+      }
       showMessage(message);
     });
     oldest = messages.length ? messages[0].id : null;
