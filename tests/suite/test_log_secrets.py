@@ -191,8 +191,10 @@ async def test_a_debug_run_logs_no_secret(
     assert any(level == "DEBUG" for level, _, _ in records)
     assert any("GET /webhooks/plaza/whatsapp?" in line for _, line, _ in records)
     assert any("POST /api/v1/auth/login" in line for _, line, _ in records)
-    # The bot's settings fetch is routine: no INFO line for it.
+    # The bot's settings fetch is routine: no INFO line for it, a DEBUG one (the flag's
+    # level reaches uvicorn's access log too).
     assert not [line for level, line, _ in records if level == "INFO" and "/bot/settings" in line]
+    assert [line for level, line, _ in records if level == "DEBUG" and "/bot/settings" in line]
     traced_lines = [context for _, line, context in records if "GET /api/v1/me " in line]
     assert traced_lines
     assert traced_lines[0]["request_id"] == REQUEST_ID

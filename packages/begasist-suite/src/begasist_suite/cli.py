@@ -87,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = SuiteSettings()
     except ValidationError as error:
         parser.error(f"invalid BEGASIST_* setting: {describe_validation_error(error)}")
-    configure_logging(args.log_level or settings.log_level, settings.log_format)
+    if args.log_level:
+        # The flag is the setting for this run: uvicorn's loggers and `dev`'s bots too.
+        settings = settings.model_copy(update={"log_level": args.log_level})
+    configure_logging(settings.log_level, settings.log_format)
     try:
         if args.command == "serve":
             return _serve(settings, host=args.host, port=args.port)
