@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from tests.suite.conftest import RunningSuite, add_member
+from tests.suite.test_whatsapp_end_to_end import until
 
 HOTEL = "plaza"
 ALLOWED_ORIGIN = "https://www.plaza.example"
@@ -68,3 +70,16 @@ async def next_frame(socket: ClientConnection) -> dict[str, Any]:
 
 async def ingress_entries(suite: RunningSuite, hotel: str = HOTEL) -> int:
     return int(await suite.redis.xlen(suite.names.ingress(hotel)))
+
+
+async def channels_running(
+    client: httpx.AsyncClient, log: Path, channels: tuple[str, ...] = ("webchat",)
+) -> None:
+    """Wait until the hotel's bot is online and each of *channels* runs (its log on timeout)."""
+
+    async def running() -> bool:
+        status = (await client.get(f"/api/v1/hotels/{HOTEL}/status")).json()
+        states = {c["channel"]: c["state"] for c in status["channels"]}
+        return bool(status["bot_online"]) and all(states.get(c) == "running" for c in channels)
+
+    await until(running, f"the bot's {' and '.join(channels)} channel to run", log)

@@ -33,7 +33,14 @@ from tests.channels.email.smtp_server import (
     running_smtp_server,
 )
 from tests.suite.conftest import RunningSuite
-from tests.suite.guest.conftest import HOTEL, WEBCHAT_SETTINGS, guest, hello, next_frame
+from tests.suite.guest.conftest import (
+    HOTEL,
+    WEBCHAT_SETTINGS,
+    channels_running,
+    guest,
+    hello,
+    next_frame,
+)
 from tests.suite.guest.test_end_to_end import write
 from tests.suite.test_whatsapp_end_to_end import channelbot, until
 
@@ -111,16 +118,7 @@ async def test_replies_left_unread_reach_the_guest_by_email_in_one_thread(
 ) -> None:
     log = tmp_path / "bots.log"
     with channelbot(suite, bot_token, begasist_redis_url, log):
-
-        async def running() -> bool:
-            status = (await admin.get(f"{API}/status")).json()
-            states = {c["channel"]: c["state"] for c in status["channels"]}
-            return (
-                bool(status["bot_online"])
-                and states.get("webchat") == states.get("email") == "running"
-            )
-
-        await until(running, "the bot's web chat and email channels to run", log)
+        await channels_running(admin, log, ("webchat", "email"))
 
         # The guest leaves their address in the pre-chat form, writes, and goes.
         async with guest(suite) as socket:

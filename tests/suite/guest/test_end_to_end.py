@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from tests.suite.conftest import RunningSuite
-from tests.suite.guest.conftest import HOTEL, guest, hello, next_frame
+from tests.suite.guest.conftest import HOTEL, channels_running, guest, hello, next_frame
 from tests.suite.test_whatsapp_end_to_end import channelbot, until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
@@ -46,13 +46,7 @@ async def test_a_guest_chats_with_staff_live_and_finds_the_history_again(
 ) -> None:
     log = tmp_path / "bots.log"
     with channelbot(suite, bot_token, begasist_redis_url, log):
-
-        async def running() -> bool:
-            status = (await admin.get(f"{API}/status")).json()
-            states = {c["channel"]: c["state"] for c in status["channels"]}
-            return bool(status["bot_online"]) and states.get("webchat") == "running"
-
-        await until(running, "the bot's webchat channel to run", log)
+        await channels_running(admin, log)
 
         async with guest(suite) as socket:
             session = await hello(socket, name="Ana")

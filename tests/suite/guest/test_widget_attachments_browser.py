@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, FrameLocator, Locator, Page, expect
 
 from tests.suite.conftest import PASSWORD, RunningSuite
-from tests.suite.guest.conftest import HOTEL
+from tests.suite.guest.conftest import HOTEL, channels_running
 from tests.suite.guest.test_uploads import png
 
 # The fixtures of the widget's browser tests, shared rather than copied.
@@ -26,7 +26,7 @@ from tests.suite.guest.test_widget_browser import (  # noqa: F401
     open_page,
     webchat,
 )
-from tests.suite.test_whatsapp_end_to_end import channelbot, until
+from tests.suite.test_whatsapp_end_to_end import channelbot
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(180)]
 
@@ -60,13 +60,7 @@ async def test_a_guest_attaches_an_image_that_staff_see_and_the_guest_sees_again
     log = tmp_path / "bots.log"
     errors: list[str] = []
     with channelbot(suite, minted.json()["token"], begasist_redis_url, log):
-
-        async def running() -> bool:
-            status = (await webchat.get(f"{API}/status")).json()
-            states = {c["channel"]: c["state"] for c in status["channels"]}
-            return bool(status["bot_online"]) and states.get("webchat") == "running"
-
-        await until(running, "the bot's webchat channel to run", log)
+        await channels_running(webchat, log)
 
         guest_page = await open_page(browser, f"http://127.0.0.1:{hotel_site}/", errors)
         chat = await open_chat(guest_page)

@@ -25,7 +25,7 @@ from begasist_channels_webchat import identity_hash
 from playwright.async_api import Browser, FrameLocator, Page, async_playwright, expect
 
 from tests.suite.conftest import PASSWORD, RunningSuite, add_member
-from tests.suite.guest.conftest import HOTEL, IDENTITY_SECRET
+from tests.suite.guest.conftest import HOTEL, IDENTITY_SECRET, channels_running
 from tests.suite.test_whatsapp_end_to_end import channelbot, until
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(180)]
@@ -155,13 +155,7 @@ async def test_a_guest_on_the_hotel_site_chats_with_staff_live(
     errors: list[str] = []
     site = f"http://127.0.0.1:{hotel_site}/"
     with channelbot(suite, minted.json()["token"], begasist_redis_url, log):
-
-        async def running() -> bool:
-            status = (await webchat.get(f"{API}/status")).json()
-            states = {c["channel"]: c["state"] for c in status["channels"]}
-            return bool(status["bot_online"]) and states.get("webchat") == "running"
-
-        await until(running, "the bot's webchat channel to run", log)
+        await channels_running(webchat, log)
 
         guest_page = await open_page(browser, site, errors, viewport={"width": 390, "height": 844})
         chat = await open_chat(guest_page)

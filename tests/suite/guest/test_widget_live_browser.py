@@ -20,9 +20,9 @@ from playwright.async_api import Browser, WebSocketRoute, expect
 
 from tests.suite.conftest import PASSWORD, RunningSuite
 from tests.suite.guest import test_widget_browser as widget
-from tests.suite.guest.conftest import HOTEL
+from tests.suite.guest.conftest import HOTEL, channels_running
 from tests.suite.guest.test_widget_browser import API, accessible, open_chat, open_page
-from tests.suite.test_whatsapp_end_to_end import channelbot, until
+from tests.suite.test_whatsapp_end_to_end import channelbot
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(180)]
 
@@ -91,13 +91,7 @@ async def test_a_replys_tick_turns_to_read_on_the_staff_page_when_the_guest_sees
     log = tmp_path / "bots.log"
     errors: list[str] = []
     with channelbot(suite, minted.json()["token"], begasist_redis_url, log):
-
-        async def running() -> bool:
-            status = (await webchat.get(f"{API}/status")).json()
-            states = {c["channel"]: c["state"] for c in status["channels"]}
-            return bool(status["bot_online"]) and states.get("webchat") == "running"
-
-        await until(running, "the bot's webchat channel to run", log)
+        await channels_running(webchat, log)
 
         # The guest writes, then closes the chat window: a reply is not on their screen.
         guest_page = await open_page(browser, f"http://127.0.0.1:{hotel_site}/", errors)
