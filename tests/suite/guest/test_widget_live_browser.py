@@ -16,7 +16,7 @@ import httpx
 import pytest
 from begasist_core import Direction, GuestIdentity, Message, utc_now
 from begasist_suite.guest.history import HISTORY_LIMIT
-from playwright.async_api import Browser, WebSocketRoute, expect
+from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
 from tests.suite.conftest import PASSWORD, RunningSuite
 from tests.suite.guest import test_widget_browser as widget
@@ -35,6 +35,17 @@ browser = widget.browser
 STORAGE_KEY = f"begasist:/guest/{HOTEL}/webchat/"
 
 
+async def saved_visitor(page: Page) -> str:
+    """The visitor id the widget keeps in its frame's storage, once the socket's welcome
+    gave it one (the composer shows before the welcome arrives)."""
+    frame = next(f for f in page.frames if f.url.split("#")[0].endswith("/chat.html"))
+    read = f"(JSON.parse(localStorage.getItem({json.dumps(STORAGE_KEY)}) || '{{}}') || {{}}).visitor"
+    handle = await frame.wait_for_function(read, timeout=30_000)
+    visitor = await handle.json_value()
+    assert isinstance(visitor, str)
+    return visitor
+
+
 async def test_a_long_conversation_shows_its_newest_messages_and_pages_back(
     suite: RunningSuite, webchat: httpx.AsyncClient, hotel_site: int, browser: Browser
 ) -> None:
@@ -42,9 +53,7 @@ async def test_a_long_conversation_shows_its_newest_messages_and_pages_back(
     page = await open_page(browser, f"http://127.0.0.1:{hotel_site}/?lang=es", errors)
     chat = await open_chat(page, "Chatea con nosotros")
     await expect(chat.get_by_label("Tu mensaje")).to_be_visible()
-    frame = next(f for f in page.frames if f.url.split("#")[0].endswith("/chat.html"))
-    saved = await frame.evaluate(f"localStorage.getItem({json.dumps(STORAGE_KEY)})")
-    visitor = json.loads(saved)["visitor"]
+    visitor = await saved_visitor(page)
     start = utc_now() - timedelta(days=2)
     for number in range(HISTORY_LIMIT + 20):
         await suite.store.record_inbound(
@@ -137,9 +146,7 @@ async def test_a_receipt_lost_with_its_socket_is_sent_again_on_reconnect(
     page = await open_page(browser, f"http://127.0.0.1:{hotel_site}/", errors)
     chat = await open_chat(page)
     await expect(chat.get_by_label("Your message")).to_be_visible()
-    frame = next(f for f in page.frames if f.url.split("#")[0].endswith("/chat.html"))
-    saved = await frame.evaluate(f"localStorage.getItem({json.dumps(STORAGE_KEY)})")
-    visitor = json.loads(saved)["visitor"]
+    visitor = await saved_visitor(page)
     guest = GuestIdentity(channel="webchat", address=visitor)
     recorded = await suite.store.record_inbound(
         Message(
