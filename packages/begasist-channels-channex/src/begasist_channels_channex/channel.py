@@ -10,6 +10,7 @@ from typing import ClassVar, Final
 import anyio
 import httpx
 from begasist_core import (
+    Attachment,
     Capabilities,
     Channel,
     ChannelContext,
@@ -28,6 +29,7 @@ from begasist_channels_channex.api import ChannexApiError, ChannexBooking, Chann
 from begasist_channels_channex.catchup import CatchUp, ListedMessage
 from begasist_channels_channex.errors import ChannexUnavailable, is_transient
 from begasist_channels_channex.inbound import booking_ota, received, split_address
+from begasist_channels_channex.media import RETRY_DELAYS, AttachmentFetcher
 from begasist_channels_channex.sending import PartSender, RetryPolicy
 from begasist_channels_channex.settings import ChannexSettings
 from begasist_channels_channex.webhook import (
@@ -60,6 +62,8 @@ class ChannexChannel(Channel[ChannexSettings]):
         super().__init__(context)
         self.retry = RetryPolicy()
         """The waits between attempts (tests shorten them)."""
+        self.download_retry_delays: tuple[float, ...] = RETRY_DELAYS
+        """The pauses between tries of an attachment's download (tests shorten them)."""
 
     @classmethod
     def verify(cls, request: WebhookRequest, settings: ChannelSettings) -> WebhookResponse:
@@ -128,7 +132,31 @@ class ChannexChannel(Channel[ChannexSettings]):
         if not self.settings.takes(ota):
             self.context.logger.info("channex: %s messages are switched off; ignored", ota.value)
             return []
-        return [received(item, booking, hotel=self.context.hotel, channel=self.name, at=at)]
+        attachments = await self._attachments(item)
+        return [
+            received(
+                item,
+                booking,
+                hotel=self.context.hotel,
+                channel=self.name,
+                at=at,
+                attachments=attachments,
+            )
+        ]
+
+    async def _attachments(self, item: ChannexMessagePayload) -> tuple[Attachment, ...]:
+        """*item*'s attachments in the media store (see :mod:`.media`); never raises for one."""
+        if not item.attachments:
+            return ()
+        async with self.client() as client:
+            fetcher = AttachmentFetcher(
+                client,
+                self.context.media,
+                self.context.hotel,
+                self.context.logger,
+                retry_delays=self.download_retry_delays,
+            )
+            return await fetcher.fetch_all(item.attachments, item.id)
 
     async def _booking(self, booking_id: str) -> ChannexBooking | None:
         """The booking of a message; None when Channex refuses to show it (it is kept anyway)."""
