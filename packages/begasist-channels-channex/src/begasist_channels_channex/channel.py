@@ -26,7 +26,7 @@ from begasist_core import (
 )
 
 from begasist_channels_channex.api import ChannexApiError, ChannexBooking, ChannexClient
-from begasist_channels_channex.catchup import CatchUp, ListedMessage
+from begasist_channels_channex.catchup import CatchUp, ListedMessage, mark_seen
 from begasist_channels_channex.errors import ChannexUnavailable, is_transient
 from begasist_channels_channex.inbound import booking_ota, received, split_address
 from begasist_channels_channex.media import RETRY_DELAYS, AttachmentFetcher
@@ -77,7 +77,8 @@ class ChannexChannel(Channel[ChannexSettings]):
         """The guest message of a ``message`` delivery, with its booking read from Channex.
 
         Other events, and messages of another property or of an OTA the hotel
-        switched off, give nothing.
+        switched off, give nothing. The message's id is then remembered in the
+        channel's keys, so the catch-up does not hand it on again.
         """
         delivery = read_delivery(webhook.body)
         item = delivery.message()
@@ -96,7 +97,11 @@ class ChannexChannel(Channel[ChannexSettings]):
                 property_id,
             )
             return []
-        return await self._received(item, delivery.timestamp)
+        events = await self._received(item, delivery.timestamp)
+        # Only once the message is read whole: a parse that failed is redelivered, and
+        # until it succeeds the catch-up may still cover the message.
+        await mark_seen(self.context.keys, item.id)
+        return events
 
     async def run(self) -> None:
         """Catch up every ``catch_up_interval_seconds`` (see :mod:`.catchup`) until cancelled."""
