@@ -82,4 +82,6 @@ async def channels_running(
         states = {c["channel"]: c["state"] for c in status["channels"]}
         return bool(status["bot_online"]) and all(states.get(c) == "running" for c in channels)
 
-    await until(running, f"the bot's {' and '.join(channels)} channel to run", log)
+    # A bot process's start-up (imports, plugins, lease) takes well over 30 s on a host
+    # busy with other test workers.
+    await until(running, f"the bot's {' and '.join(channels)} channel to run", log, seconds=90)

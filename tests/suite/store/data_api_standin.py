@@ -655,6 +655,10 @@ def running_data_api_standin(token: str) -> Iterator[str]:
         log_config=None,
         log_level="warning",
         access_log=False,
+        # Astra's front ends keep idle connections open far longer than a client's pool
+        # (httpx: 5 s). At uvicorn's default of 5 s as well, the server could close a
+        # connection just as the client reused it: a ReadError no real Astra gives.
+        timeout_keep_alive=75,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
