@@ -63,8 +63,7 @@ def add_init_command(commands: Any) -> None:
 class _Admin:
     email: str
     name: str
-    password: str | None
-    """None: the user exists and is left as it is."""
+    password: str
 
 
 def run_init(args: argparse.Namespace, settings: SuiteSettings) -> int:
@@ -72,7 +71,12 @@ def run_init(args: argparse.Namespace, settings: SuiteSettings) -> int:
     env = EnvFile.read(args.env)
     write_env = not env.existed or args.force
     key, key_source = _secret_key(settings, env, write_env=write_env, env_path=args.env)
-    return anyio.run(_init, args, settings, env, write_env, key, key_source)
+    password = None
+    if args.admin_email is not None and not settings.sqlite_path.exists():
+        # No store yet, so no such user: a refused password must leave no store behind.
+        password = _read_password(args.password_stdin)
+        check_admin_password(password, args.admin_email)
+    return anyio.run(_init, args, settings, env, write_env, key, key_source, password)
 
 
 def _secret_key(
@@ -108,13 +112,14 @@ async def _init(
     write_env: bool,
     key: str,
     key_source: str,
+    password: str | None,
 ) -> int:
     path = settings.sqlite_path.absolute()
     existed = path.exists()
     async with opened_store(settings, create=True) as store:
         print(f"store: {'existing' if existed else 'created'} SQLite file {path}")
-        admin = await _admin(store, args)
-        if admin is not None and admin.password is not None:
+        admin = await _admin(store, args, password)
+        if admin is not None:
             await _create_admin(store, admin)
             print(f"platform admin: created {admin.email}")
         hotels = sorted(hotel.slug for hotel in await store.list_hotels())
@@ -144,8 +149,9 @@ async def _init(
     return 0
 
 
-async def _admin(store: Store, args: argparse.Namespace) -> _Admin | None:
-    """The admin to create (with the password read now), or None when there is nothing to do."""
+async def _admin(store: Store, args: argparse.Namespace, password: str | None) -> _Admin | None:
+    """The admin to create (with *password*, or one read now), or None when there is
+    nothing to do."""
     admins = [user.email for user in await store.list_users() if user.platform_admin]
     email = args.admin_email
     if email is None:
@@ -161,7 +167,8 @@ async def _admin(store: Store, args: argparse.Namespace) -> _Admin | None:
         role = "platform admin" if existing.platform_admin else "user, not a platform admin"
         print(f"platform admin: {existing.email} exists ({role}), left as it is")
         return None
-    password = await anyio.to_thread.run_sync(_read_password, args.password_stdin)
+    if password is None:
+        password = await anyio.to_thread.run_sync(_read_password, args.password_stdin)
     check_admin_password(password, email)
     return _Admin(email=email, name=args.admin_name, password=password)
 
@@ -178,7 +185,6 @@ def _read_password(from_stdin: bool) -> str:
 
 
 async def _create_admin(store: Store, admin: _Admin) -> None:
-    assert admin.password is not None
     try:
         user = User(
             email=admin.email,
