@@ -119,6 +119,13 @@ async def _init(
     new_directory = not path.parent.exists()
     async with opened_store(settings, create=True) as store:
         print(f"store: {'existing' if existed else 'created'} SQLite file {path}")
+        if existed and key_source == "generated":
+            print(
+                "warning: a new secret key for a store that was already there: channel "
+                "secrets it holds under another key cannot be read (set BEGASIST_SECRET_KEY "
+                "to that key and run init again, or enter them again)",
+                file=sys.stderr,
+            )
         admin = await _admin(store, args, password)
         if admin is not None:
             await _create_admin(store, admin)
