@@ -127,3 +127,11 @@ def test_an_env_without_a_key_or_with_another_key_is_refused(
     assert "differs" in clash.stderr
     assert "k" * 40 not in clash.stderr
     assert "e" * 40 not in clash.stderr
+
+
+def test_a_new_key_for_a_store_already_there_is_warned_about(
+    initialised: Begasist, tmp_path: Path
+) -> None:
+    other = initialised("init", "--env", "other.env")
+    assert "warning: a new secret key for a store that was already there" in other.stderr
+    assert (tmp_path / "other.env").is_file()
