@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from begasist_suite import cli_admin
 from begasist_suite.cli_errors import EXIT_USAGE, UsageError
 from begasist_suite.config import SuiteSettings
+from begasist_suite.fleet.cli import add_fleet_commands, run_fleet_command
 
 __all__ = ["main"]
 
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The same command as `channelbot new-channel`, for whoever has the suite at hand.
     add_new_channel_command(commands)
     cli_admin.add_admin_commands(commands)
+    add_fleet_commands(commands)
     return parser
 
 
@@ -104,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _schema(args.out, check=args.check)
         if args.command == "new-channel":
             return run_new_channel(args, prog=parser.prog)
+        fleet_exit = run_fleet_command(args, settings)
+        if fleet_exit is not None:
+            return fleet_exit
         return cli_admin.run_admin_command(args, settings)
     except UsageError as problem:
         print(f"begasist: error: {problem}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Deployment from the hotel list: ``begasist init`` and ``begasist fleet <target>``."""
