@@ -46,6 +46,7 @@ LAYOUTS = {
     "per-hotel": K8sOptions(),
     "sharded": K8sOptions(sharded=4),
     "external-redis": K8sOptions(external_redis=True, slot="green", image_tag="pr-17"),
+    "astra": K8sOptions(store="astra", sharded=2),
 }
 
 
@@ -92,6 +93,28 @@ def test_the_suite_has_probes_a_service_and_an_ingress_with_tls() -> None:
     assert ingress["spec"]["tls"][0]["hosts"] == ["inbox.hotel.test"]
     annotations = ingress["metadata"]["annotations"]
     assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) > 60
+
+
+def test_with_astra_db_the_suite_runs_two_pods_rolled_one_at_a_time() -> None:
+    files = build_manifests(HOTELS, K8sOptions(store="astra", slot="green"), SECRETS)
+    deployment = find(files, "Deployment", "suite-green")
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    budget = find(files, "PodDisruptionBudget", "suite-green")
+    assert budget["spec"]["selector"] == deployment["spec"]["selector"]
+    assert not [o for o in objects(files) if o["metadata"]["name"] == "suite-data"]
+    env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["BEGASIST_STORE"]["value"] == "astra"
+    assert (
+        env["ASTRA_DB_APPLICATION_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "begasist-astra"
+    )
+    assert find(files, "Secret", "begasist-astra")["stringData"] == {
+        "ASTRA_DB_API_ENDPOINT": PLACEHOLDER,
+        "ASTRA_DB_APPLICATION_TOKEN": PLACEHOLDER,
+    }
+    sqlite = build_manifests(HOTELS, K8sOptions(), SECRETS)
+    assert find(sqlite, "Deployment", "suite-blue")["spec"]["strategy"] == {"type": "Recreate"}
+    find(sqlite, "PersistentVolumeClaim", "suite-data")
 
 
 def test_redis_is_a_statefulset_with_aof_on_a_volume_or_external() -> None:

@@ -24,6 +24,7 @@ from begasist_suite.fleet.k8s_options import (
 )
 from begasist_suite.fleet.k8s_pods import REDIS_SECRET, labels, metadata
 from begasist_suite.fleet.k8s_suite import (
+    ASTRA_SECRET,
     SUITE_SECRET,
     redis_manifests,
     suite_ingress,
@@ -126,6 +127,12 @@ def _secrets(
     if options.external_redis:
         url = value(secrets.redis_url, "BEGASIST_REDIS_URL")
         objects.append(_secret(REDIS_SECRET, options, {"BEGASIST_REDIS_URL": url}))
+    if options.store == "astra":
+        astra = {
+            "ASTRA_DB_API_ENDPOINT": value(secrets.astra_endpoint, "ASTRA_DB_API_ENDPOINT"),
+            "ASTRA_DB_APPLICATION_TOKEN": value(secrets.astra_token, "ASTRA_DB_APPLICATION_TOKEN"),
+        }
+        objects.append(_secret(ASTRA_SECRET, options, astra))
     return objects, placeholders
 
 

@@ -67,6 +67,9 @@ def run_k8s(args: argparse.Namespace, settings: SuiteSettings) -> int:
             domain=args.domain,
             slot=args.slot,
             external_redis=args.external_redis,
+            # The store the hotels are read from is the store the suite is given.
+            store=settings.store,
+            astra_keyspace=settings.astra_db_keyspace,
         )
     except ValidationError as error:
         problem = error.errors()[0]
@@ -74,7 +77,12 @@ def run_k8s(args: argparse.Namespace, settings: SuiteSettings) -> int:
         raise UsageError(f"--{where}: {problem['msg']}") from None
     print(f"begasist: {describe_store(settings)}", file=sys.stderr)
     hotels = anyio.run(_hotel_slugs, settings)
-    values = dotenv_values(args.env) if args.env.is_file() else {}
+    values: dict[str, str | None] = dict(dotenv_values(args.env)) if args.env.is_file() else {}
+    if settings.store == "astra":
+        # The operator's own Astra settings, where the .env file has none.
+        token = settings.astra_db_application_token
+        values.setdefault("ASTRA_DB_API_ENDPOINT", settings.astra_db_api_endpoint)
+        values.setdefault("ASTRA_DB_APPLICATION_TOKEN", token.get_secret_value() if token else None)
     secrets = FleetSecrets.from_env_values(values, hotels)
     files = build_manifests(hotels, options, secrets)
     for path in write_manifests(args.out, files, HEADER):

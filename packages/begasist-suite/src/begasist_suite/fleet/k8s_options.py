@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -44,6 +44,9 @@ class K8sOptions(BaseModel):
     """The suite Deployment's blue/green slot: ``suite-<slot>``, and the Service selects it."""
     external_redis: bool = False
     """No Redis StatefulSet: BEGASIST_REDIS_URL comes from the .env file, in a Secret."""
+    store: Literal["sqlite", "astra"] = "sqlite"
+    """SQLite: one suite pod and its volume. Astra DB: two pods, rolled one at a time."""
+    astra_keyspace: str = "default_keyspace"
 
 
 class FleetSecrets(BaseModel):
@@ -56,6 +59,8 @@ class FleetSecrets(BaseModel):
     """Each hotel's bot token, by slug (``BEGASIST_BOT_TOKEN_<SLUG>`` in the file)."""
     fleet_token: str | None = None
     redis_url: str | None = None
+    astra_endpoint: str | None = None
+    astra_token: str | None = None
 
     @classmethod
     def from_env_values(cls, values: dict[str, str | None], hotels: list[str]) -> FleetSecrets:
@@ -75,6 +80,8 @@ class FleetSecrets(BaseModel):
             bot_tokens=tokens,
             fleet_token=present("BEGASIST_FLEET_TOKEN"),
             redis_url=present("BEGASIST_REDIS_URL"),
+            astra_endpoint=present("ASTRA_DB_API_ENDPOINT"),
+            astra_token=present("ASTRA_DB_APPLICATION_TOKEN"),
         )
 
 

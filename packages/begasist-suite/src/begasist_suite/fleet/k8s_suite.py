@@ -16,23 +16,42 @@ from begasist_suite.fleet.k8s_pods import (
 )
 from begasist_suite.fleet.k8s_resources import REDIS, SUITE
 
-__all__ = ["SUITE_SECRET", "redis_manifests", "suite_ingress", "suite_manifests"]
+__all__ = ["ASTRA_SECRET", "SUITE_SECRET", "redis_manifests", "suite_ingress", "suite_manifests"]
 
 SUITE_SECRET = "begasist-suite"
 """Holds BEGASIST_SECRET_KEY."""
+ASTRA_SECRET = "begasist-astra"
+"""Holds ASTRA_DB_API_ENDPOINT and ASTRA_DB_APPLICATION_TOKEN (``--store astra``)."""
 SUITE_PORT = 8000
 REDIS_USER = 999
 """The ``redis`` user of the redis:7-alpine image: its entry point runs the server as it."""
 
 
 def suite_manifests(options: K8sOptions) -> list[dict[str, Any]]:
-    """The suite's volumes, its Deployment ``suite-<slot>`` and its Service ``suite``."""
-    return [
-        _claim("suite-data", options, "ReadWriteOnce", "5Gi", "suite"),
+    """The suite's volumes, its Deployment ``suite-<slot>`` and its Service ``suite``.
+
+    With SQLite, one pod and its ReadWriteOnce volume; with Astra DB, two pods
+    and a PodDisruptionBudget keeping one of them up.
+    """
+    manifests = []
+    if options.store == "sqlite":
+        manifests.append(_claim("suite-data", options, "ReadWriteOnce", "5Gi", "suite"))
+    manifests += [
         _claim(MEDIA_CLAIM, options, "ReadWriteMany", "20Gi", "media"),
         _suite_deployment(options),
         _suite_service(options),
     ]
+    if options.store == "astra":
+        selector = labels("suite", slot=options.slot)
+        manifests.append(
+            {
+                "apiVersion": "policy/v1",
+                "kind": "PodDisruptionBudget",
+                "metadata": metadata(f"suite-{options.slot}", options, selector),
+                "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}},
+            }
+        )
+    return manifests
 
 
 def _claim(name: str, options: K8sOptions, mode: str, size: str, component: str) -> dict[str, Any]:
@@ -60,7 +79,7 @@ def _suite_deployment(options: K8sOptions) -> dict[str, Any]:
             # and the controller's addresses change: trust X-Forwarded-* from any peer.
             {"name": "FORWARDED_ALLOW_IPS", "value": "*"},
             {"name": "BEGASIST_MEDIA_DIR", "value": "/media"},
-            {"name": "BEGASIST_SQLITE_PATH", "value": "/data/begasist.sqlite3"},
+            *_store_env(options),
         ],
         # Start-up migrates the store: give it a minute before liveness counts.
         "startupProbe": _http_probe("/health", period=2, failures=30),
@@ -76,14 +95,22 @@ def _suite_deployment(options: K8sOptions) -> dict[str, Any]:
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
+    strategy: dict[str, Any]
+    if options.store == "sqlite":
+        # SQLite on a ReadWriteOnce volume: one pod, and the old one lets go of the file first.
+        replicas, strategy = 1, {"type": "Recreate"}
+        data: dict[str, Any] = {"persistentVolumeClaim": {"claimName": "suite-data"}}
+    else:
+        # Astra DB is shared: two pods, a new one ready before an old one goes.
+        replicas, data = 2, {"emptyDir": {}}
+        strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": metadata(f"suite-{options.slot}", options, selector),
         "spec": {
-            "replicas": 1,
-            # SQLite on a ReadWriteOnce volume: the old pod lets go of the file first.
-            "strategy": {"type": "Recreate"},
+            "replicas": replicas,
+            "strategy": strategy,
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {"labels": selector},
@@ -92,7 +119,7 @@ def _suite_deployment(options: K8sOptions) -> dict[str, Any]:
                     "terminationGracePeriodSeconds": 30,
                     "containers": [container],
                     "volumes": [
-                        {"name": "data", "persistentVolumeClaim": {"claimName": "suite-data"}},
+                        {"name": "data", **data},
                         {"name": "media", "persistentVolumeClaim": {"claimName": MEDIA_CLAIM}},
                         {"name": "tmp", "emptyDir": {}},
                     ],
@@ -100,6 +127,17 @@ def _suite_deployment(options: K8sOptions) -> dict[str, Any]:
             },
         },
     }
+
+
+def _store_env(options: K8sOptions) -> list[dict[str, Any]]:
+    if options.store == "sqlite":
+        return [{"name": "BEGASIST_SQLITE_PATH", "value": "/data/begasist.sqlite3"}]
+    return [
+        {"name": "BEGASIST_STORE", "value": "astra"},
+        secret_env("ASTRA_DB_API_ENDPOINT", ASTRA_SECRET, "ASTRA_DB_API_ENDPOINT"),
+        secret_env("ASTRA_DB_APPLICATION_TOKEN", ASTRA_SECRET, "ASTRA_DB_APPLICATION_TOKEN"),
+        {"name": "ASTRA_DB_KEYSPACE", "value": options.astra_keyspace},
+    ]
 
 
 def _http_probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
