@@ -87,7 +87,20 @@ def test_writes_validated_manifests_with_the_env_files_secrets_never_printed(
         "green-7",
     )
     assert {name: (out / name).read_bytes() for name in names} == before
-    begasist(environment, *FLEET_COMMAND, "--out", str(out), "--sharded", "2", "--external-redis")
+    # Sharded, Redis elsewhere, the Secrets managed another way: the applied ones stay put.
+    result = begasist(
+        environment,
+        *FLEET_COMMAND,
+        "--out",
+        str(out),
+        "--sharded",
+        "2",
+        "--external-redis",
+        "--without-secrets",
+    )
+    assert str(out / "10-secrets.yaml") not in result.stdout
+    assert "REPLACE-ME" not in result.stderr
+    assert (out / "10-secrets.yaml").read_bytes() == before["10-secrets.yaml"]
     assert not (out / "20-redis.yaml").exists()
     bots_file = list(yaml.safe_load_all((out / "50-bots.yaml").read_text()))
     assert [d["kind"] for d in bots_file] == ["Service", "StatefulSet", "PodDisruptionBudget"]

@@ -153,14 +153,20 @@ def render(file: ManifestFile, header: str) -> str:
     return comments + body
 
 
-def write_manifests(out: Path, files: list[ManifestFile], header: str) -> list[Path]:
+def write_manifests(
+    out: Path, files: list[ManifestFile], header: str, *, secrets: bool = True
+) -> list[Path]:
     """Write *files* under *out*, remove this command's files it no longer makes.
 
     The secrets file is created with mode 0600 before anything is written to it.
+    Without *secrets* it is neither written nor removed: the Secrets are kept
+    elsewhere (created by hand, or by an operator such as External Secrets).
     """
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for file in files:
+        if file.name == SECRETS_FILE and not secrets:
+            continue
         path = out / file.name
         text = render(file, header)
         if file.name == SECRETS_FILE:
@@ -173,6 +179,6 @@ def write_manifests(out: Path, files: list[ManifestFile], header: str) -> list[P
         written.append(path)
     names = {file.name for file in files}
     for stale in MANIFEST_FILES:
-        if stale not in names:
+        if stale not in names and (secrets or stale != SECRETS_FILE):
             (out / stale).unlink(missing_ok=True)
     return written

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from begasist_suite.cli_admin import describe_store
 from begasist_suite.cli_errors import UsageError
 from begasist_suite.config import SuiteSettings
-from begasist_suite.fleet.k8s import build_manifests, write_manifests
+from begasist_suite.fleet.k8s import SECRETS_FILE, build_manifests, write_manifests
 from begasist_suite.fleet.k8s_options import PLACEHOLDER, FleetSecrets, K8sOptions
 from begasist_suite.store.factory import StoreConfigError, open_store
 
@@ -54,6 +54,11 @@ def add_k8s_command(targets: Any) -> None:
         action="store_true",
         help="no Redis StatefulSet: BEGASIST_REDIS_URL from the .env file",
     )
+    k8s.add_argument(
+        "--without-secrets",
+        action="store_true",
+        help=f"write no {SECRETS_FILE} (the Secrets are managed another way; one there is kept)",
+    )
     k8s.set_defaults(fleet_run=run_k8s)
 
 
@@ -85,9 +90,14 @@ def run_k8s(args: argparse.Namespace, settings: SuiteSettings) -> int:
         values.setdefault("ASTRA_DB_APPLICATION_TOKEN", token.get_secret_value() if token else None)
     secrets = FleetSecrets.from_env_values(values, hotels)
     files = build_manifests(hotels, options, secrets)
-    for path in write_manifests(args.out, files, HEADER):
+    for path in write_manifests(args.out, files, HEADER, secrets=not args.without_secrets):
         print(path)
-    placeholders = [note for file in files for note in file.notes if note.startswith(PLACEHOLDER)]
+    placeholders = [
+        note
+        for file in files
+        for note in file.notes
+        if note.startswith(PLACEHOLDER) and not args.without_secrets
+    ]
     for note in placeholders:
         print(f"begasist: {note}", file=sys.stderr)
     if not hotels:
