@@ -227,3 +227,25 @@ def test_every_resource_figure_quotes_the_benchmarks() -> None:
         assert resources.sources
         for quote in resources.sources:
             assert quote in benchmarks, quote
+
+
+@pytest.mark.parametrize("store", ["sqlite", "astra"])
+def test_a_slot_label_picks_out_only_that_slots_suite_for_a_blue_green_apply(store: Any) -> None:
+    # docs/deploy.md applies a new slot with `kubectl apply -f ... -l begasist.io/slot=green`.
+    files = build_manifests(HOTELS, K8sOptions(slot="green", store=store), SECRETS)
+    picked = [
+        (o["kind"], o["metadata"]["name"])
+        for o in objects(files)
+        if o["metadata"]["labels"].get("begasist.io/slot") == "green"
+    ]
+    expected = [("Deployment", "suite-green")]
+    if store == "astra":
+        expected.append(("PodDisruptionBudget", "suite-green"))
+    assert picked == expected
+    service = find(files, "Service", "suite")
+    assert service["spec"]["selector"]["begasist.io/slot"] == "green"
+    for file in files:
+        text = render(file, "h")
+        assert "&id" not in text, (
+            f"{file.name}: a YAML alias, which kubectl reads but people misread"
+        )

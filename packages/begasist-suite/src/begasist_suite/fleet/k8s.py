@@ -75,6 +75,7 @@ def build_manifests(
             "name": options.namespace,
             "labels": {
                 **labels("fleet"),
+                "app.kubernetes.io/part-of": "begasist",
                 "pod-security.kubernetes.io/enforce": "restricted",
             },
         },
@@ -146,10 +147,19 @@ def _secret(name: str, options: K8sOptions, data: dict[str, str]) -> dict[str, A
     }
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a dict used twice (a selector and its pods' labels) twice, not as an alias."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def render(file: ManifestFile, header: str) -> str:
     """One file's text: the header and notes as comments, then its objects as YAML."""
     comments = "".join(f"# {line}\n" for line in (header, *file.notes))
-    body = yaml.safe_dump_all(file.objects, sort_keys=False, default_flow_style=False)
+    body = yaml.dump_all(
+        file.objects, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False
+    )
     return comments + body
 
 

@@ -27,19 +27,26 @@ REDIS_SECRET = "begasist-redis"
 
 
 def labels(component: str, **extra: str) -> dict[str, str]:
-    """The recommended ``app.kubernetes.io`` labels, plus *extra* (``begasist.io/...``)."""
-    found = {
-        "app.kubernetes.io/name": f"begasist-{component}",
-        "app.kubernetes.io/part-of": "begasist",
-        "app.kubernetes.io/managed-by": "begasist-fleet",
-    }
+    """The labels that select *component*'s pods: its name, plus *extra* (``begasist.io/...``).
+
+    Selectors are immutable once applied: they hold only what tells pods apart.
+    """
+    found = {"app.kubernetes.io/name": f"begasist-{component}"}
     found.update({f"begasist.io/{key}": value for key, value in extra.items()})
     return found
 
 
 def metadata(name: str, options: K8sOptions, object_labels: dict[str, str]) -> dict[str, Any]:
-    """An object's ``metadata`` in the fleet's namespace."""
-    return {"name": name, "namespace": options.namespace, "labels": object_labels}
+    """An object's ``metadata`` in the fleet's namespace: *object_labels* and the fleet's own."""
+    return {
+        "name": name,
+        "namespace": options.namespace,
+        "labels": {
+            **object_labels,
+            "app.kubernetes.io/part-of": "begasist",
+            "app.kubernetes.io/managed-by": "begasist-fleet",
+        },
+    }
 
 
 def pod_security(user: int = APP_USER) -> dict[str, Any]:
