@@ -284,13 +284,10 @@ async def _users_remove_member(store: Store, args: argparse.Namespace) -> int:
 
 
 async def _tokens_create_bot(store: Store, args: argparse.Namespace) -> int:
+    from begasist_suite.fleet.tokens import mint_bot_token
+
     hotel = await _hotel(store, args.hotel)
-    secret = new_secret("bot_token")
-    await store.add_credential(
-        Credential(
-            digest=digest(secret), kind=CredentialKind.BOT_TOKEN, hotel=hotel.slug, name=args.name
-        )
-    )
+    secret = await mint_bot_token(store, hotel.slug, args.name)
     print(f"bot token for {hotel.slug} (BEGASIST_BOT_TOKEN; shown once):", file=sys.stderr)
     print(secret)
     return 0
