@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from dotenv import dotenv_values
 from pydantic import ValidationError
 
 from begasist_suite.cli_admin import describe_store
 from begasist_suite.cli_errors import UsageError
 from begasist_suite.config import SuiteSettings
+from begasist_suite.fleet.env_file import EnvFile
 from begasist_suite.fleet.k8s import SECRETS_FILE, build_manifests, write_manifests
 from begasist_suite.fleet.k8s_options import PLACEHOLDER, FleetSecrets, K8sOptions
+from begasist_suite.fleet.store_access import fleet_settings
 from begasist_suite.store.factory import StoreConfigError, open_store
 
 __all__ = ["add_k8s_command"]
@@ -80,9 +81,13 @@ def run_k8s(args: argparse.Namespace, settings: SuiteSettings) -> int:
         problem = error.errors()[0]
         where = ".".join(str(part) for part in problem["loc"]).replace("_", "-")
         raise UsageError(f"--{where}: {problem['msg']}") from None
+    if settings.store == "sqlite":
+        # The store `begasist init` made and `fleet compose` reads (./data/ by default).
+        settings = fleet_settings(settings)
     print(f"begasist: {describe_store(settings)}", file=sys.stderr)
     hotels = anyio.run(_hotel_slugs, settings)
-    values: dict[str, str | None] = dict(dotenv_values(args.env)) if args.env.is_file() else {}
+    env_file = EnvFile.read(args.env)
+    values = {name: env_file.get(name) for name in env_file.names()}
     if settings.store == "astra":
         # The operator's own Astra settings, where the .env file has none.
         token = settings.astra_db_application_token
