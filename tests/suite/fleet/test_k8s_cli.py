@@ -10,6 +10,7 @@ from pathlib import Path
 import kubernetes_validate
 import yaml
 
+from tests.suite.fleet.conftest import Begasist, on_store
 from tests.suite.test_cli import SECRET_KEY, begasist, clean_environment
 
 FLEET_COMMAND = ["fleet", "k8s"]
@@ -127,3 +128,28 @@ def test_the_fleet_help_lists_k8s() -> None:
         check=True,
     )
     assert "k8s" in result.stdout
+
+
+def test_after_init_and_fleet_compose_no_secret_is_a_placeholder(
+    initialised: Begasist, tmp_path: Path
+) -> None:
+    # The operator's path: init, hotels, compose (which mints the bots' tokens into .env),
+    # then k8s from the same directory, store and .env with no setting at all.
+    for hotel in ("plaza", "sol"):
+        on_store(initialised, "hotels", "create", hotel, "--name", hotel.title())
+    initialised("fleet", "compose")
+    result = initialised(*FLEET_COMMAND)
+    assert "REPLACE-ME" not in result.stderr
+    assert "data/begasist.sqlite3" in result.stderr
+    secrets = list(yaml.safe_load_all((tmp_path / "k8s" / "10-secrets.yaml").read_text()))
+    env = dict(
+        line.split("=", 1) for line in (tmp_path / ".env").read_text().splitlines() if "=" in line
+    )
+    values = {key: value for secret in secrets for key, value in secret["stringData"].items()}
+    assert values == {
+        "BEGASIST_SECRET_KEY": env["BEGASIST_SECRET_KEY"],
+        "plaza": env["BEGASIST_BOT_TOKEN_PLAZA"],
+        "sol": env["BEGASIST_BOT_TOKEN_SOL"],
+    }
+    for value in values.values():
+        assert value not in result.stdout + result.stderr
