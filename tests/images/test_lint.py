@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,11 @@ DOCKERFILES = sorted((REPO / "images").glob("*.Dockerfile"))
 
 
 def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    # shellcheck from this environment checks the `run:` scripts: actionlint looks on PATH.
+    path = os.pathsep.join([str(BIN), os.environ.get("PATH", "")])
     return subprocess.run(
         [str(BIN / "actionlint"), "-no-color", *map(str, paths)],
+        env={**os.environ, "PATH": path},
         capture_output=True,
         text=True,
         timeout=60,
@@ -56,11 +60,13 @@ def test_actionlint_refuses_a_broken_workflow(tmp_path: Path) -> None:
     broken.write_text(
         "on: push\njobs:\n  build:\n    runs-on: ubuntu-24.04\n    steps:\n"
         "      - run: echo ${{ github.event.pull_request.titel }}\n"
+        "      - run: cat $RELEASE_NOTES\n"
         "      - uses: actions/checkout@v5\n        with:\n          fetch_depth: 1\n"
     )
     result = actionlint(broken)
     assert result.returncode == 1
     assert "fetch_depth" in result.stdout
+    assert "SC2086" in result.stdout  # shellcheck ran on the step's script
 
 
 def test_hadolint_refuses_a_broken_dockerfile(tmp_path: Path) -> None:
