@@ -1,4 +1,9 @@
-"""Static checks of compose.yaml: Redis 7 with AOF, the suite, one bot per hotel."""
+"""Static checks of compose.yaml: Redis 7 with AOF, the suite, one bot per hotel.
+
+compose.yaml is `begasist fleet compose`'s output for the demo hotels
+(tests/suite/fleet checks that); these checks read the checked-in file, and the
+Compose Specification check reads generated ones too.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from typing import Any
 import pytest
 from begasist_core.channelbot.config import BotConfig
 from begasist_core.models import validate_hotel_slug
+from begasist_suite.fleet.compose import ComposeLayout, compose_document, render_compose
+from compose_spec import PyCompose
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = REPO_ROOT / "compose.yaml"
@@ -146,8 +153,17 @@ def test_one_bot_per_hotel(compose: dict[str, Any]) -> None:
     assert len(hotels) == len(set(hotels)), "two bots for one hotel"
 
 
+def test_bots_are_healthy_while_channelbot_health_says_so(compose: dict[str, Any]) -> None:
+    for name, bot in bots(compose).items():
+        assert bot["healthcheck"]["test"] == ["CMD", "channelbot", "health"], name
+        assert bot["environment"]["BEGASIST_BOT_HEALTH_PORT"] == "8081", name
+
+
 def test_bot_settings_are_ones_the_runtime_reads(compose: dict[str, Any]) -> None:
+    # BEGASIST_BOT_HEALTH_PORT: the bot's health port, which issue 14 adds to BotConfig
+    # in another branch; drop it from here once that is merged.
     known = {f"BEGASIST_{name.upper()}" for name in BotConfig.model_fields}
+    known.add("BEGASIST_BOT_HEALTH_PORT")
     drain = BotConfig().drain_seconds
     for name, bot in bots(compose).items():
         environment = bot["environment"]
@@ -169,7 +185,10 @@ def test_named_volumes_are_declared(compose: dict[str, Any]) -> None:
     ]
     assert {name for name in sources if not name.startswith((".", "/"))} == set(compose["volumes"])
     for bound in (name for name in sources if name.startswith(".")):
+        if bound == "./data":
+            continue  # the suite's store: `begasist init` makes it, never in git
         assert (REPO_ROOT / bound).is_file(), f"{bound} is mounted but not in the repository"
+    assert "/data/" in (REPO_ROOT / ".gitignore").read_text(encoding="utf-8").split()
 
 
 def test_the_suite_is_published_only_through_the_tls_proxy(compose: dict[str, Any]) -> None:
@@ -189,3 +208,62 @@ def test_deploy_doc_covers_the_services_and_variables(compose: dict[str, Any]) -
         assert f"`{name}`" in text, f"docs/deploy.md does not mention the {name} service"
         for variable in service.get("environment", {}):
             assert f"`{variable}`" in text, f"docs/deploy.md does not explain {variable}"
+
+
+def generated(hotels: list[str], *, standby: bool) -> str:
+    return render_compose(compose_document(hotels, ComposeLayout(version="0.1.0", standby=standby)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(COMPOSE.read_text(encoding="utf-8"), id="checked-in"),
+        pytest.param(generated(["a", "plaza-del-mar", "z9"], standby=True), id="standby"),
+        pytest.param(generated([], standby=False), id="no-hotels"),
+    ],
+)
+def test_it_follows_the_compose_specification(text: str) -> None:
+    """A strict parser of the Compose Specification (no Docker needed) reads it: no
+    unknown key, every value of the type and form the specification says."""
+    parsed = PyCompose.from_yaml(text)
+    assert parsed.service_names() == list(yaml_load(text)["services"])
+
+
+def test_the_parser_used_refuses_what_docker_compose_refuses() -> None:
+    base = "services:\n  a:\n    image: x\n"
+    for wrong in (
+        "    restrat: always\n",
+        "    depends_on:\n      b:\n        condition: service_ready\n",
+        "    stop_grace_period: soon\n",
+        "    healthcheck:\n      test: 5\n",
+    ):
+        with pytest.raises(ValueError, match=r"."):
+            PyCompose.from_yaml(base + wrong)
+
+
+@pytest.mark.parametrize("standby", [False, True])
+def test_services_depend_only_on_services_there(standby: bool) -> None:
+    """What the specification parser does not check: references between services."""
+    services = yaml_load(generated(["plaza", "sol"], standby=standby))["services"]
+    for name, service in services.items():
+        for needed, how in service.get("depends_on", {}).items():
+            assert needed in services, f"{name} depends on {needed}, which is not there"
+            if "healthy" in how["condition"]:
+                assert "healthcheck" in services[needed], f"{needed} has no healthcheck"
+    expected = {"bot-plaza", "bot-sol"} | (
+        {"bot-plaza-standby", "bot-sol-standby"} if standby else set()
+    )
+    assert {name for name in services if name.startswith("bot-")} == expected
+
+
+def yaml_load(text: str) -> Any:
+    return parse_yaml_subset(text)
+
+
+def test_the_env_example_lists_every_variable_compose_reads() -> None:
+    read = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", COMPOSE.read_text(encoding="utf-8")))
+    example = (REPO_ROOT / ".env.example").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^([A-Za-z_][A-Za-z0-9_]*)=", example, re.M))
+    assert read
+    assert read == listed
+    assert "/.env" in (REPO_ROOT / ".gitignore").read_text(encoding="utf-8").split()

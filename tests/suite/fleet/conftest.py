@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
+import anyio
 import pytest
+from begasist_suite.store.records import CredentialKind, Hotel
+from begasist_suite.store.sqlite import SqliteDatabase
+from begasist_suite.store.store import Store
 
 from tests.suite.test_cli import clean_environment
 
@@ -16,6 +21,7 @@ ADMIN = "admin@example.com"
 ADMIN_PASSWORD = "a long and quiet hotel corridor"
 
 Begasist = Callable[..., subprocess.CompletedProcess[str]]
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -55,3 +61,42 @@ def on_store(begasist: Begasist, *arguments: str, code: int = 0) -> str:
     """An admin command on the store ``init`` made (``./data/begasist.sqlite3``)."""
     environment = {"BEGASIST_SQLITE_PATH": "data/begasist.sqlite3"}
     return begasist(*arguments, environment=environment, code=code).stdout
+
+
+def with_store(directory: Path, action: Callable[[Store], Awaitable[T]]) -> T:
+    """Run *action* on the store ``init`` made in *directory*, in this process (what the
+    operator does in the web admin; quicker than a ``begasist`` process each time)."""
+
+    async def run() -> T:
+        store = Store(SqliteDatabase(directory / "data" / "begasist.sqlite3"))
+        try:
+            return await action(store)
+        finally:
+            await store.aclose()
+
+    return anyio.run(run)
+
+
+def create_hotels(directory: Path, *slugs: str) -> None:
+    async def create(store: Store) -> None:
+        for slug in slugs:
+            await store.create_hotel(Hotel(slug=slug, name=slug.title()))
+
+    with_store(directory, create)
+
+
+def delete_hotel(directory: Path, slug: str) -> None:
+    async def delete(store: Store) -> None:
+        await store.delete_hotel(slug)
+
+    with_store(directory, delete)
+
+
+def bot_token_owners(directory: Path) -> list[str]:
+    """The hotels of the live bot tokens in the store, sorted."""
+
+    async def owners(store: Store) -> list[str]:
+        listed = await store.list_credentials(CredentialKind.BOT_TOKEN)
+        return sorted(c.hotel or "" for c in listed)
+
+    return with_store(directory, owners)

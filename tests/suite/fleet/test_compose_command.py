@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import stat
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,13 @@ import yaml
 from begasist_suite.fleet.env_file import EnvFile
 from begasist_suite.seed import DEMO_HOTELS
 
-from tests.suite.fleet.conftest import Begasist, on_store
+from tests.suite.fleet.conftest import (
+    Begasist,
+    bot_token_owners,
+    create_hotels,
+    delete_hotel,
+    on_store,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -32,8 +37,7 @@ def bot_tokens(env_path: Path) -> dict[str, str]:
 def test_the_checked_in_compose_file_is_the_output_for_the_demo_hotels(
     initialised: Begasist, tmp_path: Path
 ) -> None:
-    for hotel in DEMO_HOTELS:
-        on_store(initialised, "hotels", "create", hotel.slug, "--name", hotel.name)
+    create_hotels(tmp_path, *(hotel.slug for hotel in DEMO_HOTELS))
     initialised("fleet", "compose", "--out", "compose.yaml")
     generated = (tmp_path / "compose.yaml").read_text(encoding="utf-8")
     checked_in = (REPO / "compose.yaml").read_text(encoding="utf-8")
@@ -46,8 +50,7 @@ def test_the_checked_in_compose_file_is_the_output_for_the_demo_hotels(
 def test_missing_bot_tokens_are_minted_into_the_env_and_never_printed(
     initialised: Begasist, tmp_path: Path
 ) -> None:
-    on_store(initialised, "hotels", "create", "plaza-mar", "--name", "Plaza del Mar")
-    on_store(initialised, "hotels", "create", "sol", "--name", "Sol")
+    create_hotels(tmp_path, "plaza-mar", "sol")
     result = initialised("fleet", "compose")
     tokens = bot_tokens(tmp_path / ".env")
     assert set(tokens) == {"BEGASIST_BOT_TOKEN_PLAZA_MAR", "BEGASIST_BOT_TOKEN_SOL"}
@@ -56,8 +59,7 @@ def test_missing_bot_tokens_are_minted_into_the_env_and_never_printed(
         assert token.startswith("bgb_")
         assert token not in result.stdout + result.stderr
     assert "plaza-mar, sol" in result.stdout
-    listed = json.loads(on_store(initialised, "tokens", "list", "--json"))
-    assert sorted(t["owner"] for t in listed if t["kind"] == "bot") == ["plaza-mar", "sol"]
+    assert bot_token_owners(tmp_path) == ["plaza-mar", "sol"]
     bot = services(tmp_path / "compose.yaml")["bot-plaza-mar"]
     assert bot["command"] == ["--hotel", "plaza-mar"]
     assert "${BEGASIST_BOT_TOKEN_PLAZA_MAR:?" in bot["environment"]["BEGASIST_BOT_TOKEN"]
@@ -70,11 +72,12 @@ def test_missing_bot_tokens_are_minted_into_the_env_and_never_printed(
 def test_a_token_the_store_no_longer_knows_is_replaced(
     initialised: Begasist, tmp_path: Path
 ) -> None:
-    on_store(initialised, "hotels", "create", "sol", "--name", "Sol")
+    create_hotels(tmp_path, "sol")
     initialised("fleet", "compose")
     first = bot_tokens(tmp_path / ".env")["BEGASIST_BOT_TOKEN_SOL"]
-    listed = json.loads(on_store(initialised, "tokens", "list", "--json"))
-    on_store(initialised, "tokens", "revoke", listed[0]["id"])
+    # Revoked as an operator would, with the command that lists and revokes tokens.
+    listed = on_store(initialised, "tokens", "list").splitlines()
+    on_store(initialised, "tokens", "revoke", listed[1].split()[0])
     result = initialised("fleet", "compose")
     assert "replaced bot tokens the store does not know for sol" in result.stdout
     assert bot_tokens(tmp_path / ".env")["BEGASIST_BOT_TOKEN_SOL"] not in {"", first}
@@ -83,12 +86,11 @@ def test_a_token_the_store_no_longer_knows_is_replaced(
 def test_adding_or_removing_a_hotel_changes_only_its_services(
     initialised: Begasist, tmp_path: Path
 ) -> None:
-    for hotel in ("plaza", "sol"):
-        on_store(initialised, "hotels", "create", hotel, "--name", hotel.title())
+    create_hotels(tmp_path, "plaza", "sol")
     compose = tmp_path / "compose.yaml"
     initialised("fleet", "compose", "--standby")
     before = compose.read_text(encoding="utf-8")
-    on_store(initialised, "hotels", "create", "mar", "--name", "Mar")
+    create_hotels(tmp_path, "mar")
     initialised("fleet", "compose", "--standby")
     after = compose.read_text(encoding="utf-8")
 
@@ -104,7 +106,7 @@ def test_adding_or_removing_a_hotel_changes_only_its_services(
     assert added["bot-mar-standby"] == added["bot-mar"], "the standby is the same bot"
     assert {name: s for name, s in services(compose).items() if name in added} == added
 
-    on_store(initialised, "hotels", "delete", "mar")
+    delete_hotel(tmp_path, "mar")
     removed = initialised("fleet", "compose", "--standby")
     assert compose.read_text(encoding="utf-8") == before
     assert "BEGASIST_BOT_TOKEN_MAR" not in bot_tokens(tmp_path / ".env")

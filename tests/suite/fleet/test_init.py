@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from begasist_suite.fleet.env_file import EnvFile
 from begasist_suite.secret_box import SecretBox
 
-from tests.suite.fleet.conftest import ADMIN, ADMIN_PASSWORD, Begasist, on_store
+from tests.suite.fleet.conftest import ADMIN, ADMIN_PASSWORD, Begasist, create_hotels, on_store
 
 
 def mode(path: Path) -> int:
@@ -35,8 +36,27 @@ def test_init_makes_the_key_the_store_the_admin_and_a_private_env(
     assert key not in result.stdout + result.stderr, "the secret key is never printed"
     users = json.loads(on_store(begasist, "users", "list", "--json"))
     assert [(u["email"], u["admin"]) for u in users] == [(ADMIN, True)]
-    signed_in = on_store(begasist, "users", "list")
-    assert ADMIN in signed_in
+    # The suite's container (the image's user 10001) writes this store through its mount.
+    if os.geteuid() == 0:
+        assert {store.stat().st_uid, store.parent.stat().st_uid} == {10001}
+    else:
+        assert f"sudo chown -R 10001:10001 {store.parent}" in result.stderr
+
+
+def test_a_directory_that_was_there_is_not_taken_over(begasist: Begasist, tmp_path: Path) -> None:
+    owner = tmp_path.stat().st_uid
+    result = begasist(
+        "init",
+        "--admin-email",
+        ADMIN,
+        "--password-stdin",
+        stdin=ADMIN_PASSWORD + "\n",
+        environment={"BEGASIST_SQLITE_PATH": "store.sqlite3"},
+    )
+    assert (tmp_path / "store.sqlite3").is_file()
+    assert tmp_path.stat().st_uid == owner
+    assert (tmp_path / ".env").stat().st_uid == owner
+    assert f"give it {tmp_path}" in result.stderr
 
 
 def test_a_second_run_keeps_everything_and_says_so(initialised: Begasist, tmp_path: Path) -> None:
@@ -59,7 +79,7 @@ def test_force_updates_the_env_but_keeps_its_key_and_own_lines(
     with env_path.open("a", encoding="utf-8") as file:
         file.write("# mine\nMY_OWN=1\nBEGASIST_DOMAIN=inbox.example.com\n")
     env_path.chmod(0o644)
-    on_store(initialised, "hotels", "create", "plaza", "--name", "Plaza")
+    create_hotels(tmp_path, "plaza")
     initialised("init", "--force")
     env = EnvFile.read(env_path)
     assert env.get("BEGASIST_SECRET_KEY") == key

@@ -116,15 +116,23 @@ async def _init(
 ) -> int:
     path = settings.sqlite_path.absolute()
     existed = path.exists()
+    new_directory = not path.parent.exists()
     async with opened_store(settings, create=True) as store:
         print(f"store: {'existing' if existed else 'created'} SQLite file {path}")
+        if existed and key_source == "generated":
+            print(
+                "warning: a new secret key for a store that was already there: channel "
+                "secrets it holds under another key cannot be read (set BEGASIST_SECRET_KEY "
+                "to that key and run init again, or enter them again)",
+                file=sys.stderr,
+            )
         admin = await _admin(store, args, password)
         if admin is not None:
             await _create_admin(store, admin)
             print(f"platform admin: created {admin.email}")
         hotels = sorted(hotel.slug for hotel in await store.list_hotels())
         changes = await ensure_bot_tokens(store, hotels, env) if write_env else None
-    _hand_over_data_directory(path.parent)
+    _hand_over_store(path, directory=new_directory)
     if not write_env:
         print(f"secret key: {key_source}")
         print(f"{args.env}: exists, left as it is (--force updates it, keeping its secret key)")
@@ -197,17 +205,20 @@ async def _create_admin(store: Store, admin: _Admin) -> None:
     await store.create_user(user)
 
 
-def _hand_over_data_directory(directory: Path) -> None:
-    """Give the data directory to the image's user, so the suite's container can write
-    the store this command made; only root can, and anyone else is told how."""
-    if directory.stat().st_uid == IMAGE_USER:
-        return
-    if os.geteuid() != 0:
+def _hand_over_store(path: Path, *, directory: bool) -> None:
+    """Give the SQLite file (and its directory, when this run made it) to the image's
+    user, so the suite's container can write the store this command made. Only root
+    can; anyone else is told how. A directory that was there before (perhaps the
+    working directory) is never taken over: the operator is told to, if need be."""
+    owned = [path] + ([path.parent] if directory else [])
+    if os.geteuid() == 0:
+        for item in owned:
+            if item.stat().st_uid != IMAGE_USER:
+                os.chown(item, IMAGE_USER, IMAGE_USER)
+    if path.parent.stat().st_uid != IMAGE_USER or path.stat().st_uid != IMAGE_USER:
         print(
-            f"the suite's container runs as user {IMAGE_USER}: before `docker compose up`, "
-            f"run: sudo chown -R {IMAGE_USER}:{IMAGE_USER} {directory}",
+            f"the suite's container runs as user {IMAGE_USER} and writes beside the store: "
+            f"before `docker compose up`, give it {path.parent} (sudo chown -R "
+            f"{IMAGE_USER}:{IMAGE_USER} {path.parent})",
             file=sys.stderr,
         )
-        return
-    for path in (directory, *directory.iterdir()):
-        os.chown(path, IMAGE_USER, IMAGE_USER)
