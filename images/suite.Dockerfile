@@ -32,6 +32,9 @@ LABEL org.opencontainers.image.title="begasist-suite" \
       org.opencontainers.image.version="0.1.0" \
       org.opencontainers.image.vendor="Begasist"
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# DL3013 (pin pip versions): --no-index installs only the wheels the stage above
+# built from this checkout, so each name has exactly one version to take.
+# hadolint ignore=DL3013
 RUN --mount=type=bind,from=wheels,source=/wheels,target=/wheels \
     python -m pip install --no-cache-dir --no-index --find-links /wheels \
       begasist-suite begasist-core begasist-channels-whatsapp begasist-channels-email \

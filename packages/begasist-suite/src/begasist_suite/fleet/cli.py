@@ -24,6 +24,7 @@ def add_fleet_commands(commands: Any) -> None:
     """Add ``init`` and the ``fleet`` group (one sub-command per target) to *commands*."""
     from begasist_suite.fleet.compose_cli import add_compose_command
     from begasist_suite.fleet.init_cli import add_init_command
+    from begasist_suite.fleet.k8s_cli import add_k8s_command
 
     add_init_command(commands)
     fleet = commands.add_parser(
@@ -31,6 +32,7 @@ def add_fleet_commands(commands: Any) -> None:
     )
     targets = fleet.add_subparsers(dest="target", metavar="TARGET", required=True)
     add_compose_command(targets)
+    add_k8s_command(targets)
 
 
 def run_fleet_command(args: argparse.Namespace, settings: SuiteSettings) -> int | None:
