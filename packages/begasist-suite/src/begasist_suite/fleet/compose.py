@@ -39,9 +39,9 @@ COMPOSE_HEADER: Final = """\
 # suite: BEGASIST_SECRET_KEY encrypts the channel secrets at rest (losing it means
 #   entering them again). Its store is the SQLite file in the data directory mounted
 #   from this machine: the one `begasist init` made (owned by the image's user 10001).
-#   Port 8000 is not published: only the proxy
-#   and the bots reach it, so forwarded client addresses can be trusted from any of
-#   them. Healthy = ready: store and Redis answer, event consumer and outbox relay run.
+#   Port 8000 is not published: only the proxy and the bots reach it, so forwarded
+#   client addresses can be trusted from any of them. Healthy = ready: store and Redis
+#   answer, event consumer and outbox relay run.
 # proxy: TLS for the suite: a certificate for BEGASIST_DOMAIN from Let's Encrypt (ports
 #   80 and 443 reachable), or Caddy's local CA for localhost (deploy/Caddyfile).
 #   Certificates are kept on caddy-data, or Caddy asks for new ones at every start.
