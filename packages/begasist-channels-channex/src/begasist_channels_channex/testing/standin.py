@@ -27,6 +27,7 @@ API::
         channex.post_webhook(url, body, headers={...})   # as Channex delivers it
         channex.fail_next(2, status=500)                 # the next message posts fail
         channex.fail_reads(1, status=429)                # the next listings fail
+        channex.hold_post_answers()  # posts are kept, their answers held until released
         channex.sent                                     # [StandinMessage], property messages
 """
 
@@ -43,6 +44,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Final, Self
 from urllib.parse import parse_qsl
 
+import anyio
 import httpx
 import uvicorn
 
@@ -111,6 +113,9 @@ class ChannexStandin:
         self._lock = threading.Lock()
         self._state = _State()
         self._ids = itertools.count(1)
+        self._answers_released = threading.Event()
+        self._answers_released.set()
+        self._held_answers = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -138,6 +143,7 @@ class ChannexStandin:
             time.sleep(0.01)
 
     def stop(self) -> None:
+        self.release_post_answers()  # uvicorn waits for held requests before it stops
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None and thread is not None:
@@ -177,6 +183,21 @@ class ChannexStandin:
         failure = _failure(status, retry_after)
         with self._lock:
             self._state.read_failures += [failure] * count
+
+    def hold_post_answers(self) -> None:
+        """From now on keep each message post, then hold its answer back until
+        :meth:`release_post_answers`: a client killed meanwhile sent the message
+        without learning its id (``held_answers`` counts them)."""
+        self._answers_released.clear()
+
+    def release_post_answers(self) -> None:
+        self._answers_released.set()
+
+    @property
+    def held_answers(self) -> int:
+        """Answers to message posts held back so far by :meth:`hold_post_answers`."""
+        with self._lock:
+            return self._held_answers
 
     def guest_writes(self, booking_id: str, text: str, *, at: datetime | None = None) -> bytes:
         """Put a guest's message in the booking's thread (written *at*, default now);
@@ -238,6 +259,11 @@ class ChannexStandin:
                 status, answer, extra = self._threads_answer(method, path, headers, query)
             else:
                 status, answer, extra = self._answer(method, path, headers, body)
+            hold = method == "POST" and status == 200 and not self._answers_released.is_set()
+            if hold:
+                self._held_answers += 1
+        if hold:
+            await anyio.to_thread.run_sync(self._answers_released.wait)
         await send({"type": "http.response.start", "status": status, "headers": _JSON + extra})
         await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
 
