@@ -98,6 +98,8 @@ class _Failure:
 class _State:
     bookings: dict[str, StandinBooking] = field(default_factory=dict)
     messages: list[StandinMessage] = field(default_factory=list)
+    threads: dict[str, list[StandinMessage]] = field(default_factory=dict)
+    """The same messages by thread: the benches list 10,000 threads page by page."""
     failures: list[_Failure] = field(default_factory=list)
     read_failures: list[_Failure] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -318,23 +320,23 @@ class ChannexStandin:
                 for thread in self._threads()
                 if wanted is None or bookings[thread[0].booking_id].property_id == wanted
             ]
-            items = [_thread_resource(thread, self._state.bookings) for thread in threads]
-        elif match := _THREAD_MESSAGES.match(path):
-            found = [t for t in self._threads() if t[0].thread_id == match.group(1)]
-            if not found:
-                return _error(404, "resource_not_found", "Resource Not Found")
-            items = [_message_resource(m) for m in found[0][::-1]]
-        else:
+            meta = {"page": page, "limit": limit, "total": len(threads)}
+            shown = threads[(page - 1) * limit : page * limit]
+            items = [_thread_resource(thread, self._state.bookings) for thread in shown]
+            return 200, {"data": items, "meta": meta}, []
+        if not (match := _THREAD_MESSAGES.match(path)):
             return _error(404, "resource_not_found", "Resource Not Found")
-        meta = {"page": page, "limit": limit, "total": len(items)}
-        return 200, {"data": items[(page - 1) * limit : page * limit], "meta": meta}, []
+        thread = self._state.threads.get(match.group(1))
+        if thread is None:
+            return _error(404, "resource_not_found", "Resource Not Found")
+        newest_first = sorted(thread, key=lambda m: m.inserted_at, reverse=True)
+        meta = {"page": page, "limit": limit, "total": len(thread)}
+        shown = newest_first[(page - 1) * limit : page * limit]
+        return 200, {"data": [_message_resource(m) for m in shown], "meta": meta}, []
 
     def _threads(self) -> list[list[StandinMessage]]:
         """Each thread's messages oldest first; the most recently active thread first."""
-        threads: dict[str, list[StandinMessage]] = {}
-        for message in self._state.messages:
-            threads.setdefault(message.thread_id, []).append(message)
-        ordered = [sorted(t, key=lambda m: m.inserted_at) for t in threads.values()]
+        ordered = [sorted(t, key=lambda m: m.inserted_at) for t in self._state.threads.values()]
         return sorted(ordered, key=lambda t: t[-1].inserted_at, reverse=True)
 
     def _add(
@@ -350,6 +352,7 @@ class ChannexStandin:
             thread_id=f"thread-{booking_id}",
         )
         self._state.messages.append(message)
+        self._state.threads.setdefault(message.thread_id, []).append(message)
         return message
 
 
