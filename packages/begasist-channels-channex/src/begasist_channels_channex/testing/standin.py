@@ -331,8 +331,8 @@ class ChannexStandin:
             return _error(404, "resource_not_found", "Resource Not Found")
         newest_first = sorted(thread, key=lambda m: m.inserted_at, reverse=True)
         meta = {"page": page, "limit": limit, "total": len(thread)}
-        shown = newest_first[(page - 1) * limit : page * limit]
-        return 200, {"data": [_message_resource(m) for m in shown], "meta": meta}, []
+        messages = newest_first[(page - 1) * limit : page * limit]
+        return 200, {"data": [_message_resource(m) for m in messages], "meta": meta}, []
 
     def _threads(self) -> list[list[StandinMessage]]:
         """Each thread's messages oldest first; the most recently active thread first."""
