@@ -17,6 +17,7 @@ message caught up keeps the overlap from handing it on twice.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -46,7 +47,7 @@ SEEN_TTL: Final = timedelta(days=2)
 longer than :data:`OVERLAP` and than Channex's webhook retries. One small key per
 message, gone after this: the keys are bounded by two days of the hotel's messages."""
 MAX_PAGES: Final = 50
-"""Pages of threads (and of one thread's messages) read per pass at most."""
+"""Pages of one thread's messages read per pass at most (the threads: every page)."""
 
 GUEST_SENDER: Final = "guest"
 
@@ -128,17 +129,23 @@ class CatchUp:
         return True
 
     async def _listed_since(self, client: ChannexClient, since: datetime) -> list[ListedMessage]:
+        # Every page of threads active since the cursor, however many: the pass moves the
+        # cursor past all of them, so a thread left unread here would be missed for good.
         found: list[ListedMessage] = []
-        for page in range(1, MAX_PAGES + 1):
+        read: set[str] = set()
+        for page in itertools.count(1):
             threads = await client.threads(self._property_id, page=page)
-            for thread in threads:
+            fresh = [thread for thread in threads if thread.id not in read]
+            for thread in fresh:
                 times = [thread.last_message_received_at, thread.updated_at]
                 known = [_utc(at) for at in times if at is not None]
                 if known and max(known) < since:
                     # The most recently active first: the rest are older still.
                     return found
+                read.add(thread.id)
                 found += await self._thread_since(client, thread, since)
-            if len(threads) < MESSAGES_PAGE_LIMIT:
+            if len(threads) < MESSAGES_PAGE_LIMIT or not fresh:
+                # The last page, or one repeating the earlier ones (pagination ignored).
                 break
         return found
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from functools import cached_property
+from ssl import SSLContext
 from typing import ClassVar
 
 import anyio
@@ -250,9 +252,16 @@ class ChannexChannel(Channel[ChannexSettings]):
     async def client(self) -> AsyncIterator[ChannexClient]:
         """A Channex API client for this hotel's key and environment."""
         timeout = timedelta(seconds=self.settings.request_timeout_seconds).total_seconds()
-        async with httpx.AsyncClient(timeout=timeout) as http:
+        async with httpx.AsyncClient(timeout=timeout, verify=self._tls) as http:
             yield ChannexClient(
                 http,
                 root=self.settings.api_root,
                 api_key=self.settings.api_key.get_secret_value(),
             )
+
+    @cached_property
+    def _tls(self) -> SSLContext:
+        # httpx loads the CA bundle anew for every client (130 ms on a busy core), and a
+        # client is made per booking read: one context per channel made the catch-up of
+        # 10,000 messages minutes faster (docs/benchmarks.md, Channex catch-up).
+        return httpx.create_ssl_context()

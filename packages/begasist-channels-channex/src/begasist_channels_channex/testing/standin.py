@@ -42,6 +42,7 @@ API::
         channex.fail_next(2, status=500)                 # the next message posts fail
         channex.fail_reads(1, status=429)                # the next listings fail
         channex.close_thread("b1")                       # the booking's thread is closed
+        channex.hold_post_answers()  # posts are kept, their answers held until released
         channex.sent, channex.uploads                    # what the property sent
 """
 
@@ -62,6 +63,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Self
 from urllib.parse import parse_qsl, quote
 
+import anyio
 import httpx
 import uvicorn
 
@@ -109,6 +111,8 @@ class _State:
     """Served at ``/api/v1/<link>``, by link."""
     uploads: dict[str, StandinFile] = field(default_factory=dict)
     closed: set[str] = field(default_factory=set)
+    threads: dict[str, list[StandinMessage]] = field(default_factory=dict)
+    """The same messages by thread: the benches list 10,000 threads page by page."""
     requests: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -122,6 +126,9 @@ class ChannexStandin:
         self._lock = threading.Lock()
         self._state = _State()
         self._ids = itertools.count(1)
+        self._answers_released = threading.Event()
+        self._answers_released.set()
+        self._held_answers = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -149,6 +156,7 @@ class ChannexStandin:
             time.sleep(0.01)
 
     def stop(self) -> None:
+        self.release_post_answers()  # uvicorn waits for held requests before it stops
         server, thread = self._server, self._thread
         self._server = self._thread = None
         if server is not None and thread is not None:
@@ -201,6 +209,21 @@ class ChannexStandin:
         """Close the booking's thread, as ``POST /message_threads/{id}/close`` does."""
         with self._lock:
             self._state.closed.add(thread_id_of(booking_id))
+
+    def hold_post_answers(self) -> None:
+        """From now on keep each message post, then hold its answer back until
+        :meth:`release_post_answers`: a client killed meanwhile sent the message
+        without learning its id (``held_answers`` counts them)."""
+        self._answers_released.clear()
+
+    def release_post_answers(self) -> None:
+        self._answers_released.set()
+
+    @property
+    def held_answers(self) -> int:
+        """Answers to message posts held back so far by :meth:`hold_post_answers`."""
+        with self._lock:
+            return self._held_answers
 
     def guest_writes(
         self,
@@ -285,6 +308,11 @@ class ChannexStandin:
                 status, answer, extra = self._attachments_answer(method, path, body)
             else:
                 status, answer, extra = self._answer(method, path, body)
+            hold = method == "POST" and status == 200 and not self._answers_released.is_set()
+            if hold:
+                self._held_answers += 1
+        if hold:
+            await anyio.to_thread.run_sync(self._answers_released.wait)
         if isinstance(answer, Raw):
             content = [(b"content-type", answer.content_type.encode())]
             await send({"type": "http.response.start", "status": status, "headers": content})
@@ -385,10 +413,11 @@ class ChannexStandin:
             ]
             items = [self._thread_of(bookings[thread[0].booking_id]) for thread in threads]
         elif match := _THREAD_MESSAGES.match(path):
-            found = [t for t in self._threads() if t[0].thread_id == match.group(1)]
-            if not found:
+            thread = self._state.threads.get(match.group(1))
+            if not thread:
                 return error(404, *_NOT_FOUND)
-            items = [message_resource(m) for m in found[0][::-1]]
+            newest_first = sorted(thread, key=lambda m: m.inserted_at, reverse=True)
+            items = [message_resource(m) for m in newest_first]
         else:
             return error(404, *_NOT_FOUND)
         meta = {"page": page, "limit": limit, "total": len(items)}
@@ -402,18 +431,12 @@ class ChannexStandin:
 
     def _thread_of(self, booking: StandinBooking) -> dict[str, Any]:
         thread_id = thread_id_of(booking.id)
-        messages = sorted(
-            (m for m in self._state.messages if m.thread_id == thread_id),
-            key=lambda m: m.inserted_at,
-        )
+        messages = sorted(self._state.threads.get(thread_id, []), key=lambda m: m.inserted_at)
         return thread_resource(booking, messages, closed=thread_id in self._state.closed)
 
     def _threads(self) -> list[list[StandinMessage]]:
         """Each thread's messages oldest first; the most recently active thread first."""
-        threads: dict[str, list[StandinMessage]] = {}
-        for message in self._state.messages:
-            threads.setdefault(message.thread_id, []).append(message)
-        ordered = [sorted(t, key=lambda m: m.inserted_at) for t in threads.values()]
+        ordered = [sorted(t, key=lambda m: m.inserted_at) for t in self._state.threads.values()]
         return sorted(ordered, key=lambda t: t[-1].inserted_at, reverse=True)
 
     def _keep_file(self, file: StandinFile) -> str:
@@ -441,4 +464,5 @@ class ChannexStandin:
             attachments=attachments,
         )
         self._state.messages.append(message)
+        self._state.threads.setdefault(message.thread_id, []).append(message)
         return message
