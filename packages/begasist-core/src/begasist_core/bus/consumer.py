@@ -353,6 +353,7 @@ class StreamConsumer:
             done = list(self._unacked)
             await self._redis.xack(self.stream, self.group, *done)
             self._unacked.difference_update(done)
+            self._triage.acked(len(done))
 
     def _partition_of(self, event: Event) -> str:
         assert self._partition is not None

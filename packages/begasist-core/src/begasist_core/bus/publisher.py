@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from begasist_core.events.codec import encode_event
 from begasist_core.events.envelope import Event
+from begasist_core.metrics import EVENTS_PUBLISHED, stream_kind
 
 __all__ = ["DEFAULT_MAXLEN", "ENTRY_FIELD", "PUBLISH_CHUNK", "Publisher"]
 
@@ -51,6 +52,7 @@ class Publisher:
         entry_id = await self._redis.xadd(
             stream, {ENTRY_FIELD: encode_event(event)}, maxlen=self._maxlen, approximate=True
         )
+        EVENTS_PUBLISHED.labels(stream_kind(stream)).inc()
         return cast(bytes, entry_id)
 
     async def publish_many(self, stream: str, events: Iterable[Event]) -> list[bytes]:
@@ -67,4 +69,7 @@ class Publisher:
                 args=[self._maxlen, ENTRY_FIELD, *payloads[start : start + PUBLISH_CHUNK]],
             )
             entry_ids.extend(cast(bytes, joined).split(b" "))
+            EVENTS_PUBLISHED.labels(stream_kind(stream)).inc(
+                len(payloads[start : start + PUBLISH_CHUNK])
+            )
         return entry_ids
