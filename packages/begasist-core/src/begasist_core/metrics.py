@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
-"""The ``Content-Type`` of :func:`exposition`'s text (Prometheus text format 0.0.4)."""
+"""The ``Content-Type`` of :func:`exposition`'s text (prometheus-client's text format)."""
 
 STREAM_KINDS: Final = frozenset({"control", "outbound", "ingress", "events", "dead"})
 
