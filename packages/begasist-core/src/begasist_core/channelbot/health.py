@@ -195,7 +195,11 @@ class HealthServer:
             if request.method != b"GET":
                 status, body, media = 405, b"method not allowed\n", "text/plain"
             else:
-                status, body, media = await self._answer(request.target.decode("ascii", "replace"))
+                try:
+                    status, body, media = await self._answer(request.target.decode("ascii"))
+                except Exception:  # a probe must never take the bot down with it
+                    log.exception("health port: %s failed", request.target[:100])
+                    status, body, media = 500, b"internal error\n", "text/plain"
             headers = [
                 ("content-type", media),
                 ("content-length", str(len(body))),

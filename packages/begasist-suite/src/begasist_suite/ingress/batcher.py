@@ -18,6 +18,7 @@ import anyio
 from anyio.abc import TaskStatus
 from begasist_core import Event, Publisher, encode_event
 from begasist_core.bus.publisher import DEFAULT_MAXLEN, ENTRY_FIELD
+from begasist_core.metrics import EVENTS_PUBLISHED, stream_kind
 from redis.asyncio import Redis
 
 __all__ = [
@@ -140,4 +141,7 @@ class IngressBatcher:
                 approximate=True,
             )
         results: list[bytes | BaseException] = await pipe.execute(raise_on_error=False)
+        for pending, result in zip(batch, results, strict=True):
+            if not isinstance(result, BaseException):  # publish_many counts its own
+                EVENTS_PUBLISHED.labels(stream_kind(pending.stream)).inc()
         return results
