@@ -64,7 +64,10 @@ async def test_ready_reports_the_active_bot_its_channels_and_a_ready_standby(
     make_bot: Callable[..., HotelBot],
 ) -> None:
     source = StaticSettingsSource({"plaza": {"probe": {"probe_redis_url": begasist_redis_url}}})
-    active, standby = make_bot(source, instance="active"), make_bot(source, instance="standby")
+    active, standby = (
+        make_bot(source, instance="active", lease_ttl_seconds=10),
+        make_bot(source, instance="standby", lease_ttl_seconds=10),
+    )
     async with anyio.create_task_group() as group:
         await group.start(active.run)
         group.start_soon(standby.run)
@@ -99,7 +102,7 @@ async def test_not_ready_names_a_crashed_channel(
     source = StaticSettingsSource(
         {"plaza": {"probe": {"probe_redis_url": begasist_redis_url, "crash_after_seconds": 0}}}
     )
-    bot = make_bot(source)
+    bot = make_bot(source, lease_ttl_seconds=10)
     async with anyio.create_task_group() as group:
         await group.start(bot.run)
         async with health_port([bot], begasist_redis, begasist_names) as client:
@@ -137,7 +140,7 @@ async def test_metrics_move_with_a_real_send(
     make_bot: Callable[..., HotelBot],
 ) -> None:
     source = StaticSettingsSource({"plaza": {"probe": {"probe_redis_url": begasist_redis_url}}})
-    bot = make_bot(source)
+    bot = make_bot(source, lease_ttl_seconds=10)
     message = outbound("Your room is ready")
     async with anyio.create_task_group() as group:
         await group.start(bot.run)
@@ -197,7 +200,7 @@ async def test_a_refused_send_counts_as_refused(
     make_bot: Callable[..., HotelBot],
 ) -> None:
     source = StaticSettingsSource({"plaza": {"probe": {"probe_redis_url": begasist_redis_url}}})
-    bot = make_bot(source)
+    bot = make_bot(source, lease_ttl_seconds=10)
     async with anyio.create_task_group() as group:
         await group.start(bot.run)
         async with health_port([bot], begasist_redis, begasist_names) as client:
@@ -238,21 +241,20 @@ async def test_channelbot_health_exit_codes(
     assert await anyio.to_thread.run_sync(run_health_command, monkeypatch, nobody) == 1
     assert f"127.0.0.1:{nobody}" in capsys.readouterr().err
 
-    source = StaticSettingsSource(
-        {"plaza": {"probe": {"probe_redis_url": begasist_redis_url, "crash_after_seconds": 0.3}}}
-    )
-    bot = make_bot(source)
-    server = HealthServer([bot], begasist_redis, begasist_names, host="0.0.0.0", port=0)
-    port = await server.listen()
-    async with anyio.create_task_group() as group:
-        group.start_soon(server.serve)
-        await group.start(bot.run)
-        assert await anyio.to_thread.run_sync(run_health_command, monkeypatch, port) == 0
+    for crash, expected in ((None, 0), (0.0, 1)):
+        probe = {"probe_redis_url": begasist_redis_url, "crash_after_seconds": crash}
+        bot = make_bot(StaticSettingsSource({"plaza": {"probe": probe}}), lease_ttl_seconds=10)
+        server = HealthServer([bot], begasist_redis, begasist_names, host="0.0.0.0", port=0)
+        port = await server.listen()
+        async with anyio.create_task_group() as group:
+            group.start_soon(server.serve)
+            await group.start(bot.run)
 
-        async def crashed() -> bool:
-            return await anyio.to_thread.run_sync(run_health_command, monkeypatch, port) == 1
+            async def answers(port: int = port, expected: int = expected) -> bool:
+                code = await anyio.to_thread.run_sync(run_health_command, monkeypatch, port)
+                return bool(code == expected)
 
-        await eventually(crashed)
-        assert "channel probe: backoff" in capsys.readouterr().err
-        await bot.drain()
-        group.cancel_scope.cancel()
+            await eventually(answers, within=30)
+            await bot.drain()
+            group.cancel_scope.cancel()
+    assert "not ready (503): hotel plaza: channel probe: backoff" in capsys.readouterr().err

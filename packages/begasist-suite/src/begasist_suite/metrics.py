@@ -47,6 +47,7 @@ __all__ = [
     "STORE_SECONDS",
     "WEBHOOKS",
     "WEBHOOK_SECONDS",
+    "count_webhook",
     "metrics_refusal",
     "serve_metrics",
     "time_operations",
@@ -113,6 +114,22 @@ def _timed(
 def webhook_channel_label(channel: str, installed: Any) -> str:
     """*channel* if it is an installed channel's name, else ``unknown`` (URLs are anyone's)."""
     return channel if channel in installed else "unknown"
+
+
+_WEBHOOK_SERIES: dict[tuple[str, int], tuple[Any, Any]] = {}
+"""The counter and histogram children per (channel, status): ``labels()`` takes a lock
+and validates each time, most of the cost of counting a webhook (bench/metrics_overhead.py).
+Bounded like the labels: installed channels times the statuses the ingress answers."""
+
+
+def count_webhook(channel: str, status: int, seconds: float) -> None:
+    """Count one webhook answered with *status* after *seconds* (*channel*: a bounded label)."""
+    series = _WEBHOOK_SERIES.get((channel, status))
+    if series is None:
+        series = WEBHOOKS.labels(channel, str(status)), WEBHOOK_SECONDS.labels(channel)
+        _WEBHOOK_SERIES[channel, status] = series
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def metrics_refusal(scope: Scope, token: str | None) -> tuple[int, bytes] | None:

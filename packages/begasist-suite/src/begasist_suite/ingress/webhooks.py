@@ -41,7 +41,7 @@ from begasist_suite.ingress.requests import (
 )
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
 from begasist_suite.ingress.shared import SHARED_SEGMENT, serve_shared
-from begasist_suite.metrics import WEBHOOK_SECONDS, WEBHOOKS, webhook_channel_label
+from begasist_suite.metrics import count_webhook, webhook_channel_label
 from begasist_suite.services import Services
 
 __all__ = ["WEBHOOK_PATH", "is_webhook_path", "serve_webhook"]
@@ -63,8 +63,7 @@ async def serve_webhook(scope: Scope, receive: Receive, send: Send) -> None:
     channel = webhook_channel_label(
         scope["path"].rstrip("/").rpartition("/")[2], scope["app"].state.services.plugins.channels
     )
-    WEBHOOK_SECONDS.labels(channel).observe(time.perf_counter() - started)
-    WEBHOOKS.labels(channel, str(status)).inc()
+    count_webhook(channel, status, time.perf_counter() - started)
     headers: list[tuple[bytes, bytes]] = [
         (b"content-type", media_type.encode("latin-1")),
         (b"content-length", str(len(body)).encode("ascii")),
