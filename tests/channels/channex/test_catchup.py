@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
-from begasist_channels_channex import ChannexChannel, ChannexSettings
+from begasist_channels_channex import ChannexChannel, ChannexSettings, ChannexUnavailable
 from begasist_channels_channex.catchup import CURSOR_KEY
 from begasist_channels_channex.testing import ChannexStandin
 from begasist_core import Event, MessageReceived
@@ -92,7 +92,7 @@ async def test_every_thread_and_page_is_read(begasist_bus: Bus, channex: Channex
     assert ("GET", f"/api/v1/message_threads/thread-{BOOKING_ID}/messages") in channex.requests
 
 
-async def test_a_message_that_came_by_webhook_is_the_same_event_when_caught_up(
+async def test_a_message_that_came_by_webhook_is_not_caught_up_again(
     begasist_bus: Bus, channex: ChannexStandin
 ) -> None:
     harness = harness_for(begasist_bus, channex)
@@ -100,14 +100,44 @@ async def test_a_message_that_came_by_webhook_is_the_same_event_when_caught_up(
     body = channex.guest_writes(BOOKING_ID, "¿Desayuno incluido?")
     for payload in await channel.parse(harness.webhook(body)):
         await channel.context.emit(payload)
+    booking_reads = channex.requests.count(("GET", f"/api/v1/bookings/{BOOKING_ID}"))
 
+    # A restarted channel too: what the webhook brought is remembered in Redis.
+    assert await harness.build().catch_up().run_once() == 0
+
+    [event] = await harness.events.read()
+    assert received([event])[0].message.provider_message_id == channex_message_id(body)
+    # Skipped before its booking is read: the catch-up costs nothing for it.
+    assert channex.requests.count(("GET", f"/api/v1/bookings/{BOOKING_ID}")) == booking_reads
+
+
+async def test_a_webhook_that_failed_to_parse_leaves_the_message_to_the_catch_up(
+    begasist_bus: Bus, channex: ChannexStandin
+) -> None:
+    harness = harness_for(begasist_bus, channex)
+    body = json.loads(channex.guest_writes(BOOKING_ID, "¿Hay parking?"))
+    channex.fail_booking_reads(1, status=503)
+    with pytest.raises(ChannexUnavailable):
+        await harness.build().parse(harness.webhook(json.dumps(body).encode()))
+
+    assert await harness.build().catch_up().run_once() == 1
+
+
+async def test_a_late_webhook_after_the_catch_up_is_the_same_event(
+    begasist_bus: Bus, channex: ChannexStandin
+) -> None:
+    harness = harness_for(begasist_bus, channex)
+    channel = harness.build()
+    body = channex.guest_writes(BOOKING_ID, "¿Desayuno incluido?")
     await channel.catch_up().run_once()
+    for payload in await channel.parse(harness.webhook(body)):
+        await channel.context.emit(payload)
 
-    by_webhook, by_catch_up = await harness.events.read()
+    by_catch_up, by_webhook = await harness.events.read()
     # The suite stores a message under (hotel, channel, provider message id), and the
     # event's idempotency key is made of the same: the second one changes nothing.
     assert by_webhook.key == by_catch_up.key
-    first, second = received([by_webhook, by_catch_up])
+    first, second = received([by_catch_up, by_webhook])
     assert first.message.provider_message_id == second.message.provider_message_id
     assert first.message.conversation_key == second.message.conversation_key
 

@@ -39,7 +39,9 @@ async def saved_visitor(page: Page) -> str:
     """The visitor id the widget keeps in its frame's storage, once the socket's welcome
     gave it one (the composer shows before the welcome arrives)."""
     frame = next(f for f in page.frames if f.url.split("#")[0].endswith("/chat.html"))
-    read = f"(JSON.parse(localStorage.getItem({json.dumps(STORAGE_KEY)}) || '{{}}') || {{}}).visitor"
+    read = (
+        f"(JSON.parse(localStorage.getItem({json.dumps(STORAGE_KEY)}) || '{{}}') || {{}}).visitor"
+    )
     handle = await frame.wait_for_function(read, timeout=30_000)
     visitor = await handle.json_value()
     assert isinstance(visitor, str)

@@ -11,9 +11,10 @@ from begasist_core import Channel, hookimpl
 
 from begasist_channels_channex.api import API_KEY_HEADER, ChannexApiError, ChannexClient
 from begasist_channels_channex.channel import MAX_TEXT_LENGTH, ChannexChannel
-from begasist_channels_channex.errors import ChannexRefused, ChannexUnavailable
+from begasist_channels_channex.errors import ChannexRefused, ChannexUnavailable, ThreadClosed
 from begasist_channels_channex.inbound import booking_address, split_address
 from begasist_channels_channex.ota import Ota
+from begasist_channels_channex.rules import RULES, AttachmentRefused, AttachmentRule, OtaRules
 from begasist_channels_channex.settings import API_BASE_URLS, ChannexEnvironment, ChannexSettings
 from begasist_channels_channex.webhook import SECRET_HEADER
 
@@ -21,7 +22,10 @@ __all__ = [
     "API_BASE_URLS",
     "API_KEY_HEADER",
     "MAX_TEXT_LENGTH",
+    "RULES",
     "SECRET_HEADER",
+    "AttachmentRefused",
+    "AttachmentRule",
     "ChannexApiError",
     "ChannexChannel",
     "ChannexClient",
@@ -30,6 +34,8 @@ __all__ = [
     "ChannexSettings",
     "ChannexUnavailable",
     "Ota",
+    "OtaRules",
+    "ThreadClosed",
     "begasist_register_channels",
     "booking_address",
     "split_address",

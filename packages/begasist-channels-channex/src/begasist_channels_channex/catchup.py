@@ -36,13 +36,15 @@ from begasist_channels_channex.api import (
 from begasist_channels_channex.errors import ChannexUnavailable
 from begasist_channels_channex.webhook import ChannexMessagePayload
 
-__all__ = ["CURSOR_KEY", "OVERLAP", "CatchUp", "ListedMessage"]
+__all__ = ["CURSOR_KEY", "OVERLAP", "SEEN_TTL", "CatchUp", "ListedMessage", "mark_seen", "was_seen"]
 
 CURSOR_KEY: Final = "catch-up-cursor"
 """The cursor's name in the channel's keys: a UTC POSIX time, in seconds."""
 OVERLAP: Final = timedelta(minutes=5)
 SEEN_TTL: Final = timedelta(days=2)
-"""How long a caught-up message is remembered: far longer than :data:`OVERLAP`."""
+"""How long a message handed on (by its webhook or the catch-up) is remembered: far
+longer than :data:`OVERLAP` and than Channex's webhook retries. One small key per
+message, gone after this: the keys are bounded by two days of the hotel's messages."""
 MAX_PAGES: Final = 50
 """Pages of threads (and of one thread's messages) read per pass at most."""
 
@@ -117,11 +119,11 @@ class CatchUp:
         return handed_on
 
     async def _hand_on(self, message: ListedMessage) -> bool:
-        seen = f"caught-up:{message.payload.id}"
-        if await self._keys.get(seen) is not None:
+        if await was_seen(self._keys, message.payload.id):
+            # Its webhook (or an earlier pass) handed it on: no booking read, no event.
             return False
         await self._emit(message)
-        await self._keys.set(seen, "1", ttl=SEEN_TTL)
+        await mark_seen(self._keys, message.payload.id)
         await self._keys.set_if_greater(CURSOR_KEY, message.at.timestamp())
         return True
 
@@ -169,6 +171,25 @@ class CatchUp:
         self._logger.warning(
             "channex catch-up: %s; retried every period, the cursor stays where it was", error
         )
+
+
+def _seen_key(message_id: str) -> str:
+    return f"caught-up:{message_id}"
+
+
+async def mark_seen(keys: ChannelKeys, message_id: str) -> None:
+    """Remember that Channex message *message_id* was handed on, so no catch-up repeats it.
+
+    The webhook's parse calls it too: the suite would store a repeat once anyway
+    (it dedupes by provider message id), but the catch-up would read the booking
+    and download the attachments again for nothing.
+    """
+    await keys.set(_seen_key(message_id), "1", ttl=SEEN_TTL)
+
+
+async def was_seen(keys: ChannelKeys, message_id: str) -> bool:
+    """Whether :func:`mark_seen` remembers *message_id*."""
+    return await keys.get(_seen_key(message_id)) is not None
 
 
 def _payload(item: ChannexMessage, thread: ChannexThread, booking_id: str) -> ChannexMessagePayload:

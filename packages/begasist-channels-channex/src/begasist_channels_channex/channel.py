@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import ClassVar, Final
+from typing import ClassVar
 
 import anyio
 import httpx
 from begasist_core import (
+    Attachment,
     Capabilities,
     Channel,
     ChannelContext,
     ChannelSettings,
     InboundPayload,
+    MediaNotFound,
+    MediaStoreMissing,
     Message,
     PermanentSendError,
     SendReceipt,
@@ -22,14 +25,25 @@ from begasist_core import (
     WebhookReceived,
     WebhookRequest,
     WebhookResponse,
+    media_key_of,
 )
 
 from begasist_channels_channex.api import ChannexApiError, ChannexBooking, ChannexClient
-from begasist_channels_channex.catchup import CatchUp, ListedMessage
+from begasist_channels_channex.catchup import CatchUp, ListedMessage, mark_seen
 from begasist_channels_channex.errors import ChannexUnavailable, is_transient
 from begasist_channels_channex.inbound import booking_ota, received, split_address
-from begasist_channels_channex.sending import PartSender, RetryPolicy
+from begasist_channels_channex.media import RETRY_DELAYS, AttachmentFetcher
+from begasist_channels_channex.ota import Ota
+from begasist_channels_channex.rules import (
+    MAX_TEXT_LENGTH,
+    RULES,
+    SENDABLE_KINDS,
+    AttachmentRefused,
+    check_attachment,
+)
+from begasist_channels_channex.sending import OutboundFile, PartSender, RetryPolicy
 from begasist_channels_channex.settings import ChannexSettings
+from begasist_channels_channex.threads import remember_thread
 from begasist_channels_channex.webhook import (
     MESSAGE_EVENT,
     SECRET_HEADER,
@@ -40,18 +54,18 @@ from begasist_channels_channex.webhook import (
 
 __all__ = ["MAX_TEXT_LENGTH", "ChannexChannel"]
 
-MAX_TEXT_LENGTH: Final = 2000
-"""Channex documents no limit; the OTAs' own are larger. Longer replies go in parts."""
-
 
 class ChannexChannel(Channel[ChannexSettings]):
     """The Channex channel of one hotel (one Channex property); see the package README."""
 
     name: ClassVar[str] = "channex"
     Settings: ClassVar[type[ChannelSettings]] = ChannexSettings
+    # The channel's limits are the OTAs' tightest, and the kinds at least one OTA takes;
+    # each booking's OTA then decides (rules.RULES), before anything is sent.
     capabilities: ClassVar[Capabilities] = Capabilities(
-        max_text_length=MAX_TEXT_LENGTH,
+        max_text_length=min(rules.max_text_length for rules in RULES.values()),
         text_overflow=TextOverflow.SPLIT,
+        media_kinds=SENDABLE_KINDS,
         threading=True,
         webhook_ingress=True,
     )
@@ -60,6 +74,8 @@ class ChannexChannel(Channel[ChannexSettings]):
         super().__init__(context)
         self.retry = RetryPolicy()
         """The waits between attempts (tests shorten them)."""
+        self.download_retry_delays: tuple[float, ...] = RETRY_DELAYS
+        """The pauses between tries of an attachment's download (tests shorten them)."""
 
     @classmethod
     def verify(cls, request: WebhookRequest, settings: ChannelSettings) -> WebhookResponse:
@@ -73,7 +89,8 @@ class ChannexChannel(Channel[ChannexSettings]):
         """The guest message of a ``message`` delivery, with its booking read from Channex.
 
         Other events, and messages of another property or of an OTA the hotel
-        switched off, give nothing.
+        switched off, give nothing. The message's id is then remembered in the
+        channel's keys, so the catch-up does not hand it on again.
         """
         delivery = read_delivery(webhook.body)
         item = delivery.message()
@@ -92,7 +109,11 @@ class ChannexChannel(Channel[ChannexSettings]):
                 property_id,
             )
             return []
-        return await self._received(item, delivery.timestamp)
+        events = await self._received(item, delivery.timestamp)
+        # Only once the message is read whole: a parse that failed is redelivered, and
+        # until it succeeds the catch-up may still cover the message.
+        await mark_seen(self.context.keys, item.id)
+        return events
 
     async def run(self) -> None:
         """Catch up every ``catch_up_interval_seconds`` (see :mod:`.catchup`) until cancelled."""
@@ -128,7 +149,32 @@ class ChannexChannel(Channel[ChannexSettings]):
         if not self.settings.takes(ota):
             self.context.logger.info("channex: %s messages are switched off; ignored", ota.value)
             return []
-        return [received(item, booking, hotel=self.context.hotel, channel=self.name, at=at)]
+        await remember_thread(self.context.keys, item.booking_id, item.message_thread_id)
+        attachments = await self._attachments(item)
+        return [
+            received(
+                item,
+                booking,
+                hotel=self.context.hotel,
+                channel=self.name,
+                at=at,
+                attachments=attachments,
+            )
+        ]
+
+    async def _attachments(self, item: ChannexMessagePayload) -> tuple[Attachment, ...]:
+        """*item*'s attachments in the media store (see :mod:`.media`); never raises for one."""
+        if not item.attachments:
+            return ()
+        async with self.client() as client:
+            fetcher = AttachmentFetcher(
+                client,
+                self.context.media,
+                self.context.hotel,
+                self.context.logger,
+                retry_delays=self.download_retry_delays,
+            )
+            return await fetcher.fetch_all(item.attachments, item.id)
 
     async def _booking(self, booking_id: str) -> ChannexBooking | None:
         """The booking of a message; None when Channex refuses to show it (it is kept anyway)."""
@@ -160,11 +206,13 @@ class ChannexChannel(Channel[ChannexSettings]):
         ota, booking_id = target
         if not self.settings.takes(ota):
             raise PermanentSendError(f"{ota.display_name} messages are switched off for this hotel")
-        if message.attachments or message.template is not None:
-            raise PermanentSendError("this channel sends text only for now (attachments: issue 13)")
+        if message.template is not None:
+            raise PermanentSendError("Channex sends no templates: write the reply as text")
+        # Every refusal of ours comes before the first request to Channex.
+        files = [await self._outbound_file(attachment, ota) for attachment in message.attachments]
         parts = [part for part in self.split_text(message.text) if part.strip()]
-        if not parts:
-            raise PermanentSendError("the message has no text to send")
+        if not parts and not files:
+            raise PermanentSendError("the message has no text or file to send")
         provider_ids = []
         async with self.client() as client:
             sender = PartSender(
@@ -174,11 +222,29 @@ class ChannexChannel(Channel[ChannexSettings]):
                 attempts=self.settings.send_attempts,
                 booking_id=booking_id,
             )
+            await sender.ensure_open(self.context.logger)
             for index, part in enumerate(parts):
                 provider_ids.append(await sender.send(message.id, index, part))
+            for offset, file in enumerate(files):
+                provider_ids.append(await sender.send_file(message.id, len(parts) + offset, file))
         receipt = SendReceipt(message_id=message.id, provider_message_ids=tuple(provider_ids))
         await self.context.sent.record(receipt)
         return receipt
+
+    async def _outbound_file(self, attachment: Attachment, ota: Ota) -> OutboundFile:
+        """*attachment*'s stored bytes, if the booking's OTA takes them (else refused)."""
+        label = repr(attachment.filename or attachment.kind.value)
+        key = media_key_of(attachment.url)
+        if key is None:
+            raise AttachmentRefused(f"the file {label} has no stored copy to send")
+        try:
+            stored = await self.context.media.stat(self.context.hotel, key)
+            check_attachment(ota, attachment, stored)
+            data = await self.context.media.read(self.context.hotel, key)
+        except (MediaNotFound, MediaStoreMissing) as missing:
+            raise AttachmentRefused(f"the file {label} cannot be read: {missing}") from None
+        name = attachment.filename or stored.filename or f"{attachment.kind.value}-{key[:12]}"
+        return OutboundFile(data=data, mime_type=stored.mime_type, filename=name)
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[ChannexClient]:

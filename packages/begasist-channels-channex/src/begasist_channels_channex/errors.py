@@ -10,11 +10,20 @@ from begasist_core import ChannelError, PermanentSendError
 
 from begasist_channels_channex.api import ChannexApiError
 
-__all__ = ["ChannexRefused", "ChannexUnavailable", "is_transient", "refusal"]
+__all__ = ["ChannexRefused", "ChannexUnavailable", "ThreadClosed", "is_transient", "refusal"]
 
 
 class ChannexRefused(PermanentSendError):
     """Channex refused the message and sending it again cannot help."""
+
+
+class ThreadClosed(ChannexRefused):
+    """The booking's message thread is closed in Channex: it takes no replies."""
+
+    REASON = (
+        "the guest's message thread is closed in Channex and takes no replies: "
+        "reopen it in Channex or reach the guest another way"
+    )
 
 
 class ChannexUnavailable(ChannelError):
@@ -37,6 +46,10 @@ _REASONS = {
 
 def refusal(error: ChannexApiError) -> ChannexRefused:
     """The failed-message reason for a refusal that is not transient."""
+    if error.status == 422 and error.code is not None and "closed" in error.code:
+        # UNCONFIRMED: Channex documents no answer for a closed thread; the channel
+        # checks the thread before posting, this covers one closed in between.
+        return ThreadClosed(f"{ThreadClosed.REASON} ({error.describe()})")
     if error.status == 422 and error.code == "not_supported":
         return ChannexRefused(
             "the booking's OTA does not take messages through Channex (422 not_supported)"

@@ -7,7 +7,6 @@ from typing import Final
 
 from begasist_core import (
     Attachment,
-    AttachmentKind,
     BookingContext,
     Direction,
     GuestIdentity,
@@ -71,8 +70,12 @@ def received(
     hotel: str,
     channel: str,
     at: datetime | None,
+    attachments: tuple[Attachment, ...] = (),
 ) -> MessageReceived:
-    """The event for *item*; *booking* None when Channex could not say whose it is."""
+    """The event for *item*; *booking* None when Channex could not say whose it is.
+
+    *attachments* are *item*'s, as :mod:`.media` fetched them (stored, or noted).
+    """
     ota = booking_ota(booking)
     address = booking_address(ota, item.booking_id)
     guest = GuestIdentity(
@@ -89,7 +92,7 @@ def received(
         direction=Direction.INBOUND,
         guest=guest,
         text=item.message or "",
-        attachments=tuple(_attachment(link) for link in item.attachments if _is_link(link)),
+        attachments=attachments,
         context=context,
         # Channex's message id, the one its messages API lists too: a replayed webhook
         # (or a later catch-up through the API) stores the message once.
@@ -98,13 +101,3 @@ def received(
         updated_at=when,
     )
     return MessageReceived(message=message)
-
-
-def _is_link(value: object) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 1024
-
-
-def _attachment(link: object) -> Attachment:
-    # Channex lists attachments as links; fetching them into the media store is issue 13's
-    # next step, so for now the link is kept as the provider's reference.
-    return Attachment(kind=AttachmentKind.OTHER, provider_ref=str(link))

@@ -178,8 +178,12 @@ def create_app(
         app.state.services = services
         app.state.webhook_settings = WebhookSettingsCache(services)
         app.state.shared_webhooks = SharedWebhookTargets(services)
-        batcher = app.state.ingress_batcher = IngressBatcher(redis_client)
         _guest_sockets(app, services)
+        batcher = app.state.ingress_batcher = IngressBatcher(
+            redis_client,
+            backlog=app.state.ingress_backlog,
+            backlog_limit=settings.ingress_backlog_limit,
+        )
         hub: GuestHub = app.state.guest_hub
         try:
             async with anyio.create_task_group() as tasks:

@@ -123,8 +123,13 @@ class SuiteSettings(BaseSettings):
     guest_ingress_backlog: PositiveInt = 10_000
     """Guest frames are refused (1013) while this many entries of the hotel's ingress
     stream are not yet handled by its bot (looked up at most once a second per replica).
-    Keep it well below the streams' length (100,000): the room above it is the webhooks',
-    and no entry is trimmed before the bot has read it."""
+    Keep it well below ``BEGASIST_INGRESS_BACKLOG_LIMIT``: the room above it is the
+    webhooks'."""
+    ingress_backlog_limit: PositiveInt = 100_000
+    """Webhooks (and guest frames) for a hotel are refused with 503 (the provider retries
+    later) while its bot is this many entries behind on its ingress stream. Streams are
+    never trimmed of what a bot has not acknowledged, so this bounds the Redis memory a
+    hotel whose bot is down can take (about 1-2 kB an entry)."""
     guest_send_timeout_seconds: PositiveFloat = 30.0
     """A frame to a WebSocket (guest or staff) not written this long (the client reads
     nothing) ends its session and aborts the connection."""

@@ -8,7 +8,8 @@ without a Channex account. With credentials, the channel talks to Channex itself
 from begasist_channels_channex.testing.standin import (
     ChannexStandin,
     StandinBooking,
+    StandinFile,
     StandinMessage,
 )
 
-__all__ = ["ChannexStandin", "StandinBooking", "StandinMessage"]
+__all__ = ["ChannexStandin", "StandinBooking", "StandinFile", "StandinMessage"]

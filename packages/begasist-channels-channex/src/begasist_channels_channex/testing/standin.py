@@ -10,94 +10,105 @@ speaks what docs.channex.io documents for these endpoints:
 - ``GET /api/v1/bookings/{id}/messages``: its thread, newest first, with ``meta``;
 - ``GET /api/v1/message_threads?filter[property_id]=...``: the property's threads,
   the most recently active first (each with its ``booking`` relationship and
-  ``last_message_received_at``), and ``GET /api/v1/message_threads/{id}/messages``:
-  one thread's messages, newest first; every list pages with
-  ``pagination[page]`` and ``pagination[limit]`` (at most 100);
-- ``POST /api/v1/bookings/{id}/messages`` with ``{"message": {"message": text}}``:
-  the message as sent (``sender: property``); 403 ``forbidden`` when the
-  property has no Messages app, 422 ``not_supported`` when the booking's OTA
-  takes no messages, 422 ``validation_error`` for a body without text.
+  ``last_message_received_at``), ``GET /api/v1/message_threads/{id}`` (with
+  ``is_closed``), ``POST /api/v1/message_threads/{id}/close`` and ``GET
+  /api/v1/message_threads/{id}/messages``: one thread's messages, newest
+  first; every list pages with ``pagination[page]`` and ``pagination[limit]``
+  (at most 100);
+- ``POST /api/v1/bookings/{id}/messages`` with ``{"message": {"message": text}}``,
+  or ``{"message": {"attachment_id": id}}`` for a file uploaded before: the
+  message as sent (``sender: property``); 403 ``forbidden`` when the property
+  has no Messages app, 422 ``not_supported`` when the booking's OTA takes no
+  messages, 422 ``validation_error`` for a body without text or known file;
+- ``POST /api/v1/attachments`` (Create Attachment) with ``{"attachment":
+  {"file": base64, "file_name", "file_type"}}``: ``{"data": {"id", "type":
+  "attachment"}}``;
+- a message's attachments are links relative to the API root
+  (``attachments/<id>/<name>``, as the docs say Channex lists them), and
+  ``GET /api/v1/attachments/<id>/<name>`` serves the file's bytes with its
+  content type.
+
+Where the docs are silent the stand-in chooses, and says so: the attachment
+links want the ``user-api-key`` header like every other call, and a post to a
+closed thread is refused with 422 ``thread_closed`` (both UNCONFIRMED).
 
 API::
 
     with ChannexStandin(api_key="k") as channex:
         channex.api_url                      # the channel's api_base_url setting
         channex.add_booking(StandinBooking(id="b1", property_id="p1", ota_name="Airbnb"))
-        body = channex.guest_writes("b1", "Hola")        # the message webhook's body
+        body = channex.guest_writes("b1", "Hola", attachments=[StandinFile(...)])
         channex.post_webhook(url, body, headers={...})   # as Channex delivers it
         channex.fail_next(2, status=500)                 # the next message posts fail
         channex.fail_reads(1, status=429)                # the next listings fail
-        channex.sent                                     # [StandinMessage], property messages
+        channex.close_thread("b1")                       # the booking's thread is closed
+        channex.sent, channex.uploads                    # what the property sent
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import json
 import re
 import socket
 import threading
 import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Self
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 import httpx
 import uvicorn
 
-__all__ = ["ChannexStandin", "StandinBooking", "StandinMessage"]
+from begasist_channels_channex.testing.wire import (
+    Answer,
+    Failure,
+    Raw,
+    StandinBooking,
+    StandinFile,
+    StandinMessage,
+    booking_resource,
+    error,
+    failed,
+    failure,
+    json_field,
+    message_resource,
+    pagination,
+    thread_id_of,
+    thread_resource,
+)
+
+__all__ = ["ChannexStandin", "StandinBooking", "StandinFile", "StandinMessage"]
 
 _BOOKING: Final = re.compile(r"^/api/v1/bookings/([^/]+)$")
 _MESSAGES: Final = re.compile(r"^/api/v1/bookings/([^/]+)/messages$")
 _THREADS: Final = "/api/v1/message_threads"
+_THREAD: Final = re.compile(r"^/api/v1/message_threads/([^/]+)$")
 _THREAD_MESSAGES: Final = re.compile(r"^/api/v1/message_threads/([^/]+)/messages$")
-_PAGE_LIMIT: Final = 100
+_THREAD_CLOSE: Final = re.compile(r"^/api/v1/message_threads/([^/]+)/close$")
+_ATTACHMENTS: Final = "/api/v1/attachments"
+_FILE: Final = re.compile(r"^/api/v1/(attachments/[^/]+/[^/]+)$")
 _JSON: Final = [(b"content-type", b"application/json")]
-
-
-@dataclass
-class StandinBooking:
-    """A booking the stand-in knows, with the attributes Channex answers."""
-
-    id: str
-    property_id: str
-    ota_name: str = "Booking.com"
-    ota_reservation_code: str = "4001234567"
-    arrival_date: date = date(2026, 12, 20)
-    departure_date: date = date(2026, 12, 23)
-    customer_name: str = "Ana"
-    customer_surname: str = "García"
-    messages_app: bool = True
-    """The property has Channex's Messages app (else 403)."""
-    messages_supported: bool = True
-    """The booking's OTA takes messages through Channex (else 422 not_supported)."""
-
-
-@dataclass(frozen=True)
-class StandinMessage:
-    id: str
-    booking_id: str
-    message: str
-    sender: str
-    inserted_at: datetime
-    thread_id: str
-
-
-@dataclass
-class _Failure:
-    status: int
-    code: str
-    title: str
-    retry_after: float | None
+_NOT_FOUND: Final = ("resource_not_found", "Resource Not Found")
 
 
 @dataclass
 class _State:
     bookings: dict[str, StandinBooking] = field(default_factory=dict)
     messages: list[StandinMessage] = field(default_factory=list)
-    failures: list[_Failure] = field(default_factory=list)
-    read_failures: list[_Failure] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    read_failures: list[Failure] = field(default_factory=list)
+    booking_failures: list[Failure] = field(default_factory=list)
+    file_failures: list[Failure] = field(default_factory=list)
+    files: dict[str, StandinFile] = field(default_factory=dict)
+    """Served at ``/api/v1/<link>``, by link."""
+    uploads: dict[str, StandinFile] = field(default_factory=dict)
+    closed: set[str] = field(default_factory=set)
     requests: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -165,31 +176,52 @@ class ChannexStandin:
     def fail_next(
         self, count: int = 1, *, status: int = 500, retry_after: float | None = None
     ) -> None:
-        """Refuse the next *count* message posts with *status* (429: too many requests)."""
-        failure = _failure(status, retry_after)
+        """Refuse the next *count* posts (messages, uploads) with *status* (429: too many)."""
         with self._lock:
-            self._state.failures += [failure] * count
+            self._state.failures += [failure(status, retry_after)] * count
 
     def fail_reads(
         self, count: int = 1, *, status: int = 500, retry_after: float | None = None
     ) -> None:
-        """Refuse the next *count* listings (threads, thread messages) with *status*."""
-        failure = _failure(status, retry_after)
+        """Refuse the next *count* thread reads (listings, one thread) with *status*."""
         with self._lock:
-            self._state.read_failures += [failure] * count
+            self._state.read_failures += [failure(status, retry_after)] * count
 
-    def guest_writes(self, booking_id: str, text: str, *, at: datetime | None = None) -> bytes:
-        """Put a guest's message in the booking's thread (written *at*, default now);
-        the ``message`` webhook's body."""
+    def fail_booking_reads(self, count: int = 1, *, status: int = 500) -> None:
+        """Refuse the next *count* ``GET /bookings/{id}`` with *status*."""
+        with self._lock:
+            self._state.booking_failures += [failure(status, None)] * count
+
+    def fail_file_reads(self, count: int = 1, *, status: int = 500) -> None:
+        """Refuse the next *count* attachment downloads with *status*."""
+        with self._lock:
+            self._state.file_failures += [failure(status, None)] * count
+
+    def close_thread(self, booking_id: str) -> None:
+        """Close the booking's thread, as ``POST /message_threads/{id}/close`` does."""
+        with self._lock:
+            self._state.closed.add(thread_id_of(booking_id))
+
+    def guest_writes(
+        self,
+        booking_id: str,
+        text: str,
+        *,
+        at: datetime | None = None,
+        attachments: Sequence[StandinFile] = (),
+    ) -> bytes:
+        """Put a guest's message in the booking's thread (written *at*, default now), with
+        *attachments* served at the links it lists; the ``message`` webhook's body."""
         with self._lock:
             booking = self._state.bookings[booking_id]
-            message = self._add(booking_id, text, "guest", at=at)
+            links = tuple(self._keep_file(file) for file in attachments)
+            message = self._add(booking_id, text, "guest", at=at, attachments=links)
         payload = {
             "event": "message",
             "payload": {
                 "booking_id": booking_id,
-                "have_attachment": False,
-                "attachments": [],
+                "have_attachment": bool(links),
+                "attachments": list(links),
                 "id": message.id,
                 "message": text,
                 "message_thread_id": message.thread_id,
@@ -213,6 +245,17 @@ class ChannexStandin:
             return [m for m in self._state.messages if m.sender == "property"]
 
     @property
+    def uploads(self) -> dict[str, StandinFile]:
+        """The files uploaded with Create Attachment, by Channex's attachment id."""
+        with self._lock:
+            return dict(self._state.uploads)
+
+    def file(self, link: str) -> StandinFile:
+        """The file a message's attachment *link* names."""
+        with self._lock:
+            return self._state.files[link]
+
+    @property
     def requests(self) -> list[tuple[str, str]]:
         """Every request as (method, path), oldest first."""
         with self._lock:
@@ -234,56 +277,104 @@ class ChannexStandin:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         with self._lock:
             self._state.requests.append((method, path))
-            if path.startswith(_THREADS):
-                status, answer, extra = self._threads_answer(method, path, headers, query)
+            if headers.get("user-api-key") != self.api_key:
+                status, answer, extra = error(401, "unauthorized", "Unauthorized")
+            elif path.startswith(_THREADS):
+                status, answer, extra = self._threads_answer(method, path, query)
+            elif path.startswith(_ATTACHMENTS):
+                status, answer, extra = self._attachments_answer(method, path, body)
             else:
-                status, answer, extra = self._answer(method, path, headers, body)
+                status, answer, extra = self._answer(method, path, body)
+        if isinstance(answer, Raw):
+            content = [(b"content-type", answer.content_type.encode())]
+            await send({"type": "http.response.start", "status": status, "headers": content})
+            await send({"type": "http.response.body", "body": answer.data})
+            return
         await send({"type": "http.response.start", "status": status, "headers": _JSON + extra})
         await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
 
-    def _answer(
-        self, method: str, path: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
-        if headers.get("user-api-key") != self.api_key:
-            return _error(401, "unauthorized", "Unauthorized")
+    def _answer(self, method: str, path: str, body: bytes) -> Answer:
         if match := _BOOKING.match(path):
             booking = self._state.bookings.get(match.group(1))
             if method != "GET" or booking is None:
-                return _error(404, "resource_not_found", "Resource Not Found")
-            return 200, {"data": _booking_resource(booking)}, []
+                return error(404, *_NOT_FOUND)
+            if self._state.booking_failures:
+                return failed(self._state.booking_failures.pop(0))
+            return 200, {"data": booking_resource(booking)}, []
         if not (match := _MESSAGES.match(path)):
-            return _error(404, "resource_not_found", "Resource Not Found")
+            return error(404, *_NOT_FOUND)
         booking = self._state.bookings.get(match.group(1))
         if booking is None:
-            return _error(404, "resource_not_found", "Resource Not Found")
+            return error(404, *_NOT_FOUND)
         if not booking.messages_app:
-            return _error(403, "forbidden", "Forbidden")
+            return error(403, "forbidden", "Forbidden")
         if not booking.messages_supported:
-            return _error(422, "not_supported", "Method not supported")
+            return error(422, "not_supported", "Method not supported")
         if method == "GET":
             thread = [m for m in self._state.messages if m.booking_id == booking.id][::-1]
             meta = {"limit": 100, "order_by": "inserted_at", "order_direction": "desc"}
             meta |= {"page": 1, "total": len(thread)}
-            return 200, {"data": [_message_resource(m) for m in thread], "meta": meta}, []
+            return 200, {"data": [message_resource(m) for m in thread], "meta": meta}, []
         if method != "POST":
-            return _error(404, "resource_not_found", "Resource Not Found")
+            return error(404, *_NOT_FOUND)
         if self._state.failures:
-            return _failed(self._state.failures.pop(0))
-        text = _text_of(body)
-        if text is None:
-            return _error(422, "validation_error", "Validation Error")
-        return 200, {"data": _message_resource(self._add(booking.id, text, "property"))}, []
+            return failed(self._state.failures.pop(0))
+        if thread_id_of(booking.id) in self._state.closed:
+            return error(422, "thread_closed", "Message Thread is closed")
+        return self._post_message(booking, body)
 
-    def _threads_answer(
-        self, method: str, path: str, headers: dict[str, str], query: dict[str, str]
-    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
-        if headers.get("user-api-key") != self.api_key:
-            return _error(401, "unauthorized", "Unauthorized")
+    def _post_message(self, booking: StandinBooking, body: bytes) -> Answer:
+        text = json_field(body, "message", "message")
+        if isinstance(text, str) and text:
+            # As documented: with a ``message`` field, an attachment_id is ignored.
+            return 200, {"data": message_resource(self._add(booking.id, text, "property"))}, []
+        upload = self._state.uploads.get(str(json_field(body, "message", "attachment_id")))
+        if upload is None:
+            return error(422, "validation_error", "Validation Error")
+        link = self._keep_file(upload)
+        sent = self._add(booking.id, "", "property", attachments=(link,))
+        return 200, {"data": message_resource(sent)}, []
+
+    def _attachments_answer(self, method: str, path: str, body: bytes) -> Answer:
+        if method == "GET" and (match := _FILE.match(path)):
+            if self._state.file_failures:
+                return failed(self._state.file_failures.pop(0))
+            # The path arrives decoded; the links were written quoted.
+            found = self._state.files.get(quote(match.group(1)))
+            if found is None:
+                return error(404, *_NOT_FOUND)
+            return 200, Raw(found.data, found.content_type), []
+        if method != "POST" or path != _ATTACHMENTS:
+            return error(404, *_NOT_FOUND)
+        if self._state.failures:
+            return failed(self._state.failures.pop(0))
+        fields = json_field(body, "attachment")
+        try:
+            name, kind = str(fields["file_name"]), str(fields["file_type"])
+            data = base64.b64decode(str(fields["file"]), validate=True)
+        except (KeyError, TypeError, binascii.Error):
+            return error(422, "validation_error", "Validation Error")
+        attachment_id = str(uuid.uuid4())
+        self._state.uploads[attachment_id] = StandinFile(name, kind, data)
+        return 200, {"data": {"id": attachment_id, "type": "attachment"}}, []
+
+    def _threads_answer(self, method: str, path: str, query: dict[str, str]) -> Answer:
+        if self._state.read_failures and method == "GET":
+            return failed(self._state.read_failures.pop(0))
+        if method == "POST" and (match := _THREAD_CLOSE.match(path)):
+            booking = self._booking_of_thread(match.group(1))
+            if booking is None:
+                return error(404, *_NOT_FOUND)
+            self._state.closed.add(match.group(1))
+            return 200, {"data": self._thread_of(booking)}, []
         if method != "GET":
-            return _error(404, "resource_not_found", "Resource Not Found")
-        if self._state.read_failures:
-            return _failed(self._state.read_failures.pop(0))
-        page, limit = _pagination(query)
+            return error(404, *_NOT_FOUND)
+        if match := _THREAD.match(path):
+            booking = self._booking_of_thread(match.group(1))
+            if booking is None:
+                return error(404, *_NOT_FOUND)
+            return 200, {"data": self._thread_of(booking)}, []
+        page, limit = pagination(query)
         if path == _THREADS:
             wanted = query.get("filter[property_id]")
             bookings = self._state.bookings
@@ -292,16 +383,30 @@ class ChannexStandin:
                 for thread in self._threads()
                 if wanted is None or bookings[thread[0].booking_id].property_id == wanted
             ]
-            items = [_thread_resource(thread, self._state.bookings) for thread in threads]
+            items = [self._thread_of(bookings[thread[0].booking_id]) for thread in threads]
         elif match := _THREAD_MESSAGES.match(path):
             found = [t for t in self._threads() if t[0].thread_id == match.group(1)]
             if not found:
-                return _error(404, "resource_not_found", "Resource Not Found")
-            items = [_message_resource(m) for m in found[0][::-1]]
+                return error(404, *_NOT_FOUND)
+            items = [message_resource(m) for m in found[0][::-1]]
         else:
-            return _error(404, "resource_not_found", "Resource Not Found")
+            return error(404, *_NOT_FOUND)
         meta = {"page": page, "limit": limit, "total": len(items)}
         return 200, {"data": items[(page - 1) * limit : page * limit], "meta": meta}, []
+
+    def _booking_of_thread(self, thread_id: str) -> StandinBooking | None:
+        for booking in self._state.bookings.values():
+            if thread_id_of(booking.id) == thread_id:
+                return booking
+        return None
+
+    def _thread_of(self, booking: StandinBooking) -> dict[str, Any]:
+        thread_id = thread_id_of(booking.id)
+        messages = sorted(
+            (m for m in self._state.messages if m.thread_id == thread_id),
+            key=lambda m: m.inserted_at,
+        )
+        return thread_resource(booking, messages, closed=thread_id in self._state.closed)
 
     def _threads(self) -> list[list[StandinMessage]]:
         """Each thread's messages oldest first; the most recently active thread first."""
@@ -311,8 +416,19 @@ class ChannexStandin:
         ordered = [sorted(t, key=lambda m: m.inserted_at) for t in threads.values()]
         return sorted(ordered, key=lambda t: t[-1].inserted_at, reverse=True)
 
+    def _keep_file(self, file: StandinFile) -> str:
+        link = f"attachments/{uuid.uuid4()}/{quote(file.name)}"
+        self._state.files[link] = file
+        return link
+
     def _add(
-        self, booking_id: str, text: str, sender: str, *, at: datetime | None = None
+        self,
+        booking_id: str,
+        text: str,
+        sender: str,
+        *,
+        at: datetime | None = None,
+        attachments: tuple[str, ...] = (),
     ) -> StandinMessage:
         number = next(self._ids)
         message = StandinMessage(
@@ -321,117 +437,8 @@ class ChannexStandin:
             message=text,
             sender=sender,
             inserted_at=at or datetime.now(UTC),
-            thread_id=f"thread-{booking_id}",
+            thread_id=thread_id_of(booking_id),
+            attachments=attachments,
         )
         self._state.messages.append(message)
         return message
-
-
-def _failure(status: int, retry_after: float | None) -> _Failure:
-    code, title = (
-        ("http_too_many_requests", "Too Many Requests")
-        if status == 429
-        else ("unauthorized", "Unauthorized")
-        if status == 401
-        else ("internal_server_error", "Internal Server Error")
-    )
-    return _Failure(status, code, title, retry_after)
-
-
-def _failed(failure: _Failure) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
-    extra = []
-    if failure.retry_after is not None:
-        extra = [(b"retry-after", f"{failure.retry_after:g}".encode())]
-    status, answer, _ = _error(failure.status, failure.code, failure.title)
-    return status, answer, extra
-
-
-def _pagination(query: dict[str, str]) -> tuple[int, int]:
-    try:
-        page = max(1, int(query.get("pagination[page]", "1")))
-        limit = min(_PAGE_LIMIT, max(1, int(query.get("pagination[limit]", "10"))))
-    except ValueError:
-        return 1, 10
-    return page, limit
-
-
-def _text_of(body: bytes) -> str | None:
-    try:
-        text = json.loads(body)["message"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return text if isinstance(text, str) and text else None
-
-
-def _error(status: int, code: str, title: str) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
-    return status, {"errors": {"code": code, "title": title}}, []
-
-
-def _booking_resource(booking: StandinBooking) -> dict[str, Any]:
-    attributes = {
-        "id": booking.id,
-        "property_id": booking.property_id,
-        "ota_name": booking.ota_name,
-        "ota_reservation_code": booking.ota_reservation_code,
-        "unique_id": f"OTA-{booking.ota_reservation_code}",
-        "status": "new",
-        "arrival_date": booking.arrival_date.isoformat(),
-        "departure_date": booking.departure_date.isoformat(),
-        "customer": {"name": booking.customer_name, "surname": booking.customer_surname},
-    }
-    return {"type": "booking", "id": booking.id, "attributes": attributes}
-
-
-def _thread_resource(
-    thread: list[StandinMessage], bookings: dict[str, StandinBooking]
-) -> dict[str, Any]:
-    first, last = thread[0], thread[-1]
-    booking = bookings[first.booking_id]
-    attributes = {
-        "title": f"{booking.customer_name} {booking.customer_surname}",
-        "is_closed": False,
-        "provider": booking.ota_name.replace(".", "").replace("com", "Com"),
-        "message_count": len(thread),
-        "last_message": {
-            "message": last.message,
-            "sender": last.sender,
-            "inserted_at": _wire_time(last.inserted_at),
-        },
-        # As in the docs' example: the time of the last message, whoever wrote it.
-        "last_message_received_at": _wire_time(last.inserted_at),
-        "inserted_at": _wire_time(first.inserted_at),
-        "updated_at": _wire_time(last.inserted_at),
-    }
-    relationships = {
-        "booking": {"data": {"type": "booking", "id": booking.id}},
-        "property": {"data": {"type": "property", "id": booking.property_id}},
-    }
-    return {
-        "type": "message_thread",
-        "id": first.thread_id,
-        "attributes": attributes,
-        "relationships": relationships,
-    }
-
-
-def _wire_time(at: datetime) -> str:
-    # Channex writes its timestamps without a zone (UTC), microseconds included.
-    return at.replace(tzinfo=None).isoformat(timespec="microseconds")
-
-
-def _message_resource(message: StandinMessage) -> dict[str, Any]:
-    at = _wire_time(message.inserted_at)
-    return {
-        "type": "message",
-        "id": message.id,
-        "attributes": {
-            "message": message.message,
-            "attachments": [],
-            "sender": message.sender,
-            "inserted_at": at,
-            "updated_at": at,
-        },
-        "relationships": {
-            "message_thread": {"data": {"id": message.thread_id, "type": "message_thread"}}
-        },
-    }

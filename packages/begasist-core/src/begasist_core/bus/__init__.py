@@ -17,6 +17,7 @@ from begasist_core.bus.consumer import (
 from begasist_core.bus.dead_letters import DeadLetter, DeadLetters, UnknownDeadLetter
 from begasist_core.bus.idempotency import Idempotency, InFlight
 from begasist_core.bus.publisher import DEFAULT_MAXLEN, ENTRY_FIELD, Publisher
+from begasist_core.bus.trimming import StreamTrimmer
 
 __all__ = [
     "DEFAULT_MAXLEN",
@@ -34,6 +35,7 @@ __all__ = [
     "RedisOutage",
     "RejectedEvent",
     "StreamConsumer",
+    "StreamTrimmer",
     "UnknownDeadLetter",
     "redis_from_url",
     "redis_label",

@@ -25,6 +25,7 @@ from begasist_core.bus.handling import (
 )
 from begasist_core.bus.partitions import Partitions
 from begasist_core.bus.triage import Ready, Triage
+from begasist_core.bus.trimming import StreamTrimmer
 from begasist_core.events.envelope import Event
 
 __all__ = [
@@ -52,7 +53,8 @@ class StreamConsumer:
       live one. Entries idle longer than that (their consumer died or failed)
       are reclaimed every ``reclaim_interval_seconds`` and handled again;
       after ``max_deliveries`` attempts an entry is buried in the dead stream
-      with its last error.
+      with its last error. Each reclaim also trims the stream of what every
+      group has acknowledged (:class:`~begasist_core.bus.trimming.StreamTrimmer`).
     * *take_over*: the first reclaim takes every entry pending in the group at
       once, whatever its idle time (delivery counts and ``max_deliveries``
       apply as to any reclaim). Only for a consumer that knows every other
@@ -107,6 +109,7 @@ class StreamConsumer:
         self.consumer = consumer
         self._redis = redis
         self._claims = Claims(redis, stream=stream, group=group, consumer=consumer)
+        self._trimmer = StreamTrimmer(redis)
         self._handler = handler
         self._options = options
         self._log = logger or logging.getLogger("begasist.bus")
@@ -211,6 +214,8 @@ class StreamConsumer:
         now = anyio.current_time()
         if now >= self._next_reclaim:
             await self._reclaim_stale_entries()
+            # What every group is done with goes now (bus/trimming.py), never more.
+            await self._trimmer.trim(self.stream)
             self._next_reclaim = anyio.current_time() + self._options.reclaim_interval_seconds
         elif now >= self._next_touch:
             await self._touch(self._held())
@@ -351,9 +356,8 @@ class StreamConsumer:
         """Ack what was handled; if that fails, it stays to be acked by the next try."""
         if self._unacked:
             done = list(self._unacked)
-            await self._redis.xack(self.stream, self.group, *done)
+            await self._claims.ack(done)
             self._unacked.difference_update(done)
-            self._triage.acked(len(done))
 
     def _partition_of(self, event: Event) -> str:
         assert self._partition is not None

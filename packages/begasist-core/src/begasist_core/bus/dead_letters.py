@@ -30,12 +30,13 @@ ERROR_NOTE_TTL: Final = timedelta(days=7)
 MAX_ERROR_LENGTH: Final = 4000
 
 # Re-publish and delete in one step, and only if the dead entry still exists,
-# so two people pressing "retry" at once re-publish it once.
+# so two people pressing "retry" at once re-publish it once. Untrimmed, as every event
+# stream is: its consumers trim what they have acknowledged (bus/trimming.py).
 _RETRY_SCRIPT: Final = """
 if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then
   return false
 end
-return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', ARGV[4], ARGV[2])
+return redis.call('XADD', KEYS[2], '*', ARGV[3], ARGV[2])
 """
 
 # Move one shared entry to its hotel's stream: deleted from one and added to the other in
@@ -190,7 +191,6 @@ class DeadLetters:
             source_stream,
             dead_id,
             fields[b"payload"],
-            DEFAULT_MAXLEN,
             ENTRY_FIELD,
         )
         if new_id is None:

@@ -1,4 +1,10 @@
-"""Publishing events to streams, trimmed approximately to a maximum length."""
+"""Publishing events to streams.
+
+Event streams are not trimmed here: their consumers trim what every group has
+finished with (:mod:`begasist_core.bus.trimming`), so an accepted event is never
+dropped unread. A *maxlen* is for streams that are records with no consumer
+group, such as the dead-letter streams.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +23,8 @@ ENTRY_FIELD: Final = b"e"
 """The one field of every stream entry; its value is the envelope's JSON."""
 
 DEFAULT_MAXLEN: Final = 100_000
-"""Entries kept per stream: trimming is approximate (``MAXLEN ~``), so it is cheap.
-
-Trimming does not wait for consumers: a group lagging by more than this loses
-the oldest entries. Size it above the longest backlog you accept.
-"""
+"""Entries kept in a record stream nobody consumes as a group (the dead letters):
+trimming is approximate (``MAXLEN ~``), so it is cheap, and it waits for no reader."""
 
 PUBLISH_CHUNK: Final = 1000
 """Events per script call in :meth:`Publisher.publish_many`: Redis runs a call
@@ -30,19 +33,24 @@ to its end before serving anyone else, so a call stays around a millisecond."""
 # One XADD per envelope inside Redis, the ids returned as one string: a
 # pipeline of XADDs costs several times more per event in redis-py's
 # pure-Python command packing and reply parsing (see docs/benchmarks.md).
+# ARGV[1] is the maximum length, or "" for none.
 _PUBLISH_MANY_SCRIPT: Final = """
 local ids = {}
 for i = 3, #ARGV do
-  ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[i])
+  if ARGV[1] == '' then
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', ARGV[2], ARGV[i])
+  else
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[i])
+  end
 end
 return table.concat(ids, ' ')
 """
 
 
 class Publisher:
-    """Appends events to streams with ``XADD ... MAXLEN ~ n``."""
+    """Appends events to streams with ``XADD``: untrimmed, or ``MAXLEN ~ maxlen`` if given."""
 
-    def __init__(self, redis: Redis, *, maxlen: int = DEFAULT_MAXLEN) -> None:
+    def __init__(self, redis: Redis, *, maxlen: int | None = None) -> None:
         self._redis = redis
         self._maxlen = maxlen
         self._publish_many = redis.register_script(_PUBLISH_MANY_SCRIPT)
@@ -50,7 +58,10 @@ class Publisher:
     async def publish(self, stream: str, event: Event) -> bytes:
         """Append one event; return its entry id once Redis has it."""
         entry_id = await self._redis.xadd(
-            stream, {ENTRY_FIELD: encode_event(event)}, maxlen=self._maxlen, approximate=True
+            stream,
+            {ENTRY_FIELD: encode_event(event)},
+            maxlen=self._maxlen,
+            approximate=self._maxlen is not None,
         )
         EVENTS_PUBLISHED.labels(stream_kind(stream)).inc()
         return cast(bytes, entry_id)
@@ -64,12 +75,10 @@ class Publisher:
         payloads = [encode_event(event) for event in events]
         entry_ids: list[bytes] = []
         for start in range(0, len(payloads), PUBLISH_CHUNK):
+            chunk = payloads[start : start + PUBLISH_CHUNK]
             joined = await self._publish_many(
-                keys=[stream],
-                args=[self._maxlen, ENTRY_FIELD, *payloads[start : start + PUBLISH_CHUNK]],
+                keys=[stream], args=[self._maxlen or "", ENTRY_FIELD, *chunk]
             )
             entry_ids.extend(cast(bytes, joined).split(b" "))
-            EVENTS_PUBLISHED.labels(stream_kind(stream)).inc(
-                len(payloads[start : start + PUBLISH_CHUNK])
-            )
+            EVENTS_PUBLISHED.labels(stream_kind(stream)).inc(len(chunk))
         return entry_ids

@@ -11,7 +11,7 @@ from begasist_core.bus.handling import Delivery, RejectedEvent
 from begasist_core.bus.publisher import ENTRY_FIELD
 from begasist_core.events.codec import EventDecodeError, decode_event
 from begasist_core.events.envelope import Event
-from begasist_core.metrics import EVENTS_ACKED, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, stream_kind
+from begasist_core.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, stream_kind
 
 __all__ = ["Ready", "Triage"]
 
@@ -43,11 +43,6 @@ class Triage:
         self._log = logger
         self._kind = stream_kind(stream)
         self._consumed = EVENTS_CONSUMED.labels(self._kind, group)
-        self._acked = EVENTS_ACKED.labels(self._kind, group)
-
-    def acked(self, count: int) -> None:
-        """Count *count* entries acknowledged (the consumer acks, this keeps the figures)."""
-        self._acked.inc(count)
 
     async def decoded(
         self, entry_id: bytes, fields: dict[bytes, bytes], deliveries: int

@@ -1,18 +1,19 @@
-"""How far each hotel's bot is behind on its ingress stream: what guest frames are weighed against.
+"""How far each hotel's bot is behind on its ingress stream: what new entries are weighed against.
 
-An ingress stream is trimmed to a length (``MAXLEN ~``) whatever its consumers
-have read, so while a hotel's bot is down or lagging, every entry added past
-that length pushes out the oldest, read or not: webhooks that were answered
-200 and guests' messages that were answered ``accepted``. Guests are the one
-writer here that nobody vouches for, so the guest socket stops enqueueing for a
-hotel whose backlog reaches a bound well below that length
+An ingress stream is never trimmed of what its bot has not acknowledged
+(:mod:`begasist_core.bus.trimming`), so while a hotel's bot is down or lagging
+the stream grows. The ingress refuses webhooks for a hotel whose backlog
+reaches ``BEGASIST_INGRESS_BACKLOG_LIMIT`` (the provider retries later), which
+bounds the memory one hotel takes; guests are the one writer nobody vouches
+for, so the guest socket stops enqueueing well below that
 (``BEGASIST_GUEST_INGRESS_BACKLOG``), leaving the room above it to webhooks.
 
 The backlog of a stream is, for its most lagging consumer group, the entries
 delivered but not yet acknowledged (``pending``) plus those not yet delivered
 (``lag``); with no group at all (a bot that never ran), the whole stream. Redis
-keeps counting entries that were trimmed unread in ``lag``, so a lag with no
-entry after the group's last delivered one is taken for none.
+keeps counting entries that were deleted unread in ``lag`` (streams trimmed to
+a length by older versions, ``XDEL``), so a lag with no entry after the group's
+last delivered one is taken for none.
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ round trip and wakes every waiter of that batch with its entry id or its
 error. An idle batcher writes a lone event at once; only events that arrived
 while a write was in flight wait for the next one, so batching adds no latency
 of its own.
+
+Nothing trims an ingress stream before its bot has read and acknowledged it
+(:mod:`begasist_core.bus.trimming`), so a hotel whose bot is down keeps every
+webhook; with a *backlog*, a hotel whose bot is that many entries behind is
+refused (503: the provider retries later) instead of growing Redis without end.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from typing import Final
 import anyio
 from anyio.abc import TaskStatus
 from begasist_core import Event, Publisher, encode_event
-from begasist_core.bus.publisher import DEFAULT_MAXLEN, ENTRY_FIELD
+from begasist_core.bus.publisher import ENTRY_FIELD
 from begasist_core.metrics import EVENTS_PUBLISHED, stream_kind
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from begasist_suite.ingress.backlog import IngressBacklog
 
 __all__ = [
     "DEFAULT_CAPACITY",
@@ -58,16 +66,33 @@ class IngressBatcher:
     """
 
     def __init__(
-        self, redis: Redis, *, maxlen: int = DEFAULT_MAXLEN, capacity: int = DEFAULT_CAPACITY
+        self,
+        redis: Redis,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        backlog: IngressBacklog | None = None,
+        backlog_limit: int | None = None,
     ) -> None:
         self._redis = redis
-        self._maxlen = maxlen
-        self._publisher = Publisher(redis, maxlen=maxlen)
+        self._publisher = Publisher(redis)
+        self._backlog = backlog
+        self._backlog_limit = backlog_limit
         self._send, self._receive = anyio.create_memory_object_stream[_Pending](capacity)
         self._running = False
 
     async def publish(self, stream: str, event: Event) -> bytes:
-        """Append *event* to *stream*; its entry id once Redis has it, else IngressUnavailable."""
+        """Append *event* to *stream*; its entry id once Redis has it, else IngressUnavailable.
+
+        Refused without writing while *event*'s hotel's bot is ``backlog_limit`` entries
+        behind on its ingress stream (measured at most once a second).
+        """
+        if self._backlog is not None and self._backlog_limit is not None:
+            try:
+                behind = await self._backlog.entries(event.hotel)
+            except RedisError as error:
+                raise IngressUnavailable("the hotel's backlog is unknown") from error
+            if behind >= self._backlog_limit:
+                raise IngressUnavailable(f"the hotel's bot is {behind} entries behind")
         pending = _Pending(stream, event)
         try:
             self._send.send_nowait(pending)
@@ -134,12 +159,8 @@ class IngressBatcher:
         """One XADD per event in one round trip; a failed command fails only its event."""
         pipe = self._redis.pipeline(transaction=False)
         for pending in batch:
-            pipe.xadd(
-                pending.stream,
-                {ENTRY_FIELD: encode_event(pending.event)},
-                maxlen=self._maxlen,
-                approximate=True,
-            )
+            # Untrimmed: the bot trims what it has acknowledged (begasist_core.bus.trimming).
+            pipe.xadd(pending.stream, {ENTRY_FIELD: encode_event(pending.event)})
         results: list[bytes | BaseException] = await pipe.execute(raise_on_error=False)
         for pending, result in zip(batch, results, strict=True):
             if not isinstance(result, BaseException):  # publish_many counts its own
