@@ -167,7 +167,8 @@ async def _gathered(services: Services) -> list[Metric]:
         with anyio.fail_after(SCRAPE_SECONDS):
             figures = await services.store.outbox_backlog()
     except Exception as error:  # the store away: the scrape still answers
-        log.warning("metrics: outbox backlog unavailable (%s)", type(error).__name__)
+        # DEBUG: /ready reports the store once per change; this runs at every scrape.
+        log.debug("metrics: outbox backlog unavailable (%s)", type(error).__name__)
     else:
         backlog.add_metric([], float(figures.pending))
         oldest.add_metric([], figures.oldest_age_seconds or 0.0)

@@ -24,7 +24,7 @@ async def stream_group_metrics(redis: Redis, streams: Sequence[str]) -> list[Met
     stream that does not exist yet has no groups and is left out. ``lag`` is
     left out where Redis cannot tell it (after deletions: ``nil``). If Redis
     does not answer within :data:`SCRAPE_SECONDS`, or fails, the families
-    come back empty and the scrape still answers (``begasist_redis_up`` says why).
+    come back empty and the scrape still answers (``/ready`` says why).
     """
     pending = GaugeMetricFamily(
         "begasist_stream_pending",
