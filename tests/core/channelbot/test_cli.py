@@ -223,3 +223,38 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exit.value.code == 0
     assert capsys.readouterr().out.strip() == f"channelbot {__version__} (begasist-core)"
+
+
+def test_a_health_port_in_use_is_a_usage_error_naming_the_address(
+    settings_file: Path, begasist_redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(
+            [
+                *("--hotel", "plaza", "--settings-file", str(settings_file)),
+                *("--redis-url", begasist_redis_url, "--health-port", str(port)),
+            ]
+        )
+    assert code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_health_port_setting_and_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEGASIST_BOT_HEALTH_PORT", "9100")
+    monkeypatch.setenv("BEGASIST_BOT_HEALTH_HOST", "0.0.0.0")
+    config = BotConfig()
+    assert (config.health_port, config.health_host) == (9100, "0.0.0.0")
+    monkeypatch.delenv("BEGASIST_BOT_HEALTH_PORT")
+    monkeypatch.delenv("BEGASIST_BOT_HEALTH_HOST")
+    assert (BotConfig().health_port, BotConfig().health_host) == (None, "127.0.0.1")
+    assert BotConfig(health_port=0).health_port == 0
+
+
+def test_an_invalid_health_port_flag_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--health-port", "70000", "health"])
+    assert exited.value.code == 2
+    assert "--health-port" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import anyio.lowlevel
 import pytest
 from begasist_core import ConfigChanged, Event, StreamNames, decode_event, make_event
 from begasist_suite.ingress.batcher import IngressBatcher, IngressUnavailable
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -33,6 +34,7 @@ async def test_events_land_in_their_streams_in_the_order_given(
     batcher = IngressBatcher(begasist_redis)
     streams = [begasist_names.ingress(hotel) for hotel in ("a", "b", "c")]
     ids: dict[int, bytes] = {}
+    published_before = _published_to_ingress()
 
     async def publish(version: int) -> None:
         ids[version] = await batcher.publish(streams[version % 3], _event(version))
@@ -51,6 +53,13 @@ async def test_events_land_in_their_streams_in_the_order_given(
         assert await _stored_versions(begasist_redis, stream) == expected
         entry_ids = [ids[v] for v in expected]
         assert entry_ids == [e for e, _ in await begasist_redis.xrange(stream) or []]
+    # Counted once each, whether a batch went as one script or as a pipeline of XADDs.
+    assert _published_to_ingress() - published_before == 300
+
+
+def _published_to_ingress() -> float:
+    value = REGISTRY.get_sample_value("begasist_events_published_total", {"stream": "ingress"})
+    return value or 0.0
 
 
 async def test_a_failed_write_fails_its_waiters_and_no_one_else(

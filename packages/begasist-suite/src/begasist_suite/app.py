@@ -61,6 +61,7 @@ from begasist_suite.ingress.batcher import IngressBatcher
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
 from begasist_suite.ingress.shared_targets import SharedWebhookTargets
 from begasist_suite.ingress.webhooks import is_webhook_path, serve_webhook
+from begasist_suite.metrics import METRICS_PATH, serve_metrics
 from begasist_suite.responders import plugin as responder_plugin
 from begasist_suite.secret_box import SecretBox, SecretKeyError
 from begasist_suite.services import Services
@@ -81,7 +82,8 @@ class SuiteApp(Litestar):
 
     Every request first passes the :class:`~begasist_suite.asgi.guard.RequestGuard`
     (header limits, request id, body deadline, 5xx logging). The webhook ingress
-    is plain ASGI (``ingress/webhooks.py``): handing it the request here skips
+    and ``/metrics`` are plain ASGI (``ingress/webhooks.py``, ``metrics.py``):
+    handing them the request here skips
     Litestar's middleware stack and router, the larger part of a webhook's cost
     (docs/benchmarks.md). Everything else is Litestar's.
     """
@@ -95,6 +97,10 @@ class SuiteApp(Litestar):
         if scope["type"] == "http" and is_webhook_path(scope["path"]):
             scope["app"] = self
             await serve_webhook(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] == METRICS_PATH:
+            scope["app"] = self
+            await serve_metrics(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 

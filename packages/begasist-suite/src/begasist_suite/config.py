@@ -42,6 +42,9 @@ class SuiteSettings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     public_url: str | None = None
     """The URL guests' providers and bots reach the suite at (shown in the admin)."""
+    metrics_token: SecretStr | None = None
+    """Bearer token for ``/metrics``; unset, only loopback and private addresses not
+    relayed by a proxy may read it (begasist_suite/metrics.py)."""
     cookie_secure: bool = True
     """Send the session cookie over HTTPS only; ``dev`` turns it off for http://127.0.0.1."""
     behind_tls_proxy: bool = False

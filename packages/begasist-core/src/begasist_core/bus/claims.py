@@ -9,6 +9,8 @@ from typing import Any, Final, cast
 from redis.asyncio import Redis
 from redis.typing import StreamIdT
 
+from begasist_core.metrics import EVENTS_ACKED, stream_kind
+
 __all__ = ["HAND_BACK_IDLE_MS", "ClaimPage", "Claims", "Entry"]
 
 HAND_BACK_IDLE_MS: Final = 365 * 24 * 3600 * 1000
@@ -48,6 +50,12 @@ class Claims:
         self._stream = stream
         self._group = group
         self._consumer = consumer
+        self._acked = EVENTS_ACKED.labels(stream_kind(stream), group)
+
+    async def ack(self, entry_ids: Sequence[bytes]) -> None:
+        """Acknowledge *entry_ids*: their effects are durable, the group is done with them."""
+        await self._redis.xack(self._stream, self._group, *entry_ids)
+        self._acked.inc(len(entry_ids))
 
     async def touch(self, entry_ids: Collection[bytes]) -> None:
         """Reset the idle time of *entry_ids* (their delivery counts stay)."""

@@ -356,7 +356,7 @@ class StreamConsumer:
         """Ack what was handled; if that fails, it stays to be acked by the next try."""
         if self._unacked:
             done = list(self._unacked)
-            await self._redis.xack(self.stream, self.group, *done)
+            await self._claims.ack(done)
             self._unacked.difference_update(done)
 
     def _partition_of(self, event: Event) -> str:

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from begasist_core.events.codec import encode_event
 from begasist_core.events.envelope import Event
+from begasist_core.metrics import EVENTS_PUBLISHED, stream_kind
 
 __all__ = ["DEFAULT_MAXLEN", "ENTRY_FIELD", "PUBLISH_CHUNK", "Publisher"]
 
@@ -62,6 +63,7 @@ class Publisher:
             maxlen=self._maxlen,
             approximate=self._maxlen is not None,
         )
+        EVENTS_PUBLISHED.labels(stream_kind(stream)).inc()
         return cast(bytes, entry_id)
 
     async def publish_many(self, stream: str, events: Iterable[Event]) -> list[bytes]:
@@ -73,9 +75,10 @@ class Publisher:
         payloads = [encode_event(event) for event in events]
         entry_ids: list[bytes] = []
         for start in range(0, len(payloads), PUBLISH_CHUNK):
+            chunk = payloads[start : start + PUBLISH_CHUNK]
             joined = await self._publish_many(
-                keys=[stream],
-                args=[self._maxlen or "", ENTRY_FIELD, *payloads[start : start + PUBLISH_CHUNK]],
+                keys=[stream], args=[self._maxlen or "", ENTRY_FIELD, *chunk]
             )
             entry_ids.extend(cast(bytes, joined).split(b" "))
+            EVENTS_PUBLISHED.labels(stream_kind(stream)).inc(len(chunk))
         return entry_ids

@@ -11,6 +11,7 @@ from begasist_core.bus.handling import Delivery, RejectedEvent
 from begasist_core.bus.publisher import ENTRY_FIELD
 from begasist_core.events.codec import EventDecodeError, decode_event
 from begasist_core.events.envelope import Event
+from begasist_core.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, stream_kind
 
 __all__ = ["Ready", "Triage"]
 
@@ -40,6 +41,8 @@ class Triage:
         self._group = group
         self._max_deliveries = max_deliveries
         self._log = logger
+        self._kind = stream_kind(stream)
+        self._consumed = EVENTS_CONSUMED.labels(self._kind, group)
 
     async def decoded(
         self, entry_id: bytes, fields: dict[bytes, bytes], deliveries: int
@@ -60,6 +63,7 @@ class Triage:
             text = f"{type(error).__name__}: {error}"
             await self.bury(entry_id, raw, "malformed", text, deliveries)
             return None
+        self._consumed.inc()
         return Delivery(self._stream, entry_id, deliveries), raw, event
 
     async def rejected(self, delivery: Delivery, raw: bytes, rejected: RejectedEvent) -> None:
@@ -112,6 +116,7 @@ class Triage:
             error=error,
             deliveries=deliveries,
         )
+        EVENTS_DEAD_LETTERED.labels(self._kind, reason).inc()
         self._log.warning(
             "%s: entry %s buried as %s (%s): %s",
             self._stream,

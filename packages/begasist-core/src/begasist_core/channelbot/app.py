@@ -18,6 +18,7 @@ from begasist_core.bus.connection import (
     redis_label,
 )
 from begasist_core.channelbot.config import BotConfig
+from begasist_core.channelbot.health import HealthServer
 from begasist_core.channelbot.hotel import HotelBot
 from begasist_core.channelbot.settings_source import SettingsSource
 from begasist_core.events.streams import StreamNames
@@ -37,7 +38,12 @@ async def run_channelbot(
     redis_url: str,
     instance: str,
 ) -> None:
-    """Serve *hotels* until SIGTERM or SIGINT, then drain and return."""
+    """Serve *hotels* until SIGTERM or SIGINT, then drain and return.
+
+    With ``config.health_port`` set, the health port answers from the start,
+    before Redis is reached (``/ready`` then says Redis does not answer), until
+    every hotel has drained.
+    """
     redis = redis_from_url(redis_url)
     names = StreamNames(prefix=config.prefix)
     bots = [
@@ -52,9 +58,16 @@ async def run_channelbot(
         )
         for hotel in hotels
     ]
+    health = None
+    if config.health_port is not None:
+        health = HealthServer(bots, redis, names, host=config.health_host, port=config.health_port)
     try:
+        if health is not None:
+            await health.listen()  # a port in use fails here, before any lease is taken
         async with anyio.create_task_group() as group:
             group.start_soon(_drain_on_signal, bots, group.cancel_scope)
+            if health is not None:
+                group.start_soon(health.serve)
             await _wait_for_redis(redis, redis_url)
             async with anyio.create_task_group() as hotel_group:
                 for bot in bots:

@@ -21,6 +21,8 @@ from pydantic import ValidationError
 from begasist_core import __version__
 from begasist_core.channelbot.app import run_channelbot
 from begasist_core.channelbot.config import BotConfig
+from begasist_core.channelbot.health import HealthPortUnavailable
+from begasist_core.channelbot.probe import ask_health
 from begasist_core.channelbot.settings_source import (
     FileSettingsSource,
     HotelSettings,
@@ -79,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--instance", help="this bot's name (default: host-pid-random)")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING... (default: INFO)")
     parser.add_argument(
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help="serve /health, /ready and /metrics on this port (default: BEGASIST_BOT_HEALTH_PORT)",
+    )
+    parser.add_argument(
         "--version", action="version", version=f"channelbot {__version__} (begasist-core)"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -88,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--out", type=Path, default=Path("docs/schema"))
     schema.add_argument(
         "--check", action="store_true", help="exit 1 if the files differ from the models"
+    )
+    commands.add_parser(
+        "health",
+        help="ask this machine's bot's /ready: exit 0 ready, 1 not ready, 2 no health port",
     )
     add_new_channel_command(commands)
     return parser
@@ -100,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = BotConfig()
     except ValidationError as error:
         parser.error(f"invalid BEGASIST_* setting: {describe_validation_error(error)}")
+    if args.health_port is not None:
+        if not 0 <= args.health_port <= 65535:
+            parser.error(f"--health-port: {args.health_port} is not a port (0-65535)")
+        config = config.model_copy(update={"health_port": args.health_port})
     configure_logging(args.log_level or config.log_level, config.log_format)
     if args.command == "plugins":
         return _list_plugins(as_json=args.json)
@@ -107,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _schema(args.out, check=args.check)
     if args.command == "new-channel":
         return run_new_channel(args, prog=parser.prog)
+    if args.command == "health":
+        return ask_health(config)
     try:
         return _run(args, config)
     except UsageError as problem:
@@ -115,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SuiteStillUnreachable as problem:
         print(f"channelbot: error: {problem}", file=sys.stderr)
         return EXIT_SUITE_UNREACHABLE
+    except HealthPortUnavailable as unavailable:
+        print(f"channelbot: error: {unavailable}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _list_plugins(*, as_json: bool) -> int:

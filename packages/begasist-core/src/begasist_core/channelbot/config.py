@@ -26,7 +26,9 @@ class BotConfig(BaseSettings):
     command-line flags override them. Secrets (bot tokens) are never logged.
     """
 
-    model_config = SettingsConfigDict(env_prefix="BEGASIST_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="BEGASIST_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     redis_url: str | None = None
     """The Redis to use; unset means: start the embedded engine if allowed, else fail."""
@@ -60,6 +62,14 @@ class BotConfig(BaseSettings):
     """Webhooks parsed at once (parsing may download media)."""
     media_dir: Path = Path("media")
     """Where downloaded media is stored (``<dir>/<hotel>/...``); the suite serves the same dir."""
+    health_port: int | None = Field(
+        default=None, ge=0, le=65535, validation_alias="BEGASIST_BOT_HEALTH_PORT"
+    )
+    """The health port (``/health``, ``/ready``, ``/metrics``); unset: none is opened.
+    ``channelbot health`` asks it. ``--health-port`` overrides."""
+    health_host: str = Field(default="127.0.0.1", validation_alias="BEGASIST_BOT_HEALTH_HOST")
+    """Where the health port listens: loopback by default, so the metrics (hotel slugs,
+    channel states) stay on the machine; ``0.0.0.0`` in a container Prometheus scrapes."""
     log_level: str = "INFO"
     log_format: LogFormat = "text"
     """One line of text or one JSON object per log record (timestamp, level, logger,

@@ -15,10 +15,18 @@ from redis.asyncio import Redis
 
 from begasist_core.backoff import Backoff
 from begasist_core.bus.connection import REDIS_UNAVAILABLE, RedisOutage, redis_label
-from begasist_core.bus.consumer import Delivery, RejectedEvent, StreamConsumer
+from begasist_core.bus.consumer import Delivery, StreamConsumer
 from begasist_core.bus.dead_letters import DeadLetters
 from begasist_core.bus.publisher import Publisher
 from begasist_core.channelbot.config import BotConfig
+from begasist_core.channelbot.failures import (
+    ChannelCallFailed,
+    ChannelOff,
+    UnexpectedEvent,
+    UnreadableWebhook,
+    first_error,
+    summary,
+)
 from begasist_core.channelbot.lease import HotelLease, LeaseLost
 from begasist_core.channelbot.presence import ChannelPresence, Presence, PresenceRecord
 from begasist_core.channelbot.settings_source import HotelSettings, SettingsSource
@@ -36,6 +44,7 @@ from begasist_core.events.payloads import ChannelState, ChannelStateChanged, Mes
 from begasist_core.events.streams import StreamNames
 from begasist_core.log_format import log_context
 from begasist_core.media import FileMediaStore
+from begasist_core.metrics import SENDS, observe_send
 from begasist_core.models.messages import DeliveryStatus, utc_now
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import Channel
@@ -50,41 +59,7 @@ log = logging.getLogger("begasist.channelbot")
 READY_WAIT_SECONDS = 5.0
 """How long a send or webhook waits for its channel to (re)start before retrying later."""
 
-
-class UnexpectedEvent(RejectedEvent):
-    """An event that does not belong on the stream it came from (dead-lettered at once)."""
-
-    reason = "unexpected"
-
-
-class UnreadableWebhook(RejectedEvent):
-    """The channel could not parse a webhook: retrying would fail the same way."""
-
-    reason = "unparseable"
-
-
-class ChannelOff(LookupError):
-    """The hotel has no such channel, or it is disabled or misconfigured."""
-
-
 _OFF_STATES = frozenset({ChannelState.DISABLED, ChannelState.MISCONFIGURED})
-
-
-class ChannelCallFailed(RuntimeError):
-    """A channel's send, parse or command raised; the message has secrets redacted."""
-
-
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first leaf of a (nested) exception group: what actually went wrong."""
-    error: BaseException = group
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    return error
-
-
-def _summary(error: BaseException, settings: ChannelSettings | None = None) -> str:
-    text = f"{type(error).__name__}: {error}"
-    return text if settings is None else redact(text, settings)
 
 
 @dataclass
@@ -154,9 +129,9 @@ class HotelBot:
                     outage.succeeded()
                     await self._serve(announce)
                 except* LeaseLost as lost:
-                    log.error("%s; returning to standby", _first(lost))
+                    log.error("%s; returning to standby", first_error(lost))
                 except* REDIS_UNAVAILABLE as failures:
-                    outage_error = _first(failures)
+                    outage_error = first_error(failures)
                 except* Exception as failures:
                     # Anything else (the settings source down, a Redis refusal
                     # such as OOM, a hotel the source no longer knows) ends this
@@ -165,7 +140,7 @@ class HotelBot:
                     log.error(
                         "hotel %s: stopped by %s; retrying in %.1fs",
                         self.hotel,
-                        _summary(_first(failures)),
+                        summary(first_error(failures)),
                         retry_in,
                     )
                 finally:
@@ -178,6 +153,11 @@ class HotelBot:
                     await outage.failed(outage_error)
                 elif retry_in:
                     await anyio.sleep(retry_in)
+
+    @property
+    def active(self) -> bool:
+        """Whether this bot holds the hotel's lease now (otherwise it is a standby)."""
+        return self._lease.is_held()
 
     async def drain(self) -> None:
         """Stop taking work; in-flight entries finish or are handed back; then stop."""
@@ -428,7 +408,7 @@ class HotelBot:
                 try:
                     await channel.command(command)
                 except Exception as error:
-                    raise ChannelCallFailed(_summary(error, channel.settings)) from None
+                    raise ChannelCallFailed(summary(error, channel.settings)) from None
         else:
             raise UnexpectedEvent(f"{event.type} does not belong on the control stream")
 
@@ -439,18 +419,20 @@ class HotelBot:
         try:
             channel = await self._ready_channel(message.channel)
         except ChannelOff as off:
+            SENDS.labels(message.channel, "channel_off").inc()
             await self._publish_failure(message.channel, message.id, str(off))
             return
         # Fencing: never send on a lease that may have passed to another bot.
         self._lease.ensure_held()
         try:
-            receipt = await channel.send(message)
+            with observe_send(message.channel):
+                receipt = await channel.send(message)
         except PermanentSendError as refused:
             reason = redact(str(refused), channel.settings)
             await self._publish_failure(message.channel, message.id, reason)
             return
         except Exception as error:
-            raise ChannelCallFailed(_summary(error, channel.settings)) from None
+            raise ChannelCallFailed(summary(error, channel.settings)) from None
         for provider_id in receipt.provider_message_ids:
             status = MessageStatusChanged(
                 channel=message.channel,
@@ -485,8 +467,8 @@ class HotelBot:
         try:
             payloads = await channel.parse(event.data)
         except ParseError as unreadable:
-            raise UnreadableWebhook(_summary(unreadable, channel.settings)) from None
+            raise UnreadableWebhook(summary(unreadable, channel.settings)) from None
         except Exception as error:
-            raise ChannelCallFailed(_summary(error, channel.settings)) from None
+            raise ChannelCallFailed(summary(error, channel.settings)) from None
         for payload in payloads:
             await channel.context.emit(payload)

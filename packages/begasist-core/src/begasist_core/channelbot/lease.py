@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 
 from begasist_core.bus.connection import REDIS_UNAVAILABLE, RedisOutage, redis_label
 from begasist_core.events.streams import StreamNames
+from begasist_core.metrics import LEASE_TAKEOVERS
 
 __all__ = ["HotelLease", "LeaseLost"]
 
@@ -139,6 +140,7 @@ class HotelLease:
                 )
                 announced = True
             await anyio.sleep(_standby_wait(expires_in_ms, interval))
+        LEASE_TAKEOVERS.labels(self.hotel).inc()
         log.info("hotel %s: lease acquired (fence %s)", self.hotel, self.fence)
 
     async def renew(self) -> None:

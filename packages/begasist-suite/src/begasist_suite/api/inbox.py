@@ -16,6 +16,7 @@ from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, 
 from begasist_suite.inbox.drafts import approve_draft, mark_conversation_read, reject_draft
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.inbox.reply_window import window_state
+from begasist_suite.metrics import REPLY_WINDOW_REFUSALS
 from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page, Role
 
 __all__ = ["ConversationController", "DraftController"]
@@ -301,6 +302,7 @@ async def _refuse_closed_window(services: ServicesDep, conversation: Conversatio
     state = await window_state(services, conversation)
     if not state.closed:
         return
+    REPLY_WINDOW_REFUSALS.labels(conversation.channel).inc()
     since = "" if state.closed_at is None else f" at {state.closed_at.isoformat()}"
     only = "only a template can be sent" if state.sends_templates else "nothing can be sent"
     raise ClientException(

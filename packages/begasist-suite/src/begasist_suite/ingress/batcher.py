@@ -23,6 +23,7 @@ import anyio
 from anyio.abc import TaskStatus
 from begasist_core import Event, Publisher, encode_event
 from begasist_core.bus.publisher import ENTRY_FIELD
+from begasist_core.metrics import EVENTS_PUBLISHED, stream_kind
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -161,4 +162,7 @@ class IngressBatcher:
             # Untrimmed: the bot trims what it has acknowledged (begasist_core.bus.trimming).
             pipe.xadd(pending.stream, {ENTRY_FIELD: encode_event(pending.event)})
         results: list[bytes | BaseException] = await pipe.execute(raise_on_error=False)
+        for pending, result in zip(batch, results, strict=True):
+            if not isinstance(result, BaseException):  # publish_many counts its own
+                EVENTS_PUBLISHED.labels(stream_kind(pending.stream)).inc()
         return results

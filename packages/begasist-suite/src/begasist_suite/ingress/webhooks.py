@@ -25,6 +25,7 @@ rather than in the OpenAPI document.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Final
 
 from begasist_core import WebhookReceived, WebhookRejected, make_event
@@ -40,6 +41,7 @@ from begasist_suite.ingress.requests import (
 )
 from begasist_suite.ingress.settings_cache import WebhookSettingsCache
 from begasist_suite.ingress.shared import SHARED_SEGMENT, serve_shared
+from begasist_suite.metrics import count_webhook, webhook_channel_label
 from begasist_suite.services import Services
 
 __all__ = ["WEBHOOK_PATH", "is_webhook_path", "serve_webhook"]
@@ -56,7 +58,12 @@ def is_webhook_path(path: str) -> bool:
 
 async def serve_webhook(scope: Scope, receive: Receive, send: Send) -> None:
     """The webhook ingress for an HTTP *scope* whose ``app`` is the suite (module docstring)."""
+    started = time.perf_counter()
     status, body, media_type, extra = await _handle(scope, receive)
+    channel = webhook_channel_label(
+        scope["path"].rstrip("/").rpartition("/")[2], scope["app"].state.services.plugins.channels
+    )
+    count_webhook(channel, status, time.perf_counter() - started)
     headers: list[tuple[bytes, bytes]] = [
         (b"content-type", media_type.encode("latin-1")),
         (b"content-length", str(len(body)).encode("ascii")),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
+from begasist_suite.metrics import time_operations
 from begasist_suite.store.base import MAX_PAGE, Conflict, InboundRecorded, NotFound
 from begasist_suite.store.fallback import FallbackStore
 from begasist_suite.store.idempotency import IdempotencyStore
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 
+@time_operations
 class Store(
     PeopleStore, FallbackStore, OutboxStore, IdempotencyStore, LastInboundStore, InvitationStore
 ):

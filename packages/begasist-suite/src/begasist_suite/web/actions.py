@@ -18,6 +18,7 @@ from litestar.response import Redirect
 from begasist_suite.auth.principal import HotelAccess
 from begasist_suite.inbox.drafts import approve_draft, reject_draft
 from begasist_suite.inbox.outbox import queue_reply
+from begasist_suite.metrics import REPLY_WINDOW_REFUSALS
 from begasist_suite.web.callers import form_access, services_of
 from begasist_suite.web.conversation_forms import refuse_unsendable
 from begasist_suite.web.conversation_panel import reply_window
@@ -61,6 +62,7 @@ class ConversationActions(Controller):
             raise NotFoundException("not found")
         text = _text(form, "text")
         if text and (await reply_window(services, conversation, language_of(request))).closed:
+            REPLY_WINDOW_REFUSALS.labels(conversation.channel).inc()
             raise refuse_unsendable()  # the page was older than the window: nothing is sent
         if text:
             await queue_reply(services, conversation, text, sent_by=access.user.id)
