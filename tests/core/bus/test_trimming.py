@@ -105,9 +105,14 @@ async def test_a_consumer_trims_its_stream_as_it_goes(
         await tasks.start(consumer.run)
         await publish(begasist_redis, begasist_names.events, 1000)
         with anyio.fail_after(30):
+            await eventually(lambda: _all_handled(handled, 1000))
             await eventually(lambda: _shorter_than(begasist_redis, begasist_names.events, 200))
         consumer.stop()
     assert len(handled) == 1000
+
+
+async def _all_handled(handled: list[Event], count: int) -> bool:
+    return len(handled) >= count
 
 
 async def _shorter_than(redis: Redis, stream: str, length: int) -> bool:
