@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import anyio
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import SentinelConnectionPool
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -91,7 +92,10 @@ def redis_label(redis_or_url: Redis | str) -> str:
         except ValueError:  # a malformed port: show the host alone
             return parts.hostname or "?"
         return f"{parts.hostname}:{port}"
-    options = redis_or_url.connection_pool.connection_kwargs
+    pool = redis_or_url.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        return f"master {pool.service_name!r} via Sentinel"
+    options = pool.connection_kwargs
     if "path" in options:
         return str(options["path"])
     return f"{options.get('host', 'localhost')}:{options.get('port', 6379)}"

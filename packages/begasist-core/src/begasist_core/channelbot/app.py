@@ -14,9 +14,9 @@ from redis.asyncio import Redis
 from begasist_core.bus.connection import (
     REDIS_UNAVAILABLE,
     RedisOutage,
-    redis_from_url,
     redis_label,
 )
+from begasist_core.bus.redis_settings import redis_client, redis_settings_label
 from begasist_core.channelbot.config import BotConfig
 from begasist_core.channelbot.hotel import HotelBot
 from begasist_core.channelbot.settings_source import SettingsSource
@@ -34,11 +34,13 @@ async def run_channelbot(
     hotels: Sequence[str],
     source: SettingsSource,
     channel_classes: Mapping[str, type[Channel[Any]]],
-    redis_url: str,
     instance: str,
 ) -> None:
-    """Serve *hotels* until SIGTERM or SIGINT, then drain and return."""
-    redis = redis_from_url(redis_url)
+    """Serve *hotels* until SIGTERM or SIGINT, then drain and return.
+
+    Redis is *config*'s URL or Sentinels (:func:`redis_client`).
+    """
+    redis = redis_client(config)
     names = StreamNames(prefix=config.prefix)
     bots = [
         HotelBot(
@@ -55,7 +57,7 @@ async def run_channelbot(
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(_drain_on_signal, bots, group.cancel_scope)
-            await _wait_for_redis(redis, redis_url)
+            await _wait_for_redis(redis, redis_settings_label(config))
             async with anyio.create_task_group() as hotel_group:
                 for bot in bots:
                     hotel_group.start_soon(bot.run)
