@@ -139,9 +139,10 @@ def check_serve_settings(settings: SuiteSettings, *, host: str, port: int) -> No
         SecretBox(settings.secret_key.get_secret_value())
     except SecretKeyError as problem:
         raise UsageError(str(problem)) from None
-    if settings.redis_url is None:
+    if not settings.redis_configured:
         raise UsageError(
-            "missing setting BEGASIST_REDIS_URL (for development, `begasist dev` starts its own)"
+            "missing setting BEGASIST_REDIS_URL, or BEGASIST_REDIS_SENTINELS with "
+            "BEGASIST_REDIS_SENTINEL_MASTER (for development, `begasist dev` starts its own)"
         )
     if settings.store == "astra" and (
         not settings.astra_db_api_endpoint or settings.astra_db_application_token is None

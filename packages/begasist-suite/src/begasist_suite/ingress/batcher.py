@@ -3,9 +3,14 @@
 Each request hands its event to :class:`IngressBatcher` and waits for its own
 entry id. One writer task takes whatever is queued, writes it in one Redis
 round trip and wakes every waiter of that batch with its entry id or its
-error. An idle batcher writes a lone event at once; only events that arrived
-while a write was in flight wait for the next one, so batching adds no latency
-of its own.
+error. With a :class:`~begasist_core.bus.replication.ReplicaWait`
+(``BEGASIST_REDIS_WAIT_REPLICAS``) that round trip ends with one ``WAIT`` for
+the whole batch, and a batch fewer replicas acknowledged in time fails as a
+whole: its requests answer 503 and their providers retry.
+
+An idle batcher writes a lone event at once; only events that arrived while a
+write was in flight wait for the next one, so batching adds no latency of its
+own.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import anyio
 from anyio.abc import TaskStatus
 from begasist_core import Event, Publisher, encode_event
 from begasist_core.bus.publisher import DEFAULT_MAXLEN, ENTRY_FIELD
+from begasist_core.bus.replication import ReplicaWait, add_wait, check_wait
 from redis.asyncio import Redis
 
 __all__ = [
@@ -57,11 +63,17 @@ class IngressBatcher:
     """
 
     def __init__(
-        self, redis: Redis, *, maxlen: int = DEFAULT_MAXLEN, capacity: int = DEFAULT_CAPACITY
+        self,
+        redis: Redis,
+        *,
+        maxlen: int = DEFAULT_MAXLEN,
+        capacity: int = DEFAULT_CAPACITY,
+        wait: ReplicaWait | None = None,
     ) -> None:
         self._redis = redis
         self._maxlen = maxlen
-        self._publisher = Publisher(redis, maxlen=maxlen)
+        self._wait = wait
+        self._publisher = Publisher(redis, maxlen=maxlen, wait=wait)
         self._send, self._receive = anyio.create_memory_object_stream[_Pending](capacity)
         self._running = False
 
@@ -121,7 +133,12 @@ class IngressBatcher:
             results = [error] * len(batch)
         failed = sum(isinstance(result, BaseException) for result in results)
         if failed:
-            log.warning("ingress: %d of %d events not written", failed, len(batch))
+            log.warning(
+                "ingress: %d of %d events not written: %s",
+                failed,
+                len(batch),
+                next(result for result in results if isinstance(result, BaseException)),
+            )
         for pending, result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
                 pending.error = result
@@ -130,7 +147,10 @@ class IngressBatcher:
             pending.done.set()
 
     async def _pipeline(self, batch: list[_Pending]) -> list[bytes | BaseException]:
-        """One XADD per event in one round trip; a failed command fails only its event."""
+        """One XADD per event in one round trip; a failed command fails only its event.
+
+        With a wait, ``WAIT`` ends the round trip; too few replicas fail every event.
+        """
         pipe = self._redis.pipeline(transaction=False)
         for pending in batch:
             pipe.xadd(
@@ -139,5 +159,9 @@ class IngressBatcher:
                 maxlen=self._maxlen,
                 approximate=True,
             )
+        if self._wait is not None:
+            add_wait(pipe, self._wait)
         results: list[bytes | BaseException] = await pipe.execute(raise_on_error=False)
+        if self._wait is not None:
+            check_wait(results.pop(), self._wait)
         return results
