@@ -18,7 +18,7 @@ from begasist_core.plugins.manager import PluginInfo, format_plugin_table
 from begasist_core.scaffold.cli import add_new_channel_command, run_new_channel
 from pydantic import ValidationError
 
-from begasist_suite import cli_admin
+from begasist_suite import cli_admin, cli_backup
 from begasist_suite.cli_errors import EXIT_USAGE, UsageError
 from begasist_suite.config import SuiteSettings
 
@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The same command as `channelbot new-channel`, for whoever has the suite at hand.
     add_new_channel_command(commands)
     cli_admin.add_admin_commands(commands)
+    cli_backup.add_backup_commands(commands)
     return parser
 
 
@@ -104,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _schema(args.out, check=args.check)
         if args.command == "new-channel":
             return run_new_channel(args, prog=parser.prog)
+        if args.command in ("backup", "restore"):
+            return cli_backup.run_backup_command(args, settings)
         return cli_admin.run_admin_command(args, settings)
     except UsageError as problem:
         print(f"begasist: error: {problem}", file=sys.stderr)
