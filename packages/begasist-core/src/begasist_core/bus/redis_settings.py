@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
 
 from begasist_core.bus.connection import (
@@ -142,8 +142,24 @@ def redis_client(settings: RedisSettings) -> Redis:
     if settings.redis_username is not None:
         master_options["username"] = settings.redis_username
     sentinel = Sentinel(list(settings.redis_sentinels), sentinel_kwargs=sentinel_options)
-    client: Redis = sentinel.master_for(settings.redis_sentinel_master, **master_options)
+    client: Redis = sentinel.master_for(
+        settings.redis_sentinel_master, redis_class=_SentinelMaster, **master_options
+    )
     return client
+
+
+class _SentinelMaster(Redis):
+    """The master's client; closing it also closes its connections to the Sentinels,
+    which redis-py's ``Sentinel`` keeps apart from the master's pool."""
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        try:
+            await super().aclose(close_connection_pool)
+        finally:
+            pool = self.connection_pool
+            if isinstance(pool, SentinelConnectionPool):
+                for sentinel in pool.sentinel_manager.sentinels:
+                    await sentinel.aclose()
 
 
 def redis_settings_label(settings: RedisSettings) -> str:
