@@ -18,6 +18,7 @@ import pytest
 from anyio.abc import Process
 from begasist_core.bus.redis_settings import RedisSettings
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from tests.core.redis_server import free_port
 
@@ -43,6 +44,10 @@ def _sentinel_command(config: Path) -> list[str]:
         return [sentinel, str(config)]
     # Debian's redis-sentinel package is the same binary started in Sentinel mode.
     return [require_redis_server(), str(config), "--sentinel"]
+
+
+class PortTaken(Exception):
+    """Our server exited at once: something else took its port after we picked it."""
 
 
 @dataclass
@@ -94,21 +99,26 @@ class ReplicatedRedis:
         await self._spawn(port, _sentinel_command(config))
 
     async def _spawn(self, port: int, arguments: list[str]) -> None:
-        self.processes[port] = await anyio.open_process(
+        process = await anyio.open_process(
             arguments,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        self.processes[port] = process
         with anyio.fail_after(START_SECONDS):
-            while True:
+            # Ours answering, not another test's server that took the port first.
+            while process.returncode is None:
                 try:
-                    probe = await anyio.connect_tcp("127.0.0.1", port)
-                except OSError:
-                    await anyio.sleep(0.02)
-                else:
-                    await probe.aclose()
+                    async with Redis(port=port, socket_connect_timeout=1) as probe:
+                        answering = int((await probe.info("server"))["process_id"])
+                except (RedisError, OSError):
+                    answering = None
+                if answering == process.pid:
                     return
+                await anyio.sleep(0.02)
+        del self.processes[port]
+        raise PortTaken(port)
 
     async def kill(self, port: int) -> None:
         """SIGKILL the server on *port*: a crash, nothing flushed, no goodbye."""
@@ -123,11 +133,16 @@ class ReplicatedRedis:
         return int(port)
 
     async def wait_until_replicated(self, master_port: int) -> None:
-        """Until *master_port* has a replica in sync (``connected_slaves`` and a link up)."""
+        """Until *master_port* has a replica in sync (``slave0`` online)."""
         async with Redis(port=master_port) as master:
             while True:
                 info = await master.info("replication")
-                if info.get("role") == "master" and int(info.get("connected_slaves", 0)) >= 1:
+                replica = info.get("slave0")
+                if (
+                    info.get("role") == "master"
+                    and isinstance(replica, dict)
+                    and replica.get("state") == "online"
+                ):
                     return
                 await anyio.sleep(0.05)
 
@@ -161,24 +176,36 @@ async def replicated_redis(
     directory: Path, *, sentinels: int = 3
 ) -> AsyncIterator[ReplicatedRedis]:
     """A master with one replica in sync, and *sentinels* Sentinels (0: none) agreeing on it."""
-    servers = ReplicatedRedis(
-        directory=directory,
-        ports=[free_port(), free_port()],
-        sentinel_ports=[free_port() for _ in range(sentinels)],
-    )
-    async with AsyncExitStack() as stack:
-        stack.push_async_callback(_kill_all, servers)
-        master, replica = servers.ports
-        await servers.start_server(master)
-        await servers.start_server(replica, replica_of=master)
+    for _ in range(5):
+        servers = ReplicatedRedis(
+            directory=directory,
+            ports=[free_port(), free_port()],
+            sentinel_ports=[free_port() for _ in range(sentinels)],
+        )
+        if len({*servers.ports, *servers.sentinel_ports}) < 2 + sentinels:
+            continue
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(_kill_all, servers)
+            try:
+                await _start(servers)
+            except PortTaken:
+                continue  # other tests start servers on free ports too: pick others
+            yield servers
+            return
+    pytest.fail("could not start the test's Redis servers on free ports")
+
+
+async def _start(servers: ReplicatedRedis) -> None:
+    master, replica = servers.ports
+    await servers.start_server(master)
+    await servers.start_server(replica, replica_of=master)
+    with anyio.fail_after(START_SECONDS):
+        await servers.wait_until_replicated(master)
+    for port in servers.sentinel_ports:
+        await servers.start_sentinel(port, master)
+    if servers.sentinel_ports:
         with anyio.fail_after(START_SECONDS):
-            await servers.wait_until_replicated(master)
-        for port in servers.sentinel_ports:
-            await servers.start_sentinel(port, master)
-        if sentinels:
-            with anyio.fail_after(START_SECONDS):
-                await servers.wait_until_sentinels_agree(master)
-        yield servers
+            await servers.wait_until_sentinels_agree(master)
 
 
 async def _kill_all(servers: ReplicatedRedis) -> None:
