@@ -22,6 +22,7 @@ from begasist_core.bus import (
     Delivery,
     Publisher,
     StreamConsumer,
+    redis_from_url,
 )
 from begasist_core.bus.redis_settings import redis_client
 from begasist_core.bus.replication import NotReplicated, ReplicaWait
@@ -112,3 +113,46 @@ async def test_publisher_and_consumer_carry_on_after_a_failover(tmp_path: Path, 
 
     assert acknowledged == set(range(1, TOTAL + 1))
     assert handled == acknowledged
+
+
+async def test_a_consumer_on_a_url_that_reaches_a_replica_waits_for_it_to_be_promoted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """READONLY (a URL still naming a demoted master, until DNS or a VIP moves) is an
+    outage to ride out like a refused connection, not an error that ends the loop."""
+    names = StreamNames(prefix="readonly")
+    handled = anyio.Event()
+
+    async def handler(event: Event, delivery: Delivery) -> None:
+        handled.set()
+
+    async with replicated_redis(tmp_path, sentinels=0) as servers:
+        _, replica = servers.ports
+        redis = redis_from_url(servers.url(replica))
+        consumer = StreamConsumer(
+            redis,
+            stream=names.events,
+            group="workers",
+            consumer="one",
+            handler=handler,
+            dead_letters=DeadLetters(redis, names),
+            options=ConsumerOptions(block_seconds=0.1),
+            backoff=Backoff(initial=0.05, maximum=0.2),
+        )
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(consumer.run)
+                with anyio.fail_after(30):
+                    while "Redis unreachable" not in caplog.text:  # noqa: ASYNC110
+                        await anyio.sleep(0.02)
+                await redis.execute_command("REPLICAOF", "NO", "ONE")  # the promotion
+                await Publisher(redis).publish(
+                    names.events, make_event("plaza", ConfigChanged(version=1))
+                )
+                with anyio.fail_after(30):
+                    await handled.wait()
+                consumer.stop()
+        finally:
+            await redis.aclose()
+    assert "READONLY" in caplog.text or "ReadOnlyError" in caplog.text
+    assert "unexpected Redis error" not in caplog.text

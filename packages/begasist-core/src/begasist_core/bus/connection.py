@@ -12,6 +12,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import SentinelConnectionPool
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from begasist_core.backoff import Backoff
@@ -26,12 +27,16 @@ __all__ = [
 ]
 
 # A fixed-length tuple (not tuple[type, ...]), so mypy accepts ``except* (*REDIS_UNAVAILABLE, X)``.
-REDIS_UNAVAILABLE: Final = (RedisConnectionError, RedisTimeoutError)
+REDIS_UNAVAILABLE: Final = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
 """What "Redis cannot be reached right now" raises (``except REDIS_UNAVAILABLE:``).
 
 redis-py wraps socket errors, refused connections and ``LOADING`` replies in
-these two, so a loop that catches them and calls :meth:`RedisOutage.failed`
-survives any outage without catching programming errors.
+the first two, so a loop that catches them and calls :meth:`RedisOutage.failed`
+survives any outage without catching programming errors. ``READONLY`` is the
+third: the server reached is a replica, as a master demoted by a failover is
+until its clients move on (a Sentinel-managed client already turns it into a
+``ConnectionError``; a URL's client keeps asking the same address, which
+points at the new master once DNS or a virtual IP has moved).
 """
 
 CONNECT_TIMEOUT_SECONDS: Final = 2.0
