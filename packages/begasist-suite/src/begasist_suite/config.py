@@ -28,7 +28,8 @@ class SuiteSettings(RedisSettings):
     redis_wait_replicas: int = Field(default=0, ge=0)
     """Before a webhook (or a guest's frame) is acknowledged, wait for this many replicas
     to have its stream entry (``WAIT``), so a failover cannot lose it; fewer within
-    ``redis_wait_timeout_ms`` answer 503 and the provider retries. 0: do not wait."""
+    ``redis_wait_timeout_ms`` answer 503 and the provider retries. The outbox relay
+    waits the same way before it marks entries published. 0: do not wait."""
     redis_wait_timeout_ms: PositiveInt = 1000
     """How long that wait may take."""
     prefix: str = Field(default=DEFAULT_PREFIX, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
