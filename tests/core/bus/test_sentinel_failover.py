@@ -9,6 +9,7 @@ for one replica is consumed afterwards, and the consumer loop never stops.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import anyio
@@ -51,6 +52,10 @@ async def _fail_over(servers: ReplicatedRedis, how: str) -> None:
         await servers.wait_for_failover(old_master)
 
 
+# Once in a loaded run (1 of 4 here), redis-py left a pooled connection to the demoted
+# master unclosed during SENTINEL FAILOVER, and its ResourceWarning surfaced at garbage
+# collection: collected here, in this test, so it cannot fail whichever test runs next.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("how", ["sigkill", "sentinel-failover"])
 async def test_publisher_and_consumer_carry_on_after_a_failover(tmp_path: Path, how: str) -> None:
     names = StreamNames(prefix="failover")
@@ -111,6 +116,7 @@ async def test_publisher_and_consumer_carry_on_after_a_failover(tmp_path: Path, 
         finally:
             await redis.aclose()
 
+    gc.collect()
     assert acknowledged == set(range(1, TOTAL + 1))
     assert handled == acknowledged
 
