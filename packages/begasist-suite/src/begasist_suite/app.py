@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from begasist_core import PluginManager, redis_from_url
+from begasist_core import PluginManager
+from begasist_core.bus.redis_settings import redis_client as redis_client_for
+from begasist_core.bus.replication import ReplicaWait
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
@@ -146,10 +148,13 @@ def create_app(
     if settings.secret_key is None:
         raise SecretKeyError("set BEGASIST_SECRET_KEY (32+ random characters)")
     secret_box = SecretBox(settings.secret_key.get_secret_value())
-    if redis is None and settings.redis_url is None:
-        raise ValueError("set BEGASIST_REDIS_URL (or run `begasist dev`, which starts its own)")
+    if redis is None and not settings.redis_configured:
+        raise ValueError(
+            "set BEGASIST_REDIS_URL or BEGASIST_REDIS_SENTINELS "
+            "(or run `begasist dev`, which starts its own)"
+        )
     own_redis = redis is None
-    redis_client = redis if redis is not None else redis_from_url(settings.redis_url or "")
+    redis_client = redis if redis is not None else redis_client_for(settings)
     plugin_manager = plugins if plugins is not None else load_plugins()
     channels = ChannelsPlugin(
         backend=RedisChannelsPubSubBackend(
@@ -183,6 +188,7 @@ def create_app(
             redis_client,
             backlog=app.state.ingress_backlog,
             backlog_limit=settings.ingress_backlog_limit,
+            wait=ReplicaWait.of(settings.redis_wait_replicas, settings.redis_wait_timeout_ms),
         )
         hub: GuestHub = app.state.guest_hub
         try:

@@ -18,7 +18,7 @@ from begasist_core.plugins.manager import PluginInfo, format_plugin_table
 from begasist_core.scaffold.cli import add_new_channel_command, run_new_channel
 from pydantic import ValidationError
 
-from begasist_suite import cli_admin
+from begasist_suite import cli_admin, cli_backup
 from begasist_suite.cli_errors import EXIT_USAGE, UsageError
 from begasist_suite.config import SuiteSettings
 from begasist_suite.fleet.cli import add_fleet_commands, run_fleet_command
@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_new_channel_command(commands)
     cli_admin.add_admin_commands(commands)
     add_fleet_commands(commands)
+    cli_backup.add_backup_commands(commands)
     return parser
 
 
@@ -109,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fleet_exit = run_fleet_command(args, settings)
         if fleet_exit is not None:
             return fleet_exit
+        if args.command in ("backup", "restore"):
+            return cli_backup.run_backup_command(args, settings)
         return cli_admin.run_admin_command(args, settings)
     except UsageError as problem:
         print(f"begasist: error: {problem}", file=sys.stderr)
@@ -144,9 +147,10 @@ def check_serve_settings(settings: SuiteSettings, *, host: str, port: int) -> No
         SecretBox(settings.secret_key.get_secret_value())
     except SecretKeyError as problem:
         raise UsageError(str(problem)) from None
-    if settings.redis_url is None:
+    if not settings.redis_configured:
         raise UsageError(
-            "missing setting BEGASIST_REDIS_URL (for development, `begasist dev` starts its own)"
+            "missing setting BEGASIST_REDIS_URL, or BEGASIST_REDIS_SENTINELS with "
+            "BEGASIST_REDIS_SENTINEL_MASTER (for development, `begasist dev` starts its own)"
         )
     if settings.store == "astra" and (
         not settings.astra_db_api_endpoint or settings.astra_db_application_token is None

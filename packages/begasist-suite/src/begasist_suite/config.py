@@ -5,25 +5,33 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from begasist_core.bus.redis_settings import RedisSettings
 from begasist_core.events.streams import DEFAULT_PREFIX
 from begasist_core.log_format import LogFormat
 from pydantic import Field, PositiveFloat, PositiveInt, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 __all__ = ["SuiteSettings"]
 
 
-class SuiteSettings(BaseSettings):
+class SuiteSettings(RedisSettings):
     """Everything ``begasist serve`` reads from its environment.
 
     Every field reads ``BEGASIST_<FIELD>``; the Astra fields read the names
-    Astra's own tools use (``ASTRA_DB_API_ENDPOINT`` ...).
+    Astra's own tools use (``ASTRA_DB_API_ENDPOINT`` ...). The Redis of the
+    deployment (required by ``serve``; ``dev`` starts its own) is
+    :class:`~begasist_core.bus.redis_settings.RedisSettings`' URL or Sentinels.
     """
 
     model_config = SettingsConfigDict(env_prefix="BEGASIST_", extra="ignore", frozen=True)
 
-    redis_url: str | None = None
-    """The Redis 7 of the deployment (required by ``serve``; ``dev`` starts its own)."""
+    redis_wait_replicas: int = Field(default=0, ge=0)
+    """Before a webhook (or a guest's frame) is acknowledged, wait for this many replicas
+    to have its stream entry (``WAIT``), so a failover cannot lose it; fewer within
+    ``redis_wait_timeout_ms`` answer 503 and the provider retries. The outbox relay
+    waits the same way before it marks entries published. 0: do not wait."""
+    redis_wait_timeout_ms: PositiveInt = 1000
+    """How long that wait may take."""
     prefix: str = Field(default=DEFAULT_PREFIX, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     """Prefix of every stream and key: the same as the bots'."""
     secret_key: SecretStr | None = None

@@ -105,7 +105,7 @@ def run_dev(settings: SuiteSettings, *, port: int, data_dir: Path) -> int:
         listener = stack.enter_context(_bind("127.0.0.1", port))
         site_listener = stack.enter_context(_bind_site(port + 1))
         redis_url = settings.redis_url
-        if redis_url is None:
+        if not settings.redis_configured:
             redis_url = stack.enter_context(embedded_valkey())
             log.info("embedded Valkey engine listening at %s", redis_url)
         bound_port = listener.getsockname()[1]

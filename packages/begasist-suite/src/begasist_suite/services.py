@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 from begasist_core import DeadLetters, PluginManager, Publisher, StreamNames
+from begasist_core.bus.replication import ReplicaWait
 from redis.asyncio import Redis
 
 from begasist_suite.config import SuiteSettings
@@ -75,5 +76,11 @@ class Services:
 
     def __post_init__(self) -> None:
         self.names = StreamNames(self.settings.prefix)
-        self.publisher = Publisher(self.redis)
+        # The outbox relay's: an entry is marked done only once replicas have it too.
+        self.publisher = Publisher(
+            self.redis,
+            wait=ReplicaWait.of(
+                self.settings.redis_wait_replicas, self.settings.redis_wait_timeout_ms
+            ),
+        )
         self.dead_letters = DeadLetters(self.redis, self.names)

@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 import anyio
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import SentinelConnectionPool
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from begasist_core.backoff import Backoff
@@ -25,12 +27,16 @@ __all__ = [
 ]
 
 # A fixed-length tuple (not tuple[type, ...]), so mypy accepts ``except* (*REDIS_UNAVAILABLE, X)``.
-REDIS_UNAVAILABLE: Final = (RedisConnectionError, RedisTimeoutError)
+REDIS_UNAVAILABLE: Final = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
 """What "Redis cannot be reached right now" raises (``except REDIS_UNAVAILABLE:``).
 
 redis-py wraps socket errors, refused connections and ``LOADING`` replies in
-these two, so a loop that catches them and calls :meth:`RedisOutage.failed`
-survives any outage without catching programming errors.
+the first two, so a loop that catches them and calls :meth:`RedisOutage.failed`
+survives any outage without catching programming errors. ``READONLY`` is the
+third: the server reached is a replica, as a master demoted by a failover is
+until its clients move on (a Sentinel-managed client already turns it into a
+``ConnectionError``; a URL's client keeps asking the same address, which
+points at the new master once DNS or a virtual IP has moved).
 """
 
 CONNECT_TIMEOUT_SECONDS: Final = 2.0
@@ -91,7 +97,10 @@ def redis_label(redis_or_url: Redis | str) -> str:
         except ValueError:  # a malformed port: show the host alone
             return parts.hostname or "?"
         return f"{parts.hostname}:{port}"
-    options = redis_or_url.connection_pool.connection_kwargs
+    pool = redis_or_url.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        return f"master {pool.service_name!r} via Sentinel"
+    options = pool.connection_kwargs
     if "path" in options:
         return str(options["path"])
     return f"{options.get('host', 'localhost')}:{options.get('port', 6379)}"

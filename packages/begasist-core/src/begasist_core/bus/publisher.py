@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from typing import Final, cast
 
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
+from begasist_core.bus.replication import ReplicaWait, add_wait, check_wait
 from begasist_core.events.codec import encode_event
 from begasist_core.events.envelope import Event
 from begasist_core.metrics import EVENTS_PUBLISHED, stream_kind
@@ -48,21 +50,40 @@ return table.concat(ids, ' ')
 
 
 class Publisher:
-    """Appends events to streams with ``XADD``: untrimmed, or ``MAXLEN ~ maxlen`` if given."""
+    """Appends events to streams with ``XADD``: untrimmed, or ``MAXLEN ~ maxlen`` if given.
 
-    def __init__(self, redis: Redis, *, maxlen: int | None = None) -> None:
+    With *wait*, each call returns only once that many replicas have its
+    entries, and raises :class:`~begasist_core.bus.replication.NotReplicated`
+    when fewer did in time (the entries stay on the master).
+    """
+
+    def __init__(
+        self, redis: Redis, *, maxlen: int | None = None, wait: ReplicaWait | None = None
+    ) -> None:
         self._redis = redis
         self._maxlen = maxlen
+        self._wait = wait
         self._publish_many = redis.register_script(_PUBLISH_MANY_SCRIPT)
 
+    @property
+    def wait(self) -> ReplicaWait | None:
+        """The replicas each call waits for, if any."""
+        return self._wait
+
     async def publish(self, stream: str, event: Event) -> bytes:
-        """Append one event; return its entry id once Redis has it."""
-        entry_id = await self._redis.xadd(
-            stream,
-            {ENTRY_FIELD: encode_event(event)},
-            maxlen=self._maxlen,
-            approximate=self._maxlen is not None,
-        )
+        """Append one event; return its entry id once Redis (and the replicas waited for) has it."""
+        fields: dict[FieldT, EncodableT] = {ENTRY_FIELD: encode_event(event)}
+        trimmed = self._maxlen is not None
+        if self._wait is None:
+            entry_id = await self._redis.xadd(
+                stream, fields, maxlen=self._maxlen, approximate=trimmed
+            )
+        else:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.xadd(stream, fields, maxlen=self._maxlen, approximate=trimmed)
+            add_wait(pipe, self._wait)
+            entry_id, acknowledged = await pipe.execute()
+            check_wait(acknowledged, self._wait)
         EVENTS_PUBLISHED.labels(stream_kind(stream)).inc()
         return cast(bytes, entry_id)
 
@@ -73,12 +94,19 @@ class Publisher:
         call: no other client's command runs between its entries.
         """
         payloads = [encode_event(event) for event in events]
-        entry_ids: list[bytes] = []
-        for start in range(0, len(payloads), PUBLISH_CHUNK):
-            chunk = payloads[start : start + PUBLISH_CHUNK]
-            joined = await self._publish_many(
-                keys=[stream], args=[self._maxlen or "", ENTRY_FIELD, *chunk]
-            )
-            entry_ids.extend(cast(bytes, joined).split(b" "))
-            EVENTS_PUBLISHED.labels(stream_kind(stream)).inc(len(chunk))
-        return entry_ids
+        chunks: list[list[EncodableT]] = [
+            [self._maxlen or "", ENTRY_FIELD, *payloads[start : start + PUBLISH_CHUNK]]
+            for start in range(0, len(payloads), PUBLISH_CHUNK)
+        ]
+        if self._wait is None:
+            replies = [await self._publish_many(keys=[stream], args=chunk) for chunk in chunks]
+        else:
+            # One pipeline, so WAIT runs on the connection that wrote the entries.
+            pipe = self._redis.pipeline(transaction=False)
+            for chunk in chunks:
+                await self._publish_many(keys=[stream], args=chunk, client=pipe)
+            add_wait(pipe, self._wait)
+            *replies, acknowledged = await pipe.execute()
+            check_wait(acknowledged, self._wait)
+        EVENTS_PUBLISHED.labels(stream_kind(stream)).inc(len(payloads))
+        return [entry_id for joined in replies for entry_id in cast(bytes, joined).split(b" ")]

@@ -14,9 +14,9 @@ from redis.asyncio import Redis
 from begasist_core.bus.connection import (
     REDIS_UNAVAILABLE,
     RedisOutage,
-    redis_from_url,
     redis_label,
 )
+from begasist_core.bus.redis_settings import redis_client, redis_settings_label
 from begasist_core.channelbot.config import BotConfig
 from begasist_core.channelbot.health import HealthServer
 from begasist_core.channelbot.hotel import HotelBot
@@ -35,16 +35,15 @@ async def run_channelbot(
     hotels: Sequence[str],
     source: SettingsSource,
     channel_classes: Mapping[str, type[Channel[Any]]],
-    redis_url: str,
     instance: str,
 ) -> None:
     """Serve *hotels* until SIGTERM or SIGINT, then drain and return.
 
     With ``config.health_port`` set, the health port answers from the start,
     before Redis is reached (``/ready`` then says Redis does not answer), until
-    every hotel has drained.
+    every hotel has drained. Redis is *config*'s URL or Sentinels (:func:`redis_client`).
     """
-    redis = redis_from_url(redis_url)
+    redis = redis_client(config)
     names = StreamNames(prefix=config.prefix)
     bots = [
         HotelBot(
@@ -68,7 +67,7 @@ async def run_channelbot(
             group.start_soon(_drain_on_signal, bots, group.cancel_scope)
             if health is not None:
                 group.start_soon(health.serve)
-            await _wait_for_redis(redis, redis_url)
+            await _wait_for_redis(redis, redis_settings_label(config))
             async with anyio.create_task_group() as hotel_group:
                 for bot in bots:
                     hotel_group.start_soon(bot.run)

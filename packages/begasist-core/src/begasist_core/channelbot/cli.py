@@ -217,24 +217,31 @@ async def _serve(
     try:
         await _preflight(source, hotels, channel_classes, wait_seconds=config.suite_wait_seconds)
         with ExitStack() as stack:
-            redis_url = args.redis_url or config.redis_url
-            if not redis_url:
+            if args.redis_url:
+                if config.redis_sentinels:
+                    raise UsageError(
+                        "--redis-url and BEGASIST_REDIS_SENTINELS are both given: "
+                        "use one Redis URL or the Sentinels, not both"
+                    )
+                config = config.model_copy(update={"redis_url": args.redis_url})
+            if not config.redis_configured:
                 if not args.embedded_engine:
                     raise UsageError(
-                        "missing setting BEGASIST_REDIS_URL (or --redis-url); "
+                        "missing setting BEGASIST_REDIS_URL (or --redis-url), or "
+                        "BEGASIST_REDIS_SENTINELS with BEGASIST_REDIS_SENTINEL_MASTER; "
                         "for development, --embedded-engine starts a private Valkey"
                     )
                 try:
-                    redis_url = stack.enter_context(EmbeddedEngine()).url
+                    engine_url = stack.enter_context(EmbeddedEngine()).url
                 except EmbeddedEngineUnavailable as missing:
                     raise UsageError(str(missing)) from None
+                config = config.model_copy(update={"redis_url": engine_url})
             log.info("instance %s serving %s", instance, ", ".join(hotels))
             await run_channelbot(
                 config=config,
                 hotels=hotels,
                 source=source,
                 channel_classes=channel_classes,
-                redis_url=redis_url,
                 instance=instance,
             )
     finally:

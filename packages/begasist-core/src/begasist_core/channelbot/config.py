@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Final
 
 from pydantic import Field, PositiveFloat, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from begasist_core.bus.redis_settings import RedisSettings
 from begasist_core.events.streams import DEFAULT_PREFIX
 from begasist_core.log_format import LogFormat
 
@@ -19,19 +20,19 @@ of 1 s survives a pause (GC, a busy event loop, a slow Redis reply) of only
 about 0.6 s before a standby takes over; anything shorter would flap."""
 
 
-class BotConfig(BaseSettings):
+class BotConfig(RedisSettings):
     """Everything a channelbot process needs besides its hotels.
 
     Every field reads ``BEGASIST_<FIELD>`` (``BEGASIST_REDIS_URL`` ...);
     command-line flags override them. Secrets (bot tokens) are never logged.
+    Redis is a URL or Sentinels (:class:`RedisSettings`); neither means: start
+    the embedded engine if allowed, else fail.
     """
 
     model_config = SettingsConfigDict(
         env_prefix="BEGASIST_", extra="ignore", frozen=True, populate_by_name=True
     )
 
-    redis_url: str | None = None
-    """The Redis to use; unset means: start the embedded engine if allowed, else fail."""
     prefix: str = Field(default=DEFAULT_PREFIX, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     """Prefix of every stream and key."""
     suite_url: str | None = None

@@ -38,6 +38,7 @@ from begasist_core import (
 )
 from begasist_core.backoff import Backoff
 from begasist_core.bus.connection import redis_label
+from begasist_core.bus.replication import NotReplicated
 from begasist_core.events.envelope import MessageSendEvent
 
 from begasist_suite.services import Services
@@ -102,7 +103,9 @@ class OutboxRelay:
                         await self._services.store.purge_idempotency()
                         next_purge = anyio.current_time() + PURGE_SECONDS
                     published = await self.relay_once()
-                except REDIS_UNAVAILABLE as error:
+                except (*REDIS_UNAVAILABLE, NotReplicated) as error:
+                    # Too few replicas acknowledged (BEGASIST_REDIS_WAIT_REPLICAS): the
+                    # claims were given back, so publish them again once they can.
                     await self._outage.failed(error)  # logs once per outage, then sleeps
                     continue
                 except Exception:

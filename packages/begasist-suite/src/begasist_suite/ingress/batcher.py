@@ -3,9 +3,14 @@
 Each request hands its event to :class:`IngressBatcher` and waits for its own
 entry id. One writer task takes whatever is queued, writes it in one Redis
 round trip and wakes every waiter of that batch with its entry id or its
-error. An idle batcher writes a lone event at once; only events that arrived
-while a write was in flight wait for the next one, so batching adds no latency
-of its own.
+error. With a :class:`~begasist_core.bus.replication.ReplicaWait`
+(``BEGASIST_REDIS_WAIT_REPLICAS``) that round trip ends with one ``WAIT`` for
+the whole batch, and a batch fewer replicas acknowledged in time fails as a
+whole: its requests answer 503 and their providers retry.
+
+An idle batcher writes a lone event at once; only events that arrived while a
+write was in flight wait for the next one, so batching adds no latency of its
+own.
 
 Nothing trims an ingress stream before its bot has read and acknowledged it
 (:mod:`begasist_core.bus.trimming`), so a hotel whose bot is down keeps every
@@ -23,6 +28,7 @@ import anyio
 from anyio.abc import TaskStatus
 from begasist_core import Event, Publisher, encode_event
 from begasist_core.bus.publisher import ENTRY_FIELD
+from begasist_core.bus.replication import ReplicaWait, add_wait, check_wait
 from begasist_core.metrics import EVENTS_PUBLISHED, stream_kind
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -72,9 +78,11 @@ class IngressBatcher:
         capacity: int = DEFAULT_CAPACITY,
         backlog: IngressBacklog | None = None,
         backlog_limit: int | None = None,
+        wait: ReplicaWait | None = None,
     ) -> None:
         self._redis = redis
-        self._publisher = Publisher(redis)
+        self._wait = wait
+        self._publisher = Publisher(redis, wait=wait)
         self._backlog = backlog
         self._backlog_limit = backlog_limit
         self._send, self._receive = anyio.create_memory_object_stream[_Pending](capacity)
@@ -147,7 +155,12 @@ class IngressBatcher:
             results = [error] * len(batch)
         failed = sum(isinstance(result, BaseException) for result in results)
         if failed:
-            log.warning("ingress: %d of %d events not written", failed, len(batch))
+            log.warning(
+                "ingress: %d of %d events not written: %s",
+                failed,
+                len(batch),
+                next(result for result in results if isinstance(result, BaseException)),
+            )
         for pending, result in zip(batch, results, strict=True):
             if isinstance(result, BaseException):
                 pending.error = result
@@ -156,12 +169,19 @@ class IngressBatcher:
             pending.done.set()
 
     async def _pipeline(self, batch: list[_Pending]) -> list[bytes | BaseException]:
-        """One XADD per event in one round trip; a failed command fails only its event."""
+        """One XADD per event in one round trip; a failed command fails only its event.
+
+        With a wait, ``WAIT`` ends the round trip; too few replicas fail every event.
+        """
         pipe = self._redis.pipeline(transaction=False)
         for pending in batch:
             # Untrimmed: the bot trims what it has acknowledged (begasist_core.bus.trimming).
             pipe.xadd(pending.stream, {ENTRY_FIELD: encode_event(pending.event)})
+        if self._wait is not None:
+            add_wait(pipe, self._wait)
         results: list[bytes | BaseException] = await pipe.execute(raise_on_error=False)
+        if self._wait is not None:
+            check_wait(results.pop(), self._wait)
         for pending, result in zip(batch, results, strict=True):
             if not isinstance(result, BaseException):  # publish_many counts its own
                 EVENTS_PUBLISHED.labels(stream_kind(pending.stream)).inc()
