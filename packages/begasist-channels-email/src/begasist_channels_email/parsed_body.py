@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from email import errors
 from email.message import Message
 
-from begasist_channels_email.html_text import html_to_text
+from begasist_channels_email.html_text import HISTORY_MARK, html_to_text
 
 __all__ = ["ParsedAttachment", "read_body"]
 
@@ -116,7 +116,8 @@ def _attachment(part: Message, content_type: str) -> ParsedAttachment:
 
 
 def _plain_text(part: Message, problems: list[str]) -> str:
-    text = _part_text(part, problems).replace("\r\n", "\n")
+    # The mark is ours (HTML quote containers); in a text part it means nothing.
+    text = _part_text(part, problems).replace("\r\n", "\n").replace(HISTORY_MARK, "")
     if str(part.get_param("format", "")).lower() == "flowed":
         return _unflow(text, delete_space=str(part.get_param("delsp", "")).lower() == "yes")
     return text
@@ -124,6 +125,9 @@ def _plain_text(part: Message, problems: list[str]) -> str:
 
 def read_body(message: Message, problems: list[str]) -> tuple[str, list[ParsedAttachment]]:
     """The body text (text/plain preferred, else the HTML part as text) and the other parts.
+
+    Text from HTML holds :data:`~begasist_channels_email.html_text.HISTORY_MARK`
+    lines where quote containers open (``without_history_marks`` removes them).
 
     Problems (unknown charsets, broken MIME structure or base64) are appended to
     ``problems``; whatever could be decoded is returned. A part that cannot be
@@ -141,7 +145,7 @@ def read_body(message: Message, problems: list[str]) -> tuple[str, list[ParsedAt
         # No boundary found: the whole body is unstructured; show it rather than nothing.
         text, leaves = _part_text(leaves[0][0], problems), []
     if not text.strip() and html is not None:
-        text = html_to_text(_part_text(html, problems))
+        text = html_to_text(_part_text(html, problems), mark_history=True)
     attachments = []
     body_parts = {id(part) for part, _ in texts}
     for part, content_type in leaves:

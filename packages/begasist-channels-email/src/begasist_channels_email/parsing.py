@@ -18,7 +18,8 @@ from email.parser import BytesHeaderParser, BytesParser
 from begasist_channels_email.classify import EmailKind, classify
 from begasist_channels_email.parsed_body import ParsedAttachment, read_body
 from begasist_channels_email.parsed_headers import HeaderReader, message_ids
-from begasist_channels_email.quotes import strip_quoted
+from begasist_channels_email.html_text import without_history_marks
+from begasist_channels_email.quotes import split_reply
 
 __all__ = ["EmailKind", "ParsedAttachment", "ParsedEmail", "parse_email"]
 
@@ -48,7 +49,9 @@ class ParsedEmail:
     text: str
     """The whole readable body: text/plain preferred, else the HTML part as text."""
     reply_text: str
-    """``text`` without quoted history and signature: what the guest wrote now."""
+    """``text`` without quoted history, forwarded part and signature: what the guest wrote now."""
+    forwarded_text: str | None
+    """The mail the guest forwarded (opened by its separator line), None without a forward."""
     attachments: tuple[ParsedAttachment, ...]
     kind: EmailKind
     kind_reason: str | None
@@ -57,6 +60,11 @@ class ParsedEmail:
     """``Content-Language`` when present."""
     parse_error: str | None
     """Set when malformed or oversized: the other fields hold what could be read."""
+
+    @property
+    def shown_text(self) -> str:
+        """What staff see: the guest's words, then the forwarded mail when there is one."""
+        return "\n\n".join(part for part in (self.reply_text, self.forwarded_text) if part)
 
 
 def _parse(raw: bytes, max_bytes: int) -> ParsedEmail:
@@ -70,10 +78,10 @@ def _parse(raw: bytes, max_bytes: int) -> ParsedEmail:
     else:
         message = BytesParser(policy=policy.default).parsebytes(raw)
     reader = HeaderReader(message)
-    text, attachments = "", list[ParsedAttachment]()
+    marked, attachments = "", list[ParsedAttachment]()
     if not oversized:
         try:
-            text, attachments = read_body(message, reader.problems)
+            marked, attachments = read_body(message, reader.problems)
         except Exception as exc:  # keep the headers: threading and the inbox still need them
             reader.problems.append(f"body unreadable: {exc!r}")
     senders = reader.addresses("From")
@@ -93,6 +101,7 @@ def _parse(raw: bytes, max_bytes: int) -> ParsedEmail:
     if oversized:
         reader.problems.insert(0, f"message of {len(raw)} bytes exceeds the limit of {max_bytes}")
     message_id = message_ids(reader.raw("Message-ID"))
+    reply = split_reply(marked, subject=subject)
     return ParsedEmail(
         message_id=message_id[0] if message_id else None,
         in_reply_to=message_ids(reader.raw("In-Reply-To")),
@@ -105,8 +114,9 @@ def _parse(raw: bytes, max_bytes: int) -> ParsedEmail:
         to=tuple(spec for _, spec in reader.addresses("To")),
         subject=subject,
         date=reader.date(),
-        text=text,
-        reply_text=strip_quoted(text),
+        text=without_history_marks(marked),
+        reply_text=reply.text,
+        forwarded_text=reply.forwarded,
         attachments=tuple(attachments),
         kind=kind,
         kind_reason=reason,
@@ -142,6 +152,7 @@ def parse_email(raw: bytes, *, max_bytes: int) -> ParsedEmail:
             date=None,
             text="",
             reply_text="",
+            forwarded_text=None,
             attachments=(),
             kind=EmailKind.GUEST,
             kind_reason=None,
