@@ -19,7 +19,9 @@ LIMIT = 10 * 1024 * 1024
 
 def test_every_message_has_expectations() -> None:
     # Messages with a sibling .txt are the reply corpus (test_reply_corpus.py).
-    described = [path.name for path in CORPUS.glob("*.eml") if not path.with_suffix(".txt").exists()]
+    described = [
+        path.name for path in CORPUS.glob("*.eml") if not path.with_suffix(".txt").exists()
+    ]
     assert sorted(described) == sorted(EXPECTATIONS)
 
 

@@ -16,9 +16,9 @@ from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 
 from begasist_channels_email.classify import EmailKind, classify
+from begasist_channels_email.html_text import without_history_marks
 from begasist_channels_email.parsed_body import ParsedAttachment, read_body
 from begasist_channels_email.parsed_headers import HeaderReader, message_ids
-from begasist_channels_email.html_text import without_history_marks
 from begasist_channels_email.quotes import split_reply
 
 __all__ = ["EmailKind", "ParsedAttachment", "ParsedEmail", "parse_email"]

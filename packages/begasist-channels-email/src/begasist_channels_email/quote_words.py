@@ -24,6 +24,7 @@ __all__ = [
     "ORIGINAL_PHRASES",
     "WROTE_ENDING",
     "FieldKind",
+    "ends_with_wrote",
     "phrase_key",
 ]
 
@@ -32,16 +33,25 @@ __all__ = [
 _WROTE_LATIN = (
     r"wrote|writes|has written|escribió|escribio|ha escrito|escreveu|escribiu|a écrit|a ecrit"
     r"|écrit|schrieb|schreibt|schreef|heeft geschreven|ha scritto|scrisse|va escriure|ha escrit"
-    r"|escriu|написал\(а\)|написал|написала|пишет|napisał\(a\)|napisała|napisał|pisze"
-    r"|skrev|skriver|kirjoitti|napsal\(a\)|napsal|yazdı|έγραψε|írta|a scris"
+    r"|escriu|написал\(а\)|написал|написала|пишет|napisał\(a\)|napisała|napisał|pisze"  # noqa: RUF001 (Russian)
+    r"|skrev|skriver|kirjoitti|napsal\(a\)|napsal|yazdı|έγραψε|írta|a scris"  # noqa: RUF001 (Turkish)
 )
 _WROTE_CJK = r"写道|寫道|來信|写了|書きました"
 WROTE_ENDING = re.compile(
     rf"(?:(?<![^\W\d_])(?:{_WROTE_LATIN})(?![^\W\d_])|{_WROTE_CJK})"
-    r"(?:[ \t][^:：\n]{0,200}?)?\s*[:：]?\s*$",
+    r"(?:[ \t][^:\uff1a\n]{0,200}?)?\s*[:\uff1a]?\s*$",
     re.IGNORECASE,
 )
-"""The end of an attribution line: "wrote", optionally a name, optionally a colon."""
+"""The end of an attribution line: "wrote", optionally a name, optionally a colon.
+Search only a line's last :data:`ATTRIBUTION_TAIL` characters (see :func:`ends_with_wrote`)."""
+
+ATTRIBUTION_TAIL = 300
+
+
+def ends_with_wrote(line: str) -> bool:
+    """Whether *line* ends like an attribution; reads only its tail, so long lines stay cheap."""
+    return WROTE_ENDING.search(line[-ATTRIBUTION_TAIL:]) is not None
+
 
 ATTRIBUTION_OPENER = re.compile(
     r"^(?:on|el|em|le|am|il giorno|il|op|den|dne|w dniu|dnia|在|於|于)(?![^\W\d_])",
@@ -53,14 +63,21 @@ ATTRIBUTION_OPENER = re.compile(
 DATE_OPENER = re.compile(r"^(?:\d|\(?[^\W\d_]{1,4}\.?,?\s+\d)")
 """An attribution that begins straight with a date: "2 jun 2025", "pon., 2 cze", "Mon 2 Jun"."""
 
-DATE_SHAPE = re.compile(r"\d{1,2}[:.]\d{2}|\b(?:19|20)\d{2}\b|\d{4}年|\d{1,2}[./-]\d{1,2}[./-]\d{2}")
+DATE_SHAPE = re.compile(
+    r"\d{1,2}[:.]\d{2}|\b(?:19|20)\d{2}\b|\d{4}年|\d{1,2}[./-]\d{1,2}[./-]\d{2}"
+)
 """A time or a year: what a quoted header's date holds and a guest's "3 de junio" does not."""
+
+
+_MAX_PHRASE = 120
 
 
 def phrase_key(text: str) -> str:
     """A line reduced to compare with the phrase lists: no decoration, one space, lower case."""
-    bare = re.sub(r"^[\s\-_=*~<>]+|[\s\-_=*~<>:：]+$", "", text)
-    return re.sub(r"\s+", " ", bare).casefold()
+    if len(text) > _MAX_PHRASE:
+        return ""  # no separator is that long
+    bare = text.strip().lstrip(" \t\xa0-_=*~<>").rstrip(" \t\xa0-_=*~<>:\uff1a")
+    return " ".join(bare.split()).casefold()
 
 
 ORIGINAL_PHRASES = frozenset(
@@ -109,7 +126,7 @@ FORWARD_PHRASES = frozenset(
 
 FORWARD_SUBJECT = re.compile(
     r"^\s*(?:fwd?|fw|rv|tr|wg|i|enc|doorst|vs|vb|vl|vid|videresend|pd|pdf|přep|пересл"
-    r"|fwd?\[\d+\]|转发|轉寄|轉發|rif)\s*[:：]",
+    r"|fwd?\[\d+\]|转发|轉寄|轉發|rif)\s*[:\uff1a]",
     re.IGNORECASE,
 )
 """Subjects of forwarded mail: Fwd:, FW:, RV: (es), TR: (fr), WG: (de), I: (it), ENC: (pt),

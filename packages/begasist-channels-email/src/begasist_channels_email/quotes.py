@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass
 
 from begasist_channels_email.html_text import HISTORY_MARK
-from begasist_channels_email.quote_headers import header_block_at
+from begasist_channels_email.quote_headers import HeaderScanner
 from begasist_channels_email.quote_words import (
     ATTRIBUTION_OPENER,
     DATE_OPENER,
@@ -45,30 +45,33 @@ from begasist_channels_email.quote_words import (
     FORWARD_PHRASES,
     FORWARD_SUBJECT,
     ORIGINAL_PHRASES,
-    WROTE_ENDING,
+    ends_with_wrote,
     phrase_key,
 )
 
-__all__ = ["FORWARD_SEPARATOR", "Reply", "split_reply", "strip_quoted"]
+__all__ = ["FORWARD_SEPARATOR", "MAX_ANALYSED_CHARS", "Reply", "split_reply", "strip_quoted"]
 
 FORWARD_SEPARATOR = "---------- Forwarded message ----------"
 """Put before forwarded content whose client wrote no separator of its own (Outlook's FW:)."""
+
+MAX_ANALYSED_CHARS = 200_000
+"""Beyond this the body is not read: the event's text stops at 65,536 characters anyway."""
 
 _QUOTE = "quote"
 _FORWARD = "forward"
 _MAX_ATTRIBUTION_LINES = 4
 _MAX_ATTRIBUTION_CHARS = 500
-_DECORATION = re.compile(r"^[\s\-_=*~]+|[\s\-_=*~]+$")
+_DECORATION_CHARACTERS = " \t\xa0-_=*~"
 _DECORATED = re.compile(r"^\s*(?:-{2,}|\*{2,}|_{2,}|={2,})")
 _UNDERSCORES = re.compile(r"^_{20,}$")
 _DASHED_TITLE = re.compile(r"^-{3,}\s*\S.{0,60}?\s*-{3,}$")
 _MID_LINE_OPENER = re.compile(
-    r"(?<=[.!?。！？)])\s+(?=(?:On|El|Em|Le|Am|Il giorno|Il|Op|Den|W dniu|在)\s)"
+    r"(?<=[.!?。\uff01\uff1f)])\s+(?=(?:On|El|Em|Le|Am|Il giorno|Il|Op|Den|W dniu|在)\s)"
 )
 _CLIENT_FOOTER = re.compile(
     r"^(?:sent from my|sent from (?:mail|outlook|yahoo)|sent via|enviado desde (?:mi|correo|outlook"
     r"|yahoo)|enviado do meu|enviado a partir do|envoyé de mon|envoyé depuis|von meinem"
-    r"|gesendet von|inviato da|verzonden (?:vanaf|met) mijn|enviat des del|отправлено с"
+    r"|gesendet von|inviato da|verzonden (?:vanaf|met) mijn|enviat des del|отправлено с"  # noqa: RUF001 (Russian)
     r"|wysłane z|skickat från|sendt fra|发自我的|從我的|get outlook for|obtener outlook para"
     r"|descargar outlook para)",
     re.IGNORECASE,
@@ -103,7 +106,7 @@ def _is_mark(line: str) -> bool:
 
 def _bare(line: str) -> str:
     """A line without quote marks and decoration (``--- On ... wrote: ---``)."""
-    return _DECORATION.sub("", line.strip().lstrip("> ").strip())
+    return line.strip().lstrip("> ").strip(_DECORATION_CHARACTERS)
 
 
 def _trailing_quotes_start(lines: list[str]) -> int | None:
@@ -125,8 +128,11 @@ def _attribution_start(lines: list[str], end: int, *, before_quotes: bool) -> in
     last line alone (extended back only while it holds no date or address).
     """
     last = _bare(lines[end])
-    colon = last.endswith((":", "：")) or lines[end].rstrip().endswith((":", "："))
-    verb = WROTE_ENDING.search(last) is not None
+    colon = last.endswith((":", "\uff1a"))
+    decorated = _DECORATED.match(lines[end].strip().lstrip("> ")) is not None
+    if not (colon or decorated):
+        return None  # most lines: no regex needed
+    verb = ends_with_wrote(last)
     if not (verb or (before_quotes and colon)):
         return None
     window = [end]
@@ -148,14 +154,14 @@ def _attribution_start(lines: list[str], end: int, *, before_quotes: bool) -> in
     if len(text) > _MAX_ATTRIBUTION_CHARS:
         return None
     evidence = _dated(lines, start, end)
-    decorated = _DECORATED.match(lines[end].strip().lstrip("> ")) is not None
     if before_quotes and colon and evidence:
         return start
     if verb and (colon or decorated) and evidence and (opened or colon):
         return start
     # "On Mon, Hotel wrote:" with no date, right above the quote it introduces.
-    following = next((line for line in lines[end + 1 :] if line.strip()), "")
-    return start if verb and colon and opened and _is_quote(following) else None
+    following = _next_filled(lines, end + 1)
+    quoted = following is not None and _is_quote(lines[following])
+    return start if verb and colon and opened and quoted else None
 
 
 def _dated(lines: list[str], start: int, end: int) -> bool:
@@ -163,17 +169,22 @@ def _dated(lines: list[str], start: int, end: int) -> bool:
     return "@" in text or DATE_SHAPE.search(text) is not None
 
 
+def _ends_attribution(line: str) -> bool:
+    bare = _bare(line)
+    return bare.endswith((":", "\uff1a")) and ends_with_wrote(bare)
+
+
 def _split_inline_attributions(lines: list[str]) -> list[str]:
     """Put an attribution stuck to the end of a sentence on a line of its own."""
     out: list[str] = []
+    ends = [_ends_attribution(line) for line in lines]
     for index, line in enumerate(lines):
         ending = index
         while ending < len(lines) and ending - index < _MAX_ATTRIBUTION_LINES - 1:
-            if not lines[ending].strip() or WROTE_ENDING.search(_bare(lines[ending])):
+            if not lines[ending].strip() or ends[ending]:
                 break
             ending += 1
-        closing = _bare(lines[ending]) if ending < len(lines) else ""
-        if closing.endswith((":", "：")) and WROTE_ENDING.search(closing):
+        if ending < len(lines) and ends[ending]:
             parts = _MID_LINE_OPENER.split(line, maxsplit=1)
             tail = " ".join([parts[-1], *lines[index + 1 : ending + 1]])
             if len(parts) == 2 and ("@" in tail or DATE_SHAPE.search(tail)):
@@ -190,15 +201,15 @@ def _next_filled(lines: list[str], start: int, limit: int = 3) -> int | None:
     return None
 
 
-def _kind_after(lines: list[str], index: int, outer_forward: bool) -> str:
-    """Forward or quote, for history starting at *index* (a mark, separator or header block)."""
+def _kind_after(lines: list[str], headers: HeaderScanner, index: int, outer_forward: bool) -> str:
+    """Forward or quote, for history whose content starts at *index* (after a mark or separator)."""
     for _ in range(3):
         found = _next_filled(lines, index)
         if found is None:
             return _QUOTE
         if phrase_key(lines[found]) in FORWARD_PHRASES:
             return _FORWARD
-        block = header_block_at(lines, found)
+        block = headers.block_at(found)
         if block is not None:
             inner_forward = block.subject is not None and FORWARD_SUBJECT.match(block.subject)
             return _FORWARD if outer_forward or inner_forward else _QUOTE
@@ -208,9 +219,18 @@ def _kind_after(lines: list[str], index: int, outer_forward: bool) -> str:
     return _QUOTE
 
 
+def _header_follows(lines: list[str], headers: HeaderScanner, index: int, key: str) -> bool:
+    """A separator-like line (a translated "Original message", a dashed title) above a header."""
+    if key not in ORIGINAL_PHRASES and not _DASHED_TITLE.match(lines[index].strip()):
+        return False
+    following = _next_filled(lines, index + 1)
+    return following is not None and headers.block_at(following) is not None
+
+
 def _history(lines: list[str], outer_forward: bool) -> tuple[int, str] | None:
     """Where the history starts and whether it is a quote or a forward."""
     trailing = _trailing_quotes_start(lines)
+    headers = HeaderScanner(lines)
     for index, line in enumerate(lines):
         stripped = line.strip()
         if index == trailing:
@@ -218,24 +238,28 @@ def _history(lines: list[str], outer_forward: bool) -> tuple[int, str] | None:
             while before >= 0 and not lines[before].strip():
                 before -= 1
             start = _attribution_start(lines, before, before_quotes=True) if before >= 0 else None
+            if (
+                start is None
+                and _kind_after(lines, headers, index, outer_forward=False) == _FORWARD
+            ):
+                return index, _FORWARD  # Apple Mail forwards inside a blockquote
             return (index if start is None else start), _QUOTE
         if not stripped:
             continue
         key = phrase_key(stripped)
         if _is_mark(line):
-            return index, _kind_after(lines, index, outer_forward)
+            return index, _kind_after(lines, headers, index + 1, outer_forward)
         if key in FORWARD_PHRASES and len(stripped) < 100:
             return index, _FORWARD
-        following = _next_filled(lines, index + 1)
-        header_follows = following is not None and header_block_at(lines, following) is not None
-        if (key in ORIGINAL_PHRASES and (_DECORATED.match(stripped) or header_follows)) or (
-            _UNDERSCORES.match(stripped) or (_DASHED_TITLE.match(stripped) and header_follows)
-        ):
-            return index, _kind_after(lines, index, outer_forward)
+        separator = _UNDERSCORES.match(stripped) or (
+            key in ORIGINAL_PHRASES and _DECORATED.match(stripped)
+        )
+        if separator or _header_follows(lines, headers, index, key):
+            return index, _kind_after(lines, headers, index + 1, outer_forward)
         start = _attribution_start(lines, index, before_quotes=False)
         if start is not None:
             return start, _QUOTE
-        block = header_block_at(lines, index)
+        block = headers.block_at(index)
         if block is not None:
             inner = block.subject is not None and FORWARD_SUBJECT.match(block.subject) is not None
             return index, _FORWARD if outer_forward or inner else _QUOTE
@@ -261,14 +285,15 @@ def _signature_start(lines: list[str]) -> int | None:
 def _forwarded(lines: list[str]) -> str:
     """The forwarded part, unquoted one level (Apple's ``blockquote``), opened by a separator."""
     body = [line for line in lines if not _is_mark(line)]
+    if all(_is_quote(line) for line in body if line.strip()):
+        body = [re.sub(r"^\s*> ?", "", line) for line in body]
     while body and not body[0].strip():
         body.pop(0)
     if body and phrase_key(body[0]) not in FORWARD_PHRASES:
-        body.insert(0, FORWARD_SEPARATOR)
-    rest = body[1:]
-    if any(line.strip() for line in rest) and all(_is_quote(line) for line in rest if line.strip()):
-        rest = [re.sub(r"^\s*> ?", "", line) for line in rest]
-    return "\n".join(line.rstrip() for line in body[:1] + rest).strip()
+        # Outlook's FW: opens with underscores or "-----Original Message-----": say what it is.
+        separator = _UNDERSCORES.match(body[0].strip()) or _DASHED_TITLE.match(body[0].strip())
+        body[:1] = [FORWARD_SEPARATOR] if separator else [FORWARD_SEPARATOR, body[0]]
+    return "\n".join(line.rstrip() for line in body).strip()
 
 
 def split_reply(text: str, *, subject: str = "") -> Reply:
@@ -279,9 +304,10 @@ def split_reply(text: str, *, subject: str = "") -> Reply:
     quoted history and no signature and is never emptied by the signature
     rule alone (a mail that is only ``Gracias,\\nMaría`` keeps it); a
     bottom-posted reply keeps the unquoted lines written below the history.
-    Linear in the length of ``text``; never raises.
+    Only the first :data:`MAX_ANALYSED_CHARS` characters are read (a stored
+    message holds fewer), so the time is bounded whatever the mail; never raises.
     """
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = text[:MAX_ANALYSED_CHARS].replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines = _split_inline_attributions(lines)
     found = _history(lines, FORWARD_SUBJECT.match(subject) is not None)
     forwarded = None
