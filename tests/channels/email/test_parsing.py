@@ -115,15 +115,6 @@ def test_format_flowed_lines_are_joined() -> None:
     )
 
 
-def test_oversized_message_keeps_headers_and_skips_the_body() -> None:
-    raw = (CORPUS / "outlook_en_group_booking.eml").read_bytes()
-    parsed = parse_email(raw, max_bytes=1000)
-    assert parsed.parse_error == f"message of {len(raw)} bytes exceeds the limit of 1000"
-    assert parsed.message_id == EXPECTATIONS["outlook_en_group_booking.eml"]["message_id"]
-    assert parsed.from_address == "john.smith@contoso.com"
-    assert (parsed.text, parsed.attachments) == ("", ())
-
-
 def test_date_without_zone_is_utc() -> None:
     raw = b"From: a@example.com\nDate: Tue, 3 Jun 2025 10:15:00\n\nhi\n"
     parsed = parse_email(raw, max_bytes=LIMIT)
