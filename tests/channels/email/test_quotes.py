@@ -90,12 +90,24 @@ def test_a_question_after_a_closing_word_is_not_a_signature() -> None:
         "Ok.\n\nفي الاثنين، 2 يونيو 2025 في 9:00 ص تمت كتابة ما يلي بواسطة Hotel <r@h.es>:\n\n> x",
         "Ok.\n\nNuo: Hotel Plaza\nIšsiųsta: 2025 m. birželio 2 d. 9:00\nKam: Jonas\n"
         "Tema: RE: Rezervacija\n\nx\n",
+        "Ok. On 2 Jun 2025, at 09:00, Hotel <r@h.es> wrote:\nx\n",
+        'Ok.\n\n-----"Hotel Plaza" <r@h.es> wrote: -----\n\nx\n',
+        'Ok.\n\nGesendet: Montag, 02. Juni 2025 um 09:00 Uhr\nVon: "Hotel" <r@h.es>\nAn: a@x.de\n\nx',
+        "Ok.\n\nПонедельник, 2 июня 2025, 9:00 +03:00 от Hotel Plaza <r@h.es>:\n\n> x\n",
+        'Ok.\n\n------------------ Original ------------------\nFrom: "Hotel" <r@h.es>\n'
+        "Date: Mon, Jun 2, 2025 09:00 AM\nTo: a@x.cn\n\nx",
+        "Ok.\n\n差出人: Hotel Plaza\n送信日時: 2025年6月2日 9:00\n宛先: Ana\n件名: RE: 予約\n\nx",
         "Ok.\n\nOn Mon, Jun 2, 2025 at 9:00 AM Hotel <r@h.es> wrote:\n\n> x\n>\n"
         "> On Sun, Jun 1, 2025 Ana wrote:\n>> y\n",
     ],
 )
 def test_languages_and_clients_not_listed_are_cut_by_shape(body: str) -> None:
     assert strip_quoted(body) == "Ok."
+
+
+def test_an_attribution_after_a_chinese_full_stop_is_cut() -> None:
+    body = "好的。在 2025年6月2日 09:00，Hotel <r@h.es> 写道：\n> x"
+    assert strip_quoted(body) == "好的。"
 
 
 @pytest.mark.parametrize(
@@ -106,6 +118,9 @@ def test_languages_and_clients_not_listed_are_cut_by_shape(body: str) -> None:
         "Note: we arrive late.\nTime: 23:30\nFlight: IB: 3170",
         "My booking:\nFrom: 12 June 2025\nTo: 15 June 2025\nRoom: double",
         "On Friday my wife wrote to you about parking, any news?",
+        "Our train:\nDate: 12/06/2025 14:00\nFrom: Madrid\nTo: Barcelona\n\nCan you pick us up?",
+        "We booked on 2 June 2025 at 10:00. My husband wrote:\n> the room was cold\nPlease help.",
+        "Menu ideas\n______________________________\nP.S. We are vegetarian.",
     ],
 )
 def test_a_guests_own_lines_shaped_like_headers_are_kept(body: str) -> None:

@@ -85,20 +85,29 @@ class _Fields:
 def _is_header(fields: list[tuple[str | None, str]]) -> bool:
     kinds = {kind for kind, _ in fields if kind is not None}
     known = sum(1 for kind, _ in fields if kind is not None)
-    has_address = any(
+    dated = any(
+        DATE_SHAPE.search(value)
+        for kind, value in fields
+        if kind in (FieldKind.SENT, FieldKind.DATE)
+    )
+    sender_address = any(
+        "@" in value and _ADDRESS.search(value) for kind, value in fields if kind == FieldKind.FROM
+    )
+    any_address = sender_address or any(
         "@" in value and _ADDRESS.search(value)
         for kind, value in fields
         if kind != FieldKind.SUBJECT
     )
-    dated = any(DATE_SHAPE.search(value) for kind, value in fields if kind == FieldKind.DATE)
     first = fields[0][0]
     if first == FieldKind.FROM and FieldKind.SUBJECT in kinds and known >= 2:
         return True  # Outlook's own block: From, Sent, To, Subject
-    if first in (FieldKind.FROM, FieldKind.DATE) and known >= 2:
-        if has_address and (dated or FieldKind.SUBJECT in kinds or known >= 3):
+    if first in (FieldKind.FROM, FieldKind.SENT, FieldKind.DATE) and known >= 2:
+        # A guest's "Date: 12/06 14:00 / From: Madrid / To: Barcelona" has no address
+        # and no "Sent:": both are what only a quoted header holds.
+        if sender_address and (dated or FieldKind.SUBJECT in kinds or known >= 3):
             return True
-        if {FieldKind.FROM, FieldKind.TO} <= kinds and dated:
-            return True  # no address and no subject: display names only, but a sent time
+        if FieldKind.SENT in kinds and dated and (any_address or FieldKind.TO in kinds):
+            return True
     # Labels in a language not listed: the shape alone, three rows or more with a date
     # and either the sender's <address> first or a subject with a reply prefix ("RE: x").
     return (
@@ -124,7 +133,7 @@ class HeaderScanner:
             return None
         kind, _ = first
         # Only a sender, a date or an unknown label (a language not listed) opens a block.
-        if kind not in (FieldKind.FROM, FieldKind.DATE, None):
+        if kind not in (FieldKind.FROM, FieldKind.SENT, FieldKind.DATE, None):
             return None
         fields, end = self._fields.run(start)
         if len(fields) < 2 or not _is_header(fields):

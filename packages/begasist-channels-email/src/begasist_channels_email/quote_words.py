@@ -137,7 +137,10 @@ class FieldKind:
     """Kinds of quoted-header fields (plain strings, to keep the table below readable)."""
 
     FROM = "from"
+    SENT = "sent"
+    """A mail's own word for its date ("Sent:", "Enviado:", "Gesendet:"): only headers say it."""
     DATE = "date"
+    """A plain "Date:", which a guest's travel details may hold too."""
     TO = "to"
     CC = "cc"
     SUBJECT = "subject"
@@ -150,13 +153,15 @@ _FIELDS: dict[str, tuple[str, ...]] = {
         "feladó", "από", "afzender", "remitente", "expéditeur", "absender", "mittente",
         "发件人", "寄件者", "發件人", "寄件人", "差出人", "de la",
     ),
+    FieldKind.SENT: (
+        "sent", "enviado", "enviado el", "enviado em", "envoyé", "envoyé le",
+        "date d'envoi", "gesendet", "inviato", "verzonden", "verstuurd", "enviat",
+        "enviat el", "tramès", "отправлено", "wysłano", "wysłane", "skickat", "sendt",
+        "odesláno", "lähetetty", "gönderildi", "στάλθηκε", "elküldve", "trimis",
+        "发送时间", "发送日期", "寄件日期", "傳送時間", "送信日時",
+    ),
     FieldKind.DATE: (
-        "sent", "date", "enviado", "enviado el", "enviado em", "fecha", "data", "envoyé",
-        "envoyé le", "date d'envoi", "gesendet", "datum", "inviato", "verzonden",
-        "verstuurd", "enviat", "tramès", "отправлено", "дата", "wysłano", "wysłane",
-        "skickat", "sendt", "dato", "odesláno", "lähetetty", "gönderildi", "tarih",
-        "στάλθηκε", "elküldve", "dátum", "trimis", "发送时间", "发送日期", "日期", "時間",
-        "寄件日期", "傳送時間", "送信日時",
+        "date", "fecha", "data", "datum", "dato", "дата", "tarih", "dátum", "日期", "時間",
     ),
     FieldKind.TO: (
         "to", "para", "à", "a", "an", "aan", "til", "till", "кому", "do", "kime",

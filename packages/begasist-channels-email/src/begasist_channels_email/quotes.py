@@ -66,7 +66,8 @@ _DECORATED = re.compile(r"^\s*(?:-{2,}|\*{2,}|_{2,}|={2,})")
 _UNDERSCORES = re.compile(r"^_{20,}$")
 _DASHED_TITLE = re.compile(r"^-{3,}\s*\S.{0,60}?\s*-{3,}$")
 _MID_LINE_OPENER = re.compile(
-    r"(?<=[.!?。\uff01\uff1f)])\s+(?=(?:On|El|Em|Le|Am|Il giorno|Il|Op|Den|W dniu|在)\s)"
+    r"(?:(?<=[.!?)])\s+|(?<=[。\uff01\uff1f])\s*)"  # CJK writes no space after a full stop
+    r"(?=(?:On|El|Em|Le|Am|Il giorno|Il|Op|Den|W dniu|在)\s)"
 )
 _CLIENT_FOOTER = re.compile(
     r"^(?:sent from my|sent from (?:mail|outlook|yahoo)|sent via|enviado desde (?:mi|correo|outlook"
@@ -147,13 +148,12 @@ def _attribution_start(lines: list[str], end: int, *, before_quotes: bool) -> in
         )
     opened = start is not None
     if start is None:
-        start = end
-        while start > window[0] and not _dated(lines, start, end):
-            start -= 1
+        start = end  # never reach back into the guest's lines for evidence
     text = " ".join(_bare(line) for line in lines[start : end + 1])
     if len(text) > _MAX_ATTRIBUTION_CHARS:
         return None
-    evidence = _dated(lines, start, end)
+    # Without an opener, only an address tells an attribution from a guest's dated sentence.
+    evidence = _dated(lines, start, end) if opened else "@" in text
     if before_quotes and colon and evidence:
         return start
     if verb and (colon or decorated) and evidence and (opened or colon):
@@ -220,8 +220,12 @@ def _kind_after(lines: list[str], headers: HeaderScanner, index: int, outer_forw
 
 
 def _header_follows(lines: list[str], headers: HeaderScanner, index: int, key: str) -> bool:
-    """A separator-like line (a translated "Original message", a dashed title) above a header."""
-    if key not in ORIGINAL_PHRASES and not _DASHED_TITLE.match(lines[index].strip()):
+    """A separator-like line (a translated "Original message", a dashed title, Outlook's
+    underscores) right above a header block: a guest's own divider line is not history."""
+    stripped = lines[index].strip()
+    if not (
+        key in ORIGINAL_PHRASES or _DASHED_TITLE.match(stripped) or _UNDERSCORES.match(stripped)
+    ):
         return False
     following = _next_filled(lines, index + 1)
     return following is not None and headers.block_at(following) is not None
@@ -251,9 +255,7 @@ def _history(lines: list[str], outer_forward: bool) -> tuple[int, str] | None:
             return index, _kind_after(lines, headers, index + 1, outer_forward)
         if key in FORWARD_PHRASES and len(stripped) < 100:
             return index, _FORWARD
-        separator = _UNDERSCORES.match(stripped) or (
-            key in ORIGINAL_PHRASES and _DECORATED.match(stripped)
-        )
+        separator = key in ORIGINAL_PHRASES and _DECORATED.match(stripped)
         if separator or _header_follows(lines, headers, index, key):
             return index, _kind_after(lines, headers, index + 1, outer_forward)
         start = _attribution_start(lines, index, before_quotes=False)
