@@ -92,8 +92,9 @@ def test_a_question_after_a_closing_word_is_not_a_signature() -> None:
         "Tema: RE: Rezervacija\n\nx\n",
         "Ok. On 2 Jun 2025, at 09:00, Hotel <r@h.es> wrote:\nx\n",
         'Ok.\n\n-----"Hotel Plaza" <r@h.es> wrote: -----\n\nx\n',
-        'Ok.\n\nGesendet: Montag, 02. Juni 2025 um 09:00 Uhr\nVon: "Hotel" <r@h.es>\nAn: a@x.de\n\nx',
-        "Ok.\n\nПонедельник, 2 июня 2025, 9:00 +03:00 от Hotel Plaza <r@h.es>:\n\n> x\n",
+        'Ok.\n\nGesendet: Montag, 02. Juni 2025 um 09:00 Uhr\nVon: "Hotel" <r@h.es>\n'
+        "An: a@x.de\n\nx",
+        "Ok.\n\nПонедельник, 2 июня 2025, 9:00 +03:00 от Hotel Plaza <r@h.es>:\n\n> x\n",  # noqa: RUF001
         'Ok.\n\n------------------ Original ------------------\nFrom: "Hotel" <r@h.es>\n'
         "Date: Mon, Jun 2, 2025 09:00 AM\nTo: a@x.cn\n\nx",
         "Ok.\n\n差出人: Hotel Plaza\n送信日時: 2025年6月2日 9:00\n宛先: Ana\n件名: RE: 予約\n\nx",
@@ -106,7 +107,7 @@ def test_languages_and_clients_not_listed_are_cut_by_shape(body: str) -> None:
 
 
 def test_an_attribution_after_a_chinese_full_stop_is_cut() -> None:
-    body = "好的。在 2025年6月2日 09:00，Hotel <r@h.es> 写道：\n> x"
+    body = "好的。在 2025年6月2日 09:00\uff0cHotel <r@h.es> 写道\uff1a\n> x"
     assert strip_quoted(body) == "好的。"
 
 
