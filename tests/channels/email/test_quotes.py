@@ -145,3 +145,17 @@ def test_a_forward_is_kept_apart_and_a_quote_is_not() -> None:
 def test_pathological_bodies_are_read_only_up_to_a_bound() -> None:
     body = ("x wrote: " * 20 + "\n") * 30000
     assert len(strip_quoted(body)) <= MAX_ANALYSED_CHARS
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "\n\nFrom: Hotel <r@h.es>\nSent: Monday, 2 June 2025 9:00\nTo: Ana\nSubject: Room\n\n"
+        "Your room is ready.\nHotel Plaza",
+        "\n-----Original Message-----\nFrom: Hotel\nSent: Monday\n\nYour room is ready.",
+    ],
+)
+def test_a_quoted_message_with_nothing_written_above_it_is_not_taken_for_a_reply(
+    body: str,
+) -> None:
+    assert strip_quoted(body) == ""

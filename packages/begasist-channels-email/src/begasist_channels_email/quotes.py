@@ -58,6 +58,9 @@ MAX_ANALYSED_CHARS = 200_000
 """Beyond this the body is not read: the event's text stops at 65,536 characters anyway."""
 
 _QUOTE = "quote"
+"""History introduced by an attribution or ``>`` lines: a reply may be written below it."""
+_QUOTED_MESSAGE = "quoted message"
+"""History that is a whole message below a header block, separator or HTML container."""
 _FORWARD = "forward"
 _MAX_ATTRIBUTION_LINES = 4
 _MAX_ATTRIBUTION_CHARS = 500
@@ -126,7 +129,7 @@ def _attribution_start(lines: list[str], end: int, *, before_quotes: bool) -> in
 
     Walks back over at most four non-blank lines to one that opens an
     attribution ("On", "El", a date...); without one, the attribution is the
-    last line alone (extended back only while it holds no date or address).
+    last line alone and must hold an address.
     """
     last = _bare(lines[end])
     colon = last.endswith((":", "\uff1a"))
@@ -206,17 +209,17 @@ def _kind_after(lines: list[str], headers: HeaderScanner, index: int, outer_forw
     for _ in range(3):
         found = _next_filled(lines, index)
         if found is None:
-            return _QUOTE
+            return _QUOTED_MESSAGE
         if phrase_key(lines[found]) in FORWARD_PHRASES:
             return _FORWARD
         block = headers.block_at(found)
         if block is not None:
             inner_forward = block.subject is not None and FORWARD_SUBJECT.match(block.subject)
-            return _FORWARD if outer_forward or inner_forward else _QUOTE
+            return _FORWARD if outer_forward or inner_forward else _QUOTED_MESSAGE
         if not (_is_mark(lines[found]) or _DASHED_TITLE.match(lines[found].strip())):
-            return _QUOTE
+            return _QUOTED_MESSAGE
         index = found + 1
-    return _QUOTE
+    return _QUOTED_MESSAGE
 
 
 def _header_follows(lines: list[str], headers: HeaderScanner, index: int, key: str) -> bool:
@@ -264,7 +267,7 @@ def _history(lines: list[str], outer_forward: bool) -> tuple[int, str] | None:
         block = headers.block_at(index)
         if block is not None:
             inner = block.subject is not None and FORWARD_SUBJECT.match(block.subject) is not None
-            return index, _FORWARD if outer_forward or inner else _QUOTE
+            return index, _FORWARD if outer_forward or inner else _QUOTED_MESSAGE
     return None
 
 
@@ -318,7 +321,8 @@ def split_reply(text: str, *, subject: str = "") -> Reply:
         before = lines[:start]
         if kind == _FORWARD:
             forwarded = _forwarded(lines[start:]) or None
-        elif not "".join(before).strip():
+        elif kind == _QUOTE and not "".join(before).strip():
+            # Bottom-posting: the answer is written below the attribution and its quote.
             before = [line for line in lines[start + 1 :] if not _is_quote(line)]
             nested = _history(before, outer_forward=False)
             before = before[: nested[0]] if nested is not None else before
