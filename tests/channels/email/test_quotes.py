@@ -159,3 +159,20 @@ def test_a_quoted_message_with_nothing_written_above_it_is_not_taken_for_a_reply
     body: str,
 ) -> None:
     assert strip_quoted(body) == ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Sure.\n\nQuoting Hotel Plaza <r@h.es>:\n\n> body",
+        "Sure.\n\nZitat von Hotel Plaza <r@h.es>:\n\n> body",
+        "Sure.\n\n---- On Mon, 02 Jun 2025 09:00:00 +0200 Hotel <r@h.es> wrote ----\n\nbody",
+        "Sure.\n\nFrom: Hotel <r@h.es>\nDate: Monday, 2 June 2025 at 09:00\nTo: Ana <a@x.com>\n"
+        "Subject: Re: x\n\nbody",
+        "Sure.\n\nEl 2/6/2025 a las 9:00, Hotel Plaza escribió:\n\nbody without quote marks",
+        "Sure.\n\nSent from my Galaxy\n\n> 2 june 2025 09:00 Hotel <r@h.es>:\n> body",
+        "Sure.\n\nWysłane z mojego Huawei\n\n> body",
+    ],
+)
+def test_more_client_shapes_are_cut(body: str) -> None:
+    assert strip_quoted(body) == "Sure."

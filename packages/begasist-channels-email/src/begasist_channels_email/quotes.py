@@ -80,6 +80,12 @@ _CLIENT_FOOTER = re.compile(
     r"|descargar outlook para)",
     re.IGNORECASE,
 )
+# "Sent from my iPhone" in a language not listed: a short last line naming a device or app.
+_DEVICE_FOOTER = re.compile(
+    r"\b(?:iPhone|iPad|Android|Galaxy|Samsung|Huawei|Xiaomi|BlackBerry|Outlook|Yahoo Mail"
+    r"|Mail for Windows|AOL|Spark|Proton ?Mail)\b"
+)
+_MAX_DEVICE_FOOTER = 60
 _CLOSINGS = re.compile(
     r"^(?:best regards|kind regards|warm regards|regards|best wishes|best|cheers|thanks"
     r"|thank you|many thanks|thanks again|thanks so much|thank you so much|sincerely"
@@ -275,7 +281,8 @@ def _signature_start(lines: list[str]) -> int | None:
     # A closing is only a signature near the end: look at the last few lines only.
     filled = [index for index, line in enumerate(lines) if line.strip()]
     near_end = set(filled[-(_MAX_SIGNATURE_LINES + 1) :])
-    for index, line in enumerate(lines):
+    footer = filled[-1] if filled and _is_device_footer(lines[filled[-1]]) else None
+    for index, line in enumerate(lines[:footer]):
         stripped = line.strip()
         if stripped in ("--", "-- ") or _CLIENT_FOOTER.match(stripped):
             return index
@@ -284,7 +291,16 @@ def _signature_start(lines: list[str]) -> int | None:
             # A question after the closing is the guest still writing, not a signature.
             if all(len(rest) <= _MAX_SIGNATURE_LINE and "?" not in rest for rest in tail):
                 return index
-    return None
+    return footer
+
+
+def _is_device_footer(line: str) -> bool:
+    stripped = line.strip()
+    return (
+        len(stripped) <= _MAX_DEVICE_FOOTER
+        and _DEVICE_FOOTER.search(stripped) is not None
+        and not any(char.isdigit() or char in "?¿" for char in stripped)
+    )
 
 
 def _forwarded(lines: list[str]) -> str:
