@@ -123,8 +123,10 @@ class Receiver:
             created_at=parsed.date or datetime.now(UTC),
             automated=_automated(parsed, has_files=bool(parsed.attachments)),
         )
-        await self._context.emit(MessageReceived(message=message))
         if parsed.message_id is not None:
+            # Before the event: a reply sent as soon as staff see the message must find
+            # the thread's subject and references. Remembering a message whose event then
+            # fails is harmless: its redelivery lands in the same conversation.
             await self._threads.remember(
                 parsed.message_id,
                 conversation,
@@ -132,6 +134,7 @@ class Receiver:
                 guest_address=guest,
                 thread_index=parsed.thread_index,
             )
+        await self._context.emit(MessageReceived(message=message))
 
     def _ignored(self, sender: str) -> bool:
         if sender == self._settings.address.lower():
