@@ -3,7 +3,9 @@
 Why our own: html2text is GPL-3 (this package is Apache-2.0), and inscriptis /
 html-text pull in lxml for what a mail body needs: paragraphs, line breaks,
 lists, links, quotes. Block quotes come out as ``> `` lines so that
-:mod:`begasist_channels_email.quotes` strips them like plain-text quotes.
+:mod:`begasist_channels_email.quotes` strips them like plain-text quotes, and
+with ``mark_history`` the containers mail clients put quoted history in
+(whatever the language of the words inside) get a :data:`HISTORY_MARK` line.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-__all__ = ["html_to_text"]
+__all__ = ["HISTORY_MARK", "html_to_text", "without_history_marks"]
 
 _SKIPPED = frozenset({"script", "style", "head", "title", "template", "noscript", "xml"})
 _BLOCKS = frozenset(
@@ -25,12 +27,52 @@ _PARAGRAPHS = frozenset({"p", "pre", "h1", "h2", "h3", "h4", "h5", "h6"})
 _SPACES = re.compile(r"[ \t\r\n\f\v\xa0\u200b]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
+HISTORY_MARK = "\ue000"
+"""A line of its own where a quote container opens (a private-use character: never text)."""
+
+# Where clients put the history: Gmail, Yahoo, Thunderbird, Proton, Zoho, Android mail,
+# Outlook on the web / Hotmail (divRplyFwdMsg, appendonsend), Outlook for Mac, QQ mail.
+_HISTORY_CLASSES = frozenset(
+    {
+        "gmail_quote", "gmail_quote_container", "yahoo_quoted", "moz-cite-prefix",
+        "protonmail_quote", "zmail_extra", "outlookmessageheader", "mail_android_quote",
+        "ms-outlook-mobile-reference-message", "x_divrplyfwdmsg", "replyheader",
+    }
+)  # fmt: skip
+_HISTORY_IDS = frozenset(
+    {
+        "divrplyfwdmsg", "x_divrplyfwdmsg", "appendonsend", "x_appendonsend", "stopspelling",
+        "olk_src_body_section", "mail-editor-reference-message-container", "isforwardcontent",
+        "reply-intro", "origbody",
+    }
+)  # fmt: skip
+# Outlook desktop and Windows Mail: the header rows sit in a div with a top border.
+_BORDER_TOP = re.compile(r"border-top\s*:\s*solid", re.IGNORECASE)
+
+
+def _opens_history(tag: str, attrs: dict[str, str | None]) -> bool:
+    classes = {name.lower() for name in (attrs.get("class") or "").split()}
+    if classes & _HISTORY_CLASSES or (attrs.get("id") or "").lower() in _HISTORY_IDS:
+        return True
+    if tag == "blockquote" and (attrs.get("type") or "").lower() == "cite":
+        return True
+    return tag in ("div", "p") and _BORDER_TOP.search(attrs.get("style") or "") is not None
+
+
+def without_history_marks(text: str) -> str:
+    """*text* without the :data:`HISTORY_MARK` lines :func:`html_to_text` may have put in."""
+    if HISTORY_MARK not in text:
+        return text
+    kept = [line for line in text.split("\n") if line.lstrip("> ").strip() != HISTORY_MARK]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(kept)).strip()
+
 
 class _TextBuilder(HTMLParser):
     """Collects lines of text, each with the block-quote depth it was written at."""
 
-    def __init__(self) -> None:
+    def __init__(self, mark_history: bool) -> None:
         super().__init__(convert_charrefs=True)
+        self._mark_history = mark_history
         self.lines: list[tuple[int, str]] = []
         self._line: list[str] = []
         self._skip_depth = 0
@@ -49,6 +91,9 @@ class _TextBuilder(HTMLParser):
         self._line = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self._mark_history and not self._skip_depth and _opens_history(tag, dict(attrs)):
+            self._break()
+            self.lines.append((self._quote_depth, HISTORY_MARK))
         if tag in _SKIPPED:
             self._skip_depth += 1
         elif tag == "br":
@@ -99,6 +144,7 @@ class _TextBuilder(HTMLParser):
                 self._line.append(f" ({href})")
 
     def handle_data(self, data: str) -> None:
+        data = data.replace(HISTORY_MARK, "")
         if self._skip_depth:
             return
         if self._pre_depth:
@@ -111,16 +157,18 @@ class _TextBuilder(HTMLParser):
         self._line.append(_SPACES.sub(" ", data))
 
 
-def html_to_text(html: str) -> str:
+def html_to_text(html: str, *, mark_history: bool = False) -> str:
     """Return the readable text of an HTML mail body.
 
     Paragraphs and headings are separated by a blank line, ``<br>`` and other
     blocks start a new line, list items start with ``- `` or ``1. ``, a link
     whose text is not its address is followed by ``(address)``, text inside
     ``<blockquote>`` gets one ``> `` per level, and scripts, styles and the head
-    are dropped. Entities are unescaped. Never raises for any string.
+    are dropped. Entities are unescaped. With ``mark_history``, a
+    :data:`HISTORY_MARK` line stands where a quote container opens. Never
+    raises for any string.
     """
-    builder = _TextBuilder()
+    builder = _TextBuilder(mark_history)
     builder.feed(html)
     builder.close()
     builder._break()

@@ -26,6 +26,7 @@ from begasist_channels_email.imap_connection import (
     ImapUnavailable,
     SelectedFolder,
 )
+from begasist_channels_email.parsing import fetch_limit
 from begasist_channels_email.settings import EmailSettings
 
 __all__ = ["MAX_DELIVERY_ATTEMPTS", "Deliver", "ImapInbound", "Sleep"]
@@ -163,7 +164,9 @@ class ImapInbound:
     async def _backfill(self, connection: ImapConnection, cursor: ImapCursor) -> ImapCursor:
         """Deliver every message after the cursor, in UID order; the moved cursor."""
         for uid in await connection.uids_after(cursor.last_uid):
-            raw = await connection.fetch_raw(uid, max_bytes=self._settings.max_message_bytes)
+            raw = await connection.fetch_raw(
+                uid, max_bytes=fetch_limit(self._settings.max_message_bytes)
+            )
             if raw is None:
                 self._log.info("IMAP message %s vanished before it was read", uid)
             elif not await self._delivered(raw, uid, cursor):

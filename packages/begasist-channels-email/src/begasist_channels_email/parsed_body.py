@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email import errors
 from email.message import Message
 
-from begasist_channels_email.html_text import html_to_text
+from begasist_channels_email.html_text import HISTORY_MARK, html_to_text
 
 __all__ = ["ParsedAttachment", "read_body"]
 
@@ -35,6 +35,8 @@ class ParsedAttachment:
     """Shown in the body (``Content-Disposition: inline`` or referenced by ``cid:``)."""
     content_id: str | None
     """``Content-ID`` without ``<>``: what the HTML body's ``cid:`` links name."""
+    complete: bool = True
+    """False for the part a cut message ended in: ``data`` is only its beginning."""
 
 
 def _decode(payload: bytes, charset: str) -> str:
@@ -77,13 +79,32 @@ def _unflow(text: str, delete_space: bool) -> str:
     return "\n".join(out)
 
 
-def _leaves(part: Message) -> list[tuple[Message, str]]:
-    """The non-multipart parts with their content types (parsing the header is the costly bit)."""
-    content_type = part.get_content_type()
-    payload = part.get_payload()
-    if content_type.startswith("multipart/") and isinstance(payload, list):
-        return [leaf for sub in payload if isinstance(sub, Message) for leaf in _leaves(sub)]
-    return [(part, content_type)]
+def _leaves(message: Message) -> list[tuple[Message, str]]:
+    """The non-multipart parts in order, with their content types; iterative, so a
+    mail nested thousands of levels deep is read, not a RecursionError."""
+    leaves: list[tuple[Message, str]] = []
+    pending = [message]
+    while pending:
+        part = pending.pop()
+        content_type = part.get_content_type()
+        payload = part.get_payload()
+        if content_type.startswith("multipart/") and isinstance(payload, list):
+            pending.extend(sub for sub in reversed(payload) if isinstance(sub, Message))
+        else:
+            leaves.append((part, content_type))
+    return leaves
+
+
+def _walk(message: Message) -> list[Message]:
+    """Every part, multiparts included, without recursion (``Message.walk`` recurses)."""
+    found, pending = [], [message]
+    while pending:
+        part = pending.pop()
+        found.append(part)
+        payload = part.get_payload()
+        if part.is_multipart() and isinstance(payload, list):
+            pending.extend(sub for sub in payload if isinstance(sub, Message))
+    return found
 
 
 def _is_body_text(part: Message, content_type: str) -> bool:
@@ -116,18 +137,26 @@ def _attachment(part: Message, content_type: str) -> ParsedAttachment:
 
 
 def _plain_text(part: Message, problems: list[str]) -> str:
-    text = _part_text(part, problems).replace("\r\n", "\n")
+    # The mark is ours (HTML quote containers); in a text part it means nothing.
+    text = _part_text(part, problems).replace("\r\n", "\n").replace(HISTORY_MARK, "")
     if str(part.get_param("format", "")).lower() == "flowed":
         return _unflow(text, delete_space=str(part.get_param("delsp", "")).lower() == "yes")
     return text
 
 
-def read_body(message: Message, problems: list[str]) -> tuple[str, list[ParsedAttachment]]:
+def read_body(
+    message: Message, problems: list[str], *, cut: bool = False
+) -> tuple[str, list[ParsedAttachment]]:
     """The body text (text/plain preferred, else the HTML part as text) and the other parts.
+
+    Text from HTML holds :data:`~begasist_channels_email.html_text.HISTORY_MARK`
+    lines where quote containers open (``without_history_marks`` removes them).
 
     Problems (unknown charsets, broken MIME structure or base64) are appended to
     ``problems``; whatever could be decoded is returned. A part that cannot be
-    read at all is left out, with a problem saying so.
+    read at all is left out, with a problem saying so. With ``cut`` (the raw
+    message was read only partly), the last part is marked incomplete and the
+    defects the cut causes (no closing boundary, short base64) are not problems.
     """
     leaves = _leaves(message)
     texts = [(part, kind) for part, kind in leaves if _is_body_text(part, kind)]
@@ -141,18 +170,22 @@ def read_body(message: Message, problems: list[str]) -> tuple[str, list[ParsedAt
         # No boundary found: the whole body is unstructured; show it rather than nothing.
         text, leaves = _part_text(leaves[0][0], problems), []
     if not text.strip() and html is not None:
-        text = html_to_text(_part_text(html, problems))
+        text = html_to_text(_part_text(html, problems), mark_history=True)
     attachments = []
     body_parts = {id(part) for part, _ in texts}
+    last = leaves[-1][0] if cut and leaves else None
     for part, content_type in leaves:
         if id(part) in body_parts:
             continue
         try:
-            attachments.append(_attachment(part, content_type))
+            attachment = _attachment(part, content_type)
         except Exception as exc:
             problems.append(f"attachment unreadable: {exc!r}")
-    for part in message.walk():
-        for defect in part.defects:
-            if isinstance(defect, _BROKEN):
-                problems.append(f"{type(defect).__name__} in {part.get_content_type()}")
+            continue
+        attachments.append(attachment if part is not last else replace(attachment, complete=False))
+    if not cut:
+        for part in _walk(message):
+            for defect in part.defects:
+                if isinstance(defect, _BROKEN):
+                    problems.append(f"{type(defect).__name__} in {part.get_content_type()}")
     return text.replace("\r\n", "\n").strip(), attachments

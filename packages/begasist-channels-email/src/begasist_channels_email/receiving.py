@@ -4,16 +4,25 @@ The IMAP loop hands each new message here (``Receiver.deliver``) and moves
 its cursor only after this returned: by then the event is in the events
 stream, so nothing read is lost if the bot dies. What happens to a message:
 
-- parsed (``parsing.parse_email``); a malformed or oversized one is kept:
-  its raw bytes go to the media store as ``message/rfc822`` and the message
-  says it could not be read, with the parse error;
+- parsed (``parsing.parse_email``); a malformed one is kept: its raw bytes
+  go to the media store as ``message/rfc822`` and the message says it could
+  not be read, with the parse error (the sender, subject and Message-ID that
+  could be read stay, even when the body could not);
+- a large one is judged by decoded content, not by its encoded size: the
+  guest's text always stays, each file is stored or refused by its own size
+  (``storing.py``; the text says which was refused and why), and a mail cut
+  because it was longer than what is read keeps its raw original (cut to
+  ``max_message_bytes``, with a note saying so);
 - kept the same way when it has no usable sender address (none, or too long);
 - skipped, with a logged reason, when it comes from the hotel's own address
   or from an ``ignore_senders`` entry;
 - threaded (``threads.ThreadIndex``) into a conversation of this guest;
 - its attachments and inline images stored in the media store;
-- marked ``automated`` when it is an auto-reply, a bounce or a list mail, so
-  the assistant never answers it;
+- the text staff see is the guest's own words and, for a forward, the
+  forwarded mail (quoted history and signatures are left out);
+- marked ``automated`` when it is an auto-reply, a bounce or a list mail, or
+  when it has nothing written (empty, or only quoted history), so the
+  assistant never answers it;
 - emitted with the Message-ID as the provider id: after a UIDVALIDITY change
   the mailbox is read again, and the suite stores each Message-ID once.
 """
@@ -25,18 +34,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from begasist_core import (
-    Attachment,
-    AttachmentKind,
     ChannelContext,
     Direction,
     GuestIdentity,
-    MediaRejected,
     Message,
     MessageReceived,
 )
 
-from begasist_channels_email.parsing import EmailKind, ParsedAttachment, ParsedEmail, parse_email
+from begasist_channels_email.parsing import EmailKind, ParsedEmail, parse_email
 from begasist_channels_email.settings import EmailSettings
+from begasist_channels_email.storing import store_attachments, store_raw
 from begasist_channels_email.threads import ThreadIndex
 
 __all__ = ["CHANNEL", "Receiver"]
@@ -44,6 +51,7 @@ __all__ = ["CHANNEL", "Receiver"]
 CHANNEL = "email"
 MAX_ADDRESS_LENGTH = 320
 UNREADABLE = "[this email could not be read: {error}; the original is attached]"
+_MAX_TEXT = 65536
 
 
 class Receiver:
@@ -84,12 +92,22 @@ class Receiver:
             parsed, guest, new_subject_new_conversation=settings.new_subject_new_conversation
         )
         provider_id = parsed.message_id or f"sha256:{hashlib.sha256(raw).hexdigest()}"
-        attachments = [await self._stored(part, uid) for part in parsed.attachments]
-        text = parsed.reply_text or parsed.text
-        if parsed.parse_error is not None:
-            log.warning("email uid %d: kept raw, %s", uid, parsed.parse_error)
-            attachments.append(await self._raw_copy(raw, uid))
-            text = UNREADABLE.format(error=parsed.parse_error)
+        parts = await store_attachments(
+            self._context, parsed.attachments, uid, cut_at=parsed.truncated_at
+        )
+        attachments, notes = parts.attachments, parts.notes
+        text = parsed.shown_text
+        if parsed.parse_error is not None or parsed.truncated_at is not None:
+            if parsed.parse_error is not None:
+                log.warning("email uid %d: kept raw, %s", uid, parsed.parse_error)
+                text = UNREADABLE.format(error=parsed.parse_error)
+            copy, cut_note = await store_raw(self._context, raw, uid, cut_at=parsed.truncated_at)
+            attachments.append(copy)
+            notes.extend(filter(None, [cut_note]))
+        footer = "\n".join(notes)
+        # The notes are what staff must not miss: a long text gives way to them.
+        room = _MAX_TEXT - len(footer) - 2
+        text = "\n\n".join(filter(None, [text[: max(room, 0)], footer]))
         message = Message(
             hotel=self._context.hotel,
             channel=CHANNEL,
@@ -98,15 +116,17 @@ class Receiver:
             guest=GuestIdentity(
                 channel=CHANNEL, address=guest, display_name=_cut(parsed.from_name, 200)
             ),
-            text=text[:65536],
-            attachments=tuple(a for a in attachments if a is not None),
+            text=text[:_MAX_TEXT],
+            attachments=tuple(attachments),
             provider_message_id=provider_id[:512],
             reply_to=parsed.in_reply_to[0][:512] if parsed.in_reply_to else None,
             created_at=parsed.date or datetime.now(UTC),
-            automated=_automated(parsed),
+            automated=_automated(parsed, has_files=bool(parsed.attachments)),
         )
-        await self._context.emit(MessageReceived(message=message))
         if parsed.message_id is not None:
+            # Before the event: a reply sent as soon as staff see the message must find
+            # the thread's subject and references. Remembering a message whose event then
+            # fails is harmless: its redelivery lands in the same conversation.
             await self._threads.remember(
                 parsed.message_id,
                 conversation,
@@ -114,6 +134,7 @@ class Receiver:
                 guest_address=guest,
                 thread_index=parsed.thread_index,
             )
+        await self._context.emit(MessageReceived(message=message))
 
     def _ignored(self, sender: str) -> bool:
         if sender == self._settings.address.lower():
@@ -123,76 +144,18 @@ class Receiver:
             for entry in self._settings.ignore_senders
         )
 
-    async def _stored(self, part: ParsedAttachment, uid: int) -> Attachment | None:
-        kind = _kind_of(part.mime_type)
-        # The event's fields (and the media store's) stop at 255 characters; a mail's do not.
-        mime_type = part.mime_type if len(part.mime_type) <= 255 else "application/octet-stream"
-        filename = _short_filename(part.filename)
-        try:
-            stored = await self._context.media.put(
-                self._context.hotel,
-                part.data,
-                mime_type=mime_type,
-                filename=filename,
-                max_bytes=self._settings.max_message_bytes,
-            )
-        except MediaRejected as refused:
-            self._context.logger.warning(
-                "email uid %d: attachment %r not stored: %s", uid, filename, refused
-            )
-            return Attachment(kind=kind, mime_type=mime_type, filename=filename)
-        return Attachment(
-            kind=kind,
-            mime_type=stored.mime_type,
-            filename=filename,
-            size_bytes=stored.size_bytes,
-            sha256=stored.sha256,
-            url=stored.url,
-        )
 
-    async def _raw_copy(self, raw: bytes, uid: int) -> Attachment:
-        stored = await self._context.media.put(
-            self._context.hotel,
-            raw,
-            mime_type="message/rfc822",
-            filename=f"message-{uid}.eml",
-            max_bytes=max(len(raw), 1),
-        )
-        return Attachment(
-            kind=AttachmentKind.DOCUMENT,
-            mime_type="message/rfc822",
-            filename=f"message-{uid}.eml",
-            size_bytes=stored.size_bytes,
-            sha256=stored.sha256,
-            url=stored.url,
-        )
-
-
-def _automated(parsed: ParsedEmail) -> str | None:
+def _automated(parsed: ParsedEmail, *, has_files: bool) -> str | None:
     if parsed.kind is not EmailKind.GUEST:
         return (parsed.kind_reason or parsed.kind.value)[:200]
     if parsed.parse_error is not None:
         return "unreadable email: staff answer it by hand"
+    if not parsed.shown_text.strip():
+        # Nothing written (or only quoted history): there is nothing for the assistant to answer.
+        if has_files:
+            return "email with files and no text: staff answer it by hand"
+        return "empty email: nothing to answer"
     return None
-
-
-def _kind_of(mime_type: str) -> AttachmentKind:
-    main = mime_type.split("/", 1)[0].lower()
-    return {
-        "image": AttachmentKind.IMAGE,
-        "video": AttachmentKind.VIDEO,
-        "audio": AttachmentKind.AUDIO,
-    }.get(main, AttachmentKind.DOCUMENT)
-
-
-def _short_filename(name: str | None, limit: int = 255) -> str | None:
-    """*name* cut to *limit* characters, its extension kept when it is a short one."""
-    if name is None or len(name) <= limit:
-        return name
-    stem, dot, extension = name.rpartition(".")
-    if dot and stem and len(extension) <= 16:
-        return f"{stem[: limit - len(extension) - 1]}.{extension}"
-    return name[:limit]
 
 
 def _cut(value: str | None, limit: int) -> str | None:

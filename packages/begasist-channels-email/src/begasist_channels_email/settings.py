@@ -87,7 +87,9 @@ class EmailSettings(ChannelSettings):
     idle_renew_seconds: Annotated[float, Field(gt=0, le=29 * 60)] = 25 * 60.0
     """IDLE is re-issued this often: servers may drop an IDLE after 30 minutes (RFC 2177)."""
     max_message_bytes: PositiveInt = 25 * 1024 * 1024
-    """Larger messages are kept as raw with an error instead of being parsed."""
+    """The largest file (decoded) stored from a mail, and the size of the raw original kept
+    when a mail cannot be read; a mail is read up to about 1.37 times this plus 1 MiB
+    (base64's growth), so a file of this size arrives whole."""
     import_existing_mail: bool = False
     """On the channel's first start, also read the mail already in the inbox (its
     assistant may then answer old mail); otherwise start with the next one."""
