@@ -153,8 +153,9 @@ class Message(BaseModel):
     """Outbound only: send this template (``text`` is then a preview for the inbox)."""
     automated: Annotated[str | None, Field(max_length=200)] = None
     """Inbound only: why the assistant must not answer this message (it came from a
-    machine: an auto-reply, a bounce, a mailing list; or it could not be read),
-    or None for a person's readable message."""
+    machine: an auto-reply, a bounce, a mailing list; it could not be read; or it
+    holds nothing to answer, such as an empty mail or one of only quoted history),
+    or None for a person's readable message. Staff still see it."""
     context: MessageContext | None = None
     """Inbound: what the channel knows beyond the text (the booking the message is
     about), or None; see :class:`~begasist_core.models.context.MessageContext`."""
