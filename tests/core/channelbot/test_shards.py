@@ -53,7 +53,9 @@ def test_growing_from_4_to_5_shards_moves_about_a_fifth_of_the_hotels() -> None:
     moved = sum(shard_ranking(h, 4)[0] != shard_ranking(h, 5)[0] for h in HOTELS)
     # Every mover goes to the new shard: nothing moves between the old ones.
     assert all(
-        shard_ranking(h, 5)[0] == 4 for h in HOTELS if shard_ranking(h, 4)[0] != shard_ranking(h, 5)[0]
+        shard_ranking(h, 5)[0] == 4
+        for h in HOTELS
+        if shard_ranking(h, 4)[0] != shard_ranking(h, 5)[0]
     )
     assert 0.15 * len(HOTELS) <= moved <= 0.25 * len(HOTELS), moved
 

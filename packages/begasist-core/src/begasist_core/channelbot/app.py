@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 from anyio import CancelScope
@@ -18,14 +18,22 @@ from begasist_core.bus.connection import (
     redis_label,
 )
 from begasist_core.channelbot.config import BotConfig
+from begasist_core.channelbot.fleet import ShardedFleet
 from begasist_core.channelbot.hotel import HotelBot
-from begasist_core.channelbot.settings_source import SettingsSource
+from begasist_core.channelbot.settings_source import HotelLister, SettingsSource
+from begasist_core.channelbot.shards import Shard
 from begasist_core.events.streams import StreamNames
 from begasist_core.plugins.channel import Channel
 
-__all__ = ["run_channelbot"]
+__all__ = ["run_channelbot", "run_sharded_channelbot"]
 
 log = logging.getLogger("begasist.channelbot")
+
+
+class _Drainable(Protocol):
+    async def run(self) -> None: ...
+
+    async def drain(self) -> None: ...
 
 
 async def run_channelbot(
@@ -52,13 +60,44 @@ async def run_channelbot(
         )
         for hotel in hotels
     ]
+    await _serve_until_signal(redis, redis_url, bots)
+
+
+async def run_sharded_channelbot(
+    *,
+    config: BotConfig,
+    shard: Shard,
+    lister: HotelLister,
+    hotels: Sequence[str],
+    source: SettingsSource,
+    channel_classes: Mapping[str, type[Channel[Any]]],
+    redis_url: str,
+    instance: str,
+) -> None:
+    """Serve shard *shard*'s hotels (of *hotels*, then of each re-listing) until a signal."""
+    redis = redis_from_url(redis_url)
+    fleet = ShardedFleet(
+        shard=shard,
+        lister=lister,
+        redis=redis,
+        names=StreamNames(prefix=config.prefix),
+        source=source,
+        channel_classes=channel_classes,
+        instance=instance,
+        config=config,
+        hotels=hotels,
+    )
+    await _serve_until_signal(redis, redis_url, [fleet])
+
+
+async def _serve_until_signal(redis: Redis, redis_url: str, servers: Sequence[_Drainable]) -> None:
     try:
         async with anyio.create_task_group() as group:
-            group.start_soon(_drain_on_signal, bots, group.cancel_scope)
+            group.start_soon(_drain_on_signal, servers, group.cancel_scope)
             await _wait_for_redis(redis, redis_url)
             async with anyio.create_task_group() as hotel_group:
-                for bot in bots:
-                    hotel_group.start_soon(bot.run)
+                for server in servers:
+                    hotel_group.start_soon(server.run)
             # Every hotel has stopped (drained): the signal watcher can go.
             group.cancel_scope.cancel()
     finally:
@@ -79,7 +118,7 @@ async def _wait_for_redis(redis: Redis, label: str) -> None:
             return
 
 
-async def _drain_on_signal(bots: Sequence[HotelBot], everything: CancelScope) -> None:
+async def _drain_on_signal(bots: Sequence[_Drainable], everything: CancelScope) -> None:
     """On SIGTERM or SIGINT, drain every hotel; before Redis was reached, just stop."""
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async for received in signals:
