@@ -39,6 +39,15 @@ __all__ = ["ShardedFleet"]
 
 log = logging.getLogger("begasist.channelbot")
 
+START_CONCURRENCY: Final = 32
+"""Hotels starting at once. Starting all of a shard's hotels together (a lease, a
+settings fetch, three consumer groups and their connections each) stalls the
+event loop and the Redis pool for longer than a lease: hotels would lose their
+lease before they were ever ready."""
+START_SLOT_SECONDS: Final = 2.0
+"""How long a starting hotel holds its slot before the next may start anyway: a
+hotel waiting as standby (its lease held elsewhere) never becomes ready."""
+
 MAX_PASS_SECONDS: Final = 1.0
 """Longest time between two liveness passes: a dead shard is noticed about this long
 after its key expires, which is when its hotels' leases expire too."""
@@ -109,8 +118,11 @@ class ShardedFleet:
         self._ttl_ms = int(config.lease_ttl_seconds * 1000)
         self._pass_seconds = min(MAX_PASS_SECONDS, config.lease_ttl_seconds / 3)
         self._clear_if_ours = redis.register_script(_CLEAR_IF_OURS)
+        self._starting = anyio.CapacityLimiter(START_CONCURRENCY)
         self._group: TaskGroup | None = None
         self._loop_scope: anyio.CancelScope | None = None
+        # Made here, not in its task: drain() may cancel it before the task runs.
+        self._relist_scope = anyio.CancelScope()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled or drained; ``started`` after the first pass."""
@@ -122,6 +134,7 @@ class ShardedFleet:
 
     async def drain(self) -> None:
         """Stop re-listing, drain every hotel (leases released), clear the liveness key."""
+        self._relist_scope.cancel()
         if self._loop_scope is not None:
             self._loop_scope.cancel()
         async with anyio.create_task_group() as group:
@@ -133,22 +146,28 @@ class ShardedFleet:
             log.warning("shard %s: could not clear its liveness key: %s", self.shard, error)
 
     async def _loop(self, task_status: TaskStatus[None]) -> None:
+        assert self._group is not None
+        # Listing runs beside the beat: a slow suite (a big fleet's pages) must
+        # not delay the liveness key, or peers would stand in for a live shard.
+        if not self._listed:
+            await self._relist()
+        self._group.start_soon(self._relist_forever)
         outage = RedisOutage(redis_label(self._redis), logger=log)
         # Peers that start with this one have not beaten yet: their hotels are
         # theirs to take first, so standing in waits one lease TTL.
         grace_until = anyio.current_time() + self._config.lease_ttl_seconds
-        next_listing = anyio.current_time()
         announced = False
         while True:
-            if anyio.current_time() >= next_listing:
-                await self._relist()
-                next_listing = anyio.current_time() + self._config.relist_seconds
             try:
                 alive = await self._beat()
             except REDIS_UNAVAILABLE as error:
                 # Who serves what does not change while Redis is away: the
                 # hotels' own loops ride the outage out.
                 await outage.failed(error)
+                continue
+            except Exception as error:  # a refusal (OOM, READONLY...): the hotels go on
+                log.warning("shard %s: liveness beat failed: %s", self.shard, error)
+                await anyio.sleep(self._pass_seconds)
                 continue
             outage.succeeded()
             self._reconcile(alive, standing_in=anyio.current_time() >= grace_until)
@@ -162,6 +181,12 @@ class ShardedFleet:
                 )
                 task_status.started()
             await anyio.sleep(self._pass_seconds)
+
+    async def _relist_forever(self) -> None:
+        with self._relist_scope:
+            while True:
+                await anyio.sleep(self._config.relist_seconds)
+                await self._relist()
 
     async def _relist(self) -> None:
         try:
@@ -232,11 +257,13 @@ class ShardedFleet:
         self.served[hotel] = served
         self._group.start_soon(self._serve, served)
 
-    @staticmethod
-    async def _serve(served: _Served) -> None:
+    async def _serve(self, served: _Served) -> None:
         try:
             with served.scope:
-                await served.bot.run()
+                async with anyio.create_task_group() as group, self._starting:
+                    group.start_soon(served.bot.run)
+                    with anyio.move_on_after(START_SLOT_SECONDS):
+                        await served.bot.ready.wait()
         finally:
             served.finished.set()
 
