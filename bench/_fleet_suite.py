@@ -72,8 +72,13 @@ def serve(count: int, token: str, port_file: Path) -> None:
         def log_message(self, format: str, *args: object) -> None:
             """Quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            """Quiet: a bot stopped or killed resets its kept-alive connections."""
+
+    server = Server(("127.0.0.1", 0), Handler)
     port_file.write_text(str(server.server_address[1]), encoding="utf-8")
     server.serve_forever()
 
