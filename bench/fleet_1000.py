@@ -34,7 +34,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,37 +160,63 @@ def baseline(run: Run, hotel: str, idle: float) -> None:
     run.delete_keys()
 
 
-def one_process(run: Run, hotels: list[str], idle: float) -> None:
+def served_within(run: Run, hotels: list[str], instance: str, within: float) -> tuple[int, float]:
+    """Wait up to *within* s for every hotel served by *instance*; (how many, when)."""
+    deadline = time.monotonic() + within
+    while True:
+        served = sum(holder == instance for holder in run.holders(hotels))
+        now = time.monotonic()
+        if served == len(hotels) or now > deadline:
+            return served, now
+        time.sleep(POLL_SECONDS)
+
+
+def lease_losses(run: Run, instance: str) -> int:
+    log = (run.logs / f"{instance}.log").read_text(encoding="utf-8", errors="replace")
+    return log.count("returning to standby")
+
+
+def one_process(run: Run, hotels: list[str], idle: float, within: float) -> None:
     memory_before = run.client.info("memory")
     clients_before = run.client.info("clients")["connected_clients"]
-    started = run.start("all", "--shard", "0/1")
+    instance = f"all-{len(hotels)}"
+    started = run.start(instance, "--shard", "0/1")
     first = run.wait(lambda: any(run.holders(hotels)), 120, "a first hotel served")
-    ready = run.wait(
-        lambda: all(h == "all" for h in run.holders(hotels)), 600, "every hotel served"
-    )
+    served, ready = served_within(run, hotels, instance, within)
+    n = len(hotels)
+    print(f"  one bot, --shard 0/1, {n} hotels:")
+    if served == n:
+        print(
+            f"    start-up: first hotel served {first - started:.2f} s, "
+            f"all {n} served {ready - started:.2f} s; leases lost meanwhile: "
+            f"{lease_losses(run, instance)}"
+        )
+    else:
+        print(
+            f"    start-up: first hotel served {first - started:.2f} s; NOT all served: "
+            f"{served} of {n} after {ready - started:.0f} s, "
+            f"{lease_losses(run, instance)} leases lost (the event loop fell behind its renewals)"
+        )
     time.sleep(5)  # settle: every consumer blocked in XREADGROUP, heartbeats going
+    losses_before = lease_losses(run, instance)
     cpu, redis_cpu, commands = idle_figures(run, idle)
+    losses = lease_losses(run, instance) - losses_before
     (rss,) = rss_mb(run)
     memory_after = run.client.info("memory")
     clients = run.client.info("clients")["connected_clients"] - clients_before
     count, key_bytes, by_kind = key_memory(run)
     used = memory_after["used_memory"] - memory_before["used_memory"]
     client_bytes = memory_after["mem_clients_normal"] - memory_before["mem_clients_normal"]
-    n = len(hotels)
-    print(f"  one bot, --shard 0/1, {n} hotels:")
-    print(
-        f"    start-up: first hotel served {first - started:.2f} s, "
-        f"all {n} served {ready - started:.2f} s"
-    )
     print(f"    RSS {rss:.1f} MB ({rss / n * 1024:.0f} KB per hotel)")
     print(
-        f"    CPU at idle over {idle:g} s: bot {cpu:.1f} % of a core, "
-        f"Redis {redis_cpu:.1f} %, {commands:.0f} commands/s ({commands / n:.2f} per hotel)"
+        f"    CPU over {idle:g} s after start-up: bot {cpu:.1f} % of a core, "
+        f"Redis {redis_cpu:.1f} %, {commands:.0f} commands/s ({commands / n:.2f} per hotel); "
+        f"leases lost meanwhile: {losses}"
     )
     print(f"    Redis connections opened: {clients} ({clients / n:.2f} per hotel)")
     print(
-        f"    Redis keys: {count} ({count / n:.1f} per hotel), MEMORY USAGE {key_bytes / 2**20:.2f}"
-        f" MB ({key_bytes / n / 1024:.2f} KB per hotel)"
+        f"    Redis keys: {count} ({count / n:.1f} per hotel), MEMORY USAGE "
+        f"{key_bytes / 2**20:.2f} MB ({key_bytes / n / 1024:.2f} KB per hotel)"
     )
     print(
         "      by kind, per hotel: "
@@ -285,59 +312,69 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle measured")
     parser.add_argument("--kills", type=int, default=3)
+    parser.add_argument(
+        "--single-sizes",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[250, 1000],
+        help="hotels in the one-process runs (default 250,1000)",
+    )
+    parser.add_argument(
+        "--start-within", type=float, default=240.0, help="seconds allowed for a start-up"
+    )
     parser.add_argument("--ttl", type=float, default=10.0, help="BEGASIST_LEASE_TTL_SECONDS")
     args = parser.parse_args()
     token = "bgf_" + secrets.token_urlsafe(16)
     hotels = hotel_names(args.hotels)
     with tempfile.TemporaryDirectory() as workdir:
-        port_file = Path(workdir) / "port"
-        suite = subprocess.Popen(
-            [
-                sys.executable,
-                str(Path(__file__).with_name("_fleet_suite.py")),
-                "--hotels",
-                str(args.hotels),
-                "--token",
-                token,
-                "--port-file",
-                str(port_file),
-            ]
+        prefix = f"bench-fleet-{uuid.uuid4().hex[:8]}"
+        # Three blocking consumers per hotel: the pool must exceed 3 x hotels.
+        pool = f"max_connections={4 * args.hotels + 100}"
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("BEGASIST_")},
+            "BEGASIST_REDIS_URL": args.redis_url + ("&" if "?" in args.redis_url else "?") + pool,
+            "BEGASIST_PREFIX": prefix,
+            "BEGASIST_FLEET_TOKEN": token,
+            "BEGASIST_BOT_TOKEN": token,
+            "BEGASIST_LOAD_PLUGINS": "demo",
+            "BEGASIST_LEASE_TTL_SECONDS": f"{args.ttl:g}",
+        }
+        run = Run(env, Path(workdir), prefix, redis.Redis.from_url(args.redis_url), {})
+        print(
+            f"fleet of idle hotels against {args.redis_url} (demo channel idle, stand-in "
+            f"suite), {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+            f"load average {os.getloadavg()[0]:.1f} at the start"
         )
         try:
-            while not port_file.exists() or not port_file.read_text():
-                time.sleep(0.05)
-            prefix = f"bench-fleet-{uuid.uuid4().hex[:8]}"
-            # Three blocking consumers per hotel: the pool must exceed 3 x hotels.
-            pool = f"max_connections={4 * args.hotels + 100}"
-            env = {
-                **{k: v for k, v in os.environ.items() if not k.startswith("BEGASIST_")},
-                "BEGASIST_REDIS_URL": args.redis_url
-                + ("&" if "?" in args.redis_url else "?")
-                + pool,
-                "BEGASIST_PREFIX": prefix,
-                "BEGASIST_SUITE_URL": f"http://127.0.0.1:{port_file.read_text()}",
-                "BEGASIST_FLEET_TOKEN": token,
-                "BEGASIST_BOT_TOKEN": token,
-                "BEGASIST_LOAD_PLUGINS": "demo",
-                "BEGASIST_LEASE_TTL_SECONDS": f"{args.ttl:g}",
-            }
-            client = redis.Redis.from_url(args.redis_url)
-            run = Run(env, Path(workdir), prefix, client, {})
-            print(
-                f"fleet of idle hotels against {args.redis_url} (demo channel idle, stand-in "
-                f"suite), {os.cpu_count()} cores, Python {sys.version.split()[0]}"
-            )
-            try:
+            with stand_in_suite(run, args.hotels, token):
                 baseline(run, hotels[0], args.idle)
-                one_process(run, hotels, args.idle)
+            for size in args.single_sizes:
+                with stand_in_suite(run, size, token):
+                    one_process(run, hotels[:size], args.idle, args.start_within)
+            with stand_in_suite(run, args.hotels, token):
                 sharded(run, hotels, args.shards, args.idle, args.kills)
-            finally:
-                for process in run.processes.values():
-                    process.kill()
-                run.delete_keys()
         finally:
-            suite.kill()
-            suite.wait()
+            for process in run.processes.values():
+                process.kill()
+            run.delete_keys()
+        print(f"  load average {os.getloadavg()[0]:.1f} at the end (2 cores, shared)")
+
+
+@contextmanager
+def stand_in_suite(run: Run, hotels: int, token: str) -> Iterator[None]:
+    """The stand-in suite with *hotels* hotels, its URL in the run's environment."""
+    port_file = run.logs / f"port-{hotels}"
+    port_file.unlink(missing_ok=True)
+    script = str(Path(__file__).with_name("_fleet_suite.py"))
+    options = ["--hotels", str(hotels), "--token", token, "--port-file", str(port_file)]
+    suite = subprocess.Popen([sys.executable, script, *options])
+    try:
+        while not port_file.exists() or not port_file.read_text():
+            time.sleep(0.05)
+        run.env["BEGASIST_SUITE_URL"] = f"http://127.0.0.1:{port_file.read_text()}"
+        yield
+    finally:
+        suite.kill()
+        suite.wait()
 
 
 if __name__ == "__main__":
