@@ -309,7 +309,7 @@ def main() -> None:
         "--redis-url", default=os.environ.get("BEGASIST_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     parser.add_argument("--hotels", type=int, default=1000)
-    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--shards", type=int, default=4, help="0: no sharded run")
     parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle measured")
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument(
@@ -350,8 +350,9 @@ def main() -> None:
             for size in args.single_sizes:
                 with stand_in_suite(run, size, token):
                     one_process(run, hotels[:size], args.idle, args.start_within)
-            with stand_in_suite(run, args.hotels, token):
-                sharded(run, hotels, args.shards, args.idle, args.kills)
+            if args.shards:
+                with stand_in_suite(run, args.hotels, token):
+                    sharded(run, hotels, args.shards, args.idle, args.kills)
         finally:
             for process in run.processes.values():
                 process.kill()
