@@ -42,6 +42,7 @@ LEAKS = [
     # prose and error text
     ("IMAP: LOGIN failed, password=PW10", ["PW10"]),
     ("calling the suite with bgb_BOTTOKEN11", ["bgb_BOTTOKEN11"]),
+    ("listing hotels with bgf_FLEETTOKEN12", ["bgf_FLEETTOKEN12"]),
     ("Basic YW5hOnBhc3N3b3Jk failed", ["YW5hOnBhc3N3b3Jk"]),
 ]
 

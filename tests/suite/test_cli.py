@@ -107,16 +107,19 @@ def test_tokens_are_printed_once_listed_and_revoked(store_environment: dict[str,
     api = begasist(
         store_environment, "tokens", "create-api", "ana@plaza.test", "--name", "script"
     ).stdout.strip()
+    fleet = begasist(store_environment, "tokens", "create-fleet").stdout.strip()
     assert bot.startswith("bgb_")
     assert api.startswith("bga_")
+    assert fleet.startswith("bgf_")
 
     listed = json.loads(begasist(store_environment, "tokens", "list", "--json").stdout)
     assert [(t["kind"], t["owner"], t["name"]) for t in listed] == [
         ("bot", "plaza", "bot"),
+        ("fleet", "platform", "fleet"),
         ("api", "ana@plaza.test", "script"),
     ]
-    assert bot not in json.dumps(listed)
-    assert api not in json.dumps(listed)
+    for secret in (bot, api, fleet):
+        assert secret not in json.dumps(listed)
 
     begasist(store_environment, "tokens", "create-bot", "nowhere", code=2)
     begasist(store_environment, "tokens", "create-api", "nobody@x.test", "--name", "n", code=2)

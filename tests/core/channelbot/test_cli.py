@@ -35,6 +35,8 @@ def no_bot_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "BEGASIST_BOT_TOKENS",
         "BEGASIST_SETTINGS_FILE",
         "BEGASIST_SUITE_WAIT_SECONDS",
+        "BEGASIST_FLEET_TOKEN",
+        "BEGASIST_SHARD_COUNT",
     ):
         monkeypatch.delenv(variable, raising=False)
 
@@ -258,3 +260,52 @@ def test_an_invalid_health_port_flag_is_refused(capsys: pytest.CaptureFixture[st
         main(["--health-port", "70000", "health"])
     assert exited.value.code == 2
     assert "--health-port" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--shard", "4/4"], "shard 4 does not exist in 4"),
+        (["--shard", "two"], "--shard wants K/N"),
+        (["--shard", "0/2", "--hotel", "plaza"], "drop --hotel"),
+        (["--shard", "0/2", "--shard-from-hostname"], "not both"),
+        (["--shard-from-hostname"], "needs BEGASIST_SHARD_COUNT"),
+        (["--shard", "0/2", "--suite-url", "http://127.0.0.1:9"], "BEGASIST_FLEET_TOKEN"),
+    ],
+)
+def test_a_bad_shard_is_a_usage_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err
+
+
+def test_the_shard_comes_from_the_statefulset_pods_host_name(
+    settings_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BEGASIST_SHARD_COUNT", "4")
+    monkeypatch.setattr("socket.gethostname", lambda: "bots-7")
+    code, err = run(capsys, "--shard-from-hostname", "--settings-file", str(settings_file))
+    assert code == 2
+    assert "shard 7 does not exist in 4" in err
+    monkeypatch.setattr("socket.gethostname", lambda: "bots-3")
+    # Shard 3 of 4 exists: the bot goes on to list the hotels and stops at the missing Redis.
+    code, err = run(capsys, "--shard-from-hostname", "--settings-file", str(settings_file))
+    assert code == 2
+    assert "BEGASIST_REDIS_URL" in err
+
+
+def test_a_refused_fleet_token_is_not_waited_for(
+    suite_answering: tuple[str, type[_Suite]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, suite = suite_answering
+    suite.answers = [401]
+    monkeypatch.setenv("BEGASIST_FLEET_TOKEN", "bgf_wrong")
+    code, err = run(capsys, "--shard", "0/2", "--suite-url", url)
+    assert code == 2
+    assert "refused the fleet token (401)" in err
+    assert "bgf_wrong" not in err
+    assert suite.asked == 1

@@ -33,7 +33,7 @@ async def health_port(
     bots: list[HotelBot], redis: Redis, names: StreamNames
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A health server for *bots* on a free port of 127.0.0.1, and a client for it."""
-    server = HealthServer(bots, redis, names, host="127.0.0.1", port=0)
+    server = HealthServer(lambda: bots, redis, names, host="127.0.0.1", port=0)
     port = await server.listen()
     async with anyio.create_task_group() as group:
         group.start_soon(server.serve)
@@ -244,7 +244,8 @@ async def test_channelbot_health_exit_codes(
     for crash, expected in ((None, 0), (0.0, 1)):
         probe = {"probe_redis_url": begasist_redis_url, "crash_after_seconds": crash}
         bot = make_bot(StaticSettingsSource({"plaza": {"probe": probe}}), lease_ttl_seconds=10)
-        server = HealthServer([bot], begasist_redis, begasist_names, host="0.0.0.0", port=0)
+        bots = [bot]
+        server = HealthServer(bots.copy, begasist_redis, begasist_names, host="0.0.0.0", port=0)
         port = await server.listen()
         async with anyio.create_task_group() as group:
             group.start_soon(server.serve)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -111,3 +112,15 @@ async def test_a_renewal_that_hangs_cannot_outlive_the_lease(
         with anyio.CancelScope(shield=True):
             await listener.aclose()
             await via_proxy.aclose(close_connection_pool=True)
+
+
+async def test_a_holder_that_stalled_past_its_lease_learns_it_lost_it(
+    begasist_redis: Redis, begasist_names: StreamNames
+) -> None:
+    # A start-up storm (hundreds of hotels taking leases at once) can stall the
+    # loop past the TTL before keep() first runs: it must stop, not crash.
+    holder = lease(begasist_redis, begasist_names, "a", ttl=0.05)
+    assert await holder.try_acquire()
+    await anyio.to_thread.run_sync(time.sleep, 0.1)  # the stall: the lease runs out meanwhile
+    with pytest.raises(LeaseLost):
+        await holder.keep()

@@ -16,8 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from begasist_core.channelbot.settings_source import (
+    MAX_CONCURRENT_REQUESTS,
     FileSettingsSource,
     HotelSettings,
     HttpSettingsSource,
@@ -353,3 +355,59 @@ async def test_http_hotel_without_a_token_sends_nothing(
     with pytest.raises(SettingsUnavailable, match="no bot token for hotel 'sol'"):
         await getattr(source, call)("sol")
     assert suite.requests == []
+
+
+class _SlowCountingSuite(BaseHTTPRequestHandler):
+    """Answers any hotel's settings after a pause, counting the requests in flight."""
+
+    lock = threading.Lock()
+    in_flight = 0
+    most = 0
+
+    def do_GET(self) -> None:
+        cls = type(self)
+        with cls.lock:
+            cls.in_flight += 1
+            cls.most = max(cls.most, cls.in_flight)
+        try:
+            threading.Event().wait(0.05)
+            hotel = self.path.split("/")[4]
+            body = json.dumps({"hotel": hotel, "version": 1, "channels": {}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        finally:
+            with cls.lock:
+                cls.in_flight -= 1
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+async def test_a_shards_hundreds_of_fetches_reach_the_suite_a_few_at_a_time() -> None:
+    handler = type("Suite", (_SlowCountingSuite,), {"in_flight": 0, "most": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    hotels = [f"hotel-{number}" for number in range(120)]
+    fetched: list[str] = []
+    try:
+        source = HttpSettingsSource(
+            f"http://127.0.0.1:{server.server_address[1]}", {}, fleet_token="bgf_test"
+        )
+        async with aclosing(source):
+
+            async def fetch(hotel: str) -> None:
+                fetched.append((await source.fetch(hotel)).hotel)
+
+            async with anyio.create_task_group() as group:
+                for hotel in hotels:
+                    group.start_soon(fetch, hotel)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(fetched) == sorted(hotels)
+    assert 1 < handler.most <= MAX_CONCURRENT_REQUESTS

@@ -21,7 +21,7 @@ line's length, since a client controls part of what is logged):
 - ``Name: value`` header lines with such a name (websockets' and uvicorn's
   handshake dumps);
 - ``Bearer``/``Basic`` credentials, and secrets recognisable by their prefix
-  (the suite's ``bgs_``/``bga_``/``bgb_`` tokens, Astra's ``AstraCS:``).
+  (the suite's ``bgs_``/``bga_``/``bgb_``/``bgf_`` tokens, Astra's ``AstraCS:``).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ _PAIR = re.compile(r"(?<![\w.\[\]-])([\w.\[\]-]+)=([^&\s\"',;#<>)\]]*)")
 _QUOTED_PAIR = re.compile(r"""(['"])([\w.-]+)\1(\s*[:,]\s*b?)(['"])([^'"\r\n]*)\4""")
 _HEADER_LINE = re.compile(r"(?<![\w-])([\w-]+)(:[ \t]*)([^\r\n]+)")
 _AUTH_SCHEME = re.compile(r"\b(Bearer|Basic)(\s+)[A-Za-z0-9._~+/=:-]+", re.IGNORECASE)
-_PREFIXED_SECRET = re.compile(r"\b(bg[sab]_|AstraCS:)[A-Za-z0-9_:,.-]+")
+_PREFIXED_SECRET = re.compile(r"\b(bg[sabf]_|AstraCS:)[A-Za-z0-9_:,.-]+")
 
 
 def _is_sensitive(name: str) -> bool:

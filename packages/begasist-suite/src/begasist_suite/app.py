@@ -27,6 +27,7 @@ from begasist_suite.api.channels import (
 )
 from begasist_suite.api.dependencies import DEPENDENCIES
 from begasist_suite.api.errors import EXCEPTION_HANDLERS
+from begasist_suite.api.fleet import FleetBotController
 from begasist_suite.api.guests import GuestController
 from begasist_suite.api.health import EVENT_CONSUMER, OUTBOX_RELAY, health, ready
 from begasist_suite.api.hotels import HotelController
@@ -244,6 +245,7 @@ def create_app(
             ChannelSettingsController,
             ChannelAppController,
             BotController,
+            FleetBotController,
             ConversationController,
             DraftController,
             GuestController,

@@ -74,12 +74,18 @@ def add_admin_commands(commands: Any) -> None:
     unmember.add_argument("hotel", metavar="HOTEL")
     unmember.set_defaults(run=_users_remove_member)
 
-    tokens = commands.add_parser("tokens", help="bot tokens and personal API tokens")
+    tokens = commands.add_parser("tokens", help="bot, fleet and personal API tokens")
     token_commands = tokens.add_subparsers(dest="action", metavar="ACTION", required=True)
     bot = token_commands.add_parser("create-bot", help="a hotel's bot token (printed once)")
     bot.add_argument("hotel", metavar="HOTEL")
     bot.add_argument("--name", default="bot")
     bot.set_defaults(run=_tokens_create_bot)
+    fleet = token_commands.add_parser(
+        "create-fleet",
+        help="a fleet bot token for sharded bots: lists hotels, reads any hotel's bot settings",
+    )
+    fleet.add_argument("--name", default="fleet")
+    fleet.set_defaults(run=_tokens_create_fleet)
     api = token_commands.add_parser("create-api", help="a user's API token (printed once)")
     api.add_argument("email", metavar="EMAIL")
     api.add_argument("--name", required=True)
@@ -282,6 +288,13 @@ async def _users_remove_member(store: Store, args: argparse.Namespace) -> int:
 
 # -- tokens -------------------------------------------------------------------
 
+_TOKEN_KINDS = {
+    CredentialKind.BOT_TOKEN: "bot",
+    CredentialKind.FLEET_TOKEN: "fleet",
+    CredentialKind.API_TOKEN: "api",
+}
+"""The tokens ``tokens list`` shows and ``tokens revoke`` finds, with their listed kind."""
+
 
 async def _tokens_create_bot(store: Store, args: argparse.Namespace) -> int:
     from begasist_suite.fleet.tokens import mint_bot_token
@@ -289,6 +302,19 @@ async def _tokens_create_bot(store: Store, args: argparse.Namespace) -> int:
     hotel = await _hotel(store, args.hotel)
     secret = await mint_bot_token(store, hotel.slug, args.name)
     print(f"bot token for {hotel.slug} (BEGASIST_BOT_TOKEN; shown once):", file=sys.stderr)
+    print(secret)
+    return 0
+
+
+async def _tokens_create_fleet(store: Store, args: argparse.Namespace) -> int:
+    secret = new_secret("fleet_token")
+    await store.add_credential(
+        Credential(digest=digest(secret), kind=CredentialKind.FLEET_TOKEN, name=args.name)
+    )
+    print(
+        "fleet bot token (BEGASIST_FLEET_TOKEN; every hotel's secrets; shown once):",
+        file=sys.stderr,
+    )
     print(secret)
     return 0
 
@@ -318,13 +344,13 @@ async def _tokens_list(store: Store, args: argparse.Namespace) -> int:
     records = [
         {
             "id": c.id,
-            "kind": "bot" if c.kind is CredentialKind.BOT_TOKEN else "api",
-            "owner": c.hotel if c.kind is CredentialKind.BOT_TOKEN else emails.get(c.user_id or ""),
+            "kind": _TOKEN_KINDS[c.kind],
+            "owner": emails.get(c.user_id or "") if c.user_id else (c.hotel or "platform"),
             "name": c.name,
             "created": c.created_at.isoformat(timespec="seconds"),
             "expires": None if c.expires_at is None else c.expires_at.isoformat(timespec="seconds"),
         }
-        for kind in (CredentialKind.BOT_TOKEN, CredentialKind.API_TOKEN)
+        for kind in _TOKEN_KINDS
         for c in await store.list_credentials(kind)
     ]
     _print_listing(records, ("ID", "KIND", "OWNER", "NAME", "CREATED", "EXPIRES"), args.json)
@@ -332,7 +358,7 @@ async def _tokens_list(store: Store, args: argparse.Namespace) -> int:
 
 
 async def _tokens_revoke(store: Store, args: argparse.Namespace) -> int:
-    for kind in (CredentialKind.BOT_TOKEN, CredentialKind.API_TOKEN):
+    for kind in _TOKEN_KINDS:
         if await store.revoke_credential(kind, args.token_id):
             print(f"revoked token {args.token_id}")
             return 0

@@ -19,12 +19,13 @@ import anyio
 from pydantic import ValidationError
 
 from begasist_core import __version__
-from begasist_core.channelbot.app import run_channelbot
+from begasist_core.channelbot.app import run_channelbot, run_sharded_channelbot
 from begasist_core.channelbot.config import BotConfig
 from begasist_core.channelbot.health import HealthPortUnavailable
 from begasist_core.channelbot.probe import ask_health
 from begasist_core.channelbot.settings_source import (
     FileSettingsSource,
+    HotelLister,
     HotelSettings,
     HttpSettingsSource,
     SettingsSource,
@@ -32,6 +33,7 @@ from begasist_core.channelbot.settings_source import (
     SourceUnreachable,
     UnknownHotel,
 )
+from begasist_core.channelbot.shards import InvalidShard, Shard
 from begasist_core.engine import EmbeddedEngine, EmbeddedEngineUnavailable
 from begasist_core.log_redaction import configure_logging
 from begasist_core.models.names import InvalidName, validate_hotel_slug
@@ -69,6 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="SLUG",
         help="a hotel to serve (repeat for several)",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="serve the hotels that hash to shard K of N (0-based), standing by for others",
+    )
+    parser.add_argument(
+        "--shard-from-hostname",
+        action="store_true",
+        help="--shard K/N with K after the host name's last '-' and N from BEGASIST_SHARD_COUNT",
     )
     parser.add_argument("--settings-file", type=Path, help="TOML settings (development)")
     parser.add_argument("--suite-url", help="the suite's base URL (default: BEGASIST_SUITE_URL)")
@@ -163,23 +175,81 @@ def _schema(out: Path, *, check: bool) -> int:
     return 0
 
 
+def _shard(args: argparse.Namespace, config: BotConfig) -> Shard | None:
+    """The shard the flags name, or None for a bot of given hotels."""
+    if args.shard is not None and args.shard_from_hostname:
+        raise UsageError("give --shard or --shard-from-hostname, not both")
+    if (args.shard is not None or args.shard_from_hostname) and args.hotel:
+        raise UsageError("a sharded bot finds its hotels itself: drop --hotel")
+    try:
+        if args.shard is not None:
+            return Shard.parse(args.shard)
+        if args.shard_from_hostname:
+            if config.shard_count is None:
+                raise UsageError("--shard-from-hostname needs BEGASIST_SHARD_COUNT")
+            return Shard.from_hostname(socket.gethostname(), config.shard_count)
+    except InvalidShard as invalid:
+        raise UsageError(str(invalid)) from None
+    return None
+
+
 def _run(args: argparse.Namespace, config: BotConfig) -> int:
+    shard = _shard(args, config)
+    if shard is not None:
+        return _run_sharded(args, config, shard)
     if not args.hotel:
-        raise UsageError("give at least one --hotel")
+        raise UsageError("give at least one --hotel (or --shard K/N)")
     try:
         hotels = [validate_hotel_slug(hotel) for hotel in dict.fromkeys(args.hotel)]
     except InvalidName as invalid:
         raise UsageError(str(invalid)) from None
     source = _settings_source(args, config, hotels)
+    channels = _load_channels()
+    # One event loop for everything: the HTTP source's connections belong to it.
+    anyio.run(_serve, args, config, hotels, source, channels, _instance(args))
+    return 0
+
+
+def _run_sharded(args: argparse.Namespace, config: BotConfig, shard: Shard) -> int:
+    source = _fleet_source(args, config)
+    channels = _load_channels()
+    anyio.run(_serve_shard, args, config, shard, source, channels, _instance(args))
+    return 0
+
+
+def _instance(args: argparse.Namespace) -> str:
+    return str(args.instance or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}")
+
+
+def _load_channels() -> Mapping[str, type[Channel[Any]]]:
     manager = PluginManager()
     manager.load_entry_points()
     for info in manager.plugins:
         if info.status is PluginStatus.QUARANTINED:
             log.warning("plugin %s is quarantined: %s", info.name, info.error)
-    instance = args.instance or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
-    # One event loop for everything: the HTTP source's connections belong to it.
-    anyio.run(_serve, args, config, hotels, source, manager.channels, instance)
-    return 0
+    return manager.channels
+
+
+def _fleet_source(
+    args: argparse.Namespace, config: BotConfig
+) -> FileSettingsSource | HttpSettingsSource:
+    """A source that also lists the hotels: the settings file, or the suite with a fleet token."""
+    settings_file = args.settings_file or config.settings_file
+    if settings_file is not None:
+        return FileSettingsSource(settings_file)
+    suite_url = args.suite_url or config.suite_url
+    if not suite_url:
+        raise UsageError(
+            "missing setting BEGASIST_SUITE_URL "
+            "(or --suite-url, or --settings-file for development)"
+        )
+    if config.fleet_token is None:
+        raise UsageError(
+            "missing setting BEGASIST_FLEET_TOKEN: a sharded bot lists the hotels with a "
+            "fleet token (begasist tokens create-fleet)"
+        )
+    tokens = {hotel: token.get_secret_value() for hotel, token in config.bot_tokens.items()}
+    return HttpSettingsSource(suite_url, tokens, fleet_token=config.fleet_token.get_secret_value())
 
 
 def _settings_source(
@@ -217,25 +287,7 @@ async def _serve(
     try:
         await _preflight(source, hotels, channel_classes, wait_seconds=config.suite_wait_seconds)
         with ExitStack() as stack:
-            if args.redis_url:
-                if config.redis_sentinels:
-                    raise UsageError(
-                        "--redis-url and BEGASIST_REDIS_SENTINELS are both given: "
-                        "use one Redis URL or the Sentinels, not both"
-                    )
-                config = config.model_copy(update={"redis_url": args.redis_url})
-            if not config.redis_configured:
-                if not args.embedded_engine:
-                    raise UsageError(
-                        "missing setting BEGASIST_REDIS_URL (or --redis-url), or "
-                        "BEGASIST_REDIS_SENTINELS with BEGASIST_REDIS_SENTINEL_MASTER; "
-                        "for development, --embedded-engine starts a private Valkey"
-                    )
-                try:
-                    engine_url = stack.enter_context(EmbeddedEngine()).url
-                except EmbeddedEngineUnavailable as missing:
-                    raise UsageError(str(missing)) from None
-                config = config.model_copy(update={"redis_url": engine_url})
+            config = _redis_config(args, config, stack)
             log.info("instance %s serving %s", instance, ", ".join(hotels))
             await run_channelbot(
                 config=config,
@@ -247,6 +299,81 @@ async def _serve(
     finally:
         with anyio.CancelScope(shield=True):
             await source.aclose()
+
+
+async def _serve_shard(
+    args: argparse.Namespace,
+    config: BotConfig,
+    shard: Shard,
+    source: FileSettingsSource | HttpSettingsSource,
+    channel_classes: Mapping[str, type[Channel[Any]]],
+    instance: str,
+) -> None:
+    try:
+        # One hotel's bad settings must not keep a shard's other hotels down:
+        # only the listing is checked here; a hotel's problems show as its
+        # channels' states, as they do after start-up.
+        hotels = await _first_listing(source, wait_seconds=config.suite_wait_seconds)
+        with ExitStack() as stack:
+            config = _redis_config(args, config, stack)
+            log.info("instance %s serving shard %s", instance, shard)
+            await run_sharded_channelbot(
+                config=config,
+                shard=shard,
+                lister=source,
+                hotels=hotels,
+                source=source,
+                channel_classes=channel_classes,
+                instance=instance,
+            )
+    finally:
+        with anyio.CancelScope(shield=True):
+            await source.aclose()
+
+
+def _redis_config(args: argparse.Namespace, config: BotConfig, stack: ExitStack) -> BotConfig:
+    """*config* with the Redis the bot uses: ``--redis-url``, the configured URL or
+    Sentinels, or (``--embedded-engine``) a private engine started on *stack*."""
+    if args.redis_url:
+        if config.redis_sentinels:
+            raise UsageError(
+                "--redis-url and BEGASIST_REDIS_SENTINELS are both given: "
+                "use one Redis URL or the Sentinels, not both"
+            )
+        config = config.model_copy(update={"redis_url": args.redis_url})
+    if config.redis_configured:
+        return config
+    if not args.embedded_engine:
+        raise UsageError(
+            "missing setting BEGASIST_REDIS_URL (or --redis-url), or "
+            "BEGASIST_REDIS_SENTINELS with BEGASIST_REDIS_SENTINEL_MASTER; "
+            "for development, --embedded-engine starts a private Valkey"
+        )
+    try:
+        engine_url = stack.enter_context(EmbeddedEngine()).url
+    except EmbeddedEngineUnavailable as missing:
+        raise UsageError(str(missing)) from None
+    return config.model_copy(update={"redis_url": engine_url})
+
+
+async def _first_listing(source: HotelLister, *, wait_seconds: float) -> list[str]:
+    """The hotels, waiting up to *wait_seconds* for a source that cannot be reached."""
+    delay = 0.5
+    deadline = anyio.current_time() + wait_seconds
+    while True:
+        try:
+            return await source.list_hotels()
+        except SourceUnreachable as problem:
+            left = deadline - anyio.current_time()
+            if left <= 0:
+                raise SuiteStillUnreachable(
+                    f"{problem}; gave up after {wait_seconds:g} s (BEGASIST_SUITE_WAIT_SECONDS)"
+                ) from None
+            log.warning("listing the hotels: %s; retrying in %.1f s", problem, min(delay, left))
+            await anyio.sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
+        except SettingsUnavailable as problem:
+            raise UsageError(str(problem)) from None
 
 
 async def _first_fetch(source: SettingsSource, hotel: str, wait_seconds: float) -> HotelSettings:

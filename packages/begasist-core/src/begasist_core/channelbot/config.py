@@ -41,6 +41,13 @@ class BotConfig(RedisSettings):
     """The bot token of the one hotel this bot serves (with a single ``--hotel``)."""
     bot_tokens: dict[str, SecretStr] = Field(default_factory=dict)
     """Bot tokens by hotel, as JSON: ``{"plaza": "...", "sol": "..."}``."""
+    fleet_token: SecretStr | None = None
+    """A fleet bot token (``begasist tokens create-fleet``): lists the hotels and reads any
+    hotel's settings, for ``--shard``; a hotel's own token, if given, still wins."""
+    shard_count: int | None = Field(default=None, ge=1, le=100_000)
+    """N for ``--shard-from-hostname`` (K comes from the host name)."""
+    relist_seconds: PositiveFloat = 30.0
+    """How often a sharded bot lists the hotels again (added ones start, deleted ones stop)."""
     settings_file: Path | None = None
     """A TOML settings file instead of the suite (development)."""
     suite_wait_seconds: float = Field(default=120.0, ge=0)

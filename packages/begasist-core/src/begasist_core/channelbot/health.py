@@ -18,7 +18,7 @@ from what the bot has in memory plus one Redis round trip.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, Literal
 
 import anyio
@@ -69,10 +69,17 @@ class BotReadiness(BaseModel):
 
 
 class HealthServer:
-    """Serves the health port for *bots* (one per hotel) until cancelled."""
+    """Serves the health port for the hotel bots *bots* returns (those running now) until
+    cancelled."""
 
     def __init__(
-        self, bots: Sequence[HotelBot], redis: Redis, names: StreamNames, *, host: str, port: int
+        self,
+        bots: Callable[[], Sequence[HotelBot]],
+        redis: Redis,
+        names: StreamNames,
+        *,
+        host: str,
+        port: int,
     ) -> None:
         self._bots = bots
         self._redis = redis
@@ -106,7 +113,7 @@ class HealthServer:
         redis = await self._ping()
         hotels: dict[str, HotelReadiness] = {}
         failing: list[str] = [] if redis == "ok" else [f"redis: {redis}"]
-        for bot in self._bots:
+        for bot in self._bots():
             active = bot.active
             channels = (
                 {name: running.supervisor.state for name, running in sorted(bot.channels.items())}
@@ -148,7 +155,7 @@ class HealthServer:
             labels=["hotel", "channel"],
         )
         streams: list[str] = []
-        for bot in self._bots:
+        for bot in self._bots():
             held = bot.active
             active.add_metric([bot.hotel], 1.0 if held else 0.0)
             if not held:

@@ -162,7 +162,9 @@ class HotelLease:
         outage = RedisOutage(redis_label(self._redis), logger=log)
         while True:
             if not outage.down:
-                await anyio.sleep(min(self.renew_interval, self._remaining()))
+                # Negative when the process stalled past the lease (a start-up
+                # storm, a long pause): renew at once, which finds it lost.
+                await anyio.sleep(max(0.0, min(self.renew_interval, self._remaining())))
             # A renewal that hangs (a partition) must not outlive the lease:
             # past that moment another instance may hold it.
             with anyio.move_on_after(self._remaining()):

@@ -16,12 +16,14 @@ from begasist_core.models.validation import describe_validation_error
 
 __all__ = [
     "FileSettingsSource",
+    "HotelLister",
     "HotelSettings",
     "HttpSettingsSource",
     "SettingsSource",
     "SettingsUnavailable",
     "SourceUnreachable",
     "StaticSettingsSource",
+    "TokenRefused",
     "UnknownHotel",
 ]
 
@@ -52,6 +54,29 @@ class SourceUnreachable(SettingsUnavailable):
     """The source did not answer (connection refused, timeout, 5xx): worth waiting for."""
 
 
+class TokenRefused(SettingsUnavailable):
+    """The suite refused the token (401/403): an operator must fix it; waiting will not."""
+
+
+_LIST_PAGE = 200
+"""Hotels per page of the fleet listing (the suite's largest page)."""
+
+MAX_CONCURRENT_REQUESTS = 16
+"""Requests to the suite in flight at once; the rest wait their turn here. httpx's
+pool hands a freed connection to a waiting request by scanning every waiting
+request against every connection: with a shard's hundreds of hotels fetching
+at once that scan took most of the bot's CPU and stalled its leases."""
+
+
+class _HotelItem(BaseModel):
+    slug: HotelSlug
+
+
+class _HotelPage(BaseModel):
+    items: list[_HotelItem]
+    next_cursor: str | None = None
+
+
 class SettingsSource(Protocol):
     """Fetches a hotel's channel settings; ``version`` is the cheap change check."""
 
@@ -65,6 +90,14 @@ class SettingsSource(Protocol):
 
     async def aclose(self) -> None:
         """Release connections; the source is not used afterwards."""
+        ...
+
+
+class HotelLister(Protocol):
+    """Lists every hotel there is, for a sharded bot that picks its own from them."""
+
+    async def list_hotels(self) -> list[str]:
+        """Every hotel's slug; raises :class:`SettingsUnavailable` (or a subclass)."""
         ...
 
 
@@ -95,6 +128,13 @@ class StaticSettingsSource:
 
     async def version(self, hotel: str) -> int:
         return (await self.fetch(hotel)).version
+
+    async def list_hotels(self) -> list[str]:
+        return sorted(self._hotels)
+
+    def remove(self, hotel: str) -> None:
+        """Forget *hotel* (it was deleted)."""
+        self._hotels.pop(hotel, None)
 
     async def aclose(self) -> None:
         """Nothing to release."""
@@ -139,6 +179,12 @@ class FileSettingsSource:
     async def version(self, hotel: str) -> int:
         return (await self.fetch(hotel)).version
 
+    async def list_hotels(self) -> list[str]:
+        hotels = (await self._read()).get("hotels", {})
+        if not isinstance(hotels, dict):
+            raise SettingsUnavailable(f"{self.path}: [hotels] must be a table")
+        return sorted(hotels)
+
     async def aclose(self) -> None:
         """Nothing to release."""
 
@@ -159,11 +205,31 @@ class HttpSettingsSource:
     ``GET {base_url}/api/v1/hotels/{hotel}/bot/settings`` answers a
     :class:`HotelSettings` document (secrets in clear, over TLS, to the bot
     only); ``.../bot/settings/version`` answers ``{"version": n}``.
+
+    With a *fleet_token* (a platform's fleet bot token) it reads any hotel's
+    settings with it (a hotel's own token, if given, still wins) and lists
+    the hotels with ``GET {base_url}/api/v1/bot/hotels``, a page at a time.
     """
 
-    def __init__(self, base_url: str, tokens: Mapping[str, str], *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        tokens: Mapping[str, str],
+        *,
+        fleet_token: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self._tokens = dict(tokens)
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+        self._fleet_token = fleet_token
+        self._in_flight = anyio.Semaphore(MAX_CONCURRENT_REQUESTS)
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            limits=httpx.Limits(
+                max_connections=MAX_CONCURRENT_REQUESTS,
+                max_keepalive_connections=MAX_CONCURRENT_REQUESTS,
+            ),
+        )
 
     async def fetch(self, hotel: str) -> HotelSettings:
         response = await self._get(f"/api/v1/hotels/{hotel}/bot/settings", hotel)
@@ -189,26 +255,56 @@ class HttpSettingsSource:
             raise SettingsUnavailable("the suite sent an invalid version: not a whole number >= 0")
         return version
 
+    async def list_hotels(self) -> list[str]:
+        if self._fleet_token is None:
+            raise SettingsUnavailable(
+                "listing the hotels needs a fleet token (BEGASIST_FLEET_TOKEN)"
+            )
+        hotels: list[str] = []
+        cursor: str | None = None
+        while True:
+            params = {"limit": str(_LIST_PAGE)} | ({} if cursor is None else {"cursor": cursor})
+            response = await self._get("/api/v1/bot/hotels", None, params=params)
+            try:
+                page = _HotelPage.model_validate_json(response.content)
+            except ValidationError as error:
+                raise SettingsUnavailable(
+                    f"the suite sent an invalid hotel list: {describe_validation_error(error)}"
+                ) from None
+            hotels.extend(item.slug for item in page.items)
+            if page.next_cursor is None:
+                return hotels
+            cursor = page.next_cursor
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def _get(self, path: str, hotel: str) -> httpx.Response:
-        token = self._tokens.get(hotel)
+    async def _get(
+        self, path: str, hotel: str | None, *, params: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        token = self._fleet_token if hotel is None else self._tokens.get(hotel, self._fleet_token)
         if token is None:
             raise SettingsUnavailable(f"no bot token for hotel {hotel!r}")
         try:
-            response = await self._client.get(path, headers={"Authorization": f"Bearer {token}"})
+            async with self._in_flight:
+                response = await self._client.get(
+                    path, params=params, headers={"Authorization": f"Bearer {token}"}
+                )
         except httpx.HTTPError as error:
             raise SourceUnreachable(
                 f"cannot reach the suite at {self._client.base_url}: "
                 f"{error or type(error).__name__}"
             ) from None
+        if response.status_code == 404 and hotel is None:
+            raise SettingsUnavailable(
+                f"the suite at {self._client.base_url} has no hotel listing for bots "
+                "(GET /api/v1/bot/hotels: a suite older than the fleet token?)"
+            )
         if response.status_code == 404:
             raise UnknownHotel(f"the suite knows no hotel {hotel!r} (or the token is not for it)")
         if response.status_code in (401, 403):
-            raise SettingsUnavailable(
-                f"the suite refused the bot token for {hotel!r} ({response.status_code})"
-            )
+            whose = "the fleet token" if hotel is None else f"the bot token for {hotel!r}"
+            raise TokenRefused(f"the suite refused {whose} ({response.status_code})")
         if response.status_code >= 500:
             raise SourceUnreachable(
                 f"the suite at {self._client.base_url} answered {response.status_code}"

@@ -16,6 +16,15 @@ __all__ = ["CONSUMER_GROUP", "conversation_of", "event_id_of", "hotel_consumer"]
 
 CONSUMER_GROUP = "channelbot"
 
+IDLE_READ_SECONDS = 5.0
+"""How long a hotel's consumer blocks in XREADGROUP when its stream is idle.
+
+An entry that arrives wakes the read at once, so this costs no latency; the
+consumer wakes anyway for its upkeep (reclaim every 5 s) and a stop or a lost
+lease cancels the read. It is what an idle hotel costs: at the bus's 1 s
+default, three re-issued reads per hotel per second made one bot with 250
+idle hotels spend a quarter of a core (bench/fleet_1000.py)."""
+
 
 def hotel_consumer(
     redis: Redis,
@@ -47,6 +56,7 @@ def hotel_consumer(
         handler=handler,
         dead_letters=dead_letters,
         options=ConsumerOptions(
+            block_seconds=IDLE_READ_SECONDS,
             claim_idle_seconds=config.claim_idle_seconds,
             max_deliveries=config.max_deliveries,
             concurrency=concurrency,

@@ -260,7 +260,7 @@ class ChannelSettingsController(Controller):
 
 
 class BotController(Controller):
-    """What a hotel's channelbot reads, with that hotel's bot token and nothing else."""
+    """What a hotel's channelbot reads, with that hotel's bot token (or a fleet token)."""
 
     path = "/api/v1/hotels/{hotel:str}/bot"
     tags = ["bot"]
@@ -286,9 +286,11 @@ class BotController(Controller):
 
 
 async def _bot_hotel(hotel: str, principal: PrincipalDep, services: ServicesDep) -> int:
-    if principal.bot_hotel is None:
+    if principal.fleet_bot:
+        pass  # a sharded bot: any hotel it was given, as the listing shows it every hotel
+    elif principal.bot_hotel is None:
         raise NotAuthorizedException("use the hotel's bot token")
-    if principal.bot_hotel != hotel:
+    elif principal.bot_hotel != hotel:
         raise NotFoundException("not found")
     found = await services.store.get_hotel(hotel)
     if found is None:

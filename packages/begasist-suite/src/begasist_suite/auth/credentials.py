@@ -20,6 +20,7 @@ TOKEN_PREFIXES = {
     "session": "bgs_",
     "api_token": "bga_",
     "bot_token": "bgb_",
+    "fleet_token": "bgf_",
     "invitation": "bgi_",
 }
 """A prefix per kind, so a leaked token is recognisable (secret scanners, logs)."""

@@ -27,7 +27,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a user (by session or personal token) or a hotel's bot."""
+    """Who is calling: a user (by session or personal token), a hotel's bot or a fleet bot."""
 
     credential: Credential
     user: User | None
@@ -36,6 +36,11 @@ class Principal:
     def bot_hotel(self) -> str | None:
         kind = self.credential.kind
         return self.credential.hotel if kind is CredentialKind.BOT_TOKEN else None
+
+    @property
+    def fleet_bot(self) -> bool:
+        """A sharded bot's fleet token: lists hotels and reads any hotel's bot settings."""
+        return self.credential.kind is CredentialKind.FLEET_TOKEN
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,9 @@ class CredentialKind(StrEnum):
     """A user's personal bearer token for scripts; acts as the user."""
     BOT_TOKEN = "bot_token"
     """A hotel's bot token: reads that hotel's channel settings and nothing else."""
+    FLEET_TOKEN = "fleet_token"
+    """A platform's fleet bot token, for sharded bots: lists the hotels and reads any
+    hotel's channel settings, and nothing else (no staff or API route)."""
 
 
 class Credential(_Record):
