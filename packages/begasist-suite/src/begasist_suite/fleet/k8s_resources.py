@@ -68,15 +68,20 @@ BOT = PodResources(
 )
 
 SHARD_BOT = PodResources(
-    cpu_request="250m",
-    memory_request="512Mi",
+    cpu_request="200m",
+    memory_request="160Mi",
     cpu_limit="1",
-    memory_limit="2Gi",
+    memory_limit="320Mi",
     reason=(
-        "not measured yet: one bot serving many hotels (issue 14, item 8, measures it); "
-        "a single-hotel bot's 47.4 MB is the floor, one process never uses more than a core"
+        "for a shard of about 250 idle hotels: requests: 12.5% of a core idle and RSS "
+        "109-110 MB per bot of 4 shards over 1,000 hotels; limits: a start-up of 250 hotels "
+        "is CPU-bound for a while (one process never uses more than a core), and the memory "
+        "limit leaves room for traffic and a dead neighbour's share (docs/deploy.md)"
     ),
-    sources=("| RSS with two channels | 47.4 MB | 47.6 MB |",),
+    sources=(
+        "| RSS | 103.6 MB | 109.1 to 110.5 MB per bot |",
+        "| 11.5 % of a core (0.05 % per hotel) | 12.5 % of a core per bot |",
+    ),
 )
 
 REDIS = PodResources(
@@ -85,9 +90,14 @@ REDIS = PodResources(
     cpu_limit="1",
     memory_limit="2Gi",
     reason=(
-        "CPU: ~13% of a core at the inbound maximum (595-861 messages a second); memory is "
-        "not measured yet: the streams are trimmed to ~100,000 entries each (588 B of JSON "
-        "per message.received), so size it from the number of hotels' streams"
+        "CPU: ~13% of a core at the inbound maximum (595-861 messages a second); memory: "
+        "3.3 KB of keys and about 70 KB of client buffers per idle hotel (20 KB per "
+        "connection), plus the backlog of a bot that is down (streams keep what a bot has "
+        "not acknowledged; 588 B of JSON per message.received): size it from the fleet"
     ),
-    sources=("Redis ~13%", "`message.received` (588 B of JSON)"),
+    sources=(
+        "Redis ~13%",
+        "`message.received` (588 B of JSON)",
+        "| Redis keys | 3.3 KB per hotel, as above | |",
+    ),
 )
