@@ -21,7 +21,7 @@ import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -30,6 +30,7 @@ from begasist_core import ChannelKeys, utc_now
 from begasist_channels_channex.api import (
     MESSAGES_PAGE_LIMIT,
     ChannexApiError,
+    ChannexBooking,
     ChannexClient,
     ChannexMessage,
     ChannexThread,
@@ -37,7 +38,16 @@ from begasist_channels_channex.api import (
 from begasist_channels_channex.errors import ChannexUnavailable
 from begasist_channels_channex.webhook import ChannexMessagePayload
 
-__all__ = ["CURSOR_KEY", "OVERLAP", "SEEN_TTL", "CatchUp", "ListedMessage", "mark_seen", "was_seen"]
+__all__ = [
+    "CURSOR_KEY",
+    "OVERLAP",
+    "SEEN_TTL",
+    "CatchUp",
+    "ListedMessage",
+    "PassMemo",
+    "mark_seen",
+    "was_seen",
+]
 
 CURSOR_KEY: Final = "catch-up-cursor"
 """The cursor's name in the channel's keys: a UTC POSIX time, in seconds."""
@@ -47,7 +57,8 @@ SEEN_TTL: Final = timedelta(days=2)
 longer than :data:`OVERLAP` and than Channex's webhook retries. One small key per
 message, gone after this: the keys are bounded by two days of the hotel's messages."""
 MAX_PAGES: Final = 50
-"""Pages of one thread's messages read per pass at most (the threads: every page)."""
+"""Pages of one thread's messages not handed on yet read per pass at most (the threads:
+every page); the rest of such a thread waits for the next pass, the cursor held."""
 
 GUEST_SENDER: Final = "guest"
 
@@ -60,7 +71,34 @@ class ListedMessage:
     at: datetime
 
 
-Emit = Callable[[ListedMessage], Awaitable[None]]
+@dataclass
+class PassMemo:
+    """What one pass reads once for all its messages (the channel's emit fills it)."""
+
+    bookings: dict[str, ChannexBooking | None] = field(default_factory=dict)
+    """Bookings by id, as read (None: Channex refused to show it)."""
+    threads_kept: set[str] = field(default_factory=set)
+    """The bookings whose thread id this pass has remembered already."""
+
+
+@dataclass
+class _Listing:
+    """A pass's guest messages not handed on yet, and how far the cursor may go."""
+
+    found: list[ListedMessage] = field(default_factory=list)
+    horizon: datetime | None = None
+    """Set when a thread had more new messages than a pass reads: its oldest message
+    read. Older ones are still unread, so the cursor stays at it."""
+
+    def hold_at(self, at: datetime) -> None:
+        self.horizon = at if self.horizon is None else min(self.horizon, at)
+
+    def cap(self, at: datetime) -> datetime:
+        """*at*, or the horizon if that comes first."""
+        return at if self.horizon is None else min(at, self.horizon)
+
+
+Emit = Callable[[ListedMessage, PassMemo], Awaitable[None]]
 ClientFactory = Callable[[], AbstractAsyncContextManager[ChannexClient]]
 
 
@@ -98,40 +136,40 @@ class CatchUp:
 
         Channex's refusals and silences are logged once (until a pass works
         again) and leave the cursor where the last message handed on put it,
-        so the next period retries from there.
+        so the next period retries from there. The cursor never passes a
+        message not handed on yet: a thread with more new messages than
+        :data:`MAX_PAGES` pages holds it at the oldest message read (see
+        :class:`_Listing`), and the next pass reads on from there.
         """
         started = utc_now()
         cursor = await self.cursor()
         since = cursor - OVERLAP if cursor is not None else started - self._lookback
         handed_on = 0
+        memo = PassMemo()
         try:
             async with self._client() as client:
-                listed = await self._listed_since(client, since)
-            for message in sorted(listed, key=lambda m: m.at):
-                if await self._hand_on(message):
-                    handed_on += 1
+                listing = await self._listed_since(client, since)
+            for message in sorted(listing.found, key=lambda m: m.at):
+                await self._hand_on(message, memo, listing.cap(message.at))
+                handed_on += 1
         except (ChannexApiError, ChannexUnavailable) as error:
             self._failed(error)
             return handed_on
-        await self._keys.set_if_greater(CURSOR_KEY, started.timestamp())
+        await self._keys.set_if_greater(CURSOR_KEY, listing.cap(started).timestamp())
         if self._failing:
             self._failing = False
             self._logger.info("channex catch-up: Channex answers again")
         return handed_on
 
-    async def _hand_on(self, message: ListedMessage) -> bool:
-        if await was_seen(self._keys, message.payload.id):
-            # Its webhook (or an earlier pass) handed it on: no booking read, no event.
-            return False
-        await self._emit(message)
+    async def _hand_on(self, message: ListedMessage, memo: PassMemo, cursor: datetime) -> None:
+        await self._emit(message, memo)
         await mark_seen(self._keys, message.payload.id)
-        await self._keys.set_if_greater(CURSOR_KEY, message.at.timestamp())
-        return True
+        await self._keys.set_if_greater(CURSOR_KEY, cursor.timestamp())
 
-    async def _listed_since(self, client: ChannexClient, since: datetime) -> list[ListedMessage]:
+    async def _listed_since(self, client: ChannexClient, since: datetime) -> _Listing:
         # Every page of threads active since the cursor, however many: the pass moves the
         # cursor past all of them, so a thread left unread here would be missed for good.
-        found: list[ListedMessage] = []
+        listing = _Listing()
         read: set[str] = set()
         for page in itertools.count(1):
             threads = await client.threads(self._property_id, page=page)
@@ -141,34 +179,57 @@ class CatchUp:
                 known = [_utc(at) for at in times if at is not None]
                 if known and max(known) < since:
                     # The most recently active first: the rest are older still.
-                    return found
+                    return listing
                 read.add(thread.id)
-                found += await self._thread_since(client, thread, since)
+                await self._thread_since(client, thread, since, listing)
             if len(threads) < MESSAGES_PAGE_LIMIT or not fresh:
                 # The last page, or one repeating the earlier ones (pagination ignored).
                 break
-        return found
+        return listing
 
     async def _thread_since(
-        self, client: ChannexClient, thread: ChannexThread, since: datetime
-    ) -> list[ListedMessage]:
+        self, client: ChannexClient, thread: ChannexThread, since: datetime, listing: _Listing
+    ) -> None:
+        """Add *thread*'s guest messages since *since* not handed on yet to *listing*.
+
+        Newest first, page after page; pages holding a message not handed on yet
+        count towards :data:`MAX_PAGES`, the others (handed on by an earlier,
+        capped pass, or the property's own replies) do not, so a thread capped in
+        one pass is read further in the next.
+        """
         if thread.booking_id is None:
             self._logger.debug("channex catch-up: thread %s names no booking; skipped", thread.id)
-            return []
-        found: list[ListedMessage] = []
-        for page in range(1, MAX_PAGES + 1):
+            return
+        read: set[str] = set()
+        pages_with_new = 0
+        oldest: datetime | None = None
+        for page in itertools.count(1):
             messages = await client.thread_messages(thread.id, page=page)
-            for item in messages:
+            fresh = [item for item in messages if item.id not in read]
+            if not fresh:
+                return  # a page repeating the earlier ones: pagination ignored
+            read.update(item.id for item in fresh)
+            new = False
+            for item in fresh:
                 if item.inserted_at is None:
                     continue
-                at = _utc(item.inserted_at)
+                at = oldest = _utc(item.inserted_at)
                 if at < since:
-                    return found
-                if item.sender == GUEST_SENDER:
-                    found.append(ListedMessage(_payload(item, thread, thread.booking_id), at))
+                    return
+                if item.sender == GUEST_SENDER and not await was_seen(self._keys, item.id):
+                    listing.found.append(
+                        ListedMessage(_payload(item, thread, thread.booking_id), at)
+                    )
+                    new = True
             if len(messages) < MESSAGES_PAGE_LIMIT:
-                break
-        return found
+                return
+            if new:
+                pages_with_new += 1
+            if pages_with_new >= MAX_PAGES:
+                # Older messages of this thread are left for the next pass: the cursor
+                # may not pass them (and stays put if no page said when it was written).
+                listing.hold_at(oldest or since)
+                return
 
     def _failed(self, error: Exception) -> None:
         if self._failing:

@@ -114,6 +114,8 @@ class _State:
     threads: dict[str, list[StandinMessage]] = field(default_factory=dict)
     """The same messages by thread: the benches list 10,000 threads page by page."""
     requests: list[tuple[str, str]] = field(default_factory=list)
+    peers: set[tuple[str, int]] = field(default_factory=set)
+    """The client ends (host, port) requests came from: one per TCP connection."""
 
 
 class ChannexStandin:
@@ -284,6 +286,12 @@ class ChannexStandin:
         with self._lock:
             return list(self._state.requests)
 
+    @property
+    def connections(self) -> int:
+        """How many TCP connections the requests came over (each client port counts once)."""
+        with self._lock:
+            return len(self._state.peers)
+
     # -- the ASGI app ------------------------------------------------------------
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -300,6 +308,9 @@ class ChannexStandin:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         with self._lock:
             self._state.requests.append((method, path))
+            if scope.get("client"):
+                host, port = scope["client"]
+                self._state.peers.add((host, port))
             if headers.get("user-api-key") != self.api_key:
                 status, answer, extra = error(401, "unauthorized", "Unauthorized")
             elif path.startswith(_THREADS):
