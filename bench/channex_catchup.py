@@ -209,7 +209,7 @@ def catch_up(run: CatchUpRun, label: str, bot_env: dict[str, str], stored: int) 
         for booking in run.bookings:
             channex.guest_writes(booking.id, f"{label}: message {n} of {booking.id}")
     before = collections.Counter(path for _, path in channex.requests)
-    connections = channex.connections
+    requests_before = len(channex.peers)
     load = os.getloadavg()[0]
     began = time.time()
     bot = start_bot(bot_env, log)
@@ -221,6 +221,7 @@ def catch_up(run: CatchUpRun, label: str, bot_env: dict[str, str], stored: int) 
     seconds = last - began
     after = collections.Counter(path for _, path in channex.requests)
     reads = after - before
+    ports = len(set(channex.peers[requests_before:]))
     threads = reads["/api/v1/message_threads"]
     booking_reads = sum(v for k, v in reads.items() if k.count("/") == 4)
     thread_reads = sum(v for k, v in reads.items() if k.endswith("/messages"))
@@ -230,8 +231,8 @@ def catch_up(run: CatchUpRun, label: str, bot_env: dict[str, str], stored: int) 
         f"{first_read:.1f} s after the start, {total / (seconds - first_read):,.0f} "
         "messages/s from there "
         f"(Channex reads: {threads} thread pages, {thread_reads} thread message "
-        f"pages, {booking_reads} bookings, over {channex.connections - connections} "
-        "connections)"
+        f"pages, {booking_reads} bookings, from {ports} client ports: the connections, "
+        "or fewer when ports were reused)"
     )
     return stored + total
 
