@@ -17,14 +17,16 @@ message caught up keeps the overlap from handing it on twice.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+import anyio
 from begasist_core import ChannelKeys, utc_now
 
 from begasist_channels_channex.api import (
@@ -45,6 +47,7 @@ __all__ = [
     "CatchUp",
     "ListedMessage",
     "PassMemo",
+    "at_once",
     "mark_seen",
     "was_seen",
 ]
@@ -59,6 +62,13 @@ message, gone after this: the keys are bounded by two days of the hotel's messag
 MAX_PAGES: Final = 50
 """Pages of one thread's messages not handed on yet read per pass at most (the threads:
 every page); the rest of such a thread waits for the next pass, the cursor held."""
+
+READS_AT_ONCE: Final = 4
+"""Channex reads in flight at once in a pass (threads' messages, bookings). Channex
+publishes limits for its ARI updates only (10 a minute per property each), none for
+these reads; four keep a pass from waiting on one answer at a time, no more."""
+PREPARE_CHUNK: Final = 100
+"""Messages prepared (their bookings read, a few at once) then handed on, at a time."""
 
 GUEST_SENDER: Final = "guest"
 
@@ -99,6 +109,9 @@ class _Listing:
 
 
 Emit = Callable[[ListedMessage, PassMemo], Awaitable[None]]
+Prepare = Callable[[Sequence[ListedMessage], PassMemo], Awaitable[None]]
+"""Reads ahead what emitting these messages needs into the pass's memo; a failure there
+is left for the emit to meet (and end the pass at the right message)."""
 ClientFactory = Callable[[], AbstractAsyncContextManager[ChannexClient]]
 
 
@@ -114,11 +127,13 @@ class CatchUp:
         emit: Emit,
         property_id: str,
         lookback: timedelta,
+        prepare: Prepare | None = None,
     ) -> None:
         self._keys = keys
         self._logger = logger
         self._client = client
         self._emit = emit
+        self._prepare = prepare
         self._property_id = property_id
         self._lookback = lookback
         self._failing = False
@@ -149,9 +164,14 @@ class CatchUp:
         try:
             async with self._client() as client:
                 listing = await self._listed_since(client, since)
-            for message in sorted(listing.found, key=lambda m: m.at):
-                await self._hand_on(message, memo, listing.cap(message.at))
-                handed_on += 1
+            ordered = sorted(listing.found, key=lambda m: m.at)
+            for start in range(0, len(ordered), PREPARE_CHUNK):
+                chunk = ordered[start : start + PREPARE_CHUNK]
+                if self._prepare is not None:
+                    await self._prepare(chunk, memo)
+                for message in chunk:
+                    await self._hand_on(message, memo, listing.cap(message.at))
+                    handed_on += 1
         except (ChannexApiError, ChannexUnavailable) as error:
             self._failed(error)
             return handed_on
@@ -174,14 +194,14 @@ class CatchUp:
         for page in itertools.count(1):
             threads = await client.threads(self._property_id, page=page)
             fresh = [thread for thread in threads if thread.id not in read]
-            for thread in fresh:
-                times = [thread.last_message_received_at, thread.updated_at]
-                known = [_utc(at) for at in times if at is not None]
-                if known and max(known) < since:
-                    # The most recently active first: the rest are older still.
-                    return listing
-                read.add(thread.id)
-                await self._thread_since(client, thread, since, listing)
+            active = list(itertools.takewhile(lambda t: _active_since(t, since), fresh))
+            read.update(thread.id for thread in active)
+            await at_once(
+                [functools.partial(self._thread_since, client, t, since, listing) for t in active]
+            )
+            if len(active) < len(fresh):
+                # The most recently active first: the rest are older still.
+                return listing
             if len(threads) < MESSAGES_PAGE_LIMIT or not fresh:
                 # The last page, or one repeating the earlier ones (pagination ignored).
                 break
@@ -239,6 +259,35 @@ class CatchUp:
         self._logger.warning(
             "channex catch-up: %s; retried every period, the cursor stays where it was", error
         )
+
+
+async def at_once(calls: Sequence[Callable[[], Awaitable[object]]]) -> None:
+    """Run *calls* at most :data:`READS_AT_ONCE` at a time; a Channex failure of one ends
+    them all and is raised as itself (not in an exception group), as a lone call's would be."""
+    limiter = anyio.CapacityLimiter(READS_AT_ONCE)
+
+    async def limited(call: Callable[[], Awaitable[object]]) -> None:
+        async with limiter:
+            await call()
+
+    try:
+        async with anyio.create_task_group() as group:
+            for call in calls:
+                group.start_soon(limited, call)
+    except BaseExceptionGroup as failed:
+        channex, rest = failed.split((ChannexApiError, ChannexUnavailable))
+        if channex is None or rest is not None:
+            raise
+        first: BaseException = channex
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+
+
+def _active_since(thread: ChannexThread, since: datetime) -> bool:
+    times = [thread.last_message_received_at, thread.updated_at]
+    known = [_utc(at) for at in times if at is not None]
+    return not known or max(known) >= since
 
 
 def _seen_key(message_id: str) -> str:

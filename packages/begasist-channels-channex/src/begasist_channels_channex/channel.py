@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from ssl import SSLContext
 from typing import ClassVar
 
@@ -32,7 +32,7 @@ from begasist_core import (
 
 from begasist_channels_channex.api import ChannexApiError, ChannexBooking, ChannexClient
 from begasist_channels_channex.bookings import BookingCache
-from begasist_channels_channex.catchup import CatchUp, ListedMessage, PassMemo, mark_seen
+from begasist_channels_channex.catchup import CatchUp, ListedMessage, PassMemo, at_once, mark_seen
 from begasist_channels_channex.errors import ChannexUnavailable, is_transient
 from begasist_channels_channex.inbound import booking_ota, received, split_address
 from begasist_channels_channex.media import RETRY_DELAYS, AttachmentFetcher
@@ -151,9 +151,21 @@ class ChannexChannel(Channel[ChannexSettings]):
             logger=self.context.logger,
             client=self.client,
             emit=self._emit_listed,
+            prepare=self._read_bookings_ahead,
             property_id=self.settings.property_id,
             lookback=timedelta(hours=self.settings.catch_up_lookback_hours),
         )
+
+    async def _read_bookings_ahead(self, listed: Sequence[ListedMessage], memo: PassMemo) -> None:
+        """The bookings of *listed* not read in this pass yet, a few at once, into *memo*."""
+        wanted = sorted({item.payload.booking_id for item in listed} - memo.bookings.keys())
+
+        async def read(booking_id: str) -> None:
+            # Channex silent: the emit reads it again and ends the pass at that message.
+            with suppress(ChannexUnavailable):
+                await self._booking(booking_id, memo)
+
+        await at_once([partial(read, booking_id) for booking_id in wanted])
 
     async def _emit_listed(self, listed: ListedMessage, memo: PassMemo) -> None:
         # Exactly what its webhook would have given: same id, booking, OTA switches.

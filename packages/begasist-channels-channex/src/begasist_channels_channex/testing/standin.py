@@ -106,6 +106,7 @@ class _State:
     failures: list[Failure] = field(default_factory=list)
     read_failures: list[Failure] = field(default_factory=list)
     booking_failures: list[Failure] = field(default_factory=list)
+    message_read_failures: list[Failure] = field(default_factory=list)
     file_failures: list[Failure] = field(default_factory=list)
     files: dict[str, StandinFile] = field(default_factory=dict)
     """Served at ``/api/v1/<link>``, by link."""
@@ -196,6 +197,11 @@ class ChannexStandin:
         """Refuse the next *count* thread reads (listings, one thread) with *status*."""
         with self._lock:
             self._state.read_failures += [failure(status, retry_after)] * count
+
+    def fail_message_reads(self, count: int = 1, *, status: int = 500) -> None:
+        """Refuse the next *count* reads of a thread's messages (not the listings) with *status*."""
+        with self._lock:
+            self._state.message_read_failures += [failure(status, None)] * count
 
     def fail_booking_reads(self, count: int = 1, *, status: int = 500) -> None:
         """Refuse the next *count* ``GET /bookings/{id}`` with *status*."""
@@ -435,6 +441,8 @@ class ChannexStandin:
             meta = {"page": page, "limit": limit, "total": len(threads)}
             return 200, {"data": items, "meta": meta}, []
         if match := _THREAD_MESSAGES.match(path):
+            if self._state.message_read_failures:
+                return failed(self._state.message_read_failures.pop(0))
             thread = self._state.threads.get(match.group(1))
             if not thread:
                 return error(404, *_NOT_FOUND)
