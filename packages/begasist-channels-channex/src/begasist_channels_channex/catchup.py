@@ -13,6 +13,10 @@ bot taking the hotel over, resumes from it; a first run looks back a bounded
 window. Reading starts :data:`OVERLAP` before the cursor (Channex's clock and
 ours differ, and a message may be listed a little after its time); a key per
 message caught up keeps the overlap from handing it on twice.
+
+A pass reads the threads' messages, then the bookings of the messages to hand
+on, :data:`READS_AT_ONCE` requests at a time, and hands the messages on one by
+one, oldest first, each booking read once per pass (:class:`PassMemo`).
 """
 
 from __future__ import annotations
