@@ -14,6 +14,11 @@ through a read-only connection: the live-inbox notices ``bench/inbound_e2e.py``
 watches are not all delivered to a subscriber in a burst of 10,000). The
 catch-up interval is longer than the run, so one pass does it all.
 
+With ``--before REVISION`` the same downtime and catch-up is run first with the
+channel package as of that git revision (its source extracted and put first on
+the bot's ``PYTHONPATH``), then with this tree's: before and after in one run,
+on the same suite, stand-in and Redis (the later one on the fuller store).
+
 The baseline, in the same run and on the same suite: the same number of
 ``message.received`` events, built by the channel's own ``received`` (same
 booking context), published straight onto the events stream (1,000 per
@@ -21,6 +26,7 @@ script call): what the suite's consumer and store take, without reading
 Channex.
 
     hatch run python bench/channex_catchup.py [--bookings 1000] [--per-booking 10]
+        [--before REVISION]
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -51,6 +58,7 @@ HOTEL = "plaza"
 API_KEY = "bench-channex-api-key"
 PROPERTY_ID = "716305c4-561a-4561-a187-7f5b8aeb5920"
 OTAS = ("Booking.com", "Airbnb", "Expedia")
+PACKAGE_SRC = "packages/begasist-channels-channex/src"
 
 
 async def seed(sqlite_path: Path, api_url: str) -> None:
@@ -172,12 +180,83 @@ def first_listing(
     raise SystemExit("the restarted bot never listed the threads")
 
 
+def channel_source(revision: str, workdir: Path) -> Path:
+    """The channel package's ``src`` at git *revision*, extracted under *workdir*."""
+    root = Path(__file__).resolve().parent.parent
+    target = workdir / f"src-{revision}"
+    target.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(root), "archive", revision, f"{PACKAGE_SRC}/begasist_channels_channex"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target / PACKAGE_SRC
+
+
+def imported_from(env: dict[str, str]) -> str:
+    """Where the bot's interpreter, with *env*, imports the channel package from."""
+    command = [sys.executable, "-c", "import begasist_channels_channex as m; print(m.__file__)"]
+    return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def catch_up(run: CatchUpRun, label: str, bot_env: dict[str, str], stored: int) -> int:
+    """A downtime's messages written, the bot restarted, timed until stored; the rows after."""
+    channex, args, log = run.channex, run.args, run.log
+    total = args.bookings * args.per_booking
+    # Downtime: the guests write, no webhook reaches the suite.
+    for n in range(args.per_booking):
+        for booking in run.bookings:
+            channex.guest_writes(booking.id, f"{label}: message {n} of {booking.id}")
+    before = collections.Counter(path for _, path in channex.requests)
+    requests_before = len(channex.peers)
+    load = os.getloadavg()[0]
+    began = time.time()
+    bot = start_bot(bot_env, log)
+    try:
+        first_read = first_listing(channex, before, began, args.timeout)
+        last = stored_by(run.sqlite_path, stored + total, f"catch-up ({label})", log, args.timeout)
+    finally:
+        stop_bot(bot)
+    seconds = last - began
+    after = collections.Counter(path for _, path in channex.requests)
+    reads = after - before
+    ports = len(set(channex.peers[requests_before:]))
+    threads = reads["/api/v1/message_threads"]
+    booking_reads = sum(v for k, v in reads.items() if k.count("/") == 4)
+    thread_reads = sum(v for k, v in reads.items() if k.endswith("/messages"))
+    print(
+        f"catch-up ({label}, load {load:.1f}):  {total:,} stored {seconds:.1f} s after the "
+        f"bot's start: {total / seconds:,.0f} messages/s; its first listing of threads came "
+        f"{first_read:.1f} s after the start, {total / (seconds - first_read):,.0f} "
+        "messages/s from there "
+        f"(Channex reads: {threads} thread pages, {thread_reads} thread message "
+        f"pages, {booking_reads} bookings, from {ports} client ports: the connections, "
+        "or fewer when ports were reused)"
+    )
+    return stored + total
+
+
+@dataclass(frozen=True)
+class CatchUpRun:
+    args: argparse.Namespace
+    channex: ChannexStandin
+    bookings: list[StandinBooking]
+    sqlite_path: Path
+    log: Path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--bookings", type=int, default=1000)
     parser.add_argument("--per-booking", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument(
+        "--before",
+        metavar="REVISION",
+        help="also catch up with the channel package as of this git revision, first",
+    )
     args = parser.parse_args()
     total = args.bookings * args.per_booking
     prefix = f"bench-channex-{uuid.uuid4().hex[:8]}"
@@ -190,6 +269,7 @@ def main() -> None:
         log = workdir / "bot.log"
         sqlite_path = workdir / "suite.sqlite3"
         standin_bookings = [channex.add_booking(b) for b in bookings(args.bookings)]
+        run = CatchUpRun(args, channex, standin_bookings, sqlite_path, log)
         anyio.run(seed, sqlite_path, channex.api_url)
         tokens = anyio.run(mint_bot_tokens, sqlite_path, [HOTEL])
         suite_env = suite_environment(workdir, args.redis_url, prefix, consumer=True)
@@ -206,37 +286,26 @@ def main() -> None:
                 bot = start_bot(bot_env, log)
                 stored_by(sqlite_path, 1, "warm-up", log, timeout=60)
                 stop_bot(bot)
+                stored = 1
 
-                # Downtime: the guests write, no webhook reaches the suite.
-                for n in range(args.per_booking):
-                    for booking in standin_bookings:
-                        channex.guest_writes(booking.id, f"message {n} of {booking.id}")
-                before = collections.Counter(path for _, path in channex.requests)
-                began = time.time()
-                bot = start_bot(bot_env, log)
-                try:
-                    first_read = first_listing(channex, before, began, args.timeout)
-                    last = stored_by(sqlite_path, 1 + total, "catch-up", log, args.timeout)
-                finally:
-                    stop_bot(bot)
-                seconds = last - began
-                after = collections.Counter(path for _, path in channex.requests)
-                reads = after - before
-                threads = reads["/api/v1/message_threads"]
-                booking_reads = sum(v for k, v in reads.items() if k.count("/") == 4)
-                thread_reads = sum(v for k, v in reads.items() if k.endswith("/messages"))
-                print(
-                    f"catch-up:  {total:,} stored {seconds:.1f} s after the bot's start: "
-                    f"{total / seconds:,.0f} messages/s; its first listing of threads came "
-                    f"{first_read:.1f} s after the start, {total / (seconds - first_read):,.0f} "
-                    "messages/s from there "
-                    f"(Channex reads: {threads} thread pages, {thread_reads} thread message "
-                    f"pages, {booking_reads} bookings)"
-                )
+                if args.before:
+                    # The older code first: the newer one then works on the fuller store.
+                    old_src = channel_source(args.before, workdir)
+                    old_env = {
+                        **bot_env,
+                        "PYTHONPATH": os.pathsep.join(
+                            p for p in (str(old_src), bot_env.get("PYTHONPATH")) if p
+                        ),
+                    }
+                    where = imported_from(old_env)
+                    if not where.startswith(str(old_src)):
+                        raise SystemExit(f"the bot would import the channel from {where}")
+                    stored = catch_up(run, args.before, old_env, stored)
+                stored = catch_up(run, "this tree", bot_env, stored)
 
                 names = StreamNames(prefix=prefix)
                 began = anyio.run(publish_baseline, args.redis_url, names, standin_bookings, total)
-                last = stored_by(sqlite_path, 1 + 2 * total, "baseline", log, args.timeout)
+                last = stored_by(sqlite_path, stored + total, "baseline", log, args.timeout)
                 baseline = last - began
                 print(
                     f"baseline:  {total:,} events published straight to the events stream, "

@@ -262,3 +262,35 @@ async def test_a_zero_interval_switches_the_catch_up_off(
     assert outcome.error is None
     assert not [r for r in channex.requests if r[1].startswith("/api/v1/message_threads")]
     assert await harness.events.read() == []
+
+
+async def test_a_failed_read_among_those_in_flight_ends_the_pass_like_a_lone_one(
+    begasist_bus: Bus, channex: ChannexStandin, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The threads' messages are read a few at once: one refusal ends the pass as itself.
+    harness = harness_for(begasist_bus, channex)
+    catch_up = harness.build().catch_up()
+    for booking_id in (BOOKING_ID, AIRBNB_BOOKING_ID, EXPEDIA_BOOKING_ID):
+        channex.guest_writes(booking_id, "¿Aparcamiento?")
+    channex.fail_message_reads(1, status=503)
+
+    with caplog.at_level(logging.WARNING, logger="begasist.channel.channex"):
+        assert await catch_up.run_once() == 0
+    assert await catch_up.cursor() is None
+    assert "503" in caplog.records[-1].getMessage()
+    assert await catch_up.run_once() == 3
+
+
+async def test_bookings_read_ahead_that_failed_are_read_again_when_handed_on(
+    begasist_bus: Bus, channex: ChannexStandin
+) -> None:
+    harness = harness_for(begasist_bus, channex)
+    catch_up = harness.build().catch_up()
+    for booking_id in (BOOKING_ID, AIRBNB_BOOKING_ID, EXPEDIA_BOOKING_ID):
+        channex.guest_writes(booking_id, "¿Aparcamiento?")
+    channex.fail_booking_reads(2, status=503)
+
+    assert await catch_up.run_once() == 3
+
+    messages = [r.message for r in received(await harness.events.read())]
+    assert all(m.context is not None and m.context.booking is not None for m in messages)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from ssl import SSLContext
 from typing import ClassVar
 
@@ -31,7 +31,8 @@ from begasist_core import (
 )
 
 from begasist_channels_channex.api import ChannexApiError, ChannexBooking, ChannexClient
-from begasist_channels_channex.catchup import CatchUp, ListedMessage, mark_seen
+from begasist_channels_channex.bookings import BookingCache
+from begasist_channels_channex.catchup import CatchUp, ListedMessage, PassMemo, at_once, mark_seen
 from begasist_channels_channex.errors import ChannexUnavailable, is_transient
 from begasist_channels_channex.inbound import booking_ota, received, split_address
 from begasist_channels_channex.media import RETRY_DELAYS, AttachmentFetcher
@@ -78,6 +79,9 @@ class ChannexChannel(Channel[ChannexSettings]):
         """The waits between attempts (tests shorten them)."""
         self.download_retry_delays: tuple[float, ...] = RETRY_DELAYS
         """The pauses between tries of an attachment's download (tests shorten them)."""
+        self.bookings = BookingCache()
+        """Bookings read lately, so that a burst of one booking's messages reads it once."""
+        self._http: httpx.AsyncClient | None = None
 
     @classmethod
     def verify(cls, request: WebhookRequest, settings: ChannelSettings) -> WebhookResponse:
@@ -118,7 +122,20 @@ class ChannexChannel(Channel[ChannexSettings]):
         return events
 
     async def run(self) -> None:
-        """Catch up every ``catch_up_interval_seconds`` (see :mod:`.catchup`) until cancelled."""
+        """Catch up every ``catch_up_interval_seconds`` (see :mod:`.catchup`) until cancelled.
+
+        While it runs, every call to Channex (catch-up, parse, send) goes over one
+        HTTP client of the channel's, closed when ``run`` ends: its connections are
+        reused from call to call.
+        """
+        async with self._new_http() as http:
+            self._http = http
+            try:
+                await self._catch_up_periodically()
+            finally:
+                self._http = None
+
+    async def _catch_up_periodically(self) -> None:
         interval = self.settings.catch_up_interval_seconds
         if interval == 0:
             await anyio.sleep_forever()
@@ -134,24 +151,39 @@ class ChannexChannel(Channel[ChannexSettings]):
             logger=self.context.logger,
             client=self.client,
             emit=self._emit_listed,
+            prepare=self._read_bookings_ahead,
             property_id=self.settings.property_id,
             lookback=timedelta(hours=self.settings.catch_up_lookback_hours),
         )
 
-    async def _emit_listed(self, listed: ListedMessage) -> None:
+    async def _read_bookings_ahead(self, listed: Sequence[ListedMessage], memo: PassMemo) -> None:
+        """The bookings of *listed* not read in this pass yet, a few at once, into *memo*."""
+        wanted = sorted({item.payload.booking_id for item in listed} - memo.bookings.keys())
+
+        async def read(booking_id: str) -> None:
+            # Channex silent: the emit reads it again and ends the pass at that message.
+            with suppress(ChannexUnavailable):
+                await self._booking(booking_id, memo)
+
+        await at_once([partial(read, booking_id) for booking_id in wanted])
+
+    async def _emit_listed(self, listed: ListedMessage, memo: PassMemo) -> None:
         # Exactly what its webhook would have given: same id, booking, OTA switches.
-        for payload in await self._received(listed.payload, listed.at):
+        for payload in await self._received(listed.payload, listed.at, memo):
             await self.context.emit(payload)
 
     async def _received(
-        self, item: ChannexMessagePayload, at: datetime | None
+        self, item: ChannexMessagePayload, at: datetime | None, memo: PassMemo | None = None
     ) -> list[InboundPayload]:
-        booking = await self._booking(item.booking_id)
+        booking = await self._booking(item.booking_id, memo)
         ota = booking_ota(booking)
         if not self.settings.takes(ota):
             self.context.logger.info("channex: %s messages are switched off; ignored", ota.value)
             return []
-        await remember_thread(self.context.keys, item.booking_id, item.message_thread_id)
+        if memo is None or item.booking_id not in memo.threads_kept:
+            await remember_thread(self.context.keys, item.booking_id, item.message_thread_id)
+            if memo is not None:
+                memo.threads_kept.add(item.booking_id)
         attachments = await self._attachments(item)
         return [
             received(
@@ -178,8 +210,18 @@ class ChannexChannel(Channel[ChannexSettings]):
             )
             return await fetcher.fetch_all(item.attachments, item.id)
 
-    async def _booking(self, booking_id: str) -> ChannexBooking | None:
-        """The booking of a message; None when Channex refuses to show it (it is kept anyway)."""
+    async def _booking(self, booking_id: str, memo: PassMemo | None) -> ChannexBooking | None:
+        """The booking of a message: the catch-up pass's reading, else a recent one, else read."""
+        if memo is not None and booking_id in memo.bookings:
+            return memo.bookings[booking_id]
+        booking = await self.bookings.get(booking_id, self._read_booking)
+        if memo is not None:
+            # The cache's readings expire within a long pass; the pass's do not.
+            memo.bookings[booking_id] = booking
+        return booking
+
+    async def _read_booking(self, booking_id: str) -> ChannexBooking | None:
+        """The booking from Channex; None when Channex refuses to show it (the message is kept)."""
         try:
             async with self.client() as client:
                 return await client.booking(booking_id)
@@ -250,18 +292,30 @@ class ChannexChannel(Channel[ChannexSettings]):
 
     @asynccontextmanager
     async def client(self) -> AsyncIterator[ChannexClient]:
-        """A Channex API client for this hotel's key and environment."""
+        """A Channex API client for this hotel's key and environment.
+
+        Over the channel's HTTP client while ``run`` runs; otherwise (a parse or a
+        send before ``run`` started or after it ended, tests) over one of its own,
+        closed on exit.
+        """
+        if self._http is not None:
+            yield self._client_over(self._http)
+            return
+        async with self._new_http() as http:
+            yield self._client_over(http)
+
+    def _client_over(self, http: httpx.AsyncClient) -> ChannexClient:
+        return ChannexClient(
+            http, root=self.settings.api_root, api_key=self.settings.api_key.get_secret_value()
+        )
+
+    def _new_http(self) -> httpx.AsyncClient:
+        # The timeout applies to each request, shared client or not.
         timeout = timedelta(seconds=self.settings.request_timeout_seconds).total_seconds()
-        async with httpx.AsyncClient(timeout=timeout, verify=self._tls) as http:
-            yield ChannexClient(
-                http,
-                root=self.settings.api_root,
-                api_key=self.settings.api_key.get_secret_value(),
-            )
+        return httpx.AsyncClient(timeout=timeout, verify=self._tls)
 
     @cached_property
     def _tls(self) -> SSLContext:
-        # httpx loads the CA bundle anew for every client (130 ms on a busy core), and a
-        # client is made per booking read: one context per channel made the catch-up of
-        # 10,000 messages minutes faster (docs/benchmarks.md, Channex catch-up).
+        # httpx loads the CA bundle anew for every client (130 ms on a busy core); the
+        # clients made outside ``run`` share this one (docs/benchmarks.md, Channex catch-up).
         return httpx.create_ssl_context()

@@ -106,6 +106,7 @@ class _State:
     failures: list[Failure] = field(default_factory=list)
     read_failures: list[Failure] = field(default_factory=list)
     booking_failures: list[Failure] = field(default_factory=list)
+    message_read_failures: list[Failure] = field(default_factory=list)
     file_failures: list[Failure] = field(default_factory=list)
     files: dict[str, StandinFile] = field(default_factory=dict)
     """Served at ``/api/v1/<link>``, by link."""
@@ -114,6 +115,8 @@ class _State:
     threads: dict[str, list[StandinMessage]] = field(default_factory=dict)
     """The same messages by thread: the benches list 10,000 threads page by page."""
     requests: list[tuple[str, str]] = field(default_factory=list)
+    peers: list[tuple[str, int]] = field(default_factory=list)
+    """The client end (host, port) of each request, in order: a port per TCP connection."""
 
 
 class ChannexStandin:
@@ -194,6 +197,11 @@ class ChannexStandin:
         """Refuse the next *count* thread reads (listings, one thread) with *status*."""
         with self._lock:
             self._state.read_failures += [failure(status, retry_after)] * count
+
+    def fail_message_reads(self, count: int = 1, *, status: int = 500) -> None:
+        """Refuse the next *count* reads of a thread's messages (not the listings) with *status*."""
+        with self._lock:
+            self._state.message_read_failures += [failure(status, None)] * count
 
     def fail_booking_reads(self, count: int = 1, *, status: int = 500) -> None:
         """Refuse the next *count* ``GET /bookings/{id}`` with *status*."""
@@ -284,6 +292,19 @@ class ChannexStandin:
         with self._lock:
             return list(self._state.requests)
 
+    @property
+    def connections(self) -> int:
+        """How many TCP connections the requests came over: their distinct client ports
+        (a lower bound when thousands of connections come and go, as ports are reused)."""
+        with self._lock:
+            return len(set(self._state.peers))
+
+    @property
+    def peers(self) -> list[tuple[str, int]]:
+        """The client end (host, port) of every request, oldest first."""
+        with self._lock:
+            return list(self._state.peers)
+
     # -- the ASGI app ------------------------------------------------------------
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -300,6 +321,9 @@ class ChannexStandin:
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         with self._lock:
             self._state.requests.append((method, path))
+            if scope.get("client"):
+                host, port = scope["client"]
+                self._state.peers.append((host, port))
             if headers.get("user-api-key") != self.api_key:
                 status, answer, extra = error(401, "unauthorized", "Unauthorized")
             elif path.startswith(_THREADS):
@@ -411,17 +435,22 @@ class ChannexStandin:
                 for thread in self._threads()
                 if wanted is None or bookings[thread[0].booking_id].property_id == wanted
             ]
-            items = [self._thread_of(bookings[thread[0].booking_id]) for thread in threads]
-        elif match := _THREAD_MESSAGES.match(path):
+            # Only the page's threads are built: the benches list 10,000 of them.
+            shown = threads[(page - 1) * limit : page * limit]
+            items = [self._thread_of(bookings[thread[0].booking_id]) for thread in shown]
+            meta = {"page": page, "limit": limit, "total": len(threads)}
+            return 200, {"data": items, "meta": meta}, []
+        if match := _THREAD_MESSAGES.match(path):
+            if self._state.message_read_failures:
+                return failed(self._state.message_read_failures.pop(0))
             thread = self._state.threads.get(match.group(1))
             if not thread:
                 return error(404, *_NOT_FOUND)
             newest_first = sorted(thread, key=lambda m: m.inserted_at, reverse=True)
-            items = [message_resource(m) for m in newest_first]
-        else:
-            return error(404, *_NOT_FOUND)
-        meta = {"page": page, "limit": limit, "total": len(items)}
-        return 200, {"data": items[(page - 1) * limit : page * limit], "meta": meta}, []
+            shown_messages = newest_first[(page - 1) * limit : page * limit]
+            meta = {"page": page, "limit": limit, "total": len(newest_first)}
+            return 200, {"data": [message_resource(m) for m in shown_messages], "meta": meta}, []
+        return error(404, *_NOT_FOUND)
 
     def _booking_of_thread(self, thread_id: str) -> StandinBooking | None:
         for booking in self._state.bookings.values():
