@@ -53,9 +53,7 @@ import binascii
 import itertools
 import json
 import re
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,8 +63,8 @@ from urllib.parse import parse_qsl, quote
 
 import anyio
 import httpx
-import uvicorn
 
+from begasist_channels_channex.testing.threaded_server import ThreadedServer
 from begasist_channels_channex.testing.wire import (
     Answer,
     Failure,
@@ -132,39 +130,24 @@ class ChannexStandin:
         self._answers_released = threading.Event()
         self._answers_released.set()
         self._held_answers = 0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: ThreadedServer | None = None
 
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.port}/api/v1"
 
     def start(self) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind((self.host, 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self, http="h11", ws="none", lifespan="off", log_level="warning", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                sock.close()
-                raise RuntimeError("the Channex stand-in did not start")
-            time.sleep(0.01)
+        try:
+            self._server = ThreadedServer(self, self.host)
+        except RuntimeError:
+            raise RuntimeError("the Channex stand-in did not start") from None
+        self.port = self._server.port
 
     def stop(self) -> None:
         self.release_post_answers()  # uvicorn waits for held requests before it stops
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None and thread is not None:
-            server.should_exit = True
-            thread.join(timeout=10)
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     def __enter__(self) -> Self:
         self.start()
