@@ -97,6 +97,8 @@ def test_the_document_set() -> None:
         "event.json",
         "events/message.received.json",
         "events/message.status.json",
+        "events/message.changed.json",
+        "events/message.echoed.json",
         "events/channel.state.json",
         "events/config.changed.json",
         "events/channel.command.json",

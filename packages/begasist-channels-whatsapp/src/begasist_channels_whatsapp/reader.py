@@ -13,6 +13,8 @@ from begasist_core import (
     GuestIdentity,
     InboundPayload,
     Message,
+    MessageChanged,
+    MessageEchoed,
     MessageReceived,
     MessageStatusChanged,
     ParseError,
@@ -180,6 +182,10 @@ class _Reader:
 
 
 def _dedup_key(event: InboundPayload) -> tuple[str, ...]:
-    if isinstance(event, MessageReceived):
+    if isinstance(event, MessageReceived | MessageEchoed):
         return ("message", event.message.provider_message_id or "")
+    if isinstance(event, MessageChanged):
+        who = event.by.address if event.by else ""
+        when = event.change_id or f"{who}@{event.at.isoformat()}"
+        return ("change", event.provider_message_id, event.change.kind, when)
     return ("status", event.provider_message_id, event.status.value, str(event.failed))

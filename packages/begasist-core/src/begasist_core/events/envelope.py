@@ -10,6 +10,8 @@ from begasist_core.events.payloads import (
     ChannelCommand,
     ChannelStateChanged,
     ConfigChanged,
+    MessageChanged,
+    MessageEchoed,
     MessageReceived,
     MessageSend,
     MessageStatusChanged,
@@ -24,6 +26,8 @@ __all__ = [
     "ConfigChangedEvent",
     "Event",
     "EventEnvelope",
+    "MessageChangedEvent",
+    "MessageEchoedEvent",
     "MessageReceivedEvent",
     "MessageSendEvent",
     "MessageStatusEvent",
@@ -67,6 +71,16 @@ class MessageStatusEvent(EventEnvelope):
     data: MessageStatusChanged
 
 
+class MessageChangedEvent(EventEnvelope):
+    type: Literal["message.changed"] = "message.changed"
+    data: MessageChanged
+
+
+class MessageEchoedEvent(EventEnvelope):
+    type: Literal["message.echoed"] = "message.echoed"
+    data: MessageEchoed
+
+
 class ChannelStateEvent(EventEnvelope):
     type: Literal["channel.state"] = "channel.state"
     data: ChannelStateChanged
@@ -95,6 +109,8 @@ class WebhookReceivedEvent(EventEnvelope):
 Event = Annotated[
     MessageReceivedEvent
     | MessageStatusEvent
+    | MessageChangedEvent
+    | MessageEchoedEvent
     | ChannelStateEvent
     | ConfigChangedEvent
     | ChannelCommandEvent

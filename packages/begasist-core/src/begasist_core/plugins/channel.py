@@ -14,6 +14,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt
 
 from begasist_core.events.payloads import (
     ChannelCommand,
+    MessageChanged,
+    MessageEchoed,
     MessageReceived,
     MessageStatusChanged,
     WebhookReceived,
@@ -52,8 +54,10 @@ __all__ = [
 
 SettingsT = TypeVar("SettingsT", bound=ChannelSettings)
 
-InboundPayload = MessageReceived | MessageStatusChanged
-"""What ``parse`` turns a webhook into, and what ``context.emit`` publishes."""
+InboundPayload = MessageReceived | MessageStatusChanged | MessageChanged | MessageEchoed
+"""What ``parse`` turns a webhook into, and what ``context.emit`` publishes: a guest's
+message, a receipt, a change to a message (edit, deletion, reaction), an echo of a
+message the hotel sent from elsewhere."""
 
 
 class TextOverflow(StrEnum):

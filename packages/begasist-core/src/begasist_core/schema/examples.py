@@ -15,11 +15,14 @@ from begasist_core.events.payloads import (
     ChannelState,
     ChannelStateChanged,
     ConfigChanged,
+    MessageChanged,
+    MessageEchoed,
     MessageReceived,
     MessageSend,
     MessageStatusChanged,
     WebhookReceived,
 )
+from begasist_core.models.changes import MessageEdit
 from begasist_core.models.messages import DeliveryStatus, Direction, GuestIdentity, Message
 
 __all__ = ["EXAMPLE_HOTEL", "example_events"]
@@ -72,6 +75,25 @@ def _payloads() -> dict[str, BaseModel]:
             message_id=_ulid(102),
             status=DeliveryStatus.READ,
             at=_AT,
+        ),
+        "message.changed": MessageChanged(
+            channel="whatsapp",
+            provider_message_id="wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUYx",
+            change=MessageEdit(text="Hi! Is breakfast included in my booking for two?"),
+            by=GuestIdentity(channel="whatsapp", address="+34600000000"),
+            change_id="wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUYz",
+            at=_AT,
+        ),
+        "message.echoed": MessageEchoed(
+            message=_guest_message(Direction.OUTBOUND).model_copy(
+                update={
+                    "id": _ulid(103),
+                    "text": "See you tomorrow, Ana!",
+                    "reply_to": None,
+                    "provider_message_id": "wamid.HBgLMzQ2MDAwMDAwMDAVAgARGBI5QkIz",
+                    "status": DeliveryStatus.SENT,
+                }
+            )
         ),
         "channel.state": ChannelStateChanged(
             channel="whatsapp", state=ChannelState.RUNNING, config_version=3
