@@ -21,6 +21,7 @@ from begasist_suite.store.idempotency import IdempotencyStore
 from begasist_suite.store.inbox import draft_id, reply_message_id
 from begasist_suite.store.invitations import InvitationStore
 from begasist_suite.store.last_inbound import LastInboundStore
+from begasist_suite.store.message_changes import MessageChangesStore
 from begasist_suite.store.outbox import OutboxStore
 from begasist_suite.store.people import PeopleStore
 
@@ -36,7 +37,13 @@ __all__ = [
 
 
 class Store(
-    PeopleStore, FallbackStore, OutboxStore, IdempotencyStore, LastInboundStore, InvitationStore
+    PeopleStore,
+    FallbackStore,
+    MessageChangesStore,
+    OutboxStore,
+    IdempotencyStore,
+    LastInboundStore,
+    InvitationStore,
 ):
     """Async access to everything the suite keeps; see the module docstring."""
 
