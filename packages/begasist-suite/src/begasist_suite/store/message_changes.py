@@ -23,11 +23,14 @@ from begasist_suite.store.base import (
 )
 from begasist_suite.store.documents import DuplicateDocument, iso
 from begasist_suite.store.inbox import InboxStore, message_cursor
-from begasist_suite.store.records import ConversationRecord
+from begasist_suite.store.records import ECHOED, ConversationRecord
 from begasist_suite.store.reply_modes import GUEST_MODE_PENDING
 from begasist_suite.store.search import search_tokens
 
 __all__ = ["EchoRecorded", "MessageChangesStore", "echo_document_id"]
+
+_IN_BATCH = 100
+"""Values in one ``$in`` (the Data API's limit)."""
 
 
 class EchoRecorded(NamedTuple):
@@ -50,6 +53,28 @@ class MessageChangesStore(InboxStore):
         """The message of *hotel* on *channel* with that provider id, either direction."""
         found = await self._provider_document(hotel, channel, provider_message_id)
         return None if found is None else self._message(found)
+
+    async def messages_by_provider_id(
+        self, hotel: str, channel: str, provider_message_ids: set[str]
+    ) -> dict[str, Message]:
+        """The messages of *hotel* on *channel* with these provider ids, by provider id,
+        either direction, in two reads per hundred ids (what a page of replies quotes)."""
+        wanted = sorted(provider_message_ids)
+        documents: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), _IN_BATCH):
+            batch = wanted[start : start + _IN_BATCH]
+            documents += await self._messages.find(
+                {"hotel": hotel, "provider_key": {"$in": [f"{channel}|{each}" for each in batch]}}
+            )
+            documents += await self._messages.find(
+                {"_id": {"$in": [_inbound_id(hotel, channel, each) for each in batch]}}
+            )
+        found = {}
+        for document in documents:
+            message = self._message(document)
+            if message.provider_message_id:
+                found[message.provider_message_id] = message
+        return found
 
     async def apply_change(self, hotel: str, event: MessageChanged) -> Message | None:
         """Apply an edit, deletion or reaction to the message it names; None if unknown.
@@ -91,7 +116,7 @@ class MessageChangesStore(InboxStore):
         if known is not None:
             return EchoRecorded(conversation, self._message(known), False)
         stored = message.model_copy(
-            update={"status": message.status.advanced_to(DeliveryStatus.SENT)}
+            update={"status": message.status.advanced_to(DeliveryStatus.SENT), "sent_by": ECHOED}
         )
         try:
             await self._messages.insert(
