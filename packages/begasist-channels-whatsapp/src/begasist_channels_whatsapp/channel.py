@@ -15,6 +15,7 @@ from begasist_core import (
     ChannelSettings,
     InboundPayload,
     Message,
+    MessageEchoed,
     MessageReceived,
     SendReceipt,
     SharedWebhook,
@@ -149,7 +150,8 @@ class WhatsAppChannel(Channel[WhatsAppSettings]):
             await record_reported_part(self.context.keys, part, PART_TTL)
         events = contents.events
         if isinstance(self.transport, CloudTransport) and any(
-            isinstance(event, MessageReceived) and event.message.attachments for event in events
+            isinstance(event, MessageReceived | MessageEchoed) and event.message.attachments
+            for event in events
         ):
             # Right after receipt: Meta's download URLs live minutes. A refused or
             # failed download keeps the message, with the media id to fetch later.

@@ -14,6 +14,7 @@ from begasist_core import (
     InboundPayload,
     Message,
     MessageChanged,
+    MessageContext,
     MessageEchoed,
     MessageReceived,
     MessageStatusChanged,
@@ -21,8 +22,10 @@ from begasist_core import (
 )
 from pydantic import ValidationError
 
-from begasist_channels_whatsapp.content import SkippedItem, clip, content_of
+from begasist_channels_whatsapp.changes import CHANGE_TYPES, change_of
+from begasist_channels_whatsapp.content import Content, SkippedItem, clip, content_of
 from begasist_channels_whatsapp.payload import (
+    EchoesValue,
     Envelope,
     InboundMessage,
     MessagesValue,
@@ -76,16 +79,30 @@ def read_webhook(body: bytes, *, hotel: str, settings: WhatsAppSettings) -> Webh
     for entry in envelope.entry:
         for number, change in enumerate(entry.changes):
             where = f"entry {entry.id or '?'} change {number}"
-            if change.field != "messages":
+            read = _FIELDS.get(change.field)
+            if read is None:
                 contents.skipped.append(f"{where}: field {change.field!r} is not read")
                 continue
             try:
-                value = MessagesValue.model_validate(change.value)
+                read(reader, where, change.value)
             except ValidationError as error:
                 contents.skipped.append(f"{where}: unreadable value: {_summary(error)}")
-                continue
-            reader.read_value(where, value)
     return contents
+
+
+def _read_messages(reader: _Reader, where: str, value: dict[str, Any]) -> None:
+    reader.read_value(where, MessagesValue.model_validate(value))
+
+
+def _read_echoes(reader: _Reader, where: str, value: dict[str, Any]) -> None:
+    reader.read_echoes(where, EchoesValue.model_validate(value))
+
+
+_FIELDS: Final[dict[str, Callable[[_Reader, str, dict[str, Any]], None]]] = {
+    "messages": _read_messages,
+    "smb_message_echoes": _read_echoes,
+}
+"""The webhook fields read, by name; any other is skipped with its name."""
 
 
 class _Reader:
@@ -95,13 +112,18 @@ class _Reader:
         self.contents = contents
         self.seen: set[tuple[str, ...]] = set()
 
-    def read_value(self, where: str, value: MessagesValue) -> None:
+    def _ours(self, where: str, value: MessagesValue | EchoesValue) -> bool:
         number = value.metadata.phone_number_id if value.metadata else None
         if number != self.settings.phone_number_id:
             self.contents.skipped.append(
                 f"{where}: for phone number id {number!r}, "
                 f"not this channel's {self.settings.phone_number_id!r}"
             )
+            return False
+        return True
+
+    def read_value(self, where: str, value: MessagesValue) -> None:
+        if not self._ours(where, value):
             return
         names = {contact.wa_id: contact.profile.name for contact in value.contacts}
         for index, raw in enumerate(value.messages):
@@ -125,36 +147,73 @@ class _Reader:
         self.seen.add(key)
         self.contents.events.append(event)
 
+    def read_echoes(self, where: str, value: EchoesValue) -> None:
+        if not self._ours(where, value):
+            return
+        for index, raw in enumerate(value.message_echoes):
+            self._item(f"{where} echo {index}", partial(self._echo, raw))
+
     def _message(
         self, raw: dict[str, Any], value: MessagesValue, names: dict[str, str | None]
-    ) -> MessageReceived:
+    ) -> MessageReceived | MessageChanged:
         message = InboundMessage.model_validate(raw)
         if message.group_id is not None and self.settings.ignore_groups:
             raise SkippedItem(f"{message.id} is in group {message.group_id} (ignore_groups)")
-        content = content_of(message, value.errors)
-        self.contents.notes.extend(
-            f"{message.id} kept as a placeholder: {note}" for note in content.notes
-        )
         guest = GuestIdentity(
             channel=CHANNEL,
             address=message.sender,
             display_name=clip(names.get(message.sender), 200),
         )
-        context_id = message.context.id if message.context else None
+        if message.type in CHANGE_TYPES:
+            return change_of(message, guest, CHANNEL)
+        content = content_of(message, value.errors)
+        self.contents.notes.extend(
+            f"{message.id} kept as a placeholder: {note}" for note in content.notes
+        )
         return MessageReceived(
-            message=Message(
-                hotel=self.hotel,
-                channel=CHANNEL,
-                conversation_key=message.group_id or message.sender,
-                direction=Direction.INBOUND,
-                guest=guest,
-                text=content.text,
-                attachments=content.attachments,
-                provider_message_id=message.id,
-                reply_to=content.reply_to or context_id,
-                created_at=message.timestamp,
-                updated_at=message.timestamp,
+            message=self._normalized(
+                message, content, Direction.INBOUND, guest, message.group_id or message.sender
             )
+        )
+
+    def _echo(self, raw: dict[str, Any]) -> MessageEchoed | MessageChanged:
+        """A message the hotel sent from the WhatsApp Business app, to ``to``."""
+        message = InboundMessage.model_validate(raw)
+        if not message.to:
+            raise SkippedItem(f"echo {message.id} names no recipient")
+        if message.type in CHANGE_TYPES:
+            # The business's own edit, deletion or reaction; a reaction is the number's.
+            hotel_number = GuestIdentity(channel=CHANNEL, address=message.sender)
+            return change_of(message, hotel_number if message.type == "reaction" else None, CHANNEL)
+        content = content_of(message)
+        guest = GuestIdentity(channel=CHANNEL, address=message.to)
+        normalized = self._normalized(message, content, Direction.OUTBOUND, guest, message.to)
+        return MessageEchoed(message=normalized.model_copy(update={"status": DeliveryStatus.SENT}))
+
+    def _normalized(
+        self,
+        message: InboundMessage,
+        content: Content,
+        direction: Direction,
+        guest: GuestIdentity,
+        conversation_key: str,
+    ) -> Message:
+        context_id = message.context.id if message.context else None
+        return Message(
+            hotel=self.hotel,
+            channel=CHANNEL,
+            conversation_key=conversation_key,
+            direction=direction,
+            guest=guest,
+            text=content.text,
+            attachments=content.attachments,
+            context=MessageContext(interactive=content.interactive)
+            if content.interactive
+            else None,
+            provider_message_id=message.id,
+            reply_to=context_id,
+            created_at=message.timestamp,
+            updated_at=message.timestamp,
         )
 
     def _status(self, raw: dict[str, Any]) -> MessageStatusChanged:
