@@ -171,16 +171,14 @@ class GraphStandin:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def start(self) -> None:
         """Listen on ``host`` (a free port unless ``port`` was given) and serve in a thread."""
         if self._server is not None:
             raise RuntimeError("the stand-in is already running")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
+        sock = self._bind()
         self._server = self._make_server()
         self._thread = threading.Thread(
             target=self._server.run,
@@ -214,6 +212,22 @@ class GraphStandin:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def _bind(self) -> socket.socket:
+        """A socket listening on ``host`` and ``port`` (a free one for 0), which uvicorn
+        serves as given: its own host and port settings would be ignored otherwise."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        return sock
+
+    def serve_forever(self) -> None:
+        """Serve on ``host`` and ``port`` in this thread until interrupted (the CLI)."""
+        sock = self._bind()
+        print(f"Graph API stand-in on {self.base_url} (token {self.token!r})", flush=True)
+        self._make_server().run(sockets=[sock])
 
     def _make_server(self) -> uvicorn.Server:
         config = uvicorn.Config(
@@ -484,8 +498,7 @@ def main(argv: list[str] | None = None) -> None:
         host=options.host,
         port=options.port,
     )
-    print(f"Graph API stand-in on {standin.base_url} (token {options.token!r})", flush=True)
-    standin._make_server().run()
+    standin.serve_forever()
 
 
 if __name__ == "__main__":
