@@ -173,3 +173,50 @@ async def test_an_echo_to_a_new_guest_opens_their_conversation(
         ("34600000009", 0, "Hello from the hotel")
     ]
     assert await store.hotel_unread("plaza") == 0
+
+
+async def test_every_part_of_a_split_message_counts(database: DocumentDatabase) -> None:
+    store = Store(database)
+    recorded = await store.record_inbound(inbound("wamid.F"))
+    reply = Message(
+        hotel="plaza",
+        channel="whatsapp",
+        conversation_key=ADDRESS,
+        direction=Direction.OUTBOUND,
+        guest=GUEST,
+        text="A long answer, sent in two parts",
+    )
+    assert await store.add_outbound(recorded.conversation, reply)
+    for part in ("wamid.P1", "wamid.P2", "wamid.P2"):  # as the bot reports a send, and again
+        await store.apply_status(
+            "plaza",
+            MessageStatusChanged(
+                channel="whatsapp",
+                provider_message_id=part,
+                message_id=reply.id,
+                status=DeliveryStatus.SENT,
+            ),
+        )
+    # Meta's receipt for the second part names only its wamid.
+    moved = await store.apply_status(
+        "plaza",
+        MessageStatusChanged(
+            channel="whatsapp", provider_message_id="wamid.P2", status=DeliveryStatus.READ
+        ),
+    )
+    assert moved is not None
+    assert (moved.id, moved.status, moved.provider_message_id) == (
+        reply.id,
+        DeliveryStatus.READ,
+        "wamid.P1",
+    )
+    reacted = await store.apply_change("plaza", change("wamid.P2", MessageReaction(emoji="👍"), 3))
+    assert reacted is not None
+    assert reacted.id == reply.id
+    quoted = await store.messages_by_provider_id("plaza", "whatsapp", {"wamid.P1", "wamid.P2"})
+    assert {key: message.id for key, message in quoted.items()} == {
+        "wamid.P1": reply.id,
+        "wamid.P2": reply.id,
+    }
+    page = await store.list_messages("plaza", recorded.conversation.id)
+    assert [m.id for m in page.items] == [recorded.message.id, reply.id]

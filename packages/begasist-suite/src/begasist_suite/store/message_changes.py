@@ -22,7 +22,7 @@ from begasist_suite.store.base import (
     _thread_id,
 )
 from begasist_suite.store.documents import DuplicateDocument, iso
-from begasist_suite.store.inbox import InboxStore, message_cursor
+from begasist_suite.store.inbox import PART_OF, InboxStore, message_cursor
 from begasist_suite.store.records import ECHOED, ConversationRecord
 from begasist_suite.store.reply_modes import GUEST_MODE_PENDING
 from begasist_suite.store.search import search_tokens
@@ -71,6 +71,11 @@ class MessageChangesStore(InboxStore):
             )
         found = {}
         for document in documents:
+            if PART_OF in document:  # a further part: quoted as the whole message
+                whole = await self._whole_message(document)
+                if whole is not None:
+                    found[str(document["provider_key"]).split("|", 1)[1]] = self._message(whole)
+                continue
             message = self._message(document)
             if message.provider_message_id:
                 found[message.provider_message_id] = message
@@ -195,6 +200,8 @@ class MessageChangesStore(InboxStore):
         )
         if inbound is not None:
             return inbound
-        return await self._messages.find_one(
-            {"hotel": hotel, "provider_key": f"{channel}|{provider_message_id}"}
+        return await self._whole_message(
+            await self._messages.find_one(
+                {"hotel": hotel, "provider_key": f"{channel}|{provider_message_id}"}
+            )
         )
