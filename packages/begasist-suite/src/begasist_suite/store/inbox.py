@@ -34,6 +34,7 @@ from begasist_suite.store.channel_apps import is_shared_document
 from begasist_suite.store.documents import DuplicateDocument, iso
 from begasist_suite.store.drafts import DraftStore
 from begasist_suite.store.fallback_fields import FALLBACK_DUE, fallback_fields
+from begasist_suite.store.message_parts import record_part, whole_message
 from begasist_suite.store.outbox import OUTBOX_FIELDS, outbound_fields
 from begasist_suite.store.records import (
     ConversationRecord,
@@ -47,14 +48,7 @@ from begasist_suite.store.reply_modes import (
 )
 from begasist_suite.store.search import query_tokens, search_tokens
 
-__all__ = [
-    "PART_OF",
-    "InboxStore",
-    "draft_id",
-    "message_cursor",
-    "part_document_id",
-    "reply_message_id",
-]
+__all__ = ["InboxStore", "draft_id", "message_cursor", "reply_message_id"]
 
 
 def message_cursor(message: Message) -> str:
@@ -290,12 +284,12 @@ class InboxStore(DraftStore):
             else {"hotel": hotel, "provider_key": provider_key}
         )
         for _ in range(_CAS_ATTEMPTS):
-            found = await self._whole_message(await self._messages.find_one(query))
+            found = await whole_message(self._messages, await self._messages.find_one(query))
             if found is None:
                 return None
             if found.get("provider_key") not in (None, provider_key) and event.message_id:
                 # Another part of a message sent in several: its receipts count too.
-                await self._record_part(found, provider_key)
+                await record_part(self._messages, found, provider_key)
             current = self._message(found)
             moved = current.with_status(
                 event.status, at=event.at, failed=event.failed, failure_reason=event.error
@@ -330,27 +324,6 @@ class InboxStore(DraftStore):
         raise Conflict(
             f"message {event.message_id or provider_key!r} kept changing; status not applied"
         )
-
-    async def _record_part(self, message: dict[str, Any], provider_key: str) -> None:
-        """Remember *provider_key* as one more part of *message* (once): a document
-        pointing at it, found by receipts like the message's own provider key."""
-        try:
-            await self._messages.insert(
-                {
-                    "_id": part_document_id(str(message["hotel"]), provider_key),
-                    "hotel": message["hotel"],
-                    "provider_key": provider_key,
-                    PART_OF: message["_id"],
-                }
-            )
-        except DuplicateDocument:
-            pass
-
-    async def _whole_message(self, document: dict[str, Any] | None) -> dict[str, Any] | None:
-        """*document*, or the message it is a further part of."""
-        if document is None or PART_OF not in document:
-            return document
-        return await self._messages.find_one({"_id": document[PART_OF]})
 
     async def get_conversation(self, hotel: str, conversation_id: str) -> ConversationRecord | None:
         found = await self._conversations.find_one({"hotel": hotel, "id": conversation_id})
@@ -463,15 +436,6 @@ class InboxStore(DraftStore):
             # Stored before inbound messages had a status of their own.
             fields["status"] = DeliveryStatus.RECEIVED.value
         return Message.model_validate(fields)
-
-
-PART_OF = "part_of"
-"""In a document that records a further part of a message sent in several: the
-message's document ``_id`` (the document has no other message field)."""
-
-
-def part_document_id(hotel: str, provider_key: str) -> str:
-    return f"part|{hotel}|{provider_key}"
 
 
 def reply_message_id(inbound_id: str) -> str:

@@ -22,7 +22,8 @@ from begasist_suite.store.base import (
     _thread_id,
 )
 from begasist_suite.store.documents import DuplicateDocument, iso
-from begasist_suite.store.inbox import PART_OF, InboxStore, message_cursor
+from begasist_suite.store.inbox import InboxStore, message_cursor
+from begasist_suite.store.message_parts import PART_OF, whole_message
 from begasist_suite.store.records import ECHOED, ConversationRecord
 from begasist_suite.store.reply_modes import GUEST_MODE_PENDING
 from begasist_suite.store.search import search_tokens
@@ -72,7 +73,7 @@ class MessageChangesStore(InboxStore):
         found = {}
         for document in documents:
             if PART_OF in document:  # a further part: quoted as the whole message
-                whole = await self._whole_message(document)
+                whole = await whole_message(self._messages, document)
                 if whole is not None:
                     found[str(document["provider_key"]).split("|", 1)[1]] = self._message(whole)
                 continue
@@ -200,8 +201,9 @@ class MessageChangesStore(InboxStore):
         )
         if inbound is not None:
             return inbound
-        return await self._whole_message(
+        return await whole_message(
+            self._messages,
             await self._messages.find_one(
                 {"hotel": hotel, "provider_key": f"{channel}|{provider_message_id}"}
-            )
+            ),
         )
