@@ -21,6 +21,7 @@ from begasist_core import (
     Attachment,
     AttachmentKind,
     ChannelCommand,
+    CredentialsRevoked,
     Message,
     MessageTemplate,
     PermanentSendError,
@@ -395,7 +396,6 @@ async def test_a_long_retry_after_gives_up_at_once_for_a_later_redelivery(
         (400, 132000, "Number of parameters does not match"),
         (404, 132001, "Template name does not exist in the translation"),
         (400, 133010, "Account not registered"),
-        (401, 190, "Access token has expired"),
         (400, 999999, "A code nobody knows yet"),
     ],
 )
@@ -453,6 +453,19 @@ async def test_a_redelivery_after_part_one_sends_only_the_rest(
     assert receipt.provider_message_ids == tuple(part.wamid for part in accepted)
 
 
+async def test_an_expired_or_revoked_token_is_credentials_revoked_not_a_failed_message(
+    harness: ChannelHarness[WhatsAppChannel], graph_standin: GraphStandin
+) -> None:
+    channel = await opened(harness)
+    graph_standin.fail_next(1, status=401, code=190, title="Access token has expired")
+    with pytest.raises(CredentialsRevoked) as raised:
+        await channel.send(outbound(harness, "Hello"))
+    assert not isinstance(raised.value, PermanentSendError)
+    assert str(raised.value).startswith("Meta error 190: Access token has expired.")
+    assert "new one in the channel's settings" in str(raised.value)
+    assert len(graph_standin.requests) == 1, "no retry: no attempt can succeed"
+
+
 # -- secrets -----------------------------------------------------------------------
 
 
@@ -476,7 +489,7 @@ async def test_the_token_never_appears_in_errors_or_logs(
         with pytest.raises(Exception) as raised:
             await channel.send(outbound(harness, "Hello"))
         errors.append(raised.value)
-    assert isinstance(errors[0], MetaRejected)
+    assert isinstance(errors[0], CredentialsRevoked)
     assert str(errors[0]).startswith("Meta error 190:")
     for token in (wrong, ACCESS_TOKEN):
         for error in errors:

@@ -95,6 +95,7 @@ from begasist_core.plugins.context import (
 )
 from begasist_core.plugins.errors import (
     ChannelError,
+    CredentialsRevoked,
     GuestFrameRejected,
     GuestRefused,
     MessageTooLong,
@@ -170,6 +171,7 @@ __all__ = [
     "ConsumerOptions",
     "Conversation",
     "ConversationStatus",
+    "CredentialsRevoked",
     "DeadLetter",
     "DeadLetters",
     "Delivery",

@@ -15,10 +15,20 @@ from redis.asyncio import Redis
 
 from begasist_core.backoff import Backoff
 from begasist_core.bus.connection import REDIS_UNAVAILABLE, RedisOutage, redis_label
-from begasist_core.bus.consumer import Delivery, RejectedEvent, StreamConsumer
+from begasist_core.bus.consumer import Delivery, StreamConsumer
 from begasist_core.bus.dead_letters import DeadLetters
 from begasist_core.bus.publisher import Publisher
+from begasist_core.channelbot.bot_errors import (
+    OFF_STATES,
+    ChannelCallFailed,
+    ChannelOff,
+    UnexpectedEvent,
+    UnreadableWebhook,
+    first_error,
+    summary,
+)
 from begasist_core.channelbot.config import BotConfig
+from begasist_core.channelbot.held_sends import HeldSends
 from begasist_core.channelbot.lease import HotelLease, LeaseLost
 from begasist_core.channelbot.presence import ChannelPresence, Presence, PresenceRecord
 from begasist_core.channelbot.settings_source import HotelSettings, SettingsSource
@@ -40,7 +50,7 @@ from begasist_core.models.messages import DeliveryStatus, utc_now
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import Channel
 from begasist_core.plugins.context import ChannelContext, StateReporter
-from begasist_core.plugins.errors import ParseError, PermanentSendError
+from begasist_core.plugins.errors import CredentialsRevoked, ParseError, PermanentSendError
 from begasist_core.plugins.redaction import redact
 
 __all__ = ["HotelBot", "UnexpectedEvent"]
@@ -49,42 +59,6 @@ log = logging.getLogger("begasist.channelbot")
 
 READY_WAIT_SECONDS = 5.0
 """How long a send or webhook waits for its channel to (re)start before retrying later."""
-
-
-class UnexpectedEvent(RejectedEvent):
-    """An event that does not belong on the stream it came from (dead-lettered at once)."""
-
-    reason = "unexpected"
-
-
-class UnreadableWebhook(RejectedEvent):
-    """The channel could not parse a webhook: retrying would fail the same way."""
-
-    reason = "unparseable"
-
-
-class ChannelOff(LookupError):
-    """The hotel has no such channel, or it is disabled or misconfigured."""
-
-
-_OFF_STATES = frozenset({ChannelState.DISABLED, ChannelState.MISCONFIGURED})
-
-
-class ChannelCallFailed(RuntimeError):
-    """A channel's send, parse or command raised; the message has secrets redacted."""
-
-
-def _first(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The first leaf of a (nested) exception group: what actually went wrong."""
-    error: BaseException = group
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    return error
-
-
-def _summary(error: BaseException, settings: ChannelSettings | None = None) -> str:
-    text = f"{type(error).__name__}: {error}"
-    return text if settings is None else redact(text, settings)
 
 
 @dataclass
@@ -126,6 +100,7 @@ class HotelBot:
         self._config = config
         self._publisher = Publisher(redis)
         self._dead_letters = DeadLetters(redis, names)
+        self._held = HeldSends(redis, names, hotel)
         self._lease = HotelLease(
             redis, names, hotel, instance, ttl=timedelta(seconds=config.lease_ttl_seconds)
         )
@@ -154,9 +129,9 @@ class HotelBot:
                     outage.succeeded()
                     await self._serve(announce)
                 except* LeaseLost as lost:
-                    log.error("%s; returning to standby", _first(lost))
+                    log.error("%s; returning to standby", first_error(lost))
                 except* REDIS_UNAVAILABLE as failures:
-                    outage_error = _first(failures)
+                    outage_error = first_error(failures)
                 except* Exception as failures:
                     # Anything else (the settings source down, a Redis refusal
                     # such as OOM, a hotel the source no longer knows) ends this
@@ -165,7 +140,7 @@ class HotelBot:
                     log.error(
                         "hotel %s: stopped by %s; retrying in %.1fs",
                         self.hotel,
-                        _summary(_first(failures)),
+                        summary(first_error(failures)),
                         retry_in,
                     )
                 finally:
@@ -331,7 +306,7 @@ class HotelBot:
                 running = self.channels.get(name)
                 if running is None:
                     raise ChannelOff(f"channel {name} is not configured")
-                if running.supervisor.state in _OFF_STATES:
+                if running.supervisor.state in OFF_STATES and running.supervisor.held is None:
                     raise ChannelOff(f"channel {name} is {running.supervisor.state.value}")
                 try:
                     return running.supervisor.ready_instance()
@@ -366,6 +341,8 @@ class HotelBot:
             await self._publisher.publish(self._names.events, make_event(self.hotel, change))
             if self._lease.fence is not None:
                 await self._beat()
+            if change.state is ChannelState.RUNNING:
+                await self._held.release(change.channel)
         except REDIS_UNAVAILABLE as error:
             log.warning("hotel %s: channel state not published: %s", self.hotel, error)
 
@@ -428,7 +405,7 @@ class HotelBot:
                 try:
                     await channel.command(command)
                 except Exception as error:
-                    raise ChannelCallFailed(_summary(error, channel.settings)) from None
+                    raise ChannelCallFailed(summary(error, channel.settings)) from None
         else:
             raise UnexpectedEvent(f"{event.type} does not belong on the control stream")
 
@@ -441,16 +418,24 @@ class HotelBot:
         except ChannelOff as off:
             await self._publish_failure(message.channel, message.id, str(off))
             return
+        supervisor = self.channels[message.channel].supervisor
+        if supervisor.held is not None:
+            await self._held.hold(message.channel, event)  # sent when the channel starts again
+            return
         # Fencing: never send on a lease that may have passed to another bot.
         self._lease.ensure_held()
         try:
             receipt = await channel.send(message)
+        except CredentialsRevoked as revoked:
+            await self._held.hold(message.channel, event)
+            await supervisor.hold_sends(redact(str(revoked), channel.settings))
+            return
         except PermanentSendError as refused:
             reason = redact(str(refused), channel.settings)
             await self._publish_failure(message.channel, message.id, reason)
             return
         except Exception as error:
-            raise ChannelCallFailed(_summary(error, channel.settings)) from None
+            raise ChannelCallFailed(summary(error, channel.settings)) from None
         for provider_id in receipt.provider_message_ids:
             status = MessageStatusChanged(
                 channel=message.channel,
@@ -485,8 +470,8 @@ class HotelBot:
         try:
             payloads = await channel.parse(event.data)
         except ParseError as unreadable:
-            raise UnreadableWebhook(_summary(unreadable, channel.settings)) from None
+            raise UnreadableWebhook(summary(unreadable, channel.settings)) from None
         except Exception as error:
-            raise ChannelCallFailed(_summary(error, channel.settings)) from None
+            raise ChannelCallFailed(summary(error, channel.settings)) from None
         for payload in payloads:
             await channel.context.emit(payload)
