@@ -11,6 +11,7 @@ import pytest
 from begasist_channels_whatsapp import WebhookContents, WhatsAppChannel, read_webhook
 from begasist_core import (
     AttachmentKind,
+    ChannelState,
     DeliveryStatus,
     Direction,
     Message,
@@ -290,9 +291,9 @@ def test_changes_for_another_number_or_field_are_skipped() -> None:
     assert other_number.events == []
     assert "not this channel's '999'" in other_number.skipped[0]
     sample = copy.deepcopy(MESSAGES["text"])
-    sample["entry"][0]["changes"][0]["field"] = "account_update"
+    sample["entry"][0]["changes"][0]["field"] = "business_capability_update"
     assert read(sample).skipped == [
-        "entry 1234567890987654321 change 0: field 'account_update' is not read"
+        "entry 1234567890987654321 change 0: field 'business_capability_update' is not read"
     ]
 
 
@@ -365,3 +366,30 @@ async def test_the_channel_parses_and_logs_what_it_skips(
     assert await channel.parse(harness.webhook(body_of(other))) == []
     assert "skipped" in caplog.text
     assert "field 'calls' is not read" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_an_account_restriction_shows_on_the_channels_state(begasist_bus: Bus) -> None:
+    harness = ChannelHarness(WhatsAppChannel, bus=begasist_bus, settings=settings(), hotel=HOTEL)
+    channel = harness.build()
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": settings().waba_id,
+                "changes": [
+                    {
+                        "field": "account_update",
+                        "value": {
+                            "event": "ACCOUNT_VIOLATION",
+                            "violation_info": {"violation_type": "SPAM"},
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    assert await channel.parse(harness.webhook(body_of(body))) == []
+    assert harness.states == [
+        (ChannelState.RUNNING, "Meta found a policy violation on the account; violation: SPAM")
+    ]

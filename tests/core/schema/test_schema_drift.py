@@ -99,6 +99,8 @@ def test_the_document_set() -> None:
         "events/message.status.json",
         "events/message.changed.json",
         "events/message.echoed.json",
+        "events/guest.preference.json",
+        "events/template.status.json",
         "events/channel.state.json",
         "events/config.changed.json",
         "events/channel.command.json",

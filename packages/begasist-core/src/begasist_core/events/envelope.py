@@ -10,11 +10,13 @@ from begasist_core.events.payloads import (
     ChannelCommand,
     ChannelStateChanged,
     ConfigChanged,
+    GuestPreferenceChanged,
     MessageChanged,
     MessageEchoed,
     MessageReceived,
     MessageSend,
     MessageStatusChanged,
+    TemplateStatusChanged,
     WebhookReceived,
 )
 from begasist_core.models.names import HotelSlug
@@ -26,11 +28,13 @@ __all__ = [
     "ConfigChangedEvent",
     "Event",
     "EventEnvelope",
+    "GuestPreferenceEvent",
     "MessageChangedEvent",
     "MessageEchoedEvent",
     "MessageReceivedEvent",
     "MessageSendEvent",
     "MessageStatusEvent",
+    "TemplateStatusEvent",
     "WebhookReceivedEvent",
 ]
 
@@ -81,6 +85,16 @@ class MessageEchoedEvent(EventEnvelope):
     data: MessageEchoed
 
 
+class GuestPreferenceEvent(EventEnvelope):
+    type: Literal["guest.preference"] = "guest.preference"
+    data: GuestPreferenceChanged
+
+
+class TemplateStatusEvent(EventEnvelope):
+    type: Literal["template.status"] = "template.status"
+    data: TemplateStatusChanged
+
+
 class ChannelStateEvent(EventEnvelope):
     type: Literal["channel.state"] = "channel.state"
     data: ChannelStateChanged
@@ -111,6 +125,8 @@ Event = Annotated[
     | MessageStatusEvent
     | MessageChangedEvent
     | MessageEchoedEvent
+    | GuestPreferenceEvent
+    | TemplateStatusEvent
     | ChannelStateEvent
     | ConfigChangedEvent
     | ChannelCommandEvent

@@ -35,11 +35,13 @@ __all__ = [
     "ChannelState",
     "ChannelStateChanged",
     "ConfigChanged",
+    "GuestPreferenceChanged",
     "MessageChanged",
     "MessageEchoed",
     "MessageReceived",
     "MessageSend",
     "MessageStatusChanged",
+    "TemplateStatusChanged",
     "WebhookReceived",
 ]
 
@@ -140,6 +142,47 @@ class MessageStatusChanged(_Payload):
     failed: bool = False
     error: Annotated[str | None, Field(max_length=2000)] = None
     at: AwareDatetime = Field(default_factory=utc_now)
+
+
+_Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class GuestPreferenceChanged(_Payload):
+    """A guest opted out of a kind of message on a channel, or back in (bot -> suite).
+
+    ``topic`` names the kind (``marketing``: promotions, the provider's marketing
+    templates). The suite keeps the latest by ``at`` on the guest and sends them
+    nothing of an opted-out kind.
+    """
+
+    channel: ChannelName
+    guest: GuestIdentity
+    topic: _Slug
+    opted_out: bool
+    detail: Annotated[str | None, Field(max_length=500)] = None
+    """The provider's words, for staff."""
+    at: AwareDatetime
+
+
+class TemplateStatusChanged(_Payload):
+    """The provider's word on one of the hotel's message templates changed (bot -> suite):
+    its review status, its category, its quality.
+
+    Fields the update does not speak about are None. Statuses and categories are
+    the provider's, as lower-case slugs (``approved``, ``rejected``, ``paused``,
+    ``disabled``; ``marketing``, ``utility``, ``authentication``). The suite keeps
+    the latest by ``at`` per (channel, name, language) and offers staff only
+    templates it may send.
+    """
+
+    channel: ChannelName
+    name: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")]
+    language: Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[a-zA-Z_]+$")]
+    status: _Slug | None = None
+    category: _Slug | None = None
+    quality: _Slug | None = None
+    reason: Annotated[str | None, Field(max_length=1000)] = None
+    at: AwareDatetime
 
 
 class ChannelState(StrEnum):

@@ -20,6 +20,8 @@ STREAM_EVENT_TYPES: Final[dict[str, tuple[str, ...]]] = {
         "message.status",
         "message.changed",
         "message.echoed",
+        "guest.preference",
+        "template.status",
         "channel.state",
     ),
 }
@@ -63,7 +65,7 @@ class StreamNames:
     @property
     def events(self) -> str:
         """Bots -> suite: ``message.received``, ``message.status``, ``message.changed``,
-        ``message.echoed``, ``channel.state``."""
+        ``message.echoed``, ``guest.preference``, ``template.status``, ``channel.state``."""
         return f"{self.prefix}:events"
 
     @property

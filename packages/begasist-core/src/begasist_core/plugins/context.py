@@ -15,10 +15,12 @@ from begasist_core.bus.publisher import Publisher
 from begasist_core.events.codec import make_event
 from begasist_core.events.payloads import (
     ChannelState,
+    GuestPreferenceChanged,
     MessageChanged,
     MessageEchoed,
     MessageReceived,
     MessageStatusChanged,
+    TemplateStatusChanged,
 )
 from begasist_core.events.streams import StreamNames
 from begasist_core.media import MediaStore, MissingMediaStore
@@ -56,6 +58,16 @@ def inbound_event_key(hotel: str, payload: InboundPayload) -> str:
     if isinstance(payload, MessageEchoed):
         message = payload.message
         return f"message.echoed:{hotel}:{message.channel}:{message.provider_message_id}"
+    if isinstance(payload, GuestPreferenceChanged):
+        return (
+            f"guest.preference:{hotel}:{payload.channel}:{payload.guest.address}"
+            f":{payload.topic}:{payload.at.isoformat()}"
+        )
+    if isinstance(payload, TemplateStatusChanged):
+        return (
+            f"template.status:{hotel}:{payload.channel}:{payload.name}:{payload.language}"
+            f":{payload.at.isoformat()}:{payload.status}:{payload.category}:{payload.quality}"
+        )
     if isinstance(payload, MessageChanged):
         which = payload.change_id or ":".join(
             (payload.by.address if payload.by else "", payload.at.isoformat())
@@ -226,7 +238,13 @@ class ChannelContext(Generic[SettingsT]):
     async def emit(self, payload: InboundPayload) -> None:
         """Publish a guest's message, a delivery status, a change or an echo to the suite."""
         if not isinstance(
-            payload, MessageReceived | MessageStatusChanged | MessageChanged | MessageEchoed
+            payload,
+            MessageReceived
+            | MessageStatusChanged
+            | MessageChanged
+            | MessageEchoed
+            | GuestPreferenceChanged
+            | TemplateStatusChanged,
         ):
             raise TypeError(f"cannot emit {type(payload).__name__}")
         event = make_event(self.hotel, payload, key=inbound_event_key(self.hotel, payload))

@@ -15,11 +15,13 @@ from begasist_core.events.payloads import (
     ChannelState,
     ChannelStateChanged,
     ConfigChanged,
+    GuestPreferenceChanged,
     MessageChanged,
     MessageEchoed,
     MessageReceived,
     MessageSend,
     MessageStatusChanged,
+    TemplateStatusChanged,
     WebhookReceived,
 )
 from begasist_core.models.changes import MessageEdit
@@ -94,6 +96,22 @@ def _payloads() -> dict[str, BaseModel]:
                     "status": DeliveryStatus.SENT,
                 }
             )
+        ),
+        "guest.preference": GuestPreferenceChanged(
+            channel="whatsapp",
+            guest=GuestIdentity(channel="whatsapp", address="+34600000000"),
+            topic="marketing",
+            opted_out=True,
+            detail="User requested to stop marketing messages",
+            at=_AT,
+        ),
+        "template.status": TemplateStatusChanged(
+            channel="whatsapp",
+            name="spring_offer",
+            language="es",
+            status="rejected",
+            reason="INVALID_FORMAT",
+            at=_AT,
         ),
         "channel.state": ChannelStateChanged(
             channel="whatsapp", state=ChannelState.RUNNING, config_version=3

@@ -16,16 +16,19 @@ from begasist_core import (
     ConsumerOptions,
     Delivery,
     Event,
+    GuestPreferenceChanged,
     MessageChanged,
     MessageEchoed,
     MessageReceived,
     MessageStatusChanged,
     RejectedEvent,
     StreamConsumer,
+    TemplateStatusChanged,
 )
 
 from begasist_suite.guest.pending import GuestFiles
 from begasist_suite.inbox.assistant import Assistant
+from begasist_suite.inbox.template_statuses import record_template_status
 from begasist_suite.services import Services
 from begasist_suite.store.records import ChannelStatus
 
@@ -55,6 +58,10 @@ class EventApplier:
     * ``message.echoed``: a message the hotel sent from elsewhere, stored as sent in
       its guest's conversation, once, and never sent.
 
+    * ``guest.preference``: the guest's opt-out kept on their identity, latest wins.
+    * ``template.status``: the template's review status, category and quality kept
+      (``inbox/template_statuses.py``), latest wins.
+
     A receipt or change for a message the store does not have is counted
     (:func:`count_unknown`) and logged, then dropped.
     * ``channel.state``: recorded as the channel's latest state.
@@ -81,6 +88,10 @@ class EventApplier:
             await self._change(event.hotel, data)
         elif isinstance(data, MessageEchoed):
             await self._echo(event.hotel, data)
+        elif isinstance(data, GuestPreferenceChanged):
+            await self._services.store.apply_preference(event.hotel, data)
+        elif isinstance(data, TemplateStatusChanged):
+            await record_template_status(self._services, event.hotel, data)
         elif isinstance(data, ChannelStateChanged):
             await self._state(event.hotel, data, event)
         else:

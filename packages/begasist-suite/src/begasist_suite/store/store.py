@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager
 
 from begasist_suite.store.base import MAX_PAGE, Conflict, InboundRecorded, NotFound
 from begasist_suite.store.fallback import FallbackStore
+from begasist_suite.store.guest_preferences import GuestPreferenceStore
 from begasist_suite.store.idempotency import IdempotencyStore
 from begasist_suite.store.inbox import draft_id, reply_message_id
 from begasist_suite.store.invitations import InvitationStore
@@ -40,6 +41,7 @@ class Store(
     PeopleStore,
     FallbackStore,
     MessageChangesStore,
+    GuestPreferenceStore,
     OutboxStore,
     IdempotencyStore,
     LastInboundStore,
