@@ -453,19 +453,6 @@ async def test_a_redelivery_after_part_one_sends_only_the_rest(
     assert receipt.provider_message_ids == tuple(part.wamid for part in accepted)
 
 
-async def test_an_expired_or_revoked_token_is_credentials_revoked_not_a_failed_message(
-    harness: ChannelHarness[WhatsAppChannel], graph_standin: GraphStandin
-) -> None:
-    channel = await opened(harness)
-    graph_standin.fail_next(1, status=401, code=190, title="Access token has expired")
-    with pytest.raises(CredentialsRevoked) as raised:
-        await channel.send(outbound(harness, "Hello"))
-    assert not isinstance(raised.value, PermanentSendError)
-    assert str(raised.value).startswith("Meta error 190: Access token has expired.")
-    assert "new one in the channel's settings" in str(raised.value)
-    assert len(graph_standin.requests) == 1, "no retry: no attempt can succeed"
-
-
 # -- secrets -----------------------------------------------------------------------
 
 

@@ -214,20 +214,13 @@ class GraphStandin:
         self.stop()
 
     def _bind(self) -> socket.socket:
-        """A socket listening on ``host`` and ``port`` (a free one for 0), which uvicorn
-        serves as given: its own host and port settings would be ignored otherwise."""
+        """A socket on ``host`` and ``port`` (0: a free one), given to uvicorn to serve."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         return sock
-
-    def serve_forever(self) -> None:
-        """Serve on ``host`` and ``port`` in this thread until interrupted (the CLI)."""
-        sock = self._bind()
-        print(f"Graph API stand-in on {self.base_url} (token {self.token!r})", flush=True)
-        self._make_server().run(sockets=[sock])
 
     def _make_server(self) -> uvicorn.Server:
         config = uvicorn.Config(
@@ -498,7 +491,9 @@ def main(argv: list[str] | None = None) -> None:
         host=options.host,
         port=options.port,
     )
-    standin.serve_forever()
+    sock = standin._bind()  # uvicorn's own host and port would be its defaults
+    print(f"Graph API stand-in on {standin.base_url} (token {options.token!r})", flush=True)
+    standin._make_server().run(sockets=[sock])
 
 
 if __name__ == "__main__":
