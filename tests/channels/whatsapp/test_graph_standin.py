@@ -175,3 +175,45 @@ def test_accepted_messages_get_a_signed_sent_status_with_their_callback_data(
     ]
     assert graph.statuses is not None
     assert (graph.statuses.delivered, graph.statuses.abandoned) == (1, 0)
+
+
+def test_the_command_line_serves_on_the_host_and_port_given(tmp_path: Any) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    # 127.0.0.2 is loopback too on Linux, and not the default host: the flag must be used.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.2", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "begasist_channels_whatsapp.testing.graph_standin",
+        "--host",
+        "127.0.0.2",
+        "--port",
+        str(port),
+        "--token",
+        TOKEN,
+    ]
+    log = tmp_path / "standin.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=output)
+    try:
+        url = f"http://127.0.0.2:{port}/v21.0/{NUMBER}/messages"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.post(url, json=text(), headers={"Authorization": f"Bearer {TOKEN}"})
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["messages"][0]["id"].startswith("wamid.")
+        assert f"http://127.0.0.2:{port}" in log.read_text()
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

@@ -11,9 +11,12 @@ import pytest
 from begasist_channels_whatsapp import WebhookContents, WhatsAppChannel, read_webhook
 from begasist_core import (
     AttachmentKind,
+    ChannelState,
     DeliveryStatus,
     Direction,
     Message,
+    MessageChanged,
+    MessageReaction,
     MessageReceived,
     MessageStatusChanged,
     ParseError,
@@ -60,10 +63,16 @@ def test_every_sample_is_read_or_skipped_with_a_reason(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(MESSAGES))
 def test_every_message_keeps_its_id_guest_and_time(name: str) -> None:
+    raw = MESSAGES[name]["entry"][0]["changes"][0]["value"]["messages"][0]
     for event in read(MESSAGES[name]).events:
+        if isinstance(event, MessageChanged):  # a reaction: the change keeps the same
+            assert (event.change_id, event.channel) == (raw["id"], "whatsapp")
+            assert event.by is not None
+            assert (event.by.address, event.by.display_name) == (GUEST, "Test Name")
+            assert event.at == datetime.fromtimestamp(int(raw["timestamp"]), UTC)
+            continue
         assert isinstance(event, MessageReceived)
         message = event.message
-        raw = MESSAGES[name]["entry"][0]["changes"][0]["value"]["messages"][0]
         assert message.direction is Direction.INBOUND
         assert (message.hotel, message.channel) == (HOTEL, "whatsapp")
         assert message.provider_message_id == raw["id"]
@@ -126,16 +135,25 @@ def test_a_base64_sha256_of_32_bytes_is_kept_in_hex_and_anything_else_dropped() 
     assert only_message(MESSAGES["image"]).attachments[0].sha256 is None
 
 
-def test_reaction_points_at_the_message_it_reacts_to() -> None:
-    message = only_message(MESSAGES["reaction"])
-    assert (message.text, message.reply_to) == ("\N{FACE WITH OPEN MOUTH}", "wamid.yzxyzx=")
+def only_change(sample: dict[str, Any]) -> MessageChanged:
+    contents = read(sample)
+    assert contents.skipped == []
+    [event] = contents.events
+    assert isinstance(event, MessageChanged)
+    return event
+
+
+def test_a_reaction_is_a_change_to_the_message_it_reacts_to() -> None:
+    event = only_change(MESSAGES["reaction"])
+    assert event.provider_message_id == "wamid.yzxyzx="
+    assert event.change == MessageReaction(emoji="\N{FACE WITH OPEN MOUTH}")
 
 
 @pytest.mark.parametrize("name", ["unreaction_empty", "unreaction_no_emoji"])
-def test_a_removed_reaction_is_skipped(name: str) -> None:
-    contents = read(MESSAGES[name])
-    assert contents.events == []
-    assert "reaction removed from wamid.yzxyzx=" in contents.skipped[0]
+def test_a_removed_reaction_takes_the_reaction_back(name: str) -> None:
+    event = only_change(MESSAGES[name])
+    assert event.provider_message_id == "wamid.yzxyzx="
+    assert event.change == MessageReaction(emoji=None)
 
 
 def test_locations() -> None:
@@ -273,9 +291,9 @@ def test_changes_for_another_number_or_field_are_skipped() -> None:
     assert other_number.events == []
     assert "not this channel's '999'" in other_number.skipped[0]
     sample = copy.deepcopy(MESSAGES["text"])
-    sample["entry"][0]["changes"][0]["field"] = "account_update"
+    sample["entry"][0]["changes"][0]["field"] = "business_capability_update"
     assert read(sample).skipped == [
-        "entry 1234567890987654321 change 0: field 'account_update' is not read"
+        "entry 1234567890987654321 change 0: field 'business_capability_update' is not read"
     ]
 
 
@@ -343,6 +361,35 @@ async def test_the_channel_parses_and_logs_what_it_skips(
     channel = harness.build()
     caplog.set_level(logging.INFO)
     assert len(await channel.parse(harness.webhook(body_of(MESSAGES["text"])))) == 1
-    assert await channel.parse(harness.webhook(body_of(MESSAGES["unreaction_empty"]))) == []
+    assert await channel.parse(harness.webhook(body_of(STATUSES[next(iter(STATUSES))]))) != []
+    other = {**MESSAGES["text"], "entry": [{"id": "1", "changes": [{"field": "calls"}]}]}
+    assert await channel.parse(harness.webhook(body_of(other))) == []
     assert "skipped" in caplog.text
-    assert "reaction removed" in caplog.text
+    assert "field 'calls' is not read" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_an_account_restriction_shows_on_the_channels_state(begasist_bus: Bus) -> None:
+    harness = ChannelHarness(WhatsAppChannel, bus=begasist_bus, settings=settings(), hotel=HOTEL)
+    channel = harness.build()
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": settings().waba_id,
+                "changes": [
+                    {
+                        "field": "account_update",
+                        "value": {
+                            "event": "ACCOUNT_VIOLATION",
+                            "violation_info": {"violation_type": "SPAM"},
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    assert await channel.parse(harness.webhook(body_of(body))) == []
+    assert harness.states == [
+        (ChannelState.RUNNING, "Meta found a policy violation on the account; violation: SPAM")
+    ]

@@ -16,6 +16,7 @@ from begasist_core import (
     Capabilities,
     Channel,
     ChannelSettings,
+    CredentialsRevoked,
     Direction,
     GuestIdentity,
     InboundPayload,
@@ -39,6 +40,8 @@ class ProbeSettings(ChannelSettings):
     crash_after_seconds: float | None = None
     probe_redis_url: str | None = None
     api_token: SecretStr = SecretStr("")
+    revoked: bool = False
+    """Refuse every send as a provider refuses an expired token (CredentialsRevoked)."""
 
 
 class ProbeChannel(Channel[ProbeSettings]):
@@ -100,6 +103,8 @@ class ProbeChannel(Channel[ProbeSettings]):
     async def send(self, message: Message) -> SendReceipt:
         if message.text == "refuse me":
             raise PermanentSendError("the probe refuses this text")
+        if self.settings.revoked:
+            raise CredentialsRevoked("the probe's token was revoked: save a new one")
         previous = await self.context.sent.get(message.id)
         if previous is not None:
             return previous

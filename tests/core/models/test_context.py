@@ -82,3 +82,20 @@ def test_check_out_before_check_in_is_refused() -> None:
 def test_the_source_is_a_slug(source: str) -> None:
     with pytest.raises(ValidationError):
         BookingContext(source=source)
+
+
+def test_interactive_answers_are_a_context_part() -> None:
+    from begasist_core import InteractiveAnswer, InteractiveContent
+
+    context = MessageContext(
+        interactive=InteractiveContent(
+            kind="flow",
+            title="Late check-out",
+            answers=(InteractiveAnswer(question="Time", answer="14:00"),),
+        )
+    )
+    event = make_event("plaza", MessageReceived(message=inbound(context)))
+    decoded = decode_event(encode_event(event))
+    assert decoded == event
+    with pytest.raises(ValidationError):
+        InteractiveContent(kind="Not A Slug")

@@ -13,8 +13,10 @@ from begasist_core import (
     ChannelContext,
     ChannelError,
     ChannelSettings,
+    ChannelState,
     InboundPayload,
     Message,
+    MessageEchoed,
     MessageReceived,
     SendReceipt,
     SharedWebhook,
@@ -139,17 +141,28 @@ class WhatsAppChannel(Channel[WhatsAppSettings]):
         A status naming one of Begasist's sent parts (its
         ``biz_opaque_callback_data``) records that part's wamid first.
         """
-        contents = read_webhook(webhook.body, hotel=self.context.hotel, settings=self.settings)
+        contents = read_webhook(
+            webhook.body,
+            hotel=self.context.hotel,
+            settings=self.settings,
+            received_at=webhook.received_at,
+        )
         for reason in contents.skipped:
             self.context.logger.info("whatsapp webhook: skipped %s", reason)
         for note in contents.notes:
             self.context.logger.info("whatsapp webhook: %s", note)
+        for notice in contents.notices:
+            # The account's restrictions and quality show on the channel's state, where
+            # operators look; the channel goes on serving.
+            self.context.logger.warning("whatsapp account: %s", notice.detail)
+            await self.context.report_state(ChannelState.RUNNING, notice.detail)
         for part in contents.reported_parts:
             # Before the status goes on: a send waiting on an uncertain part learns it was sent.
             await record_reported_part(self.context.keys, part, PART_TTL)
         events = contents.events
         if isinstance(self.transport, CloudTransport) and any(
-            isinstance(event, MessageReceived) and event.message.attachments for event in events
+            isinstance(event, MessageReceived | MessageEchoed) and event.message.attachments
+            for event in events
         ):
             # Right after receipt: Meta's download URLs live minutes. A refused or
             # failed download keeps the message, with the media id to fetch later.

@@ -16,6 +16,7 @@ from begasist_core import (
     ChannelCommand,
     ChannelContext,
     ChannelError,
+    CredentialsRevoked,
     Message,
     ReplyWindowClosed,
     SendReceipt,
@@ -23,6 +24,7 @@ from begasist_core import (
 )
 
 from begasist_channels_whatsapp.errors import (
+    CREDENTIAL_CODES,
     REPLY_WINDOW_CODES,
     MetaRejected,
     Retry,
@@ -265,6 +267,19 @@ class CloudTransport:
             # next free-text send fails fast instead of calling Meta again.
             await self.window.forget(part.recipient)
             raise ReplyWindowClosed(WINDOW_CLOSED + part.where()) from error
+        if error.code in CREDENTIAL_CODES:
+            self._context.logger.warning(
+                "whatsapp send refused, credentials no longer valid: Meta error %s: %s "
+                "(fbtrace_id %s)",
+                error.code,
+                error.title,
+                error.fbtrace_id,
+            )
+            raise CredentialsRevoked(
+                f"Meta error {error.code}: {error.title or 'invalid access token'}. The access "
+                "token expired or was revoked: save a new one in the channel's settings; "
+                "messages wait until then."
+            ) from error
         kind = retry_kind(error.status, error.code)
         if kind is Retry.NEVER:
             what = f"Meta error {error.code}" if error.code is not None else "Graph API error"

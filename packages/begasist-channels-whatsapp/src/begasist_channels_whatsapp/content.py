@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from begasist_core import Attachment, AttachmentKind
+from begasist_core import Attachment, AttachmentKind, InteractiveContent
 
+from begasist_channels_whatsapp.interactive import interactive_content
 from begasist_channels_whatsapp.payload import ErrorDetail, InboundMessage, Media
 
 __all__ = ["UNSUPPORTED_PLACEHOLDER", "Content", "SkippedItem", "content_of"]
@@ -36,8 +37,8 @@ class Content:
 
     text: str = ""
     attachments: tuple[Attachment, ...] = ()
-    reply_to: str | None = None
-    """Overrides the reply context (a reaction points at the message it reacts to)."""
+    interactive: InteractiveContent | None = None
+    """A form's, choice's or request's answers, structured (the text says them too)."""
     notes: tuple[str, ...] = ()
     """Why a message was kept as a placeholder (Meta's error descriptions)."""
 
@@ -110,25 +111,14 @@ def _contacts(message: InboundMessage) -> Content:
     return Content(text="Contacts: " + "; ".join(cards), attachments=attachments)
 
 
-def _reaction(message: InboundMessage) -> Content:
-    reaction = message.reaction
-    if reaction is None:
-        raise SkippedItem("a reaction message without its reaction object")
-    if not reaction.emoji:
-        # Begasist has no event that takes a reaction back; the earlier one stays shown.
-        raise SkippedItem(f"a reaction removed from {reaction.message_id}")
-    return Content(text=reaction.emoji, reply_to=reaction.message_id)
-
-
 def _interactive(message: InboundMessage) -> Content:
-    interactive = message.interactive
-    if interactive is None:
+    if message.interactive is None:
         raise SkippedItem("an interactive message without its interactive object")
-    reply = interactive.button_reply or interactive.list_reply
-    if reply is None:
-        raise SkippedItem(f"an interactive reply of unknown type {interactive.type!r}")
-    text = f"{reply.title}: {reply.description}" if reply.description else reply.title
-    return Content(text=text)
+    read = interactive_content(message.interactive)
+    if read is None:
+        raise SkippedItem("an interactive message without a readable reply")
+    text, structure = read
+    return Content(text=clip(text, 65536) or "", interactive=structure)
 
 
 def _button(message: InboundMessage) -> Content:
@@ -164,7 +154,6 @@ _BY_TYPE: Final[dict[str, Callable[[InboundMessage], Content]]] = {
     "text": _text,
     "location": _location,
     "contacts": _contacts,
-    "reaction": _reaction,
     "interactive": _interactive,
     "button": _button,
     "order": _order,

@@ -14,6 +14,7 @@ from typing import Final
 from begasist_core import ChannelError, PermanentSendError
 
 __all__ = [
+    "CREDENTIAL_CODES",
     "REPLY_WINDOW_CODES",
     "RETRYABLE_CODES",
     "MetaRejected",
@@ -47,6 +48,15 @@ REPLY_WINDOW_CODES: Final = frozenset(
         470,  # the same, as the On-Premises API numbered it
     }
 )
+
+
+CREDENTIAL_CODES: Final = frozenset(
+    {
+        190,  # OAuthException: the access token expired, was revoked or is invalid
+    }
+)
+"""Meta codes that mean the channel's credentials no longer work: no send can succeed
+until its settings change (the runtime holds the sends: ``CredentialsRevoked``)."""
 
 
 class Retry(Enum):

@@ -28,6 +28,7 @@ from begasist_core import (
     MediaStore,
     MediaTooLarge,
     MediaTypeRejected,
+    MessageEchoed,
     MessageReceived,
 )
 
@@ -284,7 +285,7 @@ async def download_all(
     """
     result: list[InboundPayload] = []
     for event in events:
-        if not isinstance(event, MessageReceived) or not any(
+        if not isinstance(event, MessageReceived | MessageEchoed) or not any(
             downloader.downloadable(attachment) for attachment in event.message.attachments
         ):
             result.append(event)

@@ -14,10 +14,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 __all__ = [
     "Contact",
     "ContactCard",
+    "EchoesValue",
+    "Edit",
     "Envelope",
     "ErrorDetail",
     "InboundMessage",
-    "Interactive",
     "Location",
     "Media",
     "MessagesValue",
@@ -83,6 +84,14 @@ class ErrorDetail(_Model):
         return f"{head}: {details}" if head and details else head or details or "unknown error"
 
 
+class EchoesValue(_Model):
+    """The ``value`` of an ``smb_message_echoes`` change: messages the business sent
+    from the WhatsApp Business app (or a linked device) on the same number."""
+
+    metadata: Metadata | None = None
+    message_echoes: list[dict[str, Any]] = Field(default_factory=list)
+
+
 class MessagesValue(_Model):
     """The ``value`` of a ``messages`` change."""
 
@@ -143,16 +152,15 @@ class Reaction(_Model):
     emoji: str | None = None
 
 
-class Reply(_Model):
-    id: str
-    title: str
-    description: str | None = None
+class Edit(_Model):
+    """A guest's edit: the wamid of the message edited and the message as it is now."""
+
+    original_message_id: ProviderId
+    message: dict[str, Any] = Field(default_factory=dict)
 
 
-class Interactive(_Model):
-    type: str
-    button_reply: Reply | None = None
-    list_reply: Reply | None = None
+class Revoke(_Model):
+    original_message_id: ProviderId
 
 
 class Button(_Model):
@@ -178,10 +186,12 @@ class Unsupported(_Model):
 
 
 class InboundMessage(_Model):
-    """One guest message; only the object named by ``type`` is expected to be present."""
+    """One guest message (or, in ``message_echoes``, one the business sent: then ``to``
+    is the guest); only the object named by ``type`` is expected to be present."""
 
     id: ProviderId
     sender: Address = Field(alias="from")
+    to: Address | None = None
     timestamp: AwareDatetime
     type: str
     group_id: Address | None = None
@@ -196,7 +206,10 @@ class InboundMessage(_Model):
     location: Location | None = None
     contacts: list[ContactCard] | None = None
     reaction: Reaction | None = None
-    interactive: Interactive | None = None
+    interactive: dict[str, Any] | None = None
+    """Kept raw: Meta adds interactive kinds, each read by ``interactive.py``."""
+    edit: Edit | None = None
+    revoke: Revoke | None = None
     button: Button | None = None
     order: Order | None = None
     unsupported: Unsupported | None = None

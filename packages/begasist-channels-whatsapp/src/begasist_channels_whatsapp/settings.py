@@ -48,6 +48,9 @@ class ApprovedTemplate(BaseModel):
     """The language it was approved in, as Meta writes it (``es``, ``en_US``)."""
     body_parameters: Annotated[int, Field(ge=0, le=20)] = 0
     """How many ``{{1}}``, ``{{2}}``... its body has: staff fill in one text each."""
+    category: Literal["marketing", "utility", "authentication"] | None = None
+    """Its category in WhatsApp Manager; a ``marketing`` one is never offered for a guest
+    who stopped marketing messages. Meta's own word (a category update) wins."""
 
 
 class WhatsAppSettings(ChannelSettings):

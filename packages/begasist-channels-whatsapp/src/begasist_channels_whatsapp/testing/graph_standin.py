@@ -171,16 +171,14 @@ class GraphStandin:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def start(self) -> None:
         """Listen on ``host`` (a free port unless ``port`` was given) and serve in a thread."""
         if self._server is not None:
             raise RuntimeError("the stand-in is already running")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
+        sock = self._bind()
         self._server = self._make_server()
         self._thread = threading.Thread(
             target=self._server.run,
@@ -214,6 +212,15 @@ class GraphStandin:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def _bind(self) -> socket.socket:
+        """A socket on ``host`` and ``port`` (0: a free one), given to uvicorn to serve."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        return sock
 
     def _make_server(self) -> uvicorn.Server:
         config = uvicorn.Config(
@@ -484,8 +491,9 @@ def main(argv: list[str] | None = None) -> None:
         host=options.host,
         port=options.port,
     )
+    sock = standin._bind()  # uvicorn's own host and port would be its defaults
     print(f"Graph API stand-in on {standin.base_url} (token {options.token!r})", flush=True)
-    standin._make_server().run()
+    standin._make_server().run(sockets=[sock])
 
 
 if __name__ == "__main__":

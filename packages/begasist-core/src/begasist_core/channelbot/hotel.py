@@ -18,8 +18,8 @@ from begasist_core.bus.connection import REDIS_UNAVAILABLE, RedisOutage, redis_l
 from begasist_core.bus.consumer import Delivery, StreamConsumer
 from begasist_core.bus.dead_letters import DeadLetters
 from begasist_core.bus.publisher import Publisher
-from begasist_core.channelbot.config import BotConfig
-from begasist_core.channelbot.failures import (
+from begasist_core.channelbot.bot_errors import (
+    OFF_STATES,
     ChannelCallFailed,
     ChannelOff,
     UnexpectedEvent,
@@ -27,6 +27,8 @@ from begasist_core.channelbot.failures import (
     first_error,
     summary,
 )
+from begasist_core.channelbot.config import BotConfig
+from begasist_core.channelbot.held_sends import HeldSends
 from begasist_core.channelbot.lease import HotelLease, LeaseLost
 from begasist_core.channelbot.presence import ChannelPresence, Presence, PresenceRecord
 from begasist_core.channelbot.settings_source import HotelSettings, SettingsSource
@@ -49,7 +51,7 @@ from begasist_core.models.messages import DeliveryStatus, utc_now
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import Channel
 from begasist_core.plugins.context import ChannelContext, StateReporter
-from begasist_core.plugins.errors import ParseError, PermanentSendError
+from begasist_core.plugins.errors import CredentialsRevoked, ParseError, PermanentSendError
 from begasist_core.plugins.redaction import redact
 
 __all__ = ["HotelBot", "UnexpectedEvent"]
@@ -58,8 +60,6 @@ log = logging.getLogger("begasist.channelbot")
 
 READY_WAIT_SECONDS = 5.0
 """How long a send or webhook waits for its channel to (re)start before retrying later."""
-
-_OFF_STATES = frozenset({ChannelState.DISABLED, ChannelState.MISCONFIGURED})
 
 
 @dataclass
@@ -101,6 +101,7 @@ class HotelBot:
         self._config = config
         self._publisher = Publisher(redis)
         self._dead_letters = DeadLetters(redis, names)
+        self._held = HeldSends(redis, names, hotel)
         self._lease = HotelLease(
             redis, names, hotel, instance, ttl=timedelta(seconds=config.lease_ttl_seconds)
         )
@@ -311,7 +312,7 @@ class HotelBot:
                 running = self.channels.get(name)
                 if running is None:
                     raise ChannelOff(f"channel {name} is not configured")
-                if running.supervisor.state in _OFF_STATES:
+                if running.supervisor.state in OFF_STATES and running.supervisor.held is None:
                     raise ChannelOff(f"channel {name} is {running.supervisor.state.value}")
                 try:
                     return running.supervisor.ready_instance()
@@ -346,6 +347,8 @@ class HotelBot:
             await self._publisher.publish(self._names.events, make_event(self.hotel, change))
             if self._lease.fence is not None:
                 await self._beat()
+            if change.state is ChannelState.RUNNING:
+                await self._held.release(change.channel)
         except REDIS_UNAVAILABLE as error:
             log.warning("hotel %s: channel state not published: %s", self.hotel, error)
 
@@ -422,11 +425,19 @@ class HotelBot:
             SENDS.labels(message.channel, "channel_off").inc()
             await self._publish_failure(message.channel, message.id, str(off))
             return
+        supervisor = self.channels[message.channel].supervisor
+        if supervisor.held is not None:
+            await self._held.hold(message.channel, event)  # sent when the channel starts again
+            return
         # Fencing: never send on a lease that may have passed to another bot.
         self._lease.ensure_held()
         try:
             with observe_send(message.channel):
                 receipt = await channel.send(message)
+        except CredentialsRevoked as revoked:
+            await self._held.hold(message.channel, event)
+            await supervisor.hold_sends(redact(str(revoked), channel.settings))
+            return
         except PermanentSendError as refused:
             reason = redact(str(refused), channel.settings)
             await self._publish_failure(message.channel, message.id, reason)

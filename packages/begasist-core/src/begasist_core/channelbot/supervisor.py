@@ -65,6 +65,9 @@ class ChannelSupervisor:
         self.detail: str | None = None
         self.restarts = 0
         self.instance: Channel[Any] | None = None
+        self.held: str | None = None
+        """Why sends are held (the provider refused the credentials: ``misconfigured``,
+        the instance still serving webhooks), or None; cleared by a start."""
         self._make_context = make_context
         self._publish_state = publish_state
         self._backoff = backoff or Backoff(initial=0.5, maximum=60.0)
@@ -73,9 +76,15 @@ class ChannelSupervisor:
 
     def ready_instance(self) -> Channel[Any]:
         """The live channel, or :class:`ChannelUnavailable` if it is not serving."""
-        if self.instance is None or self.state not in _SERVING_STATES:
+        if self.instance is None or (self.state not in _SERVING_STATES and self.held is None):
             raise ChannelUnavailable(f"channel {self.name} of {self.hotel} is {self.state.value}")
         return self.instance
+
+    async def hold_sends(self, reason: str) -> None:
+        """Report the channel ``misconfigured`` for *reason*; it keeps serving webhooks
+        while the runtime holds its sends, until it starts again."""
+        self.held = reason
+        await self._set_state(ChannelState.MISCONFIGURED, reason)
 
     def restart(self) -> None:
         """Restart now, skipping any backoff (the ``restart`` command)."""
@@ -118,6 +127,7 @@ class ChannelSupervisor:
     async def _keep_running(self, settings: ChannelSettings) -> None:
         assert self.channel_class is not None
         while True:
+            self.held = None
             await self._set_state(ChannelState.STARTING)
             started = time.monotonic()
             error: BaseException | None = None

@@ -14,18 +14,26 @@ from begasist_core.events.envelope import (
     ChannelStateEvent,
     ConfigChangedEvent,
     Event,
+    GuestPreferenceEvent,
+    MessageChangedEvent,
+    MessageEchoedEvent,
     MessageReceivedEvent,
     MessageSendEvent,
     MessageStatusEvent,
+    TemplateStatusEvent,
     WebhookReceivedEvent,
 )
 from begasist_core.events.payloads import (
     ChannelCommand,
     ChannelStateChanged,
     ConfigChanged,
+    GuestPreferenceChanged,
+    MessageChanged,
+    MessageEchoed,
     MessageReceived,
     MessageSend,
     MessageStatusChanged,
+    TemplateStatusChanged,
     WebhookReceived,
 )
 from begasist_core.models.ids import new_id
@@ -46,6 +54,10 @@ __all__ = [
 EVENT_TYPES: Final[dict[str, type[BaseModel]]] = {
     "message.received": MessageReceivedEvent,
     "message.status": MessageStatusEvent,
+    "message.changed": MessageChangedEvent,
+    "message.echoed": MessageEchoedEvent,
+    "guest.preference": GuestPreferenceEvent,
+    "template.status": TemplateStatusEvent,
     "channel.state": ChannelStateEvent,
     "config.changed": ConfigChangedEvent,
     "channel.command": ChannelCommandEvent,
@@ -57,6 +69,10 @@ EVENT_TYPES: Final[dict[str, type[BaseModel]]] = {
 _EVENT_FOR_PAYLOAD: Final[dict[type[BaseModel], type[BaseModel]]] = {
     MessageReceived: MessageReceivedEvent,
     MessageStatusChanged: MessageStatusEvent,
+    MessageChanged: MessageChangedEvent,
+    MessageEchoed: MessageEchoedEvent,
+    GuestPreferenceChanged: GuestPreferenceEvent,
+    TemplateStatusChanged: TemplateStatusEvent,
     ChannelStateChanged: ChannelStateEvent,
     ConfigChanged: ConfigChangedEvent,
     ChannelCommand: ChannelCommandEvent,

@@ -10,9 +10,13 @@ from begasist_core.events.payloads import (
     ChannelCommand,
     ChannelStateChanged,
     ConfigChanged,
+    GuestPreferenceChanged,
+    MessageChanged,
+    MessageEchoed,
     MessageReceived,
     MessageSend,
     MessageStatusChanged,
+    TemplateStatusChanged,
     WebhookReceived,
 )
 from begasist_core.models.names import HotelSlug
@@ -24,9 +28,13 @@ __all__ = [
     "ConfigChangedEvent",
     "Event",
     "EventEnvelope",
+    "GuestPreferenceEvent",
+    "MessageChangedEvent",
+    "MessageEchoedEvent",
     "MessageReceivedEvent",
     "MessageSendEvent",
     "MessageStatusEvent",
+    "TemplateStatusEvent",
     "WebhookReceivedEvent",
 ]
 
@@ -67,6 +75,26 @@ class MessageStatusEvent(EventEnvelope):
     data: MessageStatusChanged
 
 
+class MessageChangedEvent(EventEnvelope):
+    type: Literal["message.changed"] = "message.changed"
+    data: MessageChanged
+
+
+class MessageEchoedEvent(EventEnvelope):
+    type: Literal["message.echoed"] = "message.echoed"
+    data: MessageEchoed
+
+
+class GuestPreferenceEvent(EventEnvelope):
+    type: Literal["guest.preference"] = "guest.preference"
+    data: GuestPreferenceChanged
+
+
+class TemplateStatusEvent(EventEnvelope):
+    type: Literal["template.status"] = "template.status"
+    data: TemplateStatusChanged
+
+
 class ChannelStateEvent(EventEnvelope):
     type: Literal["channel.state"] = "channel.state"
     data: ChannelStateChanged
@@ -95,6 +123,10 @@ class WebhookReceivedEvent(EventEnvelope):
 Event = Annotated[
     MessageReceivedEvent
     | MessageStatusEvent
+    | MessageChangedEvent
+    | MessageEchoedEvent
+    | GuestPreferenceEvent
+    | TemplateStatusEvent
     | ChannelStateEvent
     | ConfigChangedEvent
     | ChannelCommandEvent

@@ -20,7 +20,14 @@ from pydantic import (
     model_validator,
 )
 
-from begasist_core.models.messages import DeliveryStatus, Direction, Message, utc_now
+from begasist_core.models.changes import MessageChange, MessageReaction
+from begasist_core.models.messages import (
+    DeliveryStatus,
+    Direction,
+    GuestIdentity,
+    Message,
+    utc_now,
+)
 from begasist_core.models.names import ChannelName
 
 __all__ = [
@@ -28,9 +35,13 @@ __all__ = [
     "ChannelState",
     "ChannelStateChanged",
     "ConfigChanged",
+    "GuestPreferenceChanged",
+    "MessageChanged",
+    "MessageEchoed",
     "MessageReceived",
     "MessageSend",
     "MessageStatusChanged",
+    "TemplateStatusChanged",
     "WebhookReceived",
 ]
 
@@ -73,6 +84,53 @@ class MessageReceived(_Payload):
         return self
 
 
+class MessageChanged(_Payload):
+    """A message the channel reported before was edited, deleted or reacted to (bot -> suite).
+
+    The message is named by its provider id (``provider_message_id``), inbound
+    or outbound alike: a guest edits their own message and reacts to the hotel's.
+    The suite applies changes forward-only by ``at`` (the provider's time) and
+    idempotently, so a replay or a late, older change alters nothing.
+    """
+
+    channel: ChannelName
+    provider_message_id: Annotated[str, Field(min_length=1, max_length=512)]
+    """The provider id of the message changed (not of the change)."""
+    change: MessageChange
+    by: GuestIdentity | None = None
+    """Who made the change: a guest; None for the hotel (an echo of its own edit).
+    A reaction needs it, the others may leave it out."""
+    change_id: Annotated[str | None, Field(max_length=512)] = None
+    """The provider's id of the change itself, when it has one (for idempotency)."""
+    at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _reaction_by_someone(self) -> Self:
+        if isinstance(self.change, MessageReaction) and self.by is None:
+            raise ValueError("a reaction needs who reacted (by)")
+        return self
+
+
+class MessageEchoed(_Payload):
+    """A message the hotel sent from elsewhere on the channel (bot -> suite): the
+    provider's own app on the same number, a mail client on the same mailbox.
+
+    The message is ``outbound``, with its ``provider_message_id`` and ``guest``
+    (the recipient); the suite stores it in the guest's conversation as sent,
+    once per provider id, and never sends it again.
+    """
+
+    message: Message
+
+    @model_validator(mode="after")
+    def _outbound_with_provider_id(self) -> Self:
+        if self.message.direction is not Direction.OUTBOUND:
+            raise ValueError("message.echoed carries an outbound message")
+        if not self.message.provider_message_id:
+            raise ValueError("an echoed message needs its provider_message_id")
+        return self
+
+
 class MessageStatusChanged(_Payload):
     """A delivery receipt for an outbound message (bot -> suite)."""
 
@@ -84,6 +142,47 @@ class MessageStatusChanged(_Payload):
     failed: bool = False
     error: Annotated[str | None, Field(max_length=2000)] = None
     at: AwareDatetime = Field(default_factory=utc_now)
+
+
+_Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class GuestPreferenceChanged(_Payload):
+    """A guest opted out of a kind of message on a channel, or back in (bot -> suite).
+
+    ``topic`` names the kind (``marketing``: promotions, the provider's marketing
+    templates). The suite keeps the latest by ``at`` on the guest and sends them
+    nothing of an opted-out kind.
+    """
+
+    channel: ChannelName
+    guest: GuestIdentity
+    topic: _Slug
+    opted_out: bool
+    detail: Annotated[str | None, Field(max_length=500)] = None
+    """The provider's words, for staff."""
+    at: AwareDatetime
+
+
+class TemplateStatusChanged(_Payload):
+    """The provider's word on one of the hotel's message templates changed (bot -> suite):
+    its review status, its category, its quality.
+
+    Fields the update does not speak about are None. Statuses and categories are
+    the provider's, as lower-case slugs (``approved``, ``rejected``, ``paused``,
+    ``disabled``; ``marketing``, ``utility``, ``authentication``). The suite keeps
+    the latest by ``at`` per (channel, name, language) and offers staff only
+    templates it may send.
+    """
+
+    channel: ChannelName
+    name: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")]
+    language: Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[a-zA-Z_]+$")]
+    status: _Slug | None = None
+    category: _Slug | None = None
+    quality: _Slug | None = None
+    reason: Annotated[str | None, Field(max_length=1000)] = None
+    at: AwareDatetime
 
 
 class ChannelState(StrEnum):

@@ -15,7 +15,15 @@ STREAM_EVENT_TYPES: Final[dict[str, tuple[str, ...]]] = {
     "control": ("config.changed", "channel.command"),
     "outbound": ("message.send",),
     "ingress": ("webhook.received",),
-    "events": ("message.received", "message.status", "channel.state"),
+    "events": (
+        "message.received",
+        "message.status",
+        "message.changed",
+        "message.echoed",
+        "guest.preference",
+        "template.status",
+        "channel.state",
+    ),
 }
 """Which event types each stream carries (the dead-letter stream holds any entry)."""
 
@@ -56,7 +64,8 @@ class StreamNames:
 
     @property
     def events(self) -> str:
-        """Bots -> suite: ``message.received``, ``message.status``, ``channel.state``."""
+        """Bots -> suite: ``message.received``, ``message.status``, ``message.changed``,
+        ``message.echoed``, ``guest.preference``, ``template.status``, ``channel.state``."""
         return f"{self.prefix}:events"
 
     @property

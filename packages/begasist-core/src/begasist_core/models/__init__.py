@@ -1,6 +1,20 @@
 """Begasist's shared data models: names, settings, messages, conversations."""
 
-from begasist_core.models.context import BookingContext, MessageContext
+from begasist_core.models.changes import (
+    MessageChange,
+    MessageChanges,
+    MessageDeletion,
+    MessageEdit,
+    MessageReaction,
+    Reaction,
+    TextVersion,
+)
+from begasist_core.models.context import (
+    BookingContext,
+    InteractiveAnswer,
+    InteractiveContent,
+    MessageContext,
+)
 from begasist_core.models.conversations import Conversation, ConversationStatus
 from begasist_core.models.ids import new_id
 from begasist_core.models.messages import (
@@ -36,11 +50,20 @@ __all__ = [
     "FieldTranslation",
     "GuestIdentity",
     "HotelSlug",
+    "InteractiveAnswer",
+    "InteractiveContent",
     "InvalidName",
     "Message",
+    "MessageChange",
+    "MessageChanges",
     "MessageContext",
+    "MessageDeletion",
+    "MessageEdit",
+    "MessageReaction",
     "MessageTemplate",
+    "Reaction",
     "ReplyMode",
+    "TextVersion",
     "new_id",
     "utc_now",
     "validate_channel_name",

@@ -7,7 +7,13 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["MESSAGE_CONTEXT_VERSION", "BookingContext", "MessageContext"]
+__all__ = [
+    "MESSAGE_CONTEXT_VERSION",
+    "BookingContext",
+    "InteractiveAnswer",
+    "InteractiveContent",
+    "MessageContext",
+]
 
 MESSAGE_CONTEXT_VERSION: Literal[1] = 1
 """The version of :class:`MessageContext` this core writes and reads."""
@@ -48,6 +54,35 @@ class BookingContext(BaseModel):
         return self
 
 
+class InteractiveAnswer(BaseModel):
+    """One answer of a guest's interactive reply: what was asked, what they answered."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    question: Annotated[str, Field(min_length=1, max_length=200)]
+    """The field, button or question, as readable as the channel can make it."""
+    answer: Annotated[str, Field(max_length=4096)]
+
+
+class InteractiveContent(BaseModel):
+    """A guest's answer to something interactive the hotel sent: a form (a WhatsApp
+    Flow), a button or list choice, a call permission request.
+
+    The message's ``text`` is the same in one readable line or more, for staff
+    and the assistant; this part keeps the structure.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    """What was answered, as the channel names it (``flow``, ``button_reply``,
+    ``list_reply``, ``call_permission_reply``, ``address_message``)."""
+    title: Annotated[str | None, Field(max_length=200)] = None
+    """The form's or choice's name, when the channel knows it."""
+    answers: Annotated[tuple[InteractiveAnswer, ...], Field(max_length=200)] = ()
+    """The answers, in the order the guest gave them (a form's fields)."""
+
+
 class MessageContext(BaseModel):
     """What a channel adds to an inbound message beyond its text, in named parts.
 
@@ -62,3 +97,5 @@ class MessageContext(BaseModel):
     v: Literal[1] = MESSAGE_CONTEXT_VERSION
     booking: BookingContext | None = None
     """The reservation the message is about."""
+    interactive: InteractiveContent | None = None
+    """The guest's answer to a form, a choice or a request the hotel sent."""

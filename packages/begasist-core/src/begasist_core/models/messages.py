@@ -8,6 +8,13 @@ from typing import Annotated, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, NonNegativeInt
 
+from begasist_core.models.changes import (
+    MessageChanges,
+    MessageDeletion,
+    MessageEdit,
+    MessageReaction,
+    apply_change,
+)
 from begasist_core.models.context import MessageContext
 from begasist_core.models.ids import new_id
 from begasist_core.models.names import ChannelName, HotelSlug
@@ -161,7 +168,10 @@ class Message(BaseModel):
     about), or None; see :class:`~begasist_core.models.context.MessageContext`."""
     provider_message_id: Annotated[str | None, Field(max_length=512)] = None
     reply_to: Annotated[str | None, Field(max_length=512)] = None
-    """The provider message id of the message this one answers, if any."""
+    """The provider message id of the message this one answers (or quotes), if any."""
+    changes: MessageChanges | None = None
+    """Edits, deletion and reactions since it was sent, as the suite's store keeps them
+    (channels report them with ``message.changed``); None when there were none."""
     created_at: AwareDatetime = Field(default_factory=utc_now)
     updated_at: AwareDatetime = Field(default_factory=utc_now)
     status: DeliveryStatus = DeliveryStatus.QUEUED
@@ -171,6 +181,27 @@ class Message(BaseModel):
     assistant's own reply; None for a guest's message or when nobody was recorded."""
     failed: bool = False
     failure_reason: Annotated[str | None, Field(max_length=2000)] = None
+
+    def with_change(
+        self,
+        change: MessageEdit | MessageDeletion | MessageReaction,
+        *,
+        at: datetime,
+        by: str | None = None,
+    ) -> Self:
+        """A copy with *change* (made at *at*, by *by* for a reaction) applied forward-only.
+
+        Applying a change again, or one older than what it already shows, gives
+        back ``self`` (see :func:`~begasist_core.models.changes.apply_change`).
+        """
+        if at.tzinfo is None:
+            raise ValueError("change times must be timezone-aware")
+        text, changes = apply_change(self.text, self.created_at, self.changes, change, at=at, by=by)
+        if text == self.text and changes is self.changes:
+            return self
+        return self.model_copy(
+            update={"text": text, "changes": changes, "updated_at": max(self.updated_at, at)}
+        )
 
     def with_status(
         self,

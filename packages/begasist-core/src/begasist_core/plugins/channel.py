@@ -14,8 +14,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt
 
 from begasist_core.events.payloads import (
     ChannelCommand,
+    GuestPreferenceChanged,
+    MessageChanged,
+    MessageEchoed,
     MessageReceived,
     MessageStatusChanged,
+    TemplateStatusChanged,
     WebhookReceived,
 )
 from begasist_core.models.messages import AttachmentKind, Message, utc_now
@@ -52,8 +56,17 @@ __all__ = [
 
 SettingsT = TypeVar("SettingsT", bound=ChannelSettings)
 
-InboundPayload = MessageReceived | MessageStatusChanged
-"""What ``parse`` turns a webhook into, and what ``context.emit`` publishes."""
+InboundPayload = (
+    MessageReceived
+    | MessageStatusChanged
+    | MessageChanged
+    | MessageEchoed
+    | GuestPreferenceChanged
+    | TemplateStatusChanged
+)
+"""What ``parse`` turns a webhook into, and what ``context.emit`` publishes: a guest's
+message, a receipt, a change to a message (edit, deletion, reaction), an echo of a
+message the hotel sent from elsewhere, a guest's opt-out, a template's new status."""
 
 
 class TextOverflow(StrEnum):

@@ -13,7 +13,15 @@ from redis.asyncio import Redis
 from begasist_core.bus.connection import REDIS_UNAVAILABLE, outage_backoff
 from begasist_core.bus.publisher import Publisher
 from begasist_core.events.codec import make_event
-from begasist_core.events.payloads import ChannelState, MessageReceived, MessageStatusChanged
+from begasist_core.events.payloads import (
+    ChannelState,
+    GuestPreferenceChanged,
+    MessageChanged,
+    MessageEchoed,
+    MessageReceived,
+    MessageStatusChanged,
+    TemplateStatusChanged,
+)
 from begasist_core.events.streams import StreamNames
 from begasist_core.media import MediaStore, MissingMediaStore
 from begasist_core.models.settings import ChannelSettings
@@ -42,10 +50,32 @@ and a channel's own per-part records: ``keys.set(..., patience=SENT_RECORD_PATIE
 
 
 def inbound_event_key(hotel: str, payload: InboundPayload) -> str:
-    """The idempotency key of an inbound event: one per provider message (and status)."""
+    """The idempotency key of an inbound event: one per provider message (and status,
+    and change: by its provider id, else by its kind, author and time)."""
     if isinstance(payload, MessageReceived):
         message = payload.message
         return f"message.received:{hotel}:{message.channel}:{message.provider_message_id}"
+    if isinstance(payload, MessageEchoed):
+        message = payload.message
+        return f"message.echoed:{hotel}:{message.channel}:{message.provider_message_id}"
+    if isinstance(payload, GuestPreferenceChanged):
+        return (
+            f"guest.preference:{hotel}:{payload.channel}:{payload.guest.address}"
+            f":{payload.topic}:{payload.at.isoformat()}"
+        )
+    if isinstance(payload, TemplateStatusChanged):
+        return (
+            f"template.status:{hotel}:{payload.channel}:{payload.name}:{payload.language}"
+            f":{payload.at.isoformat()}:{payload.status}:{payload.category}:{payload.quality}"
+        )
+    if isinstance(payload, MessageChanged):
+        which = payload.change_id or ":".join(
+            (payload.by.address if payload.by else "", payload.at.isoformat())
+        )
+        return (
+            f"message.changed:{hotel}:{payload.channel}:{payload.provider_message_id}"
+            f":{payload.change.kind}:{which}"
+        )
     flag = ":failed" if payload.failed else ""
     return (
         f"message.status:{hotel}:{payload.channel}:{payload.provider_message_id}"
@@ -206,8 +236,16 @@ class ChannelContext(Generic[SettingsT]):
         self._report_state = report_state
 
     async def emit(self, payload: InboundPayload) -> None:
-        """Publish a guest's message or a delivery status to the suite."""
-        if not isinstance(payload, MessageReceived | MessageStatusChanged):
+        """Publish a guest's message, a delivery status, a change or an echo to the suite."""
+        if not isinstance(
+            payload,
+            MessageReceived
+            | MessageStatusChanged
+            | MessageChanged
+            | MessageEchoed
+            | GuestPreferenceChanged
+            | TemplateStatusChanged,
+        ):
             raise TypeError(f"cannot emit {type(payload).__name__}")
         event = make_event(self.hotel, payload, key=inbound_event_key(self.hotel, payload))
         await self._publisher.publish(self.names.events, event)

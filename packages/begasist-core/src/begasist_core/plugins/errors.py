@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ChannelError",
+    "CredentialsRevoked",
     "GuestFrameRejected",
     "GuestRefused",
     "MessageTooLong",
@@ -55,6 +56,18 @@ class PermanentSendError(ChannelError):
     The runtime reports the message as failed and acks it. Any other exception
     from ``send`` is treated as transient: the entry is retried, then
     dead-lettered.
+    """
+
+
+class CredentialsRevoked(ChannelError):
+    """The provider refused the channel's credentials (an access token expired or
+    revoked): no message can be sent until its settings change.
+
+    Raised by ``send``. The runtime holds that message and every later send of the
+    channel (none is failed), reports the channel ``misconfigured`` with this text
+    as the reason (keep it free of secrets, and say what to do), and sends what it
+    held once the channel starts again (new settings, or a restart). The channel
+    keeps running meanwhile, so webhooks are still parsed.
     """
 
 

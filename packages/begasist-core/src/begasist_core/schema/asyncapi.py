@@ -180,7 +180,21 @@ def _schemas() -> dict[str, Any]:
         schema_generator=WireJsonSchema,
     )
     schemas: dict[str, Any] = definitions["$defs"]
-    return schemas
+    return {name: _asyncapi_discriminators(schema) for name, schema in schemas.items()}
+
+
+def _asyncapi_discriminators(node: Any) -> Any:
+    """*node* with every OpenAPI-style ``discriminator`` object (pydantic's, for a tagged
+    union) as AsyncAPI's own form: the name of the property that tells them apart."""
+    if isinstance(node, list):
+        return [_asyncapi_discriminators(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _asyncapi_discriminators(value) for key, value in node.items()}
+    discriminator = node.get("discriminator")
+    if isinstance(discriminator, dict) and "propertyName" in discriminator:
+        converted["discriminator"] = discriminator["propertyName"]
+    return converted
 
 
 def asyncapi_document() -> dict[str, Any]:

@@ -15,11 +15,16 @@ from begasist_core.events.payloads import (
     ChannelState,
     ChannelStateChanged,
     ConfigChanged,
+    GuestPreferenceChanged,
+    MessageChanged,
+    MessageEchoed,
     MessageReceived,
     MessageSend,
     MessageStatusChanged,
+    TemplateStatusChanged,
     WebhookReceived,
 )
+from begasist_core.models.changes import MessageEdit
 from begasist_core.models.messages import DeliveryStatus, Direction, GuestIdentity, Message
 
 __all__ = ["EXAMPLE_HOTEL", "example_events"]
@@ -71,6 +76,41 @@ def _payloads() -> dict[str, BaseModel]:
             provider_message_id="wamid.HBgLMzQ2MDAwMDAwMDAVAgARGBI5QkIy",
             message_id=_ulid(102),
             status=DeliveryStatus.READ,
+            at=_AT,
+        ),
+        "message.changed": MessageChanged(
+            channel="whatsapp",
+            provider_message_id="wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUYx",
+            change=MessageEdit(text="Hi! Is breakfast included in my booking for two?"),
+            by=GuestIdentity(channel="whatsapp", address="+34600000000"),
+            change_id="wamid.HBgLMzQ2MDAwMDAwMDAVAgASGBQzQUYz",
+            at=_AT,
+        ),
+        "message.echoed": MessageEchoed(
+            message=_guest_message(Direction.OUTBOUND).model_copy(
+                update={
+                    "id": _ulid(103),
+                    "text": "See you tomorrow, Ana!",
+                    "reply_to": None,
+                    "provider_message_id": "wamid.HBgLMzQ2MDAwMDAwMDAVAgARGBI5QkIz",
+                    "status": DeliveryStatus.SENT,
+                }
+            )
+        ),
+        "guest.preference": GuestPreferenceChanged(
+            channel="whatsapp",
+            guest=GuestIdentity(channel="whatsapp", address="+34600000000"),
+            topic="marketing",
+            opted_out=True,
+            detail="User requested to stop marketing messages",
+            at=_AT,
+        ),
+        "template.status": TemplateStatusChanged(
+            channel="whatsapp",
+            name="spring_offer",
+            language="es",
+            status="rejected",
+            reason="INVALID_FORMAT",
             at=_AT,
         ),
         "channel.state": ChannelStateChanged(

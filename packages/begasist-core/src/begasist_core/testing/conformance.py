@@ -16,16 +16,23 @@ import pytest
 
 from begasist_core.channelbot.settings_source import StaticSettingsSource
 from begasist_core.events.codec import decode_event, encode_event, make_event
-from begasist_core.events.payloads import MessageReceived, MessageStatusChanged
+from begasist_core.events.payloads import (
+    MessageChanged,
+    MessageEchoed,
+    MessageReceived,
+    MessageStatusChanged,
+)
 from begasist_core.models.names import InvalidName, validate_channel_name
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.channel import (
     Capabilities,
     Channel,
+    InboundPayload,
     TextOverflow,
     WebhookRequest,
     WebhookResponse,
 )
+from begasist_core.plugins.context import inbound_event_key
 from begasist_core.plugins.errors import MessageTooLong, ParseError, WebhookRejected
 from begasist_core.testing.fixtures import make_channel_harness
 from begasist_core.testing.guest_socket_checks import GuestSocketChecks
@@ -371,8 +378,7 @@ class ChannelConformance(SettingsChecks, GuestSocketChecks):
         payloads = list(await channel.parse(webhook))
         assert payloads, "the signed webhook parsed to no events"
         for payload in payloads:
-            assert isinstance(payload, MessageReceived | MessageStatusChanged)
-            if isinstance(payload, MessageReceived):
+            if isinstance(payload, MessageReceived | MessageEchoed):
                 assert payload.message.hotel == channel_harness.hotel
                 assert payload.message.channel == self.channel_class.name
             else:
@@ -434,10 +440,12 @@ def _squash(text: str) -> str:
     return "".join(text.split())
 
 
-def _provider_id(payload: MessageReceived | MessageStatusChanged) -> str | None:
-    if isinstance(payload, MessageReceived):
+def _provider_id(payload: InboundPayload) -> str | None:
+    if isinstance(payload, MessageReceived | MessageEchoed):
         return payload.message.provider_message_id
-    return payload.provider_message_id
+    if isinstance(payload, MessageChanged | MessageStatusChanged):
+        return payload.provider_message_id
+    return inbound_event_key("", payload)
 
 
 def _describe(error: BaseException) -> str:

@@ -16,6 +16,7 @@ from begasist_suite.api.idempotency import IDEMPOTENT, REPLAY_HEADERS, Attempt, 
 from begasist_suite.inbox.drafts import approve_draft, mark_conversation_read, reject_draft
 from begasist_suite.inbox.outbox import queue_reply
 from begasist_suite.inbox.reply_window import window_state
+from begasist_suite.inbox.template_statuses import template_refusal
 from begasist_suite.metrics import REPLY_WINDOW_REFUSALS
 from begasist_suite.store.records import ConversationRecord, Draft, DraftStatus, Page, Role
 
@@ -196,6 +197,14 @@ class ConversationController(Controller):
                 )
             if data.template is None:
                 await _refuse_closed_window(services, conversation)
+            else:
+                refused = await template_refusal(services, conversation, data.template)
+                if refused is not None:
+                    raise ClientException(
+                        refused,
+                        status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+                        extra={"type": "template_refused"},
+                    )
             return await queue_reply(
                 services,
                 conversation,

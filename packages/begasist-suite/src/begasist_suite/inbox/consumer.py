@@ -16,18 +16,23 @@ from begasist_core import (
     ConsumerOptions,
     Delivery,
     Event,
+    GuestPreferenceChanged,
+    MessageChanged,
+    MessageEchoed,
     MessageReceived,
     MessageStatusChanged,
     RejectedEvent,
     StreamConsumer,
+    TemplateStatusChanged,
 )
 
 from begasist_suite.guest.pending import GuestFiles
 from begasist_suite.inbox.assistant import Assistant
+from begasist_suite.inbox.template_statuses import record_template_status
 from begasist_suite.services import Services
 from begasist_suite.store.records import ChannelStatus
 
-__all__ = ["CONSUMER_GROUP", "EventApplier", "build_consumer"]
+__all__ = ["CONSUMER_GROUP", "EventApplier", "build_consumer", "count_unknown", "unknown_counts"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,17 @@ class EventApplier:
       guests' uploads its attachments name kept first; the responder runs until
       it has run once, even across redeliveries.
     * ``message.status``: applied forward-only.
+    * ``message.changed``: an edit, deletion or reaction applied forward-only to the
+      message it names (``store/message_changes.py``).
+    * ``message.echoed``: a message the hotel sent from elsewhere, stored as sent in
+      its guest's conversation, once, and never sent.
+
+    * ``guest.preference``: the guest's opt-out kept on their identity, latest wins.
+    * ``template.status``: the template's review status, category and quality kept
+      (``inbox/template_statuses.py``), latest wins.
+
+    A receipt or change for a message the store does not have is counted
+    (:func:`count_unknown`) and logged, then dropped.
     * ``channel.state``: recorded as the channel's latest state.
     """
 
@@ -68,6 +84,14 @@ class EventApplier:
             await self._message(event.hotel, data)
         elif isinstance(data, MessageStatusChanged):
             await self._status(event.hotel, data)
+        elif isinstance(data, MessageChanged):
+            await self._change(event.hotel, data)
+        elif isinstance(data, MessageEchoed):
+            await self._echo(event.hotel, data)
+        elif isinstance(data, GuestPreferenceChanged):
+            await self._services.store.apply_preference(event.hotel, data)
+        elif isinstance(data, TemplateStatusChanged):
+            await record_template_status(self._services, event.hotel, data)
         elif isinstance(data, ChannelStateChanged):
             await self._state(event.hotel, data, event)
         else:
@@ -112,6 +136,7 @@ class EventApplier:
                 f"message {data.message_id!r} of hotel {hotel!r} is not stored (yet)"
             )
         if moved is None:
+            await count_unknown(self._services, hotel, data.channel, "status")
             log.info(
                 "hotel %s: status %s for unknown message %s on %s",
                 hotel,
@@ -128,6 +153,34 @@ class EventApplier:
             failed=moved.failed,
         )
 
+    async def _change(self, hotel: str, data: MessageChanged) -> None:
+        changed = await self._services.store.apply_change(hotel, data)
+        if changed is None:
+            await count_unknown(self._services, hotel, data.channel, "change")
+            log.info(
+                "hotel %s: %s of unknown message %s on %s",
+                hotel,
+                data.change.kind,
+                data.provider_message_id,
+                data.channel,
+            )
+            return
+        self._services.live.notify(hotel, "message.changed", message_id=changed.id)
+
+    async def _echo(self, hotel: str, data: MessageEchoed) -> None:
+        if data.message.hotel != hotel:
+            raise RejectedEvent("the message's hotel differs from the envelope's")
+        if await self._services.store.get_hotel(hotel) is None:
+            raise RejectedEvent(f"no hotel {hotel!r}")
+        recorded = await self._services.store.record_echo(data)
+        if recorded.created:
+            self._services.live.notify(
+                hotel,
+                "message.created",
+                conversation_id=recorded.conversation.id,
+                message_id=recorded.message.id,
+            )
+
     async def _state(self, hotel: str, data: ChannelStateChanged, event: Event) -> None:
         await self._services.store.record_channel_state(
             ChannelStatus(
@@ -142,6 +195,26 @@ class EventApplier:
         self._services.live.notify(
             hotel, "channel.state", channel=data.channel, state=data.state.value
         )
+
+
+UNKNOWN_KEY = "unknown_messages"
+"""The hotel's Redis hash counting reports about messages the store does not have."""
+
+
+async def count_unknown(services: Services, hotel: str, channel: str, what: str) -> None:
+    """Count a receipt or change naming a message the store does not have: field
+    ``{channel}:{what}`` of the hotel's ``unknown_messages`` hash (no expiry: a total)."""
+    key = services.names.hotel_key(hotel, UNKNOWN_KEY)
+    await services.redis.hincrby(key, f"{channel}:{what}", 1)
+
+
+async def unknown_counts(services: Services, hotel: str) -> dict[str, int]:
+    """The counts of :func:`count_unknown` for *hotel*, by ``{channel}:{what}``."""
+    raw = await services.redis.hgetall(services.names.hotel_key(hotel, UNKNOWN_KEY))
+    return {
+        (name.decode() if isinstance(name, bytes) else str(name)): int(value)
+        for name, value in raw.items()
+    }
 
 
 def build_consumer(services: Services) -> StreamConsumer:

@@ -29,6 +29,7 @@ _Notice = tuple[dict[str, Any], str]
 NoticeKind = Literal[
     "message.created",
     "message.status",
+    "message.changed",
     "conversation.updated",
     "conversation.read",
     "draft.created",

@@ -203,7 +203,17 @@ class GuestStore(StoreBase):
         fields = _strip(document, "type", "guest_id", "sort_key")
         for kind, field in (("identity", "identities"), ("contact", "contacts")):
             fields[field] = [
-                GuestIdentity.model_validate(_strip(i, "type", "hotel", "guest_id", "sort_key"))
+                GuestIdentity.model_validate(
+                    # preference_*: the guest's opt-outs (store/guest_preferences.py).
+                    _strip(
+                        i,
+                        "type",
+                        "hotel",
+                        "guest_id",
+                        "sort_key",
+                        *(k for k in i if k.startswith("preference_")),
+                    )
+                )
                 for i in sorted(identities, key=lambda i: (i["channel"], i["address"]))
                 if i["type"] == kind
             ]

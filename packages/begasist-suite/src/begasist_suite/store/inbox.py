@@ -34,6 +34,7 @@ from begasist_suite.store.channel_apps import is_shared_document
 from begasist_suite.store.documents import DuplicateDocument, iso
 from begasist_suite.store.drafts import DraftStore
 from begasist_suite.store.fallback_fields import FALLBACK_DUE, fallback_fields
+from begasist_suite.store.message_parts import record_part, whole_message
 from begasist_suite.store.outbox import OUTBOX_FIELDS, outbound_fields
 from begasist_suite.store.records import (
     ConversationRecord,
@@ -283,9 +284,12 @@ class InboxStore(DraftStore):
             else {"hotel": hotel, "provider_key": provider_key}
         )
         for _ in range(_CAS_ATTEMPTS):
-            found = await self._messages.find_one(query)
+            found = await whole_message(self._messages, await self._messages.find_one(query))
             if found is None:
                 return None
+            if found.get("provider_key") not in (None, provider_key) and event.message_id:
+                # Another part of a message sent in several: its receipts count too.
+                await record_part(self._messages, found, provider_key)
             current = self._message(found)
             moved = current.with_status(
                 event.status, at=event.at, failed=event.failed, failure_reason=event.error

@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 __all__ = [
     "ASSISTANT",
+    "ECHOED",
     "EMAIL_PATTERN",
     "ZONE_NAME",
     "ChannelApp",
@@ -50,6 +51,10 @@ T = TypeVar("T")
 ASSISTANT: Final = "assistant"
 """Who sent the assistant's own replies: ``Draft.decided_by`` of a draft it sent in
 automatic mode, and ``Message.sent_by`` of that reply (user ids never look like this)."""
+
+ECHOED: Final = "echo"
+"""``Message.sent_by`` of a message the hotel sent from elsewhere on the channel (the
+provider's own app), stored from a ``message.echoed`` event."""
 
 
 ZONE_NAME: Final = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"

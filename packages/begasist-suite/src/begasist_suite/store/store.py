@@ -18,10 +18,12 @@ from contextlib import AbstractAsyncContextManager
 from begasist_suite.metrics import time_operations
 from begasist_suite.store.base import MAX_PAGE, Conflict, InboundRecorded, NotFound
 from begasist_suite.store.fallback import FallbackStore
+from begasist_suite.store.guest_preferences import GuestPreferenceStore
 from begasist_suite.store.idempotency import IdempotencyStore
 from begasist_suite.store.inbox import draft_id, reply_message_id
 from begasist_suite.store.invitations import InvitationStore
 from begasist_suite.store.last_inbound import LastInboundStore
+from begasist_suite.store.message_changes import MessageChangesStore
 from begasist_suite.store.outbox import OutboxStore
 from begasist_suite.store.people import PeopleStore
 
@@ -38,7 +40,14 @@ __all__ = [
 
 @time_operations
 class Store(
-    PeopleStore, FallbackStore, OutboxStore, IdempotencyStore, LastInboundStore, InvitationStore
+    PeopleStore,
+    FallbackStore,
+    MessageChangesStore,
+    GuestPreferenceStore,
+    OutboxStore,
+    IdempotencyStore,
+    LastInboundStore,
+    InvitationStore,
 ):
     """Async access to everything the suite keeps; see the module docstring."""
 

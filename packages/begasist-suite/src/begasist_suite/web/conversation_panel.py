@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from begasist_suite.auth.principal import HotelAccess
 from begasist_suite.inbox.modes import EffectiveMode, ModeSource, effective_mode
 from begasist_suite.inbox.reply_window import channel_capabilities, window_state
+from begasist_suite.inbox.template_statuses import MARKETING, TemplateState, template_states
 from begasist_suite.services import Services
 from begasist_suite.store.records import ConversationRecord, Guest, Role
 from begasist_suite.web.i18n import N_, Language
@@ -66,6 +67,8 @@ class TemplateChoice(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")]
     language: Annotated[str, Field(min_length=2, max_length=16, pattern=r"^[a-zA-Z_]+$")]
     body_parameters: Annotated[int, Field(ge=0, le=20)] = 0
+    category: Annotated[str | None, Field(max_length=64)] = None
+    """``marketing``, ``utility``, ``authentication``, when the setting says."""
 
     @property
     def key(self) -> str:
@@ -162,13 +165,28 @@ def _templates(settings: Mapping[str, object]) -> tuple[TemplateChoice, ...]:
 async def approved_templates(
     services: Services, conversation: ConversationRecord
 ) -> tuple[TemplateChoice, ...]:
-    """The templates the hotel listed for the conversation's channel; none for a channel
-    that sends no templates."""
+    """The templates the hotel listed for the conversation's channel that may be sent to
+    its guest: none for a channel that sends no templates; none the provider last
+    rejected, paused or disabled (``template.status``); no ``marketing`` one for a
+    guest who opted out of marketing (``guest.preference``)."""
     capabilities = channel_capabilities(services, conversation.channel)
     if capabilities is None or not capabilities.templates:
         return ()
     config = await services.store.get_channel_config(conversation.hotel, conversation.channel)
-    return () if config is None else _templates(config.settings)
+    if config is None:
+        return ()
+    listed = _templates(config.settings)
+    if not listed:
+        return ()
+    states = await template_states(services, conversation.hotel, conversation.channel)
+    no_marketing = await services.store.opted_out(conversation.hotel, conversation.guest, MARKETING)
+    offered = []
+    for template in listed:
+        state = states.get(template.key, TemplateState())
+        category = state.get("category") or (template.category or "").lower()
+        if state.sendable and not (no_marketing and category == MARKETING):
+            offered.append(template)
+    return tuple(offered)
 
 
 async def reply_window(

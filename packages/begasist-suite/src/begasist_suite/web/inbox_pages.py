@@ -191,6 +191,9 @@ class InboxPages(Controller):
             None if found.guest_id is None else await services.store.get_guest(slug, found.guest_id)
         )
         current = language_of(request)
+        quoted = await services.store.messages_by_provider_id(
+            slug, found.channel, {m.reply_to for m in messages.items if m.reply_to}
+        )
         chrome = await load_chrome(services, principal, access)
         panel = await conversation_panel(services, access, found, guest, current, messages.items)
         return render(
@@ -210,6 +213,7 @@ class InboxPages(Controller):
                 drafts=drafts,
                 people=people,
                 language=current,
+                quoted=quoted,
             ),
             status_words=status_words(current),
             older_messages=messages.next_cursor,

@@ -7,18 +7,26 @@ page makes a fixed number of store queries, never one per row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from begasist_core import Attachment, DeliveryStatus, Direction, Message, media_key_of
 
-from begasist_suite.store.records import ASSISTANT, ConversationRecord, Draft, DraftStatus, User
+from begasist_suite.store.records import (
+    ASSISTANT,
+    ECHOED,
+    ConversationRecord,
+    Draft,
+    DraftStatus,
+    User,
+)
 from begasist_suite.web.i18n import Language
 
 __all__ = [
     "AttachmentView",
     "ConversationRow",
     "MessageView",
+    "QuoteView",
     "assignee_name",
     "channel_label",
     "conversation_rows",
@@ -59,6 +67,16 @@ class AttachmentView:
 
 
 @dataclass(frozen=True)
+class QuoteView:
+    """The message another one replies to, as the thread quotes it."""
+
+    author: str | None
+    """None when the quoted message is not stored (older than Begasist)."""
+    text: str
+    deleted: bool
+
+
+@dataclass(frozen=True)
 class MessageView:
     id: str
     ours: bool
@@ -73,6 +91,17 @@ class MessageView:
     failed: bool
     failure_reason: str | None
     attachments: tuple[AttachmentView, ...]
+    edited: bool = False
+    previous_texts: tuple[str, ...] = ()
+    """What it said before its edits, oldest first (kept for audit)."""
+    deleted: bool = False
+    """Deleted by its author: the text stays for audit, the thread says so."""
+    reactions: tuple[str, ...] = ()
+    """Each standing reaction as "emoji name"."""
+    quote: QuoteView | None = None
+    interactive_title: str | None = None
+    answers: tuple[tuple[str, str], ...] = ()
+    """A form's or choice's answers, as (question, answer)."""
 
 
 def channel_label(name: str, language: Language) -> str:
@@ -141,8 +170,10 @@ def message_views(
     drafts: Iterable[Draft],
     people: Mapping[str, User],
     language: Language,
+    quoted: Mapping[str, Message] | None = None,
 ) -> list[MessageView]:
-    """The thread: who wrote each message, when, how far ours got, its files."""
+    """The thread: who wrote each message, when, how far ours got, its files, its edits,
+    deletion and reactions, and the message it replies to (*quoted*: by provider id)."""
     sent_drafts = {
         d.sent_message_id: d for d in drafts if d.status is DraftStatus.SENT and d.sent_message_id
     }
@@ -163,9 +194,61 @@ def message_views(
                 attachments=tuple(
                     _attachment(a, conversation.hotel, language) for a in message.attachments
                 ),
+                quote=_quote(message, quoted or {}, conversation, sent_drafts, people, language),
             )
         )
+        views[-1] = _with_changes(views[-1], message, conversation)
     return views
+
+
+def _with_changes(
+    view: MessageView, message: Message, conversation: ConversationRecord
+) -> MessageView:
+    """*view* with the message's edits, deletion, reactions and interactive answers."""
+    part = message.context.interactive if message.context else None
+    if part is not None and part.answers:
+        view = replace(
+            view,
+            interactive_title=part.title,
+            answers=tuple((answer.question, answer.answer) for answer in part.answers),
+        )
+    changes = message.changes
+    if changes is None:
+        return view
+
+    def who(address: str) -> str:
+        return guest_name(conversation) if address == conversation.guest.address else address
+
+    return replace(
+        view,
+        edited=changes.edited_at is not None,
+        previous_texts=tuple(version.text for version in changes.previous),
+        deleted=changes.deleted_at is not None,
+        reactions=tuple(f"{r.emoji} {who(r.by)}" for r in changes.shown_reactions),
+    )
+
+
+def _quote(
+    message: Message,
+    quoted: Mapping[str, Message],
+    conversation: ConversationRecord,
+    sent_drafts: Mapping[str, Draft],
+    people: Mapping[str, User],
+    language: Language,
+) -> QuoteView | None:
+    if message.reply_to is None or message.direction is Direction.OUTBOUND:
+        # Ours name what they answer for the provider's threading; the thread shows it.
+        return None
+    original = quoted.get(message.reply_to)
+    if original is None:
+        return QuoteView(author=None, text=language.gettext("an earlier message"), deleted=False)
+    deleted = original.changes is not None and original.changes.deleted_at is not None
+    text = original.text or ", ".join(a.filename or a.kind.value for a in original.attachments)
+    return QuoteView(
+        author=_author(original, conversation, sent_drafts, people, language),
+        text=text[:200],
+        deleted=deleted,
+    )
 
 
 def _author(
@@ -178,6 +261,10 @@ def _author(
     if message.direction is Direction.INBOUND:
         return message.guest.display_name or guest_name(conversation)
     draft = sent_drafts.get(message.id)
+    if message.sent_by == ECHOED:
+        return language.gettext("Staff, from the %(channel)s app") % {
+            "channel": channel_label(message.channel, language)
+        }
     if message.sent_by == ASSISTANT or (
         draft is not None and draft.decided_by in (None, ASSISTANT)
     ):

@@ -1,12 +1,16 @@
-"""What goes wrong in a bot's handling of one hotel's streams, and how it is told."""
+"""What a hotel's bot raises about the work it takes, and how it words a failure."""
 
 from __future__ import annotations
 
-from begasist_core.bus.handling import RejectedEvent
+from typing import Final
+
+from begasist_core.bus.consumer import RejectedEvent
+from begasist_core.events.payloads import ChannelState
 from begasist_core.models.settings import ChannelSettings
 from begasist_core.plugins.redaction import redact
 
 __all__ = [
+    "OFF_STATES",
     "ChannelCallFailed",
     "ChannelOff",
     "UnexpectedEvent",
@@ -30,6 +34,9 @@ class UnreadableWebhook(RejectedEvent):
 
 class ChannelOff(LookupError):
     """The hotel has no such channel, or it is disabled or misconfigured."""
+
+
+OFF_STATES: Final = frozenset({ChannelState.DISABLED, ChannelState.MISCONFIGURED})
 
 
 class ChannelCallFailed(RuntimeError):
