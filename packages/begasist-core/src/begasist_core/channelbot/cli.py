@@ -230,19 +230,27 @@ def _load_channels() -> Mapping[str, type[Channel[Any]]]:
     return manager.channels
 
 
-def _fleet_source(
-    args: argparse.Namespace, config: BotConfig
-) -> FileSettingsSource | HttpSettingsSource:
-    """A source that also lists the hotels: the settings file, or the suite with a fleet token."""
+def _file_or_suite(args: argparse.Namespace, config: BotConfig) -> FileSettingsSource | str:
+    """The settings file's source if one is given, else the suite's URL (required)."""
     settings_file = args.settings_file or config.settings_file
     if settings_file is not None:
         return FileSettingsSource(settings_file)
-    suite_url = args.suite_url or config.suite_url
+    suite_url: str | None = args.suite_url or config.suite_url
     if not suite_url:
         raise UsageError(
             "missing setting BEGASIST_SUITE_URL "
             "(or --suite-url, or --settings-file for development)"
         )
+    return suite_url
+
+
+def _fleet_source(
+    args: argparse.Namespace, config: BotConfig
+) -> FileSettingsSource | HttpSettingsSource:
+    """A source that also lists the hotels: the settings file, or the suite with a fleet token."""
+    suite_url = _file_or_suite(args, config)
+    if isinstance(suite_url, FileSettingsSource):
+        return suite_url
     if config.fleet_token is None:
         raise UsageError(
             "missing setting BEGASIST_FLEET_TOKEN: a sharded bot lists the hotels with a "
@@ -255,15 +263,9 @@ def _fleet_source(
 def _settings_source(
     args: argparse.Namespace, config: BotConfig, hotels: list[str]
 ) -> SettingsSource:
-    settings_file = args.settings_file or config.settings_file
-    if settings_file is not None:
-        return FileSettingsSource(settings_file)
-    suite_url = args.suite_url or config.suite_url
-    if not suite_url:
-        raise UsageError(
-            "missing setting BEGASIST_SUITE_URL "
-            "(or --suite-url, or --settings-file for development)"
-        )
+    suite_url = _file_or_suite(args, config)
+    if isinstance(suite_url, FileSettingsSource):
+        return suite_url
     tokens = {hotel: token.get_secret_value() for hotel, token in config.bot_tokens.items()}
     if config.bot_token is not None and len(hotels) == 1:
         tokens.setdefault(hotels[0], config.bot_token.get_secret_value())
