@@ -8,7 +8,7 @@ import socket
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -108,7 +108,35 @@ async def test_an_unreachable_redis_is_one_log_line_and_retried_with_backoff() -
 TOKEN = "plaza-bot-token-5f2c"
 
 
-class StubSuite(BaseHTTPRequestHandler):
+class JsonStub(BaseHTTPRequestHandler):
+    """A quiet stand-in of some of the suite's bot endpoints: subclasses answer ``do_GET``."""
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads the bot's log, not the stub's."""
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """*handler* served on a free port of 127.0.0.1 from a thread; its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class StubSuite(JsonStub):
     """The suite's bot endpoints for one hotel, answering only with its bot token."""
 
     settings = HotelSettings(
@@ -125,28 +153,11 @@ class StubSuite(BaseHTTPRequestHandler):
         else:
             self._answer(404, b"{}")
 
-    def _answer(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the test reads the bot's log, not the stub's."""
-
 
 @pytest.fixture
 def stub_suite() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), StubSuite)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(StubSuite) as url:
+        yield url
 
 
 async def test_a_bot_runs_on_settings_from_the_suite_and_never_logs_the_secrets(

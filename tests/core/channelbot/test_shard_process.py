@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
 import pytest
 from begasist_core.channelbot.settings_source import HotelSettings
 
-from .test_cli_process import collect_for, environment, read_until, stop
+from .test_cli_process import JsonStub, collect_for, environment, read_until, serving, stop
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -20,7 +18,7 @@ FLEET_TOKEN = "bgf_fleet-token-9d1e"
 HOTELS = ("plaza", "sol", "vista")
 
 
-class StubFleetSuite(BaseHTTPRequestHandler):
+class StubFleetSuite(JsonStub):
     """The suite's fleet endpoints: the hotel list a page of two at a time, any hotel's settings."""
 
     def do_GET(self) -> None:
@@ -43,28 +41,11 @@ class StubFleetSuite(BaseHTTPRequestHandler):
         else:
             self._answer(404, b"{}")
 
-    def _answer(self, status: int, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Quiet: the test reads the bot's log, not the stub's."""
-
 
 @pytest.fixture
 def stub_fleet_suite() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), StubFleetSuite)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(StubFleetSuite) as url:
+        yield url
 
 
 async def test_a_single_shard_serves_every_listed_hotel_with_the_fleet_token(
